@@ -1,0 +1,112 @@
+/**
+ * The `nbdeploy` command line.
+ *   nbdeploy serve [--host 127.0.0.1] [--port 8765] [--state-dir .nbdeploy] [--token T]
+ *                  [--allow-origin URL]... [--max-request-bytes N] [--intra-op-threads N]
+ *   nbdeploy token [--state-dir .nbdeploy]      prints the service's token
+ */
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { TOKEN_FILE, loadOrCreateToken } from './auth.js';
+import { DEFAULT_OPTIONS } from './options.js';
+import { Service } from './service.js';
+import { VERSION } from './version.js';
+
+const USAGE = `usage: nbdeploy <command> [options]
+
+commands:
+  serve    start the inference service (HTTP + WebSocket on one port)
+  token    print the service's access token
+  version  print the version
+
+serve options:
+  --host HOST              address to listen on (default ${DEFAULT_OPTIONS.host})
+  --port PORT              port (default ${DEFAULT_OPTIONS.port}; 0 picks a free one)
+  --state-dir DIR          registry, artifacts and token (default ${DEFAULT_OPTIONS.stateDir})
+  --token TOKEN            access token (default: generated once, kept in DIR/${TOKEN_FILE})
+  --allow-origin URL       an origin allowed to open WebSockets (repeatable)
+  --max-request-bytes N    largest request body or WebSocket message (default ${DEFAULT_OPTIONS.maxRequestBytes})
+  --intra-op-threads N     onnxruntime threads per run (default ${DEFAULT_OPTIONS.intraOpThreads})
+  --shutdown-timeout-ms N  how long SIGTERM waits for in-flight requests (default ${DEFAULT_OPTIONS.shutdownTimeoutMs})
+`;
+
+function integer(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n)) throw new Error(`invalid option: --${name} must be an integer, got "${value}"`);
+  return n;
+}
+
+async function serve(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    strict: true,
+    options: {
+      host: { type: 'string' },
+      port: { type: 'string' },
+      'state-dir': { type: 'string' },
+      token: { type: 'string' },
+      'allow-origin': { type: 'string', multiple: true },
+      'max-request-bytes': { type: 'string' },
+      'intra-op-threads': { type: 'string' },
+      'shutdown-timeout-ms': { type: 'string' }
+    }
+  });
+  const service = new Service({
+    host: values.host,
+    port: integer('port', values.port),
+    stateDir: values['state-dir'],
+    token: values.token ?? process.env.NBDEPLOY_TOKEN,
+    allowOrigins: values['allow-origin'],
+    maxRequestBytes: integer('max-request-bytes', values['max-request-bytes']),
+    intraOpThreads: integer('intra-op-threads', values['intra-op-threads']),
+    shutdownTimeoutMs: integer('shutdown-timeout-ms', values['shutdown-timeout-ms'])
+  });
+  await service.start();
+  const tokenNote = values.token ? 'the token given with --token' : `token in ${path.join(service.options.stateDir, TOKEN_FILE)}`;
+  console.error(`[nbdeploy] ${VERSION} serving on ${service.url} (state in ${service.options.stateDir}; ${tokenNote})`);
+  console.log(`listening on ${service.url}`);
+  let signalled = false;
+  const shutdown = (signal: string): void => {
+    if (signalled) {
+      console.error(`[nbdeploy] second ${signal}: exiting now`);
+      process.exit(1);
+    }
+    signalled = true;
+    console.error(`[nbdeploy] ${signal}: finishing in-flight requests, then exiting`);
+    service.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        console.error(`[nbdeploy] shutdown failed: ${(error as Error).message}`);
+        process.exit(1);
+      }
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'serve':
+      return serve(rest);
+    case 'token': {
+      const { values } = parseArgs({ args: rest, strict: true, options: { 'state-dir': { type: 'string' } } });
+      console.log(loadOrCreateToken(path.resolve(values['state-dir'] ?? DEFAULT_OPTIONS.stateDir)));
+      return;
+    }
+    case 'version':
+    case '--version':
+      console.log(VERSION);
+      return;
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(USAGE);
+      return;
+    default:
+      process.stderr.write(`nbdeploy: unknown command "${command}"\n\n${USAGE}`);
+      process.exitCode = 2;
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * The service's options: defaults, merged with what the caller gives, and checked at once
+ * so that a contradiction fails at start with an exact message.
+ */
+import path from 'node:path';
+
+export interface ServiceOptions {
+  host: string;
+  /** 0 picks a free port (tests). */
+  port: number;
+  /** Holds the SQLite registry, the artifacts and the token file. */
+  stateDir: string;
+  /** The access token; generated on first start and kept in the state dir when absent. */
+  token?: string;
+  /** Origins (besides the service's own) allowed to open WebSockets, e.g. JupyterLab's. */
+  allowOrigins: string[];
+  /** Largest request body or WebSocket message, in bytes. */
+  maxRequestBytes: number;
+  /** onnxruntime threads inside one run. */
+  intraOpThreads: number;
+  /** WebSocket ping interval; a peer that misses a pong is dropped. */
+  heartbeatMs: number;
+  /** How long SIGTERM waits for in-flight requests before closing anyway. */
+  shutdownTimeoutMs: number;
+  /** Buffered bytes past which a live subscriber counts as slow and its updates coalesce. */
+  slowSubscriberBytes: number;
+  log: (message: string) => void;
+}
+
+export const DEFAULT_OPTIONS: ServiceOptions = {
+  host: '127.0.0.1',
+  port: 8765,
+  stateDir: '.nbdeploy',
+  allowOrigins: [],
+  maxRequestBytes: 256 * 1024 * 1024,
+  intraOpThreads: 1,
+  heartbeatMs: 30_000,
+  shutdownTimeoutMs: 30_000,
+  slowSubscriberBytes: 1024 * 1024,
+  log: (message) => console.error(`[nbdeploy] ${message}`)
+};
+
+export function resolveOptions(given: Partial<ServiceOptions>): ServiceOptions {
+  const defined = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined));
+  const options: ServiceOptions = { ...DEFAULT_OPTIONS, ...defined };
+  const fail = (message: string): never => {
+    throw new Error(`invalid option: ${message}`);
+  };
+  if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535) fail(`--port must be 0–65535, got ${given.port}`);
+  if (!options.host) fail('--host is empty');
+  if (!(options.maxRequestBytes >= 1024)) fail(`--max-request-bytes must be at least 1024, got ${options.maxRequestBytes}`);
+  if (!Number.isInteger(options.intraOpThreads) || options.intraOpThreads < 1) fail(`--intra-op-threads must be a positive integer, got ${options.intraOpThreads}`);
+  if (options.token !== undefined && options.token.length < 16) fail('--token must be at least 16 characters');
+  for (const origin of options.allowOrigins) {
+    if (origin !== '*' && !/^https?:\/\/[^/]+$/.test(origin)) fail(`--allow-origin "${origin}" must look like http://host:port (no path)`);
+  }
+  return { ...options, stateDir: path.resolve(options.stateDir) };
+}

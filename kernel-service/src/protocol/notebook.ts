@@ -1,0 +1,163 @@
+/**
+ * The notebook protocol on `/ws`: JSON text frames, and binary frames for model bytes and
+ * tensors. Every request carries an `id` that its reply repeats. See docs/protocol.md.
+ *
+ * Binary frame layout: u32 little-endian header length, the header as UTF-8 JSON (one of
+ * the messages below), then the payload (model bytes, or tensors back to back as
+ * datatypes.ts encodes them).
+ */
+import { z } from 'zod';
+import { DATATYPES } from './datatypes.js';
+import { Dimension, RequestInput, RequestOutput } from './oip.js';
+
+export const PROTOCOL_VERSION = 1;
+
+const RequestId = z.union([z.string().max(256), z.number().int()]);
+const ModelName = z.string().min(1).max(128);
+const Version = z.number().int().positive();
+
+/** Where a change comes from, for the audit log: the notebook path, cell, kernel. */
+export const Context = z.strictObject({
+  notebook: z.string().max(1024).optional(),
+  cell: z.string().max(256).optional(),
+  kernel: z.string().max(256).optional()
+});
+export type Context = z.infer<typeof Context>;
+
+export const Batching = z.strictObject({
+  max_batch_size: z.number().int().min(0).max(65536).optional(),
+  max_queue_delay_us: z.number().int().min(0).max(10_000_000).optional()
+});
+export type Batching = z.infer<typeof Batching>;
+
+const base = { id: RequestId, context: Context.optional() };
+
+export const ListMessage = z.strictObject({ type: z.literal('list'), ...base });
+export const GetModelMessage = z.strictObject({ type: z.literal('get_model'), ...base, model: ModelName });
+
+/** Sent as a binary frame whose payload is the ONNX bytes. */
+export const RegisterMessage = z.strictObject({
+  type: z.literal('register'),
+  ...base,
+  model: ModelName,
+  metadata: z.record(z.string(), z.unknown()).optional(),
+  batching: Batching.optional()
+});
+
+export const DeployMessage = z.strictObject({
+  type: z.literal('deploy'),
+  ...base,
+  model: ModelName,
+  version: Version,
+  stage: z.enum(['production', 'staging']).optional(),
+  canary_percent: z.number().min(0).max(100).optional(),
+  shadow: z.boolean().optional(),
+  batching: Batching.optional()
+});
+
+export const PromoteMessage = z.strictObject({ type: z.literal('promote'), ...base, model: ModelName, version: Version });
+export const SetCanaryMessage = z.strictObject({
+  type: z.literal('set_canary'),
+  ...base,
+  model: ModelName,
+  version: Version,
+  percent: z.number().min(0).max(100)
+});
+export const SetShadowMessage = z.strictObject({
+  type: z.literal('set_shadow'),
+  ...base,
+  model: ModelName,
+  version: Version,
+  enabled: z.boolean()
+});
+export const RollbackMessage = z.strictObject({ type: z.literal('rollback'), ...base, model: ModelName });
+export const UndeployMessage = z.strictObject({
+  type: z.literal('undeploy'),
+  ...base,
+  model: ModelName,
+  version: Version.optional()
+});
+
+/** JSON tensors in a text frame, or (in a binary frame) tensor headers with the data in the payload. */
+export const InferMessage = z.strictObject({
+  type: z.literal('infer'),
+  ...base,
+  model: ModelName,
+  version: Version.optional(),
+  request_id: z.string().max(256).optional(),
+  inputs: z.array(RequestInput).min(1),
+  outputs: z.array(RequestOutput).optional()
+});
+
+export const BinaryTensorHeader = z.strictObject({
+  name: z.string().min(1),
+  datatype: z.enum(DATATYPES),
+  shape: z.array(Dimension)
+});
+export const BinaryInferMessage = InferMessage.extend({ inputs: z.array(BinaryTensorHeader).min(1) });
+
+export const FeedbackMessage = z.strictObject({
+  type: z.literal('feedback'),
+  ...base,
+  model: ModelName,
+  request_ids: z.array(z.string().min(1).max(256)).min(1).max(100_000),
+  /** One ground-truth value (a label, a number, or a row of them) per request id. */
+  ground_truth: z.array(z.unknown())
+});
+
+export const SubscribeMessage = z.strictObject({ type: z.literal('subscribe'), ...base, model: ModelName });
+export const UnsubscribeMessage = z.strictObject({ type: z.literal('unsubscribe'), ...base, model: ModelName });
+export const AuditMessage = z.strictObject({
+  type: z.literal('audit'),
+  ...base,
+  model: ModelName.optional(),
+  limit: z.number().int().min(1).max(10_000).optional()
+});
+
+export const TextMessage = z.discriminatedUnion('type', [
+  ListMessage,
+  GetModelMessage,
+  DeployMessage,
+  PromoteMessage,
+  SetCanaryMessage,
+  SetShadowMessage,
+  RollbackMessage,
+  UndeployMessage,
+  InferMessage,
+  FeedbackMessage,
+  SubscribeMessage,
+  UnsubscribeMessage,
+  AuditMessage
+]);
+export type TextMessage = z.infer<typeof TextMessage>;
+
+export const BinaryMessage = z.discriminatedUnion('type', [RegisterMessage, BinaryInferMessage]);
+export type BinaryMessage = z.infer<typeof BinaryMessage>;
+
+export type RegisterMessage = z.infer<typeof RegisterMessage>;
+export type DeployMessage = z.infer<typeof DeployMessage>;
+export type InferMessage = z.infer<typeof InferMessage>;
+export type BinaryInferMessage = z.infer<typeof BinaryInferMessage>;
+export type FeedbackMessage = z.infer<typeof FeedbackMessage>;
+
+/** Splits a binary frame into its JSON header and payload. */
+export function splitBinaryFrame(frame: Buffer): { header: unknown; payload: Buffer } {
+  if (frame.length < 4) throw new Error('a binary frame starts with a 4-byte header length');
+  const length = frame.readUInt32LE(0);
+  if (4 + length > frame.length) throw new Error(`header length ${length} runs past the frame's ${frame.length} bytes`);
+  let header: unknown;
+  try {
+    header = JSON.parse(frame.toString('utf8', 4, 4 + length));
+  } catch (error) {
+    throw new Error(`the header is not JSON: ${(error as Error).message}`);
+  }
+  return { header, payload: frame.subarray(4 + length) };
+}
+
+/** Builds a binary frame from a JSON header and payload parts. */
+export function binaryFrame(header: unknown, payload: readonly Uint8Array[]): Buffer {
+  const json = Buffer.from(JSON.stringify(header), 'utf8');
+  const prefix = Buffer.allocUnsafe(4);
+  prefix.writeUInt32LE(json.length, 0);
+  return Buffer.concat([prefix, json, ...payload]);
+}

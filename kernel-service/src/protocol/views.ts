@@ -1,0 +1,56 @@
+/**
+ * Registry records as the wire shows them (snake_case JSON), shared by the WebSocket
+ * protocol and the live events.
+ */
+import type { AuditEntry, ModelSummary, VersionRecord } from '../registry/registry.js';
+
+export interface VersionView {
+  version: number;
+  sha256: string;
+  stage: string;
+  created_at: string;
+  created_by: string;
+  signature: VersionRecord['signature'];
+  metadata: Record<string, unknown>;
+  batching: { max_batch_size: number; max_queue_delay_us: number };
+}
+
+export interface ModelView {
+  name: string;
+  created_at: string;
+  deployment: {
+    serving: boolean;
+    production: number | null;
+    canary: { version: number; percent: number } | null;
+    shadows: number[];
+    updated_at: string;
+  };
+  versions: VersionView[];
+}
+
+export function versionView(v: VersionRecord): VersionView {
+  return {
+    version: v.version,
+    sha256: v.sha256,
+    stage: v.stage,
+    created_at: v.createdAt,
+    created_by: v.createdBy,
+    signature: v.signature,
+    metadata: v.metadata,
+    batching: { max_batch_size: v.batching.maxBatchSize, max_queue_delay_us: v.batching.maxQueueDelayMicros }
+  };
+}
+
+export function modelView(m: ModelSummary): ModelView {
+  const d = m.deployment;
+  return {
+    name: m.name,
+    created_at: m.createdAt,
+    deployment: { serving: d.serving, production: d.production, canary: d.canary, shadows: d.shadows, updated_at: d.updatedAt },
+    versions: m.versions.map(versionView)
+  };
+}
+
+export function auditView(e: AuditEntry): Record<string, unknown> {
+  return { id: e.id, at: e.at, actor: e.actor, notebook: e.notebook, action: e.action, model: e.model, version: e.version, details: e.details };
+}

@@ -1,0 +1,100 @@
+/**
+ * Content-addressed, immutable model artifacts on disk: `<root>/<key>/model.onnx` plus any
+ * external data files beside it. A new artifact is written into a temporary folder,
+ * flushed to disk, then renamed into place in one step, so a killed process never leaves
+ * a half-written artifact under its key.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+
+export const MODEL_FILE = 'model.onnx';
+
+export interface StagedArtifact {
+  /** sha256 of the ONNX bytes. */
+  sha256: string;
+  /** The artifact's key: sha256 of the ONNX bytes, or of all files when there are several. */
+  key: string;
+  /** The temporary folder holding the files until commit. */
+  folder: string;
+}
+
+export class ArtifactStore {
+  constructor(private readonly _root: string) {
+    mkdirSync(_root, { recursive: true });
+  }
+
+  folderOf(key: string): string {
+    return path.join(this._root, key);
+  }
+
+  modelPath(key: string): string {
+    return path.join(this._root, key, MODEL_FILE);
+  }
+
+  /** Writes the files (model.onnx first) to a temporary folder, flushed to disk. */
+  async stage(files: ReadonlyMap<string, Uint8Array>): Promise<StagedArtifact> {
+    const model = files.get(MODEL_FILE);
+    if (!model) throw new Error(`an artifact needs ${MODEL_FILE}`);
+    const sha256 = digest([model]);
+    const names = [...files.keys()].sort();
+    const key = files.size === 1 ? sha256 : digest(names.flatMap((n) => [Buffer.from(`${n}\0${files.get(n)!.length}\0`), files.get(n)!]));
+    const folder = path.join(this._root, `.tmp-${randomBytes(8).toString('hex')}`);
+    await mkdir(folder);
+    for (const name of names) {
+      const target = path.join(folder, name);
+      await mkdir(path.dirname(target), { recursive: true });
+      const handle = await open(target, 'wx');
+      try {
+        await handle.writeFile(files.get(name)!);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+    }
+    return { sha256, key, folder };
+  }
+
+  /** Moves a staged artifact under its key; an artifact already there is kept as it is. */
+  async commit(staged: StagedArtifact): Promise<string> {
+    const target = this.folderOf(staged.key);
+    if (await exists(target)) {
+      await this.discard(staged);
+      return target;
+    }
+    await rename(staged.folder, target);
+    return target;
+  }
+
+  async discard(staged: StagedArtifact): Promise<void> {
+    await rm(staged.folder, { recursive: true, force: true });
+  }
+
+  /** Removes temporary folders and artifacts no version refers to (left by a killed process). */
+  sweep(keep: ReadonlySet<string>): string[] {
+    const removed: string[] = [];
+    for (const entry of readdirSync(this._root)) {
+      if (entry.startsWith('.tmp-') || !keep.has(entry)) {
+        rmSync(path.join(this._root, entry), { recursive: true, force: true });
+        removed.push(entry);
+      }
+    }
+    return removed;
+  }
+}
+
+function digest(parts: readonly Uint8Array[]): string {
+  const hash = createHash('sha256');
+  for (const p of parts) hash.update(p);
+  return hash.digest('hex');
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await stat(p);
+    return true;
+  } catch {
+    return false;
+  }
+}

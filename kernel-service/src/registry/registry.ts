@@ -1,0 +1,109 @@
+/**
+ * The registry: what exists (models, immutable versions, stages, deployments) and who
+ * changed it (the append-only audit log). An interface, so that a PostgreSQL backend can
+ * follow the embedded SQLite one without touching its callers.
+ */
+import type { Signature } from '../runtime/signature.js';
+
+export const STAGES = ['none', 'staging', 'production', 'archived'] as const;
+export type Stage = (typeof STAGES)[number];
+
+/** Who made a change, and from where — recorded with every change. */
+export interface Actor {
+  user: string;
+  notebook?: string | null;
+}
+
+export interface BatchingConfig {
+  /** Most rows in one run; 0 or 1 turns batching off. */
+  maxBatchSize: number;
+  /** How long a request may wait for others before its batch runs (µs); 0 = only those already queued. */
+  maxQueueDelayMicros: number;
+}
+
+export interface VersionRecord {
+  model: string;
+  version: number;
+  /** sha256 of the ONNX bytes. */
+  sha256: string;
+  /** Key of the artifact folder (equals sha256 unless the model has external data files). */
+  artifact: string;
+  signature: Signature;
+  metadata: Record<string, unknown>;
+  batching: BatchingConfig;
+  stage: Stage;
+  createdAt: string;
+  createdBy: string;
+}
+
+export interface Deployment {
+  model: string;
+  /** False once the model is unloaded: no route serves it until it is loaded again. */
+  serving: boolean;
+  production: number | null;
+  canary: { version: number; percent: number } | null;
+  shadows: number[];
+  updatedAt: string;
+}
+
+export interface ModelSummary {
+  name: string;
+  createdAt: string;
+  deployment: Deployment;
+  versions: VersionRecord[];
+}
+
+export interface AuditEntry {
+  id: number;
+  at: string;
+  actor: string;
+  notebook: string | null;
+  action: string;
+  model: string | null;
+  version: number | null;
+  details: Record<string, unknown>;
+}
+
+export interface NewVersion {
+  model: string;
+  sha256: string;
+  artifact: string;
+  signature: Signature;
+  metadata: Record<string, unknown>;
+  batching: BatchingConfig;
+  stage?: Stage;
+}
+
+/** A change to a model's deployment, applied in one transaction with its audit entry. */
+export type DeploymentChange =
+  | { kind: 'promote'; version: number }
+  | { kind: 'stage'; version: number; stage: Exclude<Stage, 'production'> }
+  | { kind: 'canary'; version: number; percent: number }
+  | { kind: 'shadow'; version: number; enabled: boolean }
+  | { kind: 'rollback' }
+  | { kind: 'serving'; serving: boolean }
+  | { kind: 'batching'; version: number; batching: BatchingConfig };
+
+export interface FeedbackRecord {
+  requestId: string;
+  model: string;
+  groundTruth: unknown;
+}
+
+export interface Registry {
+  /** Registers a version; the same ONNX bytes registered again return the existing version. */
+  registerVersion(input: NewVersion, actor: Actor): { version: VersionRecord; created: boolean };
+  listModels(): ModelSummary[];
+  getModel(name: string): ModelSummary | undefined;
+  getVersion(model: string, version: number): VersionRecord | undefined;
+  /** Applies a change atomically with its audit entry; returns the new summary. */
+  changeDeployment(model: string, change: DeploymentChange, actor: Actor, details?: Record<string, unknown>): ModelSummary;
+  /** The version a rollback would return to: the latest earlier production version not itself rolled back from. */
+  rollbackTarget(model: string): number | undefined;
+  /** Artifact keys that versions refer to (the artifact store keeps only these). */
+  artifactKeys(): Set<string>;
+  recordFeedback(records: readonly FeedbackRecord[], actor: Actor): number;
+  appendAudit(entry: Omit<AuditEntry, 'id' | 'at'>): void;
+  audit(filter: { model?: string; limit?: number }): AuditEntry[];
+  close(): void;
+}

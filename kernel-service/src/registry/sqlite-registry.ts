@@ -1,0 +1,399 @@
+/**
+ * The embedded registry on SQLite (better-sqlite3). Every change runs in one transaction
+ * together with its audit entry, so a process killed at any point leaves either the
+ * whole change or none of it. The audit log refuses UPDATE and DELETE.
+ */
+import Database from 'better-sqlite3';
+import { ServiceError } from '../errors.js';
+import type {
+  Actor,
+  AuditEntry,
+  BatchingConfig,
+  Deployment,
+  DeploymentChange,
+  FeedbackRecord,
+  ModelSummary,
+  NewVersion,
+  Registry,
+  Stage,
+  VersionRecord
+} from './registry.js';
+
+const MIGRATIONS: string[] = [
+  `CREATE TABLE models (
+     name TEXT PRIMARY KEY,
+     created_at TEXT NOT NULL,
+     created_by TEXT NOT NULL
+   );
+   CREATE TABLE versions (
+     model TEXT NOT NULL REFERENCES models(name),
+     version INTEGER NOT NULL,
+     sha256 TEXT NOT NULL,
+     artifact TEXT NOT NULL,
+     signature TEXT NOT NULL,
+     metadata TEXT NOT NULL,
+     batching TEXT NOT NULL,
+     stage TEXT NOT NULL CHECK (stage IN ('none', 'staging', 'production', 'archived')),
+     created_at TEXT NOT NULL,
+     created_by TEXT NOT NULL,
+     PRIMARY KEY (model, version),
+     UNIQUE (model, sha256)
+   );
+   CREATE TABLE deployments (
+     model TEXT PRIMARY KEY REFERENCES models(name),
+     serving INTEGER NOT NULL DEFAULT 1,
+     production INTEGER,
+     canary_version INTEGER,
+     canary_percent REAL NOT NULL DEFAULT 0,
+     shadows TEXT NOT NULL DEFAULT '[]',
+     updated_at TEXT NOT NULL
+   );
+   -- Each time a version becomes production; rollback walks it backwards.
+   CREATE TABLE production_history (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     model TEXT NOT NULL,
+     version INTEGER NOT NULL,
+     at TEXT NOT NULL,
+     rolled_back INTEGER NOT NULL DEFAULT 0
+   );
+   CREATE TABLE audit_log (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     at TEXT NOT NULL,
+     actor TEXT NOT NULL,
+     notebook TEXT,
+     action TEXT NOT NULL,
+     model TEXT,
+     version INTEGER,
+     details TEXT NOT NULL
+   );
+   CREATE INDEX audit_by_model ON audit_log(model, id);
+   CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+     BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+   CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+     BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+   CREATE TABLE feedback (
+     request_id TEXT NOT NULL,
+     model TEXT NOT NULL,
+     ground_truth TEXT NOT NULL,
+     at TEXT NOT NULL,
+     PRIMARY KEY (model, request_id)
+   );`
+];
+
+interface VersionRow {
+  model: string;
+  version: number;
+  sha256: string;
+  artifact: string;
+  signature: string;
+  metadata: string;
+  batching: string;
+  stage: Stage;
+  created_at: string;
+  created_by: string;
+}
+
+interface DeploymentRow {
+  model: string;
+  serving: number;
+  production: number | null;
+  canary_version: number | null;
+  canary_percent: number;
+  shadows: string;
+  updated_at: string;
+}
+
+interface AuditRow {
+  id: number;
+  at: string;
+  actor: string;
+  notebook: string | null;
+  action: string;
+  model: string | null;
+  version: number | null;
+  details: string;
+}
+
+const now = (): string => new Date().toISOString();
+
+export class SqliteRegistry implements Registry {
+  private readonly _db: Database.Database;
+
+  constructor(file: string) {
+    this._db = new Database(file);
+    this._db.pragma('journal_mode = WAL');
+    this._db.pragma('synchronous = NORMAL');
+    this._db.pragma('foreign_keys = ON');
+    this._db.pragma('busy_timeout = 5000');
+    this._migrate();
+  }
+
+  registerVersion(input: NewVersion, actor: Actor): { version: VersionRecord; created: boolean } {
+    return this._db.transaction(() => {
+      const existing = this._db
+        .prepare<[string, string], VersionRow>('SELECT * FROM versions WHERE model = ? AND sha256 = ?')
+        .get(input.model, input.sha256);
+      if (existing) {
+        return { version: toVersion(existing), created: false };
+      }
+      const at = now();
+      this._db
+        .prepare('INSERT OR IGNORE INTO models (name, created_at, created_by) VALUES (?, ?, ?)')
+        .run(input.model, at, actor.user);
+      this._db
+        .prepare('INSERT OR IGNORE INTO deployments (model, updated_at) VALUES (?, ?)')
+        .run(input.model, at);
+      const { next } = this._db
+        .prepare<[string], { next: number }>('SELECT COALESCE(MAX(version), 0) + 1 AS next FROM versions WHERE model = ?')
+        .get(input.model)!;
+      this._db
+        .prepare(
+          `INSERT INTO versions (model, version, sha256, artifact, signature, metadata, batching, stage, created_at, created_by)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+        )
+        .run(
+          input.model,
+          next,
+          input.sha256,
+          input.artifact,
+          JSON.stringify(input.signature),
+          JSON.stringify(input.metadata),
+          JSON.stringify(input.batching),
+          input.stage ?? 'none',
+          at,
+          actor.user
+        );
+      this._audit(actor, 'register', input.model, next, { sha256: input.sha256, stage: input.stage ?? 'none' });
+      return { version: this.getVersion(input.model, next)!, created: true };
+    })();
+  }
+
+  listModels(): ModelSummary[] {
+    const names = this._db.prepare<[], { name: string }>('SELECT name FROM models ORDER BY name').all();
+    return names.map(({ name }) => this.getModel(name)!);
+  }
+
+  getModel(name: string): ModelSummary | undefined {
+    const model = this._db
+      .prepare<[string], { name: string; created_at: string }>('SELECT name, created_at FROM models WHERE name = ?')
+      .get(name);
+    if (!model) return undefined;
+    const versions = this._db
+      .prepare<[string], VersionRow>('SELECT * FROM versions WHERE model = ? ORDER BY version')
+      .all(name)
+      .map(toVersion);
+    const row = this._db.prepare<[string], DeploymentRow>('SELECT * FROM deployments WHERE model = ?').get(name)!;
+    return { name, createdAt: model.created_at, deployment: toDeployment(row), versions };
+  }
+
+  getVersion(model: string, version: number): VersionRecord | undefined {
+    const row = this._db
+      .prepare<[string, number], VersionRow>('SELECT * FROM versions WHERE model = ? AND version = ?')
+      .get(model, version);
+    return row ? toVersion(row) : undefined;
+  }
+
+  changeDeployment(model: string, change: DeploymentChange, actor: Actor, details: Record<string, unknown> = {}): ModelSummary {
+    return this._db.transaction(() => {
+      const summary = this.getModel(model);
+      if (!summary) throw new ServiceError('NBD_ERR_MODEL_NOT_FOUND', { model });
+      const d = summary.deployment;
+      const version = 'version' in change ? this._requireVersion(summary, change.version) : undefined;
+      let auditVersion = version?.version ?? null;
+      switch (change.kind) {
+        case 'promote': {
+          if (d.production !== null && d.production !== change.version) {
+            this._setStage(model, d.production, 'archived');
+          }
+          this._setStage(model, change.version, 'production');
+          this._db
+            .prepare('INSERT INTO production_history (model, version, at) VALUES (?, ?, ?)')
+            .run(model, change.version, now());
+          const canary = d.canary?.version === change.version ? null : d.canary;
+          const shadows = d.shadows.filter((v) => v !== change.version);
+          this._writeDeployment({ ...d, serving: true, production: change.version, canary, shadows });
+          break;
+        }
+        case 'stage': {
+          if (d.production === change.version) {
+            throw conflict(`version ${change.version} of "${model}" is in production; promote another version or roll back first`);
+          }
+          this._setStage(model, change.version, change.stage);
+          if (change.stage === 'archived') {
+            const canary = d.canary?.version === change.version ? null : d.canary;
+            this._writeDeployment({ ...d, canary, shadows: d.shadows.filter((v) => v !== change.version) });
+          }
+          break;
+        }
+        case 'canary': {
+          if (change.percent > 0 && d.production === null) {
+            throw conflict(`"${model}" has no production version to split traffic with; promote one first`);
+          }
+          if (change.percent > 0 && d.production === change.version) {
+            throw conflict(`version ${change.version} of "${model}" is already in production`);
+          }
+          if (change.percent > 0 && version!.stage !== 'staging') this._setStage(model, change.version, 'staging');
+          const canary = change.percent > 0 ? { version: change.version, percent: change.percent } : d.canary?.version === change.version ? null : d.canary;
+          this._writeDeployment({ ...d, canary });
+          break;
+        }
+        case 'shadow': {
+          if (change.enabled && d.production === change.version) {
+            throw conflict(`version ${change.version} of "${model}" is in production; it cannot also shadow it`);
+          }
+          if (change.enabled && version!.stage !== 'staging') this._setStage(model, change.version, 'staging');
+          const others = d.shadows.filter((v) => v !== change.version);
+          this._writeDeployment({ ...d, shadows: change.enabled ? [...others, change.version] : others });
+          break;
+        }
+        case 'rollback': {
+          const target = this.rollbackTarget(model);
+          if (target === undefined) {
+            throw conflict(`"${model}" has no earlier production version to roll back to`);
+          }
+          this._db
+            .prepare('UPDATE production_history SET rolled_back = 1 WHERE model = ? AND version = ?')
+            .run(model, d.production);
+          this._setStage(model, d.production!, 'archived');
+          this._setStage(model, target, 'production');
+          this._db.prepare('INSERT INTO production_history (model, version, at) VALUES (?, ?, ?)').run(model, target, now());
+          const canary = d.canary?.version === target ? null : d.canary;
+          this._writeDeployment({ ...d, serving: true, production: target, canary, shadows: d.shadows.filter((v) => v !== target) });
+          details = { ...details, from: d.production, to: target };
+          auditVersion = target;
+          break;
+        }
+        case 'serving':
+          this._writeDeployment({ ...d, serving: change.serving });
+          break;
+        case 'batching':
+          this._db
+            .prepare('UPDATE versions SET batching = ? WHERE model = ? AND version = ?')
+            .run(JSON.stringify(change.batching), model, change.version);
+          break;
+      }
+      this._audit(actor, change.kind, model, auditVersion, { ...changeDetails(change), ...details });
+      return this.getModel(model)!;
+    })();
+  }
+
+  artifactKeys(): Set<string> {
+    return new Set(this._db.prepare<[], { artifact: string }>('SELECT DISTINCT artifact FROM versions').all().map((r) => r.artifact));
+  }
+
+  recordFeedback(records: readonly FeedbackRecord[], actor: Actor): number {
+    return this._db.transaction(() => {
+      const insert = this._db.prepare(
+        `INSERT INTO feedback (request_id, model, ground_truth, at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (model, request_id) DO UPDATE SET ground_truth = excluded.ground_truth, at = excluded.at`
+      );
+      const at = now();
+      for (const r of records) {
+        insert.run(r.requestId, r.model, JSON.stringify(r.groundTruth), at);
+      }
+      const models = [...new Set(records.map((r) => r.model))];
+      for (const model of models) {
+        this._audit(actor, 'feedback', model, null, { count: records.filter((r) => r.model === model).length });
+      }
+      return records.length;
+    })();
+  }
+
+  appendAudit(entry: Omit<AuditEntry, 'id' | 'at'>): void {
+    this._audit({ user: entry.actor, notebook: entry.notebook }, entry.action, entry.model, entry.version, entry.details);
+  }
+
+  audit(filter: { model?: string; limit?: number }): AuditEntry[] {
+    const limit = Math.min(Math.max(filter.limit ?? 100, 1), 10_000);
+    const rows = filter.model
+      ? this._db.prepare<[string, number], AuditRow>('SELECT * FROM audit_log WHERE model = ? ORDER BY id DESC LIMIT ?').all(filter.model, limit)
+      : this._db.prepare<[number], AuditRow>('SELECT * FROM audit_log ORDER BY id DESC LIMIT ?').all(limit);
+    return rows.map((r) => ({ ...r, details: JSON.parse(r.details) as Record<string, unknown> }));
+  }
+
+  close(): void {
+    this._db.close();
+  }
+
+  private _migrate(): void {
+    const current = this._db.pragma('user_version', { simple: true }) as number;
+    for (let i = current; i < MIGRATIONS.length; i++) {
+      this._db.transaction(() => {
+        this._db.exec(MIGRATIONS[i]!);
+        this._db.pragma(`user_version = ${i + 1}`);
+      })();
+    }
+  }
+
+  private _requireVersion(summary: ModelSummary, version: number): VersionRecord {
+    const record = summary.versions.find((v) => v.version === version);
+    if (!record) throw new ServiceError('NBD_ERR_VERSION_NOT_FOUND', { model: summary.name, version });
+    return record;
+  }
+
+  private _setStage(model: string, version: number, stage: Stage): void {
+    this._db.prepare('UPDATE versions SET stage = ? WHERE model = ? AND version = ?').run(stage, model, version);
+  }
+
+  private _writeDeployment(d: Deployment): void {
+    this._db
+      .prepare(
+        `UPDATE deployments SET serving = ?, production = ?, canary_version = ?, canary_percent = ?, shadows = ?, updated_at = ?
+         WHERE model = ?`
+      )
+      .run(d.serving ? 1 : 0, d.production, d.canary?.version ?? null, d.canary?.percent ?? 0, JSON.stringify(d.shadows), now(), d.model);
+  }
+
+  rollbackTarget(model: string): number | undefined {
+    const current = this.getModel(model)?.deployment.production ?? null;
+    if (current === null) return undefined;
+    const row = this._db
+      .prepare<[string, number], { version: number }>(
+        `SELECT version FROM production_history
+         WHERE model = ? AND version != ? AND rolled_back = 0 ORDER BY id DESC LIMIT 1`
+      )
+      .get(model, current);
+    return row?.version;
+  }
+
+  private _audit(actor: Actor, action: string, model: string | null, version: number | null, details: Record<string, unknown>): void {
+    this._db
+      .prepare('INSERT INTO audit_log (at, actor, notebook, action, model, version, details) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(now(), actor.user, actor.notebook ?? null, action, model, version, JSON.stringify(details));
+  }
+}
+
+function conflict(reason: string): ServiceError {
+  return new ServiceError('NBD_ERR_DEPLOY_CONFLICT', { reason });
+}
+
+function changeDetails(change: DeploymentChange): Record<string, unknown> {
+  const { kind: _kind, ...rest } = change;
+  return rest;
+}
+
+function toVersion(row: VersionRow): VersionRecord {
+  return {
+    model: row.model,
+    version: row.version,
+    sha256: row.sha256,
+    artifact: row.artifact,
+    signature: JSON.parse(row.signature),
+    metadata: JSON.parse(row.metadata),
+    batching: JSON.parse(row.batching) as BatchingConfig,
+    stage: row.stage,
+    createdAt: row.created_at,
+    createdBy: row.created_by
+  };
+}
+
+function toDeployment(row: DeploymentRow): Deployment {
+  return {
+    model: row.model,
+    serving: row.serving === 1,
+    production: row.production,
+    canary: row.canary_version === null ? null : { version: row.canary_version, percent: row.canary_percent },
+    shadows: JSON.parse(row.shadows) as number[],
+    updatedAt: row.updated_at
+  };
+}

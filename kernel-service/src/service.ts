@@ -1,0 +1,129 @@
+/**
+ * One nbdeploy service: HTTP and WebSocket on one port, wired to the registry, the
+ * artifact store, the model server, the data plane and the deployer. `start` opens it;
+ * `stop` shuts it down gracefully: stop accepting, drain in-flight requests, close.
+ */
+import { mkdirSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { Access, loadOrCreateToken } from './auth.js';
+import { createRouter } from './http/routes.js';
+import { ServiceMetrics } from './metrics.js';
+import { type ServiceOptions, resolveOptions } from './options.js';
+import { ArtifactStore } from './registry/artifact-store.js';
+import type { Registry } from './registry/registry.js';
+import { SqliteRegistry } from './registry/sqlite-registry.js';
+import { DataPlane } from './serving/data-plane.js';
+import { Deployer } from './serving/deployer.js';
+import { ModelServer } from './serving/model-server.js';
+import { LiveEvents } from './ws/live-events.js';
+import { NotebookSockets } from './ws/ws-server.js';
+
+export const DATABASE_FILE = 'registry.sqlite';
+export const ARTIFACTS_DIR = 'artifacts';
+
+export class Service {
+  readonly options: ServiceOptions;
+  readonly token: string;
+  readonly registry: Registry;
+  readonly store: ArtifactStore;
+  readonly metrics = new ServiceMetrics();
+  readonly server: ModelServer;
+  readonly dataPlane: DataPlane;
+  readonly deployer: Deployer;
+  readonly live: LiveEvents;
+
+  constructor(options: Partial<ServiceOptions> = {}) {
+    this.options = resolveOptions(options);
+    const { stateDir, log } = this.options;
+    mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+    this.token = loadOrCreateToken(stateDir, this.options.token);
+    this.registry = new SqliteRegistry(path.join(stateDir, DATABASE_FILE));
+    this.store = new ArtifactStore(path.join(stateDir, ARTIFACTS_DIR));
+    const runtime = { intraOpThreads: this.options.intraOpThreads };
+    this.server = new ModelServer(this.registry, this.store, runtime, this.metrics, log);
+    this.dataPlane = new DataPlane(this.server);
+    this.deployer = new Deployer(this.registry, this.store, this.server, runtime);
+    this.live = new LiveEvents(this.options.slowSubscriberBytes);
+    this.dataPlane.observe((event) => this.live.record(event));
+    this.deployer.on('change', (summary, action) => this.live.deploymentChanged(summary, action));
+  }
+
+  /** The URL the service listens on (after start). */
+  get url(): string {
+    const address = this._http?.address() as AddressInfo | null;
+    if (!address) throw new Error('the service is not listening');
+    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    return `http://${host}:${address.port}`;
+  }
+
+  async start(): Promise<this> {
+    const removed = this.store.sweep(this.registry.artifactKeys());
+    if (removed.length > 0) this.options.log(`removed ${removed.length} unfinished or unreferenced artifact folder(s)`);
+    await this.server.start();
+    const access = new Access(this.token, this.options.allowOrigins);
+    this._sockets = new NotebookSockets({
+      access,
+      metrics: this.metrics,
+      maxPayload: this.options.maxRequestBytes,
+      heartbeatMs: this.options.heartbeatMs,
+      connection: { registry: this.registry, dataPlane: this.dataPlane, deployer: this.deployer, live: this.live, highWaterBytes: this.options.slowSubscriberBytes * 4 },
+      log: this.options.log
+    });
+    const handle = createRouter({
+      access,
+      registry: this.registry,
+      server: this.server,
+      dataPlane: this.dataPlane,
+      deployer: this.deployer,
+      metrics: this.metrics,
+      maxRequestBytes: this.options.maxRequestBytes,
+      isAcceptingTraffic: () => !this._stopping
+    });
+    const http = createServer({ keepAliveTimeout: 5_000 }, handle);
+    http.on('upgrade', (req, socket, head) => this._sockets!.handleUpgrade(req, socket, head));
+    http.on('clientError', (_error, socket) => {
+      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    });
+    this._http = http;
+    await new Promise<void>((resolve, reject) => {
+      http.once('error', reject);
+      http.listen(this.options.port, this.options.host, () => {
+        http.off('error', reject);
+        resolve();
+      });
+    });
+    return this;
+  }
+
+  /**
+   * Graceful shutdown: refuse new connections, let in-flight requests (HTTP and WebSocket)
+   * finish, then close sockets, release the models and close the registry.
+   */
+  async stop(): Promise<void> {
+    if (this._stopped) return this._stopped;
+    this._stopping = true;
+    this._stopped = (async () => {
+      const http = this._http;
+      const closed = http ? new Promise<void>((resolve) => http.close(() => resolve())) : Promise.resolve();
+      http?.closeIdleConnections();
+      const drained = this.dataPlane.drain();
+      const timeout = new Promise<void>((resolve) => setTimeout(resolve, this.options.shutdownTimeoutMs).unref());
+      await Promise.race([drained, timeout]);
+      this._sockets?.close();
+      http?.closeIdleConnections();
+      await Promise.race([closed, timeout]);
+      http?.closeAllConnections();
+      this.live.close();
+      await this.server.close();
+      this.registry.close();
+    })();
+    return this._stopped;
+  }
+
+  private _http: Server | null = null;
+  private _sockets: NotebookSockets | null = null;
+  private _stopping = false;
+  private _stopped: Promise<void> | null = null;
+}

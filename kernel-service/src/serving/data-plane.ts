@@ -1,0 +1,152 @@
+/**
+ * The transport-free data plane that REST and WebSocket share: route a request, check its
+ * tensors against the signature, run it, mirror it to shadow versions, record metrics,
+ * and tell observers (live stats, monitoring) what happened.
+ */
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { ServiceError, asServiceError } from '../errors.js';
+import type { Transport } from '../metrics.js';
+import type { Tensor } from '../protocol/datatypes.js';
+import { checkInputs, selectOutputs } from '../runtime/signature.js';
+import type { LoadedVersion } from './loaded-version.js';
+import type { ModelServer, Route } from './model-server.js';
+
+export interface InferInput {
+  /** The request id; generated when absent. Ground truth is joined to predictions by it. */
+  id?: string;
+  inputs: Tensor[];
+  /** Output names to return; all when absent. */
+  outputs?: ReadonlyArray<{ name: string }>;
+}
+
+export interface InferResult {
+  modelName: string;
+  modelVersion: number;
+  id: string;
+  outputs: Tensor[];
+}
+
+/** What observers learn of each inference (shadow runs included, marked as such). */
+export interface InferenceEvent {
+  model: string;
+  version: number;
+  requestId: string;
+  transport: Transport;
+  shadow: boolean;
+  inputs: readonly Tensor[];
+  outputs: readonly Tensor[] | null;
+  error: ServiceError | null;
+  latencyMs: number;
+  at: number;
+}
+
+export type InferenceObserver = (event: InferenceEvent) => void;
+
+export class DataPlane {
+  constructor(private readonly _server: ModelServer) {}
+
+  /** Requests being answered now (graceful shutdown waits for them). */
+  get inflight(): number {
+    return this._inflight;
+  }
+
+  observe(observer: InferenceObserver): () => void {
+    this._observers.push(observer);
+    return () => {
+      this._observers = this._observers.filter((o) => o !== observer);
+    };
+  }
+
+  /** Refuses new requests from now on; resolves once those in flight have finished. */
+  drain(): Promise<void> {
+    this._closing = true;
+    if (this._inflight === 0) return Promise.resolve();
+    return new Promise((resolve) => this._drainWaiters.push(resolve));
+  }
+
+  async infer(model: string, version: number | undefined, request: InferInput, transport: Transport): Promise<InferResult> {
+    if (this._closing) throw new ServiceError('NBD_ERR_SHUTTING_DOWN');
+    this._inflight++;
+    try {
+      const route = this._server.route(model, version);
+      const { target, shadows } = route instanceof Promise ? await route : (route as Route);
+      const id = request.id ?? randomUUID();
+      const outputs = await this._run(target, id, request, transport, false);
+      for (const shadow of shadows) {
+        // Shadows answer nobody: their results and failures only reach metrics and observers.
+        this._run(shadow, id, request, transport, true).catch(() => {});
+      }
+      return { modelName: model, modelVersion: target.version, id, outputs };
+    } finally {
+      if (--this._inflight === 0 && this._drainWaiters.length > 0) {
+        for (const resolve of this._drainWaiters.splice(0)) resolve();
+      }
+    }
+  }
+
+  private async _run(target: LoadedVersion, requestId: string, request: InferInput, transport: Transport, shadow: boolean): Promise<Tensor[]> {
+    const start = performance.now();
+    let inputs: Tensor[] = request.inputs;
+    try {
+      inputs = checkInputs(target.model, target.signature, request.inputs);
+      const outputNames = selectOutputs(target.model, target.signature, request.outputs);
+      const outputs = await target.predict(inputs, outputNames).catch((error: unknown) => {
+        throw new ServiceError('NBD_ERR_INFERENCE_FAILED', {
+          model: target.model,
+          version: target.version,
+          reason: error instanceof Error ? error.message : String(error)
+        });
+      });
+      const latencyMs = performance.now() - start;
+      target.metrics.latency.observe(latencyMs / 1000);
+      target.metrics.ok[transport].inc();
+      target.metrics.rows.inc(inputs[0]?.shape[0] ?? 1);
+      this._notify(target, requestId, transport, shadow, inputs, outputs, null, latencyMs);
+      return outputs;
+    } catch (error) {
+      const failure = asServiceError(error);
+      target.metrics.failed[transport].inc();
+      target.metrics.error(failure.code);
+      this._notify(target, requestId, transport, shadow, inputs, null, failure, performance.now() - start);
+      throw failure;
+    }
+  }
+
+  private _notify(
+    target: LoadedVersion,
+    requestId: string,
+    transport: Transport,
+    shadow: boolean,
+    inputs: readonly Tensor[],
+    outputs: readonly Tensor[] | null,
+    error: ServiceError | null,
+    latencyMs: number
+  ): void {
+    if (this._observers.length === 0) return;
+    const event: InferenceEvent = {
+      model: target.model,
+      version: target.version,
+      requestId,
+      transport,
+      shadow,
+      inputs,
+      outputs,
+      error,
+      latencyMs,
+      at: Date.now()
+    };
+    for (const observer of this._observers) {
+      try {
+        observer(event);
+      } catch {
+        // An observer's failure must never fail the request it observes.
+      }
+    }
+  }
+
+  private _observers: InferenceObserver[] = [];
+  private _inflight = 0;
+  private _closing = false;
+  private _drainWaiters: Array<() => void> = [];
+}

@@ -1,0 +1,228 @@
+/**
+ * The control plane: registering versions and changing deployments. Every change follows
+ * the same order, which is what makes hot swap atomic and failures harmless:
+ *   1. load and warm every version the change needs (a failure changes nothing);
+ *   2. write the change and its audit entry in one registry transaction;
+ *   3. swap the model's routes in one step, releasing versions that left after they drain.
+ * Changes to one model run one at a time.
+ */
+import { EventEmitter } from 'node:events';
+import { ServiceError } from '../errors.js';
+import { ArtifactStore, MODEL_FILE } from '../registry/artifact-store.js';
+import type { Actor, BatchingConfig, DeploymentChange, ModelSummary, Registry, Stage, VersionRecord } from '../registry/registry.js';
+import { readModelFile } from '../runtime/model-file.js';
+import { OnnxModel, type RuntimeOptions } from '../runtime/onnx-model.js';
+import { ModelServer } from './model-server.js';
+
+export const DEFAULT_BATCHING: BatchingConfig = { maxBatchSize: 64, maxQueueDelayMicros: 0 };
+
+export interface RegisterOptions {
+  metadata?: Record<string, unknown>;
+  batching?: Partial<BatchingConfig>;
+  stage?: Exclude<Stage, 'production' | 'archived'>;
+}
+
+export interface DeployOptions {
+  /** production: takes the traffic (hot swap); staging: served at its versioned route only. */
+  stage?: 'production' | 'staging';
+  /** Send this share (0–100) of the model's traffic to the version instead. */
+  canaryPercent?: number;
+  /** Mirror the model's traffic to the version; its answers go only to monitoring. */
+  shadow?: boolean;
+  batching?: Partial<BatchingConfig>;
+}
+
+export interface DeploymentEvents {
+  change: [summary: ModelSummary, action: string];
+}
+
+const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+
+export class Deployer extends EventEmitter<DeploymentEvents> {
+  constructor(
+    private readonly _registry: Registry,
+    private readonly _store: ArtifactStore,
+    private readonly _server: ModelServer,
+    private readonly _runtime: RuntimeOptions
+  ) {
+    super();
+  }
+
+  /**
+   * Registers a model version from its files (`model.onnx`, external data beside it).
+   * The model is checked and loaded once before anything is kept, so a corrupt model
+   * never reaches the registry. The same bytes registered again return the existing version.
+   */
+  async register(model: string, files: ReadonlyMap<string, Uint8Array>, options: RegisterOptions, actor: Actor): Promise<{ version: VersionRecord; created: boolean }> {
+    checkModelName(model);
+    const staged = await this._store.stage(files);
+    try {
+      const info = readModelFile(files.get(MODEL_FILE)!, staged.folder);
+      const onnx = await OnnxModel.load(`${staged.folder}/${MODEL_FILE}`, this._runtime);
+      const signature = onnx.signature;
+      await onnx.release();
+      await this._store.commit(staged);
+      return await this._serialized(model, async () => {
+        const result = this._registry.registerVersion(
+          {
+            model,
+            sha256: staged.sha256,
+            artifact: staged.key,
+            signature,
+            metadata: { ...info.metadata, producer: info.producer, opsets: info.opsets, ...options.metadata },
+            batching: { ...DEFAULT_BATCHING, ...options.batching },
+            stage: options.stage ?? 'none'
+          },
+          actor
+        );
+        if (result.created) {
+          await this._apply(model, null, actor, 'register');
+        }
+        return result;
+      });
+    } catch (error) {
+      await this._store.discard(staged);
+      throw error;
+    }
+  }
+
+  async deploy(model: string, version: number, options: DeployOptions, actor: Actor): Promise<ModelSummary> {
+    const { stage = 'production', canaryPercent, shadow, batching } = options;
+    if (canaryPercent !== undefined && (canaryPercent < 0 || canaryPercent > 100)) {
+      throw new ServiceError('NBD_ERR_BAD_REQUEST', { issues: `canary percent must be within 0–100, got ${canaryPercent}` });
+    }
+    if ((canaryPercent !== undefined || shadow) && stage === 'production' && options.stage !== undefined) {
+      throw new ServiceError('NBD_ERR_BAD_REQUEST', { issues: 'a canary or shadow version is not in production: leave out stage, or use stage "staging"' });
+    }
+    return this._serialized(model, async () => {
+      const record = this._requireVersion(model, version);
+      if (batching) {
+        await this._change(model, { kind: 'batching', version, batching: { ...record.batching, ...batching } }, actor);
+      }
+      if (canaryPercent !== undefined) {
+        return this._change(model, { kind: 'canary', version, percent: canaryPercent }, actor);
+      }
+      if (shadow !== undefined) {
+        return this._change(model, { kind: 'shadow', version, enabled: shadow }, actor);
+      }
+      if (stage === 'staging') {
+        return this._change(model, { kind: 'stage', version, stage: 'staging' }, actor);
+      }
+      return this._change(model, { kind: 'promote', version }, actor);
+    });
+  }
+
+  rollback(model: string, actor: Actor): Promise<ModelSummary> {
+    return this._serialized(model, () => this._change(model, { kind: 'rollback' }, actor));
+  }
+
+  /** Without a version: the model stops being served (Triton's unload). With one: archives it. */
+  undeploy(model: string, version: number | undefined, actor: Actor): Promise<ModelSummary> {
+    return this._serialized(model, () =>
+      version === undefined
+        ? this._change(model, { kind: 'serving', serving: false }, actor)
+        : this._change(model, { kind: 'stage', version, stage: 'archived' }, actor)
+    );
+  }
+
+  /** Serves a model again after an unload (Triton's load without files). */
+  load(model: string, actor: Actor): Promise<ModelSummary> {
+    return this._serialized(model, () => this._change(model, { kind: 'serving', serving: true }, actor));
+  }
+
+  /** Appends a note to the audit log (e.g. an override reason) without changing anything. */
+  note(model: string, action: string, version: number | null, details: Record<string, unknown>, actor: Actor): void {
+    this._registry.appendAudit({ actor: actor.user, notebook: actor.notebook ?? null, action, model, version, details });
+  }
+
+  private async _change(model: string, change: DeploymentChange, actor: Actor): Promise<ModelSummary> {
+    const current = this._registry.getModel(model);
+    if (!current) throw new ServiceError('NBD_ERR_MODEL_NOT_FOUND', { model });
+    return this._apply(model, change, actor, change.kind);
+  }
+
+  /** Steps 1–3 above. */
+  private async _apply(model: string, change: DeploymentChange | null, actor: Actor, action: string): Promise<ModelSummary> {
+    const current = this._registry.getModel(model)!;
+    const projected = change ? projectChange(current, change, this._registry.rollbackTarget(model)) : current;
+    for (const v of ModelServer.neededVersions(projected)) {
+      await this._server.ensureLoaded(projected.versions.find((r) => r.version === v)!);
+    }
+    const summary = change ? this._registry.changeDeployment(model, change, actor) : current;
+    await this._server.refresh(summary);
+    this.emit('change', summary, action);
+    return summary;
+  }
+
+  private _requireVersion(model: string, version: number): VersionRecord {
+    const record = this._registry.getVersion(model, version);
+    if (record) return record;
+    if (!this._registry.getModel(model)) throw new ServiceError('NBD_ERR_MODEL_NOT_FOUND', { model });
+    throw new ServiceError('NBD_ERR_VERSION_NOT_FOUND', { model, version });
+  }
+
+  private _serialized<T>(model: string, work: () => Promise<T>): Promise<T> {
+    const previous = this._queues.get(model) ?? Promise.resolve();
+    const next = previous.then(work, work);
+    const settled = next.then(
+      () => {},
+      () => {}
+    );
+    this._queues.set(model, settled);
+    void settled.then(() => {
+      if (this._queues.get(model) === settled) this._queues.delete(model);
+    });
+    return next;
+  }
+
+  private readonly _queues = new Map<string, Promise<void>>();
+}
+
+function checkModelName(model: string): void {
+  if (!MODEL_NAME.test(model)) {
+    throw new ServiceError('NBD_ERR_BAD_REQUEST', {
+      issues: `model name "${model}" must start with a letter or digit and contain only letters, digits, "_", "." and "-" (at most 128)`
+    });
+  }
+}
+
+/**
+ * The deployment a change would produce, without writing it: used to load what the
+ * change needs before it is committed. The registry applies the same rules when it writes.
+ */
+function projectChange(summary: ModelSummary, change: DeploymentChange, rollbackTarget: number | undefined): ModelSummary {
+  const d = { ...summary.deployment };
+  const versions = summary.versions.map((v) => ({ ...v }));
+  const setStage = (version: number, stage: Stage): void => {
+    const v = versions.find((r) => r.version === version);
+    if (v) v.stage = stage;
+  };
+  switch (change.kind) {
+    case 'promote':
+      d.serving = true;
+      d.production = change.version;
+      setStage(change.version, 'production');
+      break;
+    case 'stage':
+      setStage(change.version, change.stage);
+      break;
+    case 'canary':
+      d.canary = change.percent > 0 ? { version: change.version, percent: change.percent } : null;
+      break;
+    case 'shadow':
+      d.shadows = change.enabled ? [...d.shadows, change.version] : d.shadows.filter((v) => v !== change.version);
+      break;
+    case 'serving':
+      d.serving = change.serving;
+      break;
+    case 'rollback':
+      if (rollbackTarget !== undefined) {
+        d.production = rollbackTarget;
+        setStage(rollbackTarget, 'production');
+      }
+      break;
+    case 'batching':
+      break;
+  }
+  return { ...summary, deployment: d, versions };
+}

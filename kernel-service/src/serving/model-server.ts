@@ -1,0 +1,170 @@
+/**
+ * What is loaded and where traffic goes. For each model it holds a routing snapshot —
+ * the primary version (production, or the newest version while there is none), the
+ * canary with its share, the shadows — rebuilt from the registry after every change and
+ * swapped in one assignment. Versions are loaded and warmed before a snapshot refers to
+ * them; versions that leave every snapshot are released once their requests finish.
+ */
+import { ServiceError } from '../errors.js';
+import type { ServiceMetrics } from '../metrics.js';
+import type { ArtifactStore } from '../registry/artifact-store.js';
+import type { ModelSummary, Registry, VersionRecord } from '../registry/registry.js';
+import type { RuntimeOptions } from '../runtime/onnx-model.js';
+import { LoadedVersion } from './loaded-version.js';
+
+export interface ModelRoutes {
+  serving: boolean;
+  primary: LoadedVersion | null;
+  canary: { target: LoadedVersion; percent: number } | null;
+  shadows: LoadedVersion[];
+}
+
+/** The route a request takes: the version that answers, and the versions that shadow it. */
+export interface Route {
+  target: LoadedVersion;
+  shadows: readonly LoadedVersion[];
+}
+
+const key = (model: string, version: number): string => `${model}@${version}`;
+
+export class ModelServer {
+  constructor(
+    private readonly _registry: Registry,
+    private readonly _store: ArtifactStore,
+    private readonly _runtime: RuntimeOptions,
+    private readonly _metrics: ServiceMetrics,
+    private readonly _log: (message: string) => void = () => {}
+  ) {}
+
+  /** Loads what the registry says is served; a model that fails to load is logged and skipped. */
+  async start(): Promise<void> {
+    for (const summary of this._registry.listModels()) {
+      try {
+        await this.refresh(summary);
+      } catch (error) {
+        this._log(`model "${summary.name}" could not be loaded at start: ${(error as Error).message}`);
+      }
+    }
+  }
+
+  /** The versions a model's routes need loaded. */
+  static neededVersions(summary: ModelSummary): number[] {
+    const d = summary.deployment;
+    if (!d.serving) return [];
+    const needed = new Set<number>();
+    const primary = d.production ?? newestServable(summary)?.version;
+    if (primary !== undefined) needed.add(primary);
+    if (d.canary) needed.add(d.canary.version);
+    for (const s of d.shadows) needed.add(s);
+    for (const v of summary.versions) if (v.stage === 'staging') needed.add(v.version);
+    return [...needed];
+  }
+
+  /** Loads and warms a version (once; concurrent callers share the load). */
+  async ensureLoaded(record: VersionRecord): Promise<LoadedVersion> {
+    const k = key(record.model, record.version);
+    let loading = this._loading.get(k);
+    if (!loading) {
+      loading = LoadedVersion.load(record, this._store.modelPath(record.artifact), this._runtime, this._metrics).then(
+        (loaded) => {
+          this._ready.set(k, loaded);
+          this._metrics.loadedVersions.set(this._ready.size);
+          return loaded;
+        },
+        (error: unknown) => {
+          this._loading.delete(k);
+          throw error;
+        }
+      );
+      this._loading.set(k, loading);
+    }
+    return loading;
+  }
+
+  /** Rebuilds a model's routes from the registry and swaps them in; releases what left. */
+  async refresh(summary: ModelSummary): Promise<void> {
+    const needed = ModelServer.neededVersions(summary);
+    const loaded = new Map<number, LoadedVersion>();
+    for (const v of needed) {
+      loaded.set(v, await this.ensureLoaded(summary.versions.find((r) => r.version === v)!));
+    }
+    for (const record of summary.versions) {
+      this._ready.get(key(record.model, record.version))?.configureBatching(record.batching);
+    }
+    const d = summary.deployment;
+    const primaryVersion = d.production ?? newestServable(summary)?.version;
+    this._routes.set(summary.name, {
+      serving: d.serving,
+      primary: primaryVersion === undefined ? null : loaded.get(primaryVersion)!,
+      canary: d.canary && d.canary.percent > 0 ? { target: loaded.get(d.canary.version)!, percent: d.canary.percent } : null,
+      shadows: d.shadows.map((v) => loaded.get(v)!)
+    });
+    const keep = new Set(needed);
+    for (const record of summary.versions) {
+      if (!keep.has(record.version) && (record.stage === 'archived' || !d.serving)) {
+        void this._retire(key(record.model, record.version));
+      }
+    }
+  }
+
+  /** The route for a request: a named version, or the model's traffic split. */
+  route(model: string, version: number | undefined): Route | Promise<Route> {
+    const routes = this._routes.get(model);
+    if (!routes) {
+      if (!this._registry.getModel(model)) throw new ServiceError('NBD_ERR_MODEL_NOT_FOUND', { model });
+      throw new ServiceError('NBD_ERR_MODEL_UNAVAILABLE', { model });
+    }
+    if (!routes.serving) throw new ServiceError('NBD_ERR_MODEL_UNAVAILABLE', { model });
+    if (version !== undefined) {
+      const ready = this._ready.get(key(model, version));
+      if (ready) return { target: ready, shadows: [] };
+      return this._loadOnRequest(model, version).then((target) => ({ target, shadows: [] }));
+    }
+    if (routes.canary && Math.random() * 100 < routes.canary.percent) {
+      return { target: routes.canary.target, shadows: routes.shadows };
+    }
+    if (!routes.primary) throw new ServiceError('NBD_ERR_MODEL_UNAVAILABLE', { model });
+    return { target: routes.primary, shadows: routes.shadows };
+  }
+
+  /** Whether a model (or one of its versions) answers requests now. */
+  isReady(model: string, version?: number): boolean {
+    const routes = this._routes.get(model);
+    if (!routes?.serving) return false;
+    return version === undefined ? routes.primary !== null : this._ready.has(key(model, version));
+  }
+
+  loadedVersion(model: string, version: number): LoadedVersion | undefined {
+    return this._ready.get(key(model, version));
+  }
+
+  /** Releases every version once its in-flight requests finish. */
+  async close(): Promise<void> {
+    this._routes.clear();
+    await Promise.all([...this._ready.keys()].map((k) => this._retire(k)));
+  }
+
+  /** Versions that are registered but not routed (e.g. a candidate under validation) load on demand. */
+  private async _loadOnRequest(model: string, version: number): Promise<LoadedVersion> {
+    const record = this._registry.getVersion(model, version);
+    if (!record) throw new ServiceError('NBD_ERR_VERSION_NOT_FOUND', { model, version });
+    if (record.stage === 'archived') throw new ServiceError('NBD_ERR_VERSION_ARCHIVED', { model, version });
+    return this.ensureLoaded(record);
+  }
+
+  private async _retire(k: string): Promise<void> {
+    const loaded = this._ready.get(k);
+    this._ready.delete(k);
+    this._loading.delete(k);
+    this._metrics.loadedVersions.set(this._ready.size);
+    await loaded?.release();
+  }
+
+  private readonly _routes = new Map<string, ModelRoutes>();
+  private readonly _loading = new Map<string, Promise<LoadedVersion>>();
+  private readonly _ready = new Map<string, LoadedVersion>();
+}
+
+function newestServable(summary: ModelSummary): VersionRecord | undefined {
+  return summary.versions.filter((v) => v.stage !== 'archived').at(-1);
+}

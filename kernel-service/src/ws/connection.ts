@@ -1,0 +1,266 @@
+/**
+ * One notebook connection on /ws: parses each frame with the protocol's schemas, runs the
+ * request, and replies with the request's id. A malformed frame gets an error reply and
+ * the connection lives on. When the client stops reading its replies, the connection
+ * stops reading its requests until the send buffer drains.
+ */
+import type { WebSocket } from 'ws';
+import { ServiceError, asServiceError } from '../errors.js';
+import { type Tensor, tensorFromBytes, tensorFromJson, tensorToBytes, tensorToJsonText } from '../protocol/datatypes.js';
+import {
+  type BinaryInferMessage,
+  BinaryMessage,
+  type Context,
+  type DeployMessage,
+  type FeedbackMessage,
+  type InferMessage,
+  type RegisterMessage,
+  TextMessage,
+  binaryFrame,
+  splitBinaryFrame
+} from '../protocol/notebook.js';
+import { describeIssues } from '../protocol/oip.js';
+import { auditView, modelView } from '../protocol/views.js';
+import { MODEL_FILE } from '../registry/artifact-store.js';
+import type { Actor, BatchingConfig, Registry } from '../registry/registry.js';
+import type { DataPlane, InferResult } from '../serving/data-plane.js';
+import type { Deployer } from '../serving/deployer.js';
+import type { LiveEvents } from './live-events.js';
+
+export interface ConnectionContext {
+  registry: Registry;
+  dataPlane: DataPlane;
+  deployer: Deployer;
+  live: LiveEvents;
+  /** The user the upgrade request named (the Jupyter user behind the proxy), else "api". */
+  user: string;
+  /** Send-buffer bytes past which the connection stops reading requests. */
+  highWaterBytes: number;
+}
+
+type RequestId = string | number | null;
+
+export class Connection {
+  constructor(
+    private readonly _socket: WebSocket,
+    private readonly _ctx: ConnectionContext
+  ) {
+    _socket.on('message', (data, isBinary) => this._onMessage(data as Buffer, isBinary));
+  }
+
+  private _onMessage(data: Buffer, isBinary: boolean): void {
+    let work: Promise<void>;
+    if (isBinary) {
+      work = this._onBinary(data);
+    } else {
+      work = this._onText(data);
+    }
+    work.catch((error: unknown) => this._replyError(null, error));
+  }
+
+  private async _onText(data: Buffer): Promise<void> {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(data.toString('utf8'));
+    } catch (error) {
+      this._replyError(null, new ServiceError('NBD_ERR_BAD_FRAME', { reason: `not JSON: ${(error as Error).message}` }));
+      return;
+    }
+    const parsed = TextMessage.safeParse(raw);
+    if (!parsed.success) {
+      this._replyError(idOf(raw), new ServiceError('NBD_ERR_BAD_FRAME', { reason: describeIssues(parsed.error) }));
+      return;
+    }
+    const msg = parsed.data;
+    try {
+      await this._handle(msg);
+    } catch (error) {
+      this._replyError(msg.id, error);
+    }
+  }
+
+  private async _onBinary(data: Buffer): Promise<void> {
+    let header: unknown;
+    let payload: Buffer;
+    try {
+      ({ header, payload } = splitBinaryFrame(data));
+    } catch (error) {
+      this._replyError(null, new ServiceError('NBD_ERR_BAD_FRAME', { reason: (error as Error).message }));
+      return;
+    }
+    const parsed = BinaryMessage.safeParse(header);
+    if (!parsed.success) {
+      this._replyError(idOf(header), new ServiceError('NBD_ERR_BAD_FRAME', { reason: describeIssues(parsed.error) }));
+      return;
+    }
+    const msg = parsed.data;
+    try {
+      if (msg.type === 'register') await this._register(msg, payload);
+      else await this._inferBinary(msg, payload);
+    } catch (error) {
+      this._replyError(msg.id, error);
+    }
+  }
+
+  private async _handle(msg: TextMessage): Promise<void> {
+    const { registry, deployer, live } = this._ctx;
+    const actor = this._actor(msg.context);
+    switch (msg.type) {
+      case 'list':
+        return this._reply({ type: 'models', id: msg.id, models: registry.listModels().map(modelView) });
+      case 'get_model': {
+        const summary = registry.getModel(msg.model);
+        if (!summary) throw new ServiceError('NBD_ERR_MODEL_NOT_FOUND', { model: msg.model });
+        return this._reply({ type: 'model', id: msg.id, model: modelView(summary) });
+      }
+      case 'deploy':
+        return this._deployment(msg.id, await deployer.deploy(msg.model, msg.version, deployOptions(msg), actor));
+      case 'promote':
+        return this._deployment(msg.id, await deployer.deploy(msg.model, msg.version, { stage: 'production' }, actor));
+      case 'set_canary':
+        return this._deployment(msg.id, await deployer.deploy(msg.model, msg.version, { canaryPercent: msg.percent }, actor));
+      case 'set_shadow':
+        return this._deployment(msg.id, await deployer.deploy(msg.model, msg.version, { shadow: msg.enabled }, actor));
+      case 'rollback':
+        return this._deployment(msg.id, await deployer.rollback(msg.model, actor));
+      case 'undeploy':
+        return this._deployment(msg.id, await deployer.undeploy(msg.model, msg.version, actor));
+      case 'infer':
+        return this._inferJson(msg);
+      case 'feedback':
+        return this._feedback(msg, actor);
+      case 'subscribe': {
+        const summary = registry.getModel(msg.model);
+        if (!summary) throw new ServiceError('NBD_ERR_MODEL_NOT_FOUND', { model: msg.model });
+        live.subscribe(this._socket, msg.model);
+        return this._reply({ type: 'subscribed', id: msg.id, model: modelView(summary) });
+      }
+      case 'unsubscribe':
+        live.unsubscribe(this._socket, msg.model);
+        return this._reply({ type: 'unsubscribed', id: msg.id, model: msg.model });
+      case 'audit':
+        return this._reply({ type: 'audit', id: msg.id, entries: registry.audit({ model: msg.model, limit: msg.limit }).map(auditView) });
+    }
+  }
+
+  private async _register(msg: RegisterMessage, payload: Buffer): Promise<void> {
+    if (payload.length === 0) {
+      throw new ServiceError('NBD_ERR_BAD_FRAME', { reason: 'register carries the ONNX bytes as the payload of its binary frame; it is empty' });
+    }
+    const { version, created } = await this._ctx.deployer.register(
+      msg.model,
+      new Map([[MODEL_FILE, payload]]),
+      { metadata: msg.metadata, batching: batchingOf(msg.batching) },
+      this._actor(msg.context)
+    );
+    this._reply({ type: 'registered', id: msg.id, model: msg.model, version: version.version, sha256: version.sha256, created, signature: version.signature });
+  }
+
+  private async _inferJson(msg: InferMessage): Promise<void> {
+    const inputs = msg.inputs.map((i) => tensorFromJson(i.name, i.datatype, i.shape, i.data));
+    const result = await this._infer(msg, inputs);
+    this._send(
+      `{"type":"infer_result","id":${JSON.stringify(msg.id)},"model_name":${JSON.stringify(result.modelName)},` +
+        `"model_version":${result.modelVersion},"request_id":${JSON.stringify(result.id)},` +
+        `"outputs":[${result.outputs.map(tensorToJsonText).join(',')}]}`
+    );
+  }
+
+  private async _inferBinary(msg: BinaryInferMessage, payload: Buffer): Promise<void> {
+    const inputs: Tensor[] = [];
+    let offset = 0;
+    for (const h of msg.inputs) {
+      const { tensor, used } = tensorFromBytes(h.name, h.datatype, h.shape, payload, offset);
+      inputs.push(tensor);
+      offset += used;
+    }
+    if (offset !== payload.length) {
+      throw new ServiceError('NBD_ERR_BAD_FRAME', { reason: `the payload has ${payload.length - offset} bytes past the tensors its header describes` });
+    }
+    const result = await this._infer(msg, inputs);
+    const header = {
+      type: 'infer_result',
+      id: msg.id,
+      model_name: result.modelName,
+      model_version: result.modelVersion,
+      request_id: result.id,
+      outputs: result.outputs.map((t) => ({ name: t.name, datatype: t.datatype, shape: t.shape }))
+    };
+    this._send(binaryFrame(header, result.outputs.map(tensorToBytes)));
+  }
+
+  private _infer(msg: InferMessage | BinaryInferMessage, inputs: Tensor[]): Promise<InferResult> {
+    return this._ctx.dataPlane.infer(msg.model, msg.version, { id: msg.request_id, inputs, outputs: msg.outputs }, 'ws');
+  }
+
+  private _feedback(msg: FeedbackMessage, actor: Actor): void {
+    if (msg.ground_truth.length !== msg.request_ids.length) {
+      throw new ServiceError('NBD_ERR_BAD_REQUEST', {
+        issues: `ground_truth has ${msg.ground_truth.length} values for ${msg.request_ids.length} request ids; give one per id`
+      });
+    }
+    if (!this._ctx.registry.getModel(msg.model)) throw new ServiceError('NBD_ERR_MODEL_NOT_FOUND', { model: msg.model });
+    const count = this._ctx.registry.recordFeedback(
+      msg.request_ids.map((requestId, i) => ({ requestId, model: msg.model, groundTruth: msg.ground_truth[i] })),
+      actor
+    );
+    this._reply({ type: 'feedback_recorded', id: msg.id, model: msg.model, count });
+  }
+
+  private _deployment(id: RequestId, summary: Parameters<typeof modelView>[0]): void {
+    this._reply({ type: 'deployment', id, model: modelView(summary) });
+  }
+
+  private _actor(context: Context | undefined): Actor {
+    return { user: this._ctx.user, notebook: context?.notebook ?? null };
+  }
+
+  private _reply(message: Record<string, unknown>): void {
+    this._send(JSON.stringify(message));
+  }
+
+  private _replyError(id: RequestId, error: unknown): void {
+    const failure = asServiceError(error);
+    this._reply({ type: 'error', id, code: failure.code, error: failure.message, status: failure.status });
+  }
+
+  private _send(frame: string | Buffer): void {
+    const socket = this._socket;
+    if (socket.readyState !== socket.OPEN) return;
+    socket.send(frame);
+    // Backpressure: a client that does not read its replies stops being read from.
+    if (socket.bufferedAmount > this._ctx.highWaterBytes && !this._paused) {
+      this._paused = true;
+      socket.pause();
+      const check = setInterval(() => {
+        if (socket.readyState !== socket.OPEN || socket.bufferedAmount <= this._ctx.highWaterBytes / 2) {
+          clearInterval(check);
+          this._paused = false;
+          if (socket.readyState === socket.OPEN) socket.resume();
+        }
+      }, 20);
+    }
+  }
+
+  private _paused = false;
+}
+
+function idOf(raw: unknown): RequestId {
+  if (raw && typeof raw === 'object' && 'id' in raw) {
+    const id = (raw as { id: unknown }).id;
+    if (typeof id === 'string' || typeof id === 'number') return id;
+  }
+  return null;
+}
+
+function batchingOf(b: { max_batch_size?: number; max_queue_delay_us?: number } | undefined): Partial<BatchingConfig> | undefined {
+  if (!b) return undefined;
+  const out: Partial<BatchingConfig> = {};
+  if (b.max_batch_size !== undefined) out.maxBatchSize = b.max_batch_size;
+  if (b.max_queue_delay_us !== undefined) out.maxQueueDelayMicros = b.max_queue_delay_us;
+  return out;
+}
+
+function deployOptions(msg: DeployMessage) {
+  return { stage: msg.stage, canaryPercent: msg.canary_percent, shadow: msg.shadow, batching: batchingOf(msg.batching) };
+}
