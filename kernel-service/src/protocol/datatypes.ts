@@ -230,7 +230,7 @@ export function tensorDataToJsonText(tensor: Tensor): string {
   let text = '[';
   for (let i = 0; i < floats.length; i++) {
     const v = floats[i]!;
-    text += (i ? ',' : '') + (Number.isFinite(v) ? String(v) : `"${v}"`);
+    text += (i ? ',' : '') + (Number.isFinite(v) ? (v === 0 && 1 / v < 0 ? '-0' : String(v)) : `"${v}"`);
   }
   return text + ']';
 }

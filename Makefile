@@ -1,0 +1,50 @@
+# nbdeploy — the two commands are `make start` and `make test`; both run `setup` first.
+# `setup` is idempotent: each step reruns only when its inputs changed.
+
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip install --retries 0 --disable-pip-version-check --quiet
+NODE_STAMP := node_modules/.nbdeploy-installed
+VENV_STAMP := $(VENV)/.nbdeploy-installed
+PORT ?= 8765
+
+.PHONY: setup build start test test-ts test-python bench clean chromium
+
+setup: $(NODE_STAMP) $(VENV_STAMP) build
+
+# npm packages (better-sqlite3 compiles on install; onnxruntime-node's GPU download is
+# skipped by .npmrc).
+$(NODE_STAMP): package.json package-lock.json .npmrc
+	npm ci --no-audit --no-fund
+	@touch $@
+
+$(VENV_STAMP): requirements-dev.txt
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PIP) -r requirements-dev.txt
+	@touch $@
+
+build: $(NODE_STAMP)
+	npx --no-install tsc -b
+
+# Debian's Chromium for the browser tests (Playwright's own browser download cannot work here).
+chromium:
+	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
+
+start: setup
+	node bin/nbdeploy.js serve --port $(PORT)
+
+test: setup
+	$(MAKE) test-ts test-python
+
+test-ts:
+	npx --no-install vitest run
+
+test-python:
+	$(PY) -m pytest -q test/python
+
+bench: setup
+	npm run bench
+
+clean:
+	rm -rf lib node_modules $(VENV) kernel-service/tsconfig.tsbuildinfo

@@ -1,0 +1,116 @@
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { NewVersion } from '../src/registry/registry.js';
+import { SqliteRegistry } from '../src/registry/sqlite-registry.js';
+
+const alice = { user: 'alice', notebook: 'churn.ipynb' };
+
+function newVersion(model: string, sha: string): NewVersion {
+  return {
+    model,
+    sha256: sha,
+    artifact: sha,
+    signature: { inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 4] }], outputs: [], batchable: true },
+    metadata: {},
+    batching: { maxBatchSize: 64, maxQueueDelayMicros: 0 }
+  };
+}
+
+describe('SqliteRegistry', () => {
+  let file: string;
+  let registry: SqliteRegistry;
+
+  beforeEach(() => {
+    file = path.join(mkdtempSync(path.join(os.tmpdir(), 'nbd-registry-')), 'registry.sqlite');
+    registry = new SqliteRegistry(file);
+  });
+  afterEach(() => registry.close());
+
+  it('should number versions and return the existing one for the same bytes', () => {
+    const a = registry.registerVersion(newVersion('churn', 'aaa'), alice);
+    const b = registry.registerVersion(newVersion('churn', 'bbb'), alice);
+    const again = registry.registerVersion(newVersion('churn', 'aaa'), alice);
+    expect([a.version.version, b.version.version]).toEqual([1, 2]);
+    expect(again).toMatchObject({ created: false, version: { version: 1 } });
+    expect(registry.getModel('churn')!.versions.map((v) => v.stage)).toEqual(['none', 'none']);
+  });
+
+  it('should archive the previous production version on promote', () => {
+    registry.registerVersion(newVersion('churn', 'aaa'), alice);
+    registry.registerVersion(newVersion('churn', 'bbb'), alice);
+    registry.changeDeployment('churn', { kind: 'promote', version: 1 }, alice);
+    const after = registry.changeDeployment('churn', { kind: 'promote', version: 2 }, alice);
+    expect(after.deployment.production).toBe(2);
+    expect(after.versions.map((v) => v.stage)).toEqual(['archived', 'production']);
+  });
+
+  it('should roll back through earlier production versions, then refuse', () => {
+    for (const sha of ['a', 'b', 'c']) registry.registerVersion(newVersion('m', sha), alice);
+    for (const v of [1, 2, 3]) registry.changeDeployment('m', { kind: 'promote', version: v }, alice);
+    expect(registry.changeDeployment('m', { kind: 'rollback' }, alice).deployment.production).toBe(2);
+    expect(registry.changeDeployment('m', { kind: 'rollback' }, alice).deployment.production).toBe(1);
+    expect(() => registry.changeDeployment('m', { kind: 'rollback' }, alice)).toThrowError(/no earlier production version/);
+    // promoting again makes the version a rollback target once more
+    registry.changeDeployment('m', { kind: 'promote', version: 3 }, alice);
+    expect(registry.changeDeployment('m', { kind: 'rollback' }, alice).deployment.production).toBe(1);
+  });
+
+  it('should need a production version before a canary, and clear the canary when it is promoted', () => {
+    registry.registerVersion(newVersion('m', 'a'), alice);
+    registry.registerVersion(newVersion('m', 'b'), alice);
+    expect(() => registry.changeDeployment('m', { kind: 'canary', version: 2, percent: 10 }, alice)).toThrowError(/no production version/);
+    registry.changeDeployment('m', { kind: 'promote', version: 1 }, alice);
+    const split = registry.changeDeployment('m', { kind: 'canary', version: 2, percent: 10 }, alice);
+    expect(split.deployment.canary).toEqual({ version: 2, percent: 10 });
+    expect(split.versions[1]!.stage).toBe('staging');
+    expect(registry.changeDeployment('m', { kind: 'promote', version: 2 }, alice).deployment.canary).toBeNull();
+  });
+
+  it('should refuse to archive the production version', () => {
+    registry.registerVersion(newVersion('m', 'a'), alice);
+    registry.changeDeployment('m', { kind: 'promote', version: 1 }, alice);
+    expect(() => registry.changeDeployment('m', { kind: 'stage', version: 1, stage: 'archived' }, alice)).toThrowError(/is in production/);
+  });
+
+  it('should name a missing model or version', () => {
+    expect(() => registry.changeDeployment('nope', { kind: 'rollback' }, alice)).toThrowError('model "nope" is not registered');
+    registry.registerVersion(newVersion('m', 'a'), alice);
+    expect(() => registry.changeDeployment('m', { kind: 'promote', version: 9 }, alice)).toThrowError('model "m" has no version 9');
+  });
+
+  it('should record who changed what, from which notebook, and keep the log append-only', () => {
+    registry.registerVersion(newVersion('m', 'a'), alice);
+    registry.changeDeployment('m', { kind: 'promote', version: 1 }, { user: 'bob', notebook: null });
+    const entries = registry.audit({ model: 'm' });
+    expect(entries.map((e) => [e.action, e.actor, e.notebook])).toEqual([
+      ['promote', 'bob', null],
+      ['register', 'alice', 'churn.ipynb']
+    ]);
+    registry.close();
+    const db = new Database(file);
+    expect(() => db.prepare("UPDATE audit_log SET actor = 'mallory'").run()).toThrowError(/append-only/);
+    expect(() => db.prepare('DELETE FROM audit_log').run()).toThrowError(/append-only/);
+    db.close();
+    registry = new SqliteRegistry(file);
+  });
+
+  it('should leave no trace of a change that fails half-way', () => {
+    registry.registerVersion(newVersion('m', 'a'), alice);
+    const before = registry.audit({}).length;
+    expect(() => registry.changeDeployment('m', { kind: 'rollback' }, alice)).toThrow();
+    expect(registry.audit({}).length).toBe(before);
+    expect(registry.getModel('m')!.deployment.production).toBeNull();
+  });
+
+  it('should keep its data across reopening', () => {
+    registry.registerVersion(newVersion('m', 'a'), alice);
+    registry.recordFeedback([{ requestId: 'r1', model: 'm', groundTruth: 1 }], alice);
+    registry.close();
+    registry = new SqliteRegistry(file);
+    expect(registry.getVersion('m', 1)?.sha256).toBe('a');
+    expect(registry.artifactKeys()).toEqual(new Set(['a']));
+  });
+});

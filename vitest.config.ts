@@ -1,0 +1,27 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['kernel-service/test/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 20_000
+        }
+      },
+      {
+        test: {
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts'],
+          environment: 'node',
+          // These start real `nbdeploy serve` processes (built into lib/ by `make build`).
+          testTimeout: 120_000,
+          hookTimeout: 60_000,
+          fileParallelism: false
+        }
+      }
+    ]
+  }
+});
