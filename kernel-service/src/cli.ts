@@ -2,6 +2,7 @@
  * The `nbdeploy` command line.
  *   nbdeploy serve [--host 127.0.0.1] [--port 8765] [--state-dir .nbdeploy] [--token T]
  *                  [--allow-origin URL]... [--max-request-bytes N] [--intra-op-threads N]
+ *                  [--shutdown-timeout-ms N] [--allow-unvalidated]
  *   nbdeploy token [--state-dir .nbdeploy]      prints the service's token
  */
 import path from 'node:path';
@@ -27,6 +28,7 @@ serve options:
   --max-request-bytes N    largest request body or WebSocket message (default ${DEFAULT_OPTIONS.maxRequestBytes})
   --intra-op-threads N     onnxruntime threads per run (default ${DEFAULT_OPTIONS.intraOpThreads})
   --shutdown-timeout-ms N  how long SIGTERM waits for in-flight requests (default ${DEFAULT_OPTIONS.shutdownTimeoutMs})
+  --allow-unvalidated      let versions go to production without a passing validation report
 `;
 
 function integer(name: string, value: string | undefined): number | undefined {
@@ -48,7 +50,8 @@ async function serve(args: string[]): Promise<void> {
       'allow-origin': { type: 'string', multiple: true },
       'max-request-bytes': { type: 'string' },
       'intra-op-threads': { type: 'string' },
-      'shutdown-timeout-ms': { type: 'string' }
+      'shutdown-timeout-ms': { type: 'string' },
+      'allow-unvalidated': { type: 'boolean' }
     }
   });
   const service = new Service({
@@ -59,7 +62,8 @@ async function serve(args: string[]): Promise<void> {
     allowOrigins: values['allow-origin'],
     maxRequestBytes: integer('max-request-bytes', values['max-request-bytes']),
     intraOpThreads: integer('intra-op-threads', values['intra-op-threads']),
-    shutdownTimeoutMs: integer('shutdown-timeout-ms', values['shutdown-timeout-ms'])
+    shutdownTimeoutMs: integer('shutdown-timeout-ms', values['shutdown-timeout-ms']),
+    validationGate: values['allow-unvalidated'] ? false : undefined
   });
   await service.start();
   const tokenNote = values.token ? 'the token given with --token' : `token in ${path.join(service.options.stateDir, TOKEN_FILE)}`;

@@ -61,6 +61,10 @@ export const ERRORS = {
   ),
   NBD_ERR_INFERENCE_FAILED: spec(500, 'inference failed for model "{model}" version {version}: {reason}'),
   NBD_ERR_DEPLOY_CONFLICT: spec(409, '{reason}'),
+  NBD_ERR_VALIDATION_REQUIRED: spec(
+    409,
+    'version {version} of "{model}" cannot go to production: {reason}; validate it, or deploy with an override reason (recorded in the audit log)'
+  ),
   NBD_ERR_SHUTTING_DOWN: spec(503, 'the service is shutting down', 1001),
   NBD_ERR_INTERNAL: spec(500, 'internal error: {reason}', 1011)
 } as const satisfies Record<string, ErrorSpec>;

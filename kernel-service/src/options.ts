@@ -22,6 +22,8 @@ export interface ServiceOptions {
   heartbeatMs: number;
   /** How long SIGTERM waits for in-flight requests before closing anyway. */
   shutdownTimeoutMs: number;
+  /** Production needs a passing validation report (or an override reason, which is audited). */
+  validationGate: boolean;
   /** Buffered bytes past which a live subscriber counts as slow and its updates coalesce. */
   slowSubscriberBytes: number;
   log: (message: string) => void;
@@ -36,6 +38,7 @@ export const DEFAULT_OPTIONS: ServiceOptions = {
   intraOpThreads: 1,
   heartbeatMs: 30_000,
   shutdownTimeoutMs: 30_000,
+  validationGate: true,
   slowSubscriberBytes: 1024 * 1024,
   log: (message) => console.error(`[nbdeploy] ${message}`)
 };

@@ -44,7 +44,7 @@ export class Service {
     const runtime = { intraOpThreads: this.options.intraOpThreads };
     this.server = new ModelServer(this.registry, this.store, runtime, this.metrics, log);
     this.dataPlane = new DataPlane(this.server);
-    this.deployer = new Deployer(this.registry, this.store, this.server, runtime);
+    this.deployer = new Deployer(this.registry, this.store, this.server, runtime, this.options.validationGate);
     this.live = new LiveEvents(this.options.slowSubscriberBytes);
     this.dataPlane.observe((event) => this.live.record(event));
     this.deployer.on('change', (summary, action) => this.live.deploymentChanged(summary, action));

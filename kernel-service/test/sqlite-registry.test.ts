@@ -105,6 +105,22 @@ describe('SqliteRegistry', () => {
     expect(registry.getModel('m')!.deployment.production).toBeNull();
   });
 
+  it('should keep validation reports with their version and the reviews of the latest one', () => {
+    registry.registerVersion(newVersion('m', 'a'), alice);
+    expect(() => registry.addReview('m', 1, 'approve', '', alice)).toThrowError(/no validation report to review/);
+    registry.addValidation('m', 1, false, { metrics: { f1: 0.7 } }, alice);
+    const second = registry.addValidation('m', 1, true, { metrics: { f1: 0.93 } }, alice);
+    registry.addReview('m', 1, 'request_changes', 'slice "age<25" is weak', { user: 'rita' });
+    expect(registry.latestValidation('m', 1)).toMatchObject({ id: second.id, passed: true, report: { metrics: { f1: 0.93 } } });
+    expect(registry.getVersion('m', 1)!.validation).toMatchObject({
+      id: second.id,
+      passed: true,
+      review: { decision: 'request_changes', by: 'rita', comment: 'slice "age<25" is weak' }
+    });
+    expect(registry.audit({ model: 'm' }).map((e) => e.action)).toEqual(['review', 'validate', 'validate', 'register']);
+    expect(() => registry.addValidation('m', 7, true, {}, alice)).toThrowError('model "m" has no version 7');
+  });
+
   it('should keep its data across reopening', () => {
     registry.registerVersion(newVersion('m', 'a'), alice);
     registry.recordFeedback([{ requestId: 'r1', model: 'm', groundTruth: 1 }], alice);

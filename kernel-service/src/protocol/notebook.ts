@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import { DATATYPES } from './datatypes.js';
+import { REVIEW_DECISIONS } from '../registry/registry.js';
 import { Dimension, RequestInput, RequestOutput } from './oip.js';
 
 export const PROTOCOL_VERSION = 1;
@@ -52,10 +53,18 @@ export const DeployMessage = z.strictObject({
   stage: z.enum(['production', 'staging']).optional(),
   canary_percent: z.number().min(0).max(100).optional(),
   shadow: z.boolean().optional(),
-  batching: Batching.optional()
+  batching: Batching.optional(),
+  /** Production without a passing validation report: the reason goes to the audit log. */
+  override: z.string().max(2000).optional()
 });
 
-export const PromoteMessage = z.strictObject({ type: z.literal('promote'), ...base, model: ModelName, version: Version });
+export const PromoteMessage = z.strictObject({
+  type: z.literal('promote'),
+  ...base,
+  model: ModelName,
+  version: Version,
+  override: z.string().max(2000).optional()
+});
 export const SetCanaryMessage = z.strictObject({
   type: z.literal('set_canary'),
   ...base,
@@ -105,6 +114,27 @@ export const FeedbackMessage = z.strictObject({
   ground_truth: z.array(z.unknown())
 });
 
+/** A validation report for a version (the client computes it; the service keeps it and gates on `passed`). */
+export const AttachValidationMessage = z.strictObject({
+  type: z.literal('attach_validation'),
+  ...base,
+  model: ModelName,
+  version: Version,
+  passed: z.boolean(),
+  report: z.record(z.string(), z.unknown())
+});
+
+export const GetValidationMessage = z.strictObject({ type: z.literal('get_validation'), ...base, model: ModelName, version: Version });
+
+export const ReviewMessage = z.strictObject({
+  type: z.literal('review'),
+  ...base,
+  model: ModelName,
+  version: Version,
+  decision: z.enum(REVIEW_DECISIONS),
+  comment: z.string().max(10_000).optional()
+});
+
 export const SubscribeMessage = z.strictObject({ type: z.literal('subscribe'), ...base, model: ModelName });
 export const UnsubscribeMessage = z.strictObject({ type: z.literal('unsubscribe'), ...base, model: ModelName });
 export const AuditMessage = z.strictObject({
@@ -125,6 +155,9 @@ export const TextMessage = z.discriminatedUnion('type', [
   UndeployMessage,
   InferMessage,
   FeedbackMessage,
+  AttachValidationMessage,
+  GetValidationMessage,
+  ReviewMessage,
   SubscribeMessage,
   UnsubscribeMessage,
   AuditMessage

@@ -2,7 +2,7 @@
  * Registry records as the wire shows them (snake_case JSON), shared by the WebSocket
  * protocol and the live events.
  */
-import type { AuditEntry, ModelSummary, VersionRecord } from '../registry/registry.js';
+import type { AuditEntry, ModelSummary, ReviewRecord, ValidationRecord, VersionRecord } from '../registry/registry.js';
 
 export interface VersionView {
   version: number;
@@ -13,6 +13,13 @@ export interface VersionView {
   signature: VersionRecord['signature'];
   metadata: Record<string, unknown>;
   batching: { max_batch_size: number; max_queue_delay_us: number };
+  validation: {
+    id: number;
+    passed: boolean;
+    created_at: string;
+    created_by: string;
+    review: { decision: string; by: string; at: string; comment: string } | null;
+  } | null;
 }
 
 export interface ModelView {
@@ -37,7 +44,10 @@ export function versionView(v: VersionRecord): VersionView {
     created_by: v.createdBy,
     signature: v.signature,
     metadata: v.metadata,
-    batching: { max_batch_size: v.batching.maxBatchSize, max_queue_delay_us: v.batching.maxQueueDelayMicros }
+    batching: { max_batch_size: v.batching.maxBatchSize, max_queue_delay_us: v.batching.maxQueueDelayMicros },
+    validation: v.validation
+      ? { id: v.validation.id, passed: v.validation.passed, created_at: v.validation.createdAt, created_by: v.validation.createdBy, review: v.validation.review }
+      : null
   };
 }
 
@@ -53,4 +63,19 @@ export function modelView(m: ModelSummary): ModelView {
 
 export function auditView(e: AuditEntry): Record<string, unknown> {
   return { id: e.id, at: e.at, actor: e.actor, notebook: e.notebook, action: e.action, model: e.model, version: e.version, details: e.details };
+}
+
+export function validationView(v: ValidationRecord, reviews: readonly ReviewRecord[]): Record<string, unknown> {
+  return {
+    id: v.id,
+    model: v.model,
+    version: v.version,
+    passed: v.passed,
+    created_at: v.createdAt,
+    created_by: v.createdBy,
+    report: v.report,
+    reviews: reviews
+      .filter((r) => r.validationId === v.id)
+      .map((r) => ({ id: r.id, decision: r.decision, comment: r.comment, by: r.createdBy, at: r.createdAt }))
+  };
 }

@@ -34,6 +34,16 @@ export interface VersionRecord {
   stage: Stage;
   createdAt: string;
   createdBy: string;
+  /** The latest validation report's outcome, and the latest review of it. */
+  validation: ValidationStatus | null;
+}
+
+export interface ValidationStatus {
+  id: number;
+  passed: boolean;
+  createdAt: string;
+  createdBy: string;
+  review: { decision: ReviewDecision; by: string; at: string; comment: string } | null;
 }
 
 export interface Deployment {
@@ -84,6 +94,32 @@ export type DeploymentChange =
   | { kind: 'serving'; serving: boolean }
   | { kind: 'batching'; version: number; batching: BatchingConfig };
 
+/** A validation report, stored with the version it validated (the report itself is the client's JSON). */
+export interface ValidationRecord {
+  id: number;
+  model: string;
+  version: number;
+  passed: boolean;
+  report: Record<string, unknown>;
+  createdAt: string;
+  createdBy: string;
+}
+
+export const REVIEW_DECISIONS = ['approve', 'request_changes'] as const;
+export type ReviewDecision = (typeof REVIEW_DECISIONS)[number];
+
+/** A reviewer's decision on a validation report. */
+export interface ReviewRecord {
+  id: number;
+  model: string;
+  version: number;
+  validationId: number;
+  decision: ReviewDecision;
+  comment: string;
+  createdAt: string;
+  createdBy: string;
+}
+
 export interface FeedbackRecord {
   requestId: string;
   model: string;
@@ -102,6 +138,12 @@ export interface Registry {
   rollbackTarget(model: string): number | undefined;
   /** Artifact keys that versions refer to (the artifact store keeps only these). */
   artifactKeys(): Set<string>;
+  /** Stores a validation report with its version (the latest one counts for deploy). */
+  addValidation(model: string, version: number, passed: boolean, report: Record<string, unknown>, actor: Actor): ValidationRecord;
+  latestValidation(model: string, version: number): ValidationRecord | undefined;
+  /** Records a reviewer's decision on the version's latest validation report. */
+  addReview(model: string, version: number, decision: ReviewDecision, comment: string, actor: Actor): ReviewRecord;
+  reviews(model: string, version: number): ReviewRecord[];
   recordFeedback(records: readonly FeedbackRecord[], actor: Actor): number;
   appendAudit(entry: Omit<AuditEntry, 'id' | 'at'>): void;
   audit(filter: { model?: string; limit?: number }): AuditEntry[];

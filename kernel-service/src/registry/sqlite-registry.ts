@@ -15,7 +15,10 @@ import type {
   ModelSummary,
   NewVersion,
   Registry,
+  ReviewDecision,
+  ReviewRecord,
   Stage,
+  ValidationRecord,
   VersionRecord
 } from './registry.js';
 
@@ -77,6 +80,27 @@ const MIGRATIONS: string[] = [
      ground_truth TEXT NOT NULL,
      at TEXT NOT NULL,
      PRIMARY KEY (model, request_id)
+   );`,
+  `CREATE TABLE validations (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     model TEXT NOT NULL,
+     version INTEGER NOT NULL,
+     passed INTEGER NOT NULL,
+     report TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     created_by TEXT NOT NULL,
+     FOREIGN KEY (model, version) REFERENCES versions(model, version)
+   );
+   CREATE INDEX validations_by_version ON validations(model, version, id);
+   CREATE TABLE reviews (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     model TEXT NOT NULL,
+     version INTEGER NOT NULL,
+     validation_id INTEGER NOT NULL REFERENCES validations(id),
+     decision TEXT NOT NULL CHECK (decision IN ('approve', 'request_changes')),
+     comment TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     created_by TEXT NOT NULL
    );`
 ];
 
@@ -112,6 +136,27 @@ interface AuditRow {
   model: string | null;
   version: number | null;
   details: string;
+}
+
+interface ValidationRow {
+  id: number;
+  model: string;
+  version: number;
+  passed: number;
+  report: string;
+  created_at: string;
+  created_by: string;
+}
+
+interface ReviewRow {
+  id: number;
+  model: string;
+  version: number;
+  validation_id: number;
+  decision: ReviewDecision;
+  comment: string;
+  created_at: string;
+  created_by: string;
 }
 
 const now = (): string => new Date().toISOString();
@@ -181,7 +226,7 @@ export class SqliteRegistry implements Registry {
     const versions = this._db
       .prepare<[string], VersionRow>('SELECT * FROM versions WHERE model = ? ORDER BY version')
       .all(name)
-      .map(toVersion);
+      .map((row) => this._withValidation(toVersion(row)));
     const row = this._db.prepare<[string], DeploymentRow>('SELECT * FROM deployments WHERE model = ?').get(name)!;
     return { name, createdAt: model.created_at, deployment: toDeployment(row), versions };
   }
@@ -190,13 +235,12 @@ export class SqliteRegistry implements Registry {
     const row = this._db
       .prepare<[string, number], VersionRow>('SELECT * FROM versions WHERE model = ? AND version = ?')
       .get(model, version);
-    return row ? toVersion(row) : undefined;
+    return row ? this._withValidation(toVersion(row)) : undefined;
   }
 
   changeDeployment(model: string, change: DeploymentChange, actor: Actor, details: Record<string, unknown> = {}): ModelSummary {
     return this._db.transaction(() => {
-      const summary = this.getModel(model);
-      if (!summary) throw new ServiceError('NBD_ERR_MODEL_NOT_FOUND', { model });
+      const summary = this._summaryOrThrow(model);
       const d = summary.deployment;
       const version = 'version' in change ? this._requireVersion(summary, change.version) : undefined;
       let auditVersion = version?.version ?? null;
@@ -281,6 +325,55 @@ export class SqliteRegistry implements Registry {
     return new Set(this._db.prepare<[], { artifact: string }>('SELECT DISTINCT artifact FROM versions').all().map((r) => r.artifact));
   }
 
+  addValidation(model: string, version: number, passed: boolean, report: Record<string, unknown>, actor: Actor): ValidationRecord {
+    return this._db.transaction(() => {
+      this._requireVersion(this._summaryOrThrow(model), version);
+      const { lastInsertRowid } = this._db
+        .prepare('INSERT INTO validations (model, version, passed, report, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(model, version, passed ? 1 : 0, JSON.stringify(report), now(), actor.user);
+      this._audit(actor, 'validate', model, version, { validation_id: Number(lastInsertRowid), passed });
+      return this.latestValidation(model, version)!;
+    })();
+  }
+
+  latestValidation(model: string, version: number): ValidationRecord | undefined {
+    const row = this._db
+      .prepare<[string, number], ValidationRow>('SELECT * FROM validations WHERE model = ? AND version = ? ORDER BY id DESC LIMIT 1')
+      .get(model, version);
+    return row ? toValidation(row) : undefined;
+  }
+
+  addReview(model: string, version: number, decision: ReviewDecision, comment: string, actor: Actor): ReviewRecord {
+    return this._db.transaction(() => {
+      this._requireVersion(this._summaryOrThrow(model), version);
+      const validation = this.latestValidation(model, version);
+      if (!validation) {
+        throw conflict(`version ${version} of "${model}" has no validation report to review; validate it first`);
+      }
+      const { lastInsertRowid } = this._db
+        .prepare('INSERT INTO reviews (model, version, validation_id, decision, comment, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?)')
+        .run(model, version, validation.id, decision, comment, now(), actor.user);
+      this._audit(actor, 'review', model, version, { validation_id: validation.id, decision, comment });
+      return this.reviews(model, version).find((r) => r.id === Number(lastInsertRowid))!;
+    })();
+  }
+
+  reviews(model: string, version: number): ReviewRecord[] {
+    return this._db
+      .prepare<[string, number], ReviewRow>('SELECT * FROM reviews WHERE model = ? AND version = ? ORDER BY id')
+      .all(model, version)
+      .map((r) => ({
+        id: r.id,
+        model: r.model,
+        version: r.version,
+        validationId: r.validation_id,
+        decision: r.decision,
+        comment: r.comment,
+        createdAt: r.created_at,
+        createdBy: r.created_by
+      }));
+  }
+
   recordFeedback(records: readonly FeedbackRecord[], actor: Actor): number {
     return this._db.transaction(() => {
       const insert = this._db.prepare(
@@ -323,6 +416,30 @@ export class SqliteRegistry implements Registry {
         this._db.pragma(`user_version = ${i + 1}`);
       })();
     }
+  }
+
+  private _withValidation(version: VersionRecord): VersionRecord {
+    const validation = this.latestValidation(version.model, version.version);
+    if (!validation) return version;
+    const review = this.reviews(version.model, version.version)
+      .filter((r) => r.validationId === validation.id)
+      .at(-1);
+    return {
+      ...version,
+      validation: {
+        id: validation.id,
+        passed: validation.passed,
+        createdAt: validation.createdAt,
+        createdBy: validation.createdBy,
+        review: review ? { decision: review.decision, by: review.createdBy, at: review.createdAt, comment: review.comment } : null
+      }
+    };
+  }
+
+  private _summaryOrThrow(model: string): ModelSummary {
+    const summary = this.getModel(model);
+    if (!summary) throw new ServiceError('NBD_ERR_MODEL_NOT_FOUND', { model });
+    return summary;
   }
 
   private _requireVersion(summary: ModelSummary, version: number): VersionRecord {
@@ -382,6 +499,19 @@ function toVersion(row: VersionRow): VersionRecord {
     metadata: JSON.parse(row.metadata),
     batching: JSON.parse(row.batching) as BatchingConfig,
     stage: row.stage,
+    createdAt: row.created_at,
+    createdBy: row.created_by,
+    validation: null
+  };
+}
+
+function toValidation(row: ValidationRow): ValidationRecord {
+  return {
+    id: row.id,
+    model: row.model,
+    version: row.version,
+    passed: row.passed === 1,
+    report: JSON.parse(row.report) as Record<string, unknown>,
     createdAt: row.created_at,
     createdBy: row.created_by
   };

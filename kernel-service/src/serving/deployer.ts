@@ -30,6 +30,8 @@ export interface DeployOptions {
   /** Mirror the model's traffic to the version; its answers go only to monitoring. */
   shadow?: boolean;
   batching?: Partial<BatchingConfig>;
+  /** Goes to production without a passing validation report; the reason is audited. */
+  override?: string;
 }
 
 export interface DeploymentEvents {
@@ -43,7 +45,9 @@ export class Deployer extends EventEmitter<DeploymentEvents> {
     private readonly _registry: Registry,
     private readonly _store: ArtifactStore,
     private readonly _server: ModelServer,
-    private readonly _runtime: RuntimeOptions
+    private readonly _runtime: RuntimeOptions,
+    /** Production needs a passing validation report (or an override reason). */
+    private readonly _validationGate = true
   ) {
     super();
   }
@@ -108,7 +112,9 @@ export class Deployer extends EventEmitter<DeploymentEvents> {
       if (stage === 'staging') {
         return this._change(model, { kind: 'stage', version, stage: 'staging' }, actor);
       }
-      return this._change(model, { kind: 'promote', version }, actor);
+      this._checkValidation(model, version, options.override);
+      const details = options.override !== undefined ? { override: options.override } : {};
+      return this._change(model, { kind: 'promote', version }, actor, details);
     });
   }
 
@@ -130,28 +136,51 @@ export class Deployer extends EventEmitter<DeploymentEvents> {
     return this._serialized(model, () => this._change(model, { kind: 'serving', serving: true }, actor));
   }
 
-  /** Appends a note to the audit log (e.g. an override reason) without changing anything. */
-  note(model: string, action: string, version: number | null, details: Record<string, unknown>, actor: Actor): void {
-    this._registry.appendAudit({ actor: actor.user, notebook: actor.notebook ?? null, action, model, version, details });
+
+  /** Tells subscribers that something about the model changed outside a deployment (a validation, a review). */
+  announce(model: string, action: string): void {
+    const summary = this._registry.getModel(model);
+    if (summary) this.emit('change', summary, action);
   }
 
-  private async _change(model: string, change: DeploymentChange, actor: Actor): Promise<ModelSummary> {
+  private async _change(model: string, change: DeploymentChange, actor: Actor, details?: Record<string, unknown>): Promise<ModelSummary> {
     const current = this._registry.getModel(model);
     if (!current) throw new ServiceError('NBD_ERR_MODEL_NOT_FOUND', { model });
-    return this._apply(model, change, actor, change.kind);
+    return this._apply(model, change, actor, change.kind, details);
   }
 
   /** Steps 1–3 above. */
-  private async _apply(model: string, change: DeploymentChange | null, actor: Actor, action: string): Promise<ModelSummary> {
+  private async _apply(model: string, change: DeploymentChange | null, actor: Actor, action: string, details?: Record<string, unknown>): Promise<ModelSummary> {
     const current = this._registry.getModel(model)!;
     const projected = change ? projectChange(current, change, this._registry.rollbackTarget(model)) : current;
     for (const v of ModelServer.neededVersions(projected)) {
       await this._server.ensureLoaded(projected.versions.find((r) => r.version === v)!);
     }
-    const summary = change ? this._registry.changeDeployment(model, change, actor) : current;
+    const summary = change ? this._registry.changeDeployment(model, change, actor, details) : current;
     await this._server.refresh(summary);
     this.emit('change', summary, action);
     return summary;
+  }
+
+  /**
+   * Production needs the version's latest validation report to have passed, and no
+   * reviewer to have requested changes since; an override reason skips this and is audited.
+   */
+  private _checkValidation(model: string, version: number, override: string | undefined): void {
+    if (override !== undefined && !override.trim()) {
+      throw new ServiceError('NBD_ERR_BAD_REQUEST', { issues: 'override needs a reason, e.g. override="hotfix approved by the on-call lead"' });
+    }
+    if (!this._validationGate || override !== undefined) return;
+    const validation = this._registry.latestValidation(model, version);
+    const refuse = (reason: string): never => {
+      throw new ServiceError('NBD_ERR_VALIDATION_REQUIRED', { model, version, reason });
+    };
+    if (!validation) refuse('it has no validation report');
+    if (!validation!.passed) refuse(`its latest validation report (#${validation!.id}) did not pass its gates`);
+    const review = this._registry.getVersion(model, version)?.validation?.review;
+    if (review?.decision === 'request_changes') {
+      refuse(`${review.by} requested changes on validation report #${validation!.id}`);
+    }
   }
 
   private _requireVersion(model: string, version: number): VersionRecord {

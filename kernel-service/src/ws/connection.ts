@@ -20,7 +20,7 @@ import {
   splitBinaryFrame
 } from '../protocol/notebook.js';
 import { describeIssues } from '../protocol/oip.js';
-import { auditView, modelView } from '../protocol/views.js';
+import { auditView, modelView, validationView } from '../protocol/views.js';
 import { MODEL_FILE } from '../registry/artifact-store.js';
 import type { Actor, BatchingConfig, Registry } from '../registry/registry.js';
 import type { DataPlane, InferResult } from '../serving/data-plane.js';
@@ -116,7 +116,7 @@ export class Connection {
       case 'deploy':
         return this._deployment(msg.id, await deployer.deploy(msg.model, msg.version, deployOptions(msg), actor));
       case 'promote':
-        return this._deployment(msg.id, await deployer.deploy(msg.model, msg.version, { stage: 'production' }, actor));
+        return this._deployment(msg.id, await deployer.deploy(msg.model, msg.version, { stage: 'production', override: msg.override }, actor));
       case 'set_canary':
         return this._deployment(msg.id, await deployer.deploy(msg.model, msg.version, { canaryPercent: msg.percent }, actor));
       case 'set_shadow':
@@ -129,6 +129,24 @@ export class Connection {
         return this._inferJson(msg);
       case 'feedback':
         return this._feedback(msg, actor);
+      case 'attach_validation': {
+        const validation = registry.addValidation(msg.model, msg.version, msg.passed, msg.report, actor);
+        this._ctx.deployer.announce(msg.model, 'validate');
+        return this._reply({ type: 'validation_recorded', id: msg.id, validation: validationView(validation, []) });
+      }
+      case 'get_validation': {
+        const validation = registry.latestValidation(msg.model, msg.version);
+        if (!validation && !registry.getVersion(msg.model, msg.version)) {
+          throw new ServiceError(registry.getModel(msg.model) ? 'NBD_ERR_VERSION_NOT_FOUND' : 'NBD_ERR_MODEL_NOT_FOUND', { model: msg.model, version: msg.version });
+        }
+        const view = validation ? validationView(validation, registry.reviews(msg.model, msg.version)) : null;
+        return this._reply({ type: 'validation', id: msg.id, validation: view });
+      }
+      case 'review': {
+        const review = registry.addReview(msg.model, msg.version, msg.decision, msg.comment ?? '', actor);
+        this._ctx.deployer.announce(msg.model, 'review');
+        return this._reply({ type: 'review_recorded', id: msg.id, review: { id: review.id, decision: review.decision, comment: review.comment, by: review.createdBy, at: review.createdAt } });
+      }
       case 'subscribe': {
         const summary = registry.getModel(msg.model);
         if (!summary) throw new ServiceError('NBD_ERR_MODEL_NOT_FOUND', { model: msg.model });
@@ -262,5 +280,5 @@ function batchingOf(b: { max_batch_size?: number; max_queue_delay_us?: number } 
 }
 
 function deployOptions(msg: DeployMessage) {
-  return { stage: msg.stage, canaryPercent: msg.canary_percent, shadow: msg.shadow, batching: batchingOf(msg.batching) };
+  return { stage: msg.stage, canaryPercent: msg.canary_percent, shadow: msg.shadow, batching: batchingOf(msg.batching), override: msg.override };
 }
