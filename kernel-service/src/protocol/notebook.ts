@@ -42,6 +42,8 @@ export const RegisterMessage = z.strictObject({
   ...base,
   model: ModelName,
   metadata: z.record(z.string(), z.unknown()).optional(),
+  /** The training-data profile (per-feature statistics and samples) that validation and monitoring compare with. */
+  profile: z.record(z.string(), z.unknown()).optional(),
   batching: Batching.optional()
 });
 
@@ -124,6 +126,8 @@ export const AttachValidationMessage = z.strictObject({
   report: z.record(z.string(), z.unknown())
 });
 
+export const GetProfileMessage = z.strictObject({ type: z.literal('get_profile'), ...base, model: ModelName, version: Version });
+
 export const GetValidationMessage = z.strictObject({ type: z.literal('get_validation'), ...base, model: ModelName, version: Version });
 
 export const ReviewMessage = z.strictObject({
@@ -157,6 +161,7 @@ export const TextMessage = z.discriminatedUnion('type', [
   FeedbackMessage,
   AttachValidationMessage,
   GetValidationMessage,
+  GetProfileMessage,
   ReviewMessage,
   SubscribeMessage,
   UnsubscribeMessage,

@@ -82,6 +82,8 @@ export interface NewVersion {
   metadata: Record<string, unknown>;
   batching: BatchingConfig;
   stage?: Stage;
+  /** The training-data profile (kept apart: only validation and monitoring read it). */
+  profile?: Record<string, unknown>;
 }
 
 /** A change to a model's deployment, applied in one transaction with its audit entry. */
@@ -132,6 +134,7 @@ export interface Registry {
   listModels(): ModelSummary[];
   getModel(name: string): ModelSummary | undefined;
   getVersion(model: string, version: number): VersionRecord | undefined;
+  getProfile(model: string, version: number): Record<string, unknown> | undefined;
   /** Applies a change atomically with its audit entry; returns the new summary. */
   changeDeployment(model: string, change: DeploymentChange, actor: Actor, details?: Record<string, unknown>): ModelSummary;
   /** The version a rollback would return to: the latest earlier production version not itself rolled back from. */

@@ -101,8 +101,14 @@ const MIGRATIONS: string[] = [
      comment TEXT NOT NULL,
      created_at TEXT NOT NULL,
      created_by TEXT NOT NULL
-   );`
+   );`,
+  // The training profile is kept apart from the version's metadata: it is large, and only
+  // validation and monitoring read it.
+  `ALTER TABLE versions ADD COLUMN profile TEXT NOT NULL DEFAULT '{}';`
 ];
+
+/** Every column but the profile, which only getProfile reads. */
+const VERSION_COLUMNS = 'model, version, sha256, artifact, signature, metadata, batching, stage, created_at, created_by';
 
 interface VersionRow {
   model: string;
@@ -176,7 +182,7 @@ export class SqliteRegistry implements Registry {
   registerVersion(input: NewVersion, actor: Actor): { version: VersionRecord; created: boolean } {
     return this._db.transaction(() => {
       const existing = this._db
-        .prepare<[string, string], VersionRow>('SELECT * FROM versions WHERE model = ? AND sha256 = ?')
+        .prepare<[string, string], VersionRow>(`SELECT ${VERSION_COLUMNS} FROM versions WHERE model = ? AND sha256 = ?`)
         .get(input.model, input.sha256);
       if (existing) {
         return { version: toVersion(existing), created: false };
@@ -193,8 +199,8 @@ export class SqliteRegistry implements Registry {
         .get(input.model)!;
       this._db
         .prepare(
-          `INSERT INTO versions (model, version, sha256, artifact, signature, metadata, batching, stage, created_at, created_by)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+          `INSERT INTO versions (model, version, sha256, artifact, signature, metadata, batching, stage, created_at, created_by, profile)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
         )
         .run(
           input.model,
@@ -206,7 +212,8 @@ export class SqliteRegistry implements Registry {
           JSON.stringify(input.batching),
           input.stage ?? 'none',
           at,
-          actor.user
+          actor.user,
+          JSON.stringify(input.profile ?? {})
         );
       this._audit(actor, 'register', input.model, next, { sha256: input.sha256, stage: input.stage ?? 'none' });
       return { version: this.getVersion(input.model, next)!, created: true };
@@ -224,7 +231,7 @@ export class SqliteRegistry implements Registry {
       .get(name);
     if (!model) return undefined;
     const versions = this._db
-      .prepare<[string], VersionRow>('SELECT * FROM versions WHERE model = ? ORDER BY version')
+      .prepare<[string], VersionRow>(`SELECT ${VERSION_COLUMNS} FROM versions WHERE model = ? ORDER BY version`)
       .all(name)
       .map((row) => this._withValidation(toVersion(row)));
     const row = this._db.prepare<[string], DeploymentRow>('SELECT * FROM deployments WHERE model = ?').get(name)!;
@@ -233,9 +240,16 @@ export class SqliteRegistry implements Registry {
 
   getVersion(model: string, version: number): VersionRecord | undefined {
     const row = this._db
-      .prepare<[string, number], VersionRow>('SELECT * FROM versions WHERE model = ? AND version = ?')
+      .prepare<[string, number], VersionRow>(`SELECT ${VERSION_COLUMNS} FROM versions WHERE model = ? AND version = ?`)
       .get(model, version);
     return row ? this._withValidation(toVersion(row)) : undefined;
+  }
+
+  getProfile(model: string, version: number): Record<string, unknown> | undefined {
+    const row = this._db
+      .prepare<[string, number], { profile: string }>('SELECT profile FROM versions WHERE model = ? AND version = ?')
+      .get(model, version);
+    return row ? (JSON.parse(row.profile) as Record<string, unknown>) : undefined;
   }
 
   changeDeployment(model: string, change: DeploymentChange, actor: Actor, details: Record<string, unknown> = {}): ModelSummary {

@@ -18,6 +18,7 @@ export const DEFAULT_BATCHING: BatchingConfig = { maxBatchSize: 64, maxQueueDela
 
 export interface RegisterOptions {
   metadata?: Record<string, unknown>;
+  profile?: Record<string, unknown>;
   batching?: Partial<BatchingConfig>;
   stage?: Exclude<Stage, 'production' | 'archived'>;
 }
@@ -75,7 +76,8 @@ export class Deployer extends EventEmitter<DeploymentEvents> {
             signature,
             metadata: { ...info.metadata, producer: info.producer, opsets: info.opsets, ...options.metadata },
             batching: { ...DEFAULT_BATCHING, ...options.batching },
-            stage: options.stage ?? 'none'
+            stage: options.stage ?? 'none',
+            profile: options.profile
           },
           actor
         );

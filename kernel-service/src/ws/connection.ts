@@ -142,6 +142,13 @@ export class Connection {
         const view = validation ? validationView(validation, registry.reviews(msg.model, msg.version)) : null;
         return this._reply({ type: 'validation', id: msg.id, validation: view });
       }
+      case 'get_profile': {
+        const profile = registry.getProfile(msg.model, msg.version);
+        if (!profile) {
+          throw new ServiceError(registry.getModel(msg.model) ? 'NBD_ERR_VERSION_NOT_FOUND' : 'NBD_ERR_MODEL_NOT_FOUND', { model: msg.model, version: msg.version });
+        }
+        return this._reply({ type: 'profile', id: msg.id, model: msg.model, version: msg.version, profile });
+      }
       case 'review': {
         const review = registry.addReview(msg.model, msg.version, msg.decision, msg.comment ?? '', actor);
         this._ctx.deployer.announce(msg.model, 'review');
@@ -168,7 +175,7 @@ export class Connection {
     const { version, created } = await this._ctx.deployer.register(
       msg.model,
       new Map([[MODEL_FILE, payload]]),
-      { metadata: msg.metadata, batching: batchingOf(msg.batching) },
+      { metadata: msg.metadata, profile: msg.profile, batching: batchingOf(msg.batching) },
       this._actor(msg.context)
     );
     this._reply({ type: 'registered', id: msg.id, model: msg.model, version: version.version, sha256: version.sha256, created, signature: version.signature });
