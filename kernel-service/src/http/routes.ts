@@ -135,10 +135,16 @@ export function createRouter(ctx: HttpContext): (req: IncomingMessage, res: Serv
   const infer: Handler = async (req, res, { name, version }) => {
     const model = name!;
     const v = parseVersion(model, version);
-    const body = await readJson(req, ctx.maxRequestBytes, InferRequest);
-    const inputs = body.inputs.map((i) => tensorFromJson(i.name, i.datatype, i.shape, i.data));
-    const result = await ctx.dataPlane.infer(model, v, { id: body.id, inputs, outputs: body.outputs }, 'http');
-    sendText(res, 200, inferResponseText(result));
+    // In flight from its headers on: a shutdown that begins while the body arrives still answers it.
+    const admission = ctx.dataPlane.admit();
+    try {
+      const body = await readJson(req, ctx.maxRequestBytes, InferRequest);
+      const inputs = body.inputs.map((i) => tensorFromJson(i.name, i.datatype, i.shape, i.data));
+      const result = await ctx.dataPlane.infer(model, v, { id: body.id, inputs, outputs: body.outputs }, 'http', admission);
+      sendText(res, 200, inferResponseText(result));
+    } finally {
+      admission.release();
+    }
   };
   guarded('POST', '/v2/models/:name/infer', infer);
   guarded('POST', '/v2/models/:name/versions/:version/infer', infer);

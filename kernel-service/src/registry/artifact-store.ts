@@ -63,7 +63,14 @@ export class ArtifactStore {
       await this.discard(staged);
       return target;
     }
-    await rename(staged.folder, target);
+    try {
+      await rename(staged.folder, target);
+    } catch (error) {
+      // The same bytes, registered at the same time, were committed first: keep theirs.
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw error;
+      await this.discard(staged);
+    }
     return target;
   }
 

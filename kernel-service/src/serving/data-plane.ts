@@ -43,6 +43,11 @@ export interface InferenceEvent {
 
 export type InferenceObserver = (event: InferenceEvent) => void;
 
+/** A request a transport accepted before its body was read; in flight until released. */
+export interface Admission {
+  release(): void;
+}
+
 export class DataPlane {
   constructor(private readonly _server: ModelServer) {}
 
@@ -65,8 +70,25 @@ export class DataPlane {
     return new Promise((resolve) => this._drainWaiters.push(resolve));
   }
 
-  async infer(model: string, version: number | undefined, request: InferInput, transport: Transport): Promise<InferResult> {
+  /**
+   * Counts a request as in flight from its arrival, while its body is still being read:
+   * drain waits for it, and `infer` with the admission serves it even once shutdown began.
+   */
+  admit(): Admission {
     if (this._closing) throw new ServiceError('NBD_ERR_SHUTTING_DOWN');
+    this._inflight++;
+    let released = false;
+    return {
+      release: () => {
+        if (released) return;
+        released = true;
+        this._finished();
+      }
+    };
+  }
+
+  async infer(model: string, version: number | undefined, request: InferInput, transport: Transport, admission?: Admission): Promise<InferResult> {
+    if (this._closing && !admission) throw new ServiceError('NBD_ERR_SHUTTING_DOWN');
     this._inflight++;
     try {
       const route = this._server.route(model, version);
@@ -79,9 +101,13 @@ export class DataPlane {
       }
       return { modelName: model, modelVersion: target.version, id, outputs };
     } finally {
-      if (--this._inflight === 0 && this._drainWaiters.length > 0) {
-        for (const resolve of this._drainWaiters.splice(0)) resolve();
-      }
+      this._finished();
+    }
+  }
+
+  private _finished(): void {
+    if (--this._inflight === 0 && this._drainWaiters.length > 0) {
+      for (const resolve of this._drainWaiters.splice(0)) resolve();
     }
   }
 

@@ -1,0 +1,62 @@
+/**
+ * The ONNX fixtures (test/fixtures/models, see its README) and models derived from them:
+ * variants with other bytes (new versions of the same model) and a two-input model.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import onnxProto from 'onnx-proto';
+import { ROOT } from './service.js';
+
+const { onnx } = onnxProto;
+
+export const MODELS_DIR = path.join(ROOT, 'test', 'fixtures', 'models');
+
+/** A fixture's bytes, e.g. fixture('iris_classifier.onnx') or fixture('external_ok/weights.bin'). */
+export function fixture(name: string): Buffer {
+  return readFileSync(path.join(MODELS_DIR, name));
+}
+
+/** A fixture's JSON, e.g. the expected outputs beside a model. */
+export function fixtureJson<T = any>(name: string): T {
+  return JSON.parse(readFileSync(path.join(MODELS_DIR, name), 'utf8')) as T;
+}
+
+/**
+ * The same model with other bytes (its doc_string says `tag`): registering it makes a new
+ * version that computes exactly what the original computes.
+ */
+export function variant(bytes: Uint8Array, tag: string): Buffer {
+  const model = onnx.ModelProto.decode(bytes);
+  model.docString = `nbdeploy integration test variant ${tag}`;
+  return Buffer.from(onnx.ModelProto.encode(model).finish());
+}
+
+const FLOAT = onnx.TensorProto.DataType.FLOAT;
+
+function floatInput(name: string, width: number): onnxProto.onnx.IValueInfoProto {
+  return {
+    name,
+    type: { tensorType: { elemType: FLOAT, shape: { dim: [{ dimParam: 'N' }, { dimValue: width }] } } }
+  };
+}
+
+/** `y = a + b` with inputs `a`, `b` and output `y`, all FP32 [N, 2]: a model with two inputs. */
+export function twoInputModel(): Buffer {
+  const model = onnx.ModelProto.create({
+    irVersion: 8,
+    producerName: 'nbdeploy-integration-tests',
+    opsetImport: [{ domain: '', version: 17 }],
+    graph: {
+      name: 'add',
+      node: [{ opType: 'Add', input: ['a', 'b'], output: ['y'], name: 'add' }],
+      input: [floatInput('a', 2), floatInput('b', 2)],
+      output: [floatInput('y', 2)]
+    }
+  });
+  return Buffer.from(onnx.ModelProto.encode(model).finish());
+}
+
+/** An FP32 tensor in OIP JSON. */
+export function fp32(name: string, rows: number[][]): { name: string; datatype: string; shape: number[]; data: number[] } {
+  return { name, datatype: 'FP32', shape: [rows.length, rows[0]?.length ?? 0], data: rows.flat() };
+}
