@@ -108,7 +108,8 @@ export class Service {
       const http = this._http;
       const closed = http ? new Promise<void>((resolve) => http.close(() => resolve())) : Promise.resolve();
       http?.closeIdleConnections();
-      const drained = this.dataPlane.drain();
+      // In-flight inferences and registry changes (register, deploy) both finish first.
+      const drained = Promise.all([this.dataPlane.drain(), this.deployer.drain()]);
       const timeout = new Promise<void>((resolve) => setTimeout(resolve, this.options.shutdownTimeoutMs).unref());
       await Promise.race([drained, timeout]);
       this._sockets?.close();

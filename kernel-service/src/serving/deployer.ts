@@ -58,7 +58,19 @@ export class Deployer extends EventEmitter<DeploymentEvents> {
    * The model is checked and loaded once before anything is kept, so a corrupt model
    * never reaches the registry. The same bytes registered again return the existing version.
    */
-  async register(model: string, files: ReadonlyMap<string, Uint8Array>, options: RegisterOptions, actor: Actor): Promise<{ version: VersionRecord; created: boolean }> {
+  register(model: string, files: ReadonlyMap<string, Uint8Array>, options: RegisterOptions, actor: Actor): Promise<{ version: VersionRecord; created: boolean }> {
+    return this._tracked(() => this._register(model, files, options, actor));
+  }
+
+  /** Refuses new changes from now on; resolves once those running have finished (shutdown). */
+  async drain(): Promise<void> {
+    this._closing = true;
+    while (this._running.size > 0) {
+      await Promise.allSettled([...this._running]);
+    }
+  }
+
+  private async _register(model: string, files: ReadonlyMap<string, Uint8Array>, options: RegisterOptions, actor: Actor): Promise<{ version: VersionRecord; created: boolean }> {
     checkModelName(model);
     const staged = await this._store.stage(files);
     try {
@@ -67,7 +79,7 @@ export class Deployer extends EventEmitter<DeploymentEvents> {
       const signature = onnx.signature;
       await onnx.release();
       await this._store.commit(staged);
-      return await this._serialized(model, async () => {
+      return await this._queued(model, async () => {
         const result = this._registry.registerVersion(
           {
             model,
@@ -192,7 +204,24 @@ export class Deployer extends EventEmitter<DeploymentEvents> {
     throw new ServiceError('NBD_ERR_VERSION_NOT_FOUND', { model, version });
   }
 
+  /** Counts a change as running (drain waits for it); refused once shutdown began. */
+  private _tracked<T>(work: () => Promise<T>): Promise<T> {
+    if (this._closing) return Promise.reject(new ServiceError('NBD_ERR_SHUTTING_DOWN'));
+    const running = work();
+    this._running.add(running);
+    const forget = (): void => {
+      this._running.delete(running);
+    };
+    running.then(forget, forget);
+    return running;
+  }
+
   private _serialized<T>(model: string, work: () => Promise<T>): Promise<T> {
+    return this._tracked(() => this._queued(model, work));
+  }
+
+  /** Runs after the model's previous change (callers inside a tracked change use this directly). */
+  private _queued<T>(model: string, work: () => Promise<T>): Promise<T> {
     const previous = this._queues.get(model) ?? Promise.resolve();
     const next = previous.then(work, work);
     const settled = next.then(
@@ -207,6 +236,8 @@ export class Deployer extends EventEmitter<DeploymentEvents> {
   }
 
   private readonly _queues = new Map<string, Promise<void>>();
+  private readonly _running = new Set<Promise<unknown>>();
+  private _closing = false;
 }
 
 function checkModelName(model: string): void {
