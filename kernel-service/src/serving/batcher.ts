@@ -10,7 +10,7 @@ import type { NumericArray, Tensor } from '../protocol/datatypes.js';
 export interface BatcherOptions {
   maxBatchSize: number;
   maxQueueDelayMicros: number;
-  /** Runs that may be in flight at once (onnxruntime runs off the main thread). */
+  /** Runs that may be in flight at once. */
   maxConcurrentRuns: number;
 }
 

@@ -52,6 +52,8 @@ export class LoadedVersion {
       batching.maxBatchSize > 1 && this._onnx.signature.batchable
         ? new Batcher(
             (inputs) => this._onnx.run(inputs, this._allOutputs),
+            // onnxruntime-node 1.30 runs a session on the main thread (in a setImmediate), so
+            // two runs give no parallelism; they let the next batch form while one is queued.
             { maxBatchSize: batching.maxBatchSize, maxQueueDelayMicros: batching.maxQueueDelayMicros, maxConcurrentRuns: 2 },
             (rows) => this.metrics.batchSize.observe(rows)
           )

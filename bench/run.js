@@ -1,0 +1,574 @@
+// `npm run bench`: nbdeploy's throughput and latency next to the compute limit and to
+// baselines, in one run, one row (one iris prediction) per request. See bench/README.md.
+//
+// Environment: BENCH_SECONDS (measured seconds per scenario, default 8),
+// BENCH_WARMUP_SECONDS (default 2), BENCH_CONNECTIONS (default 64),
+// BENCH_WS_DEPTH (requests in flight per WebSocket client, default 8),
+// BENCH_ONLY (comma-separated scenario keys: inproc,bare,fastapi,http,ws,ws-nobatch),
+// BENCH_NBDEPLOY_NODE_ARGS (extra node flags for the nbdeploy service, for profiling),
+// BENCH_NBDEPLOY_BIN (another build's bin/nbdeploy.js, to compare two builds).
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import ort from 'onnxruntime-node';
+import { runWsLoad, wsRequest } from './ws-load.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const MODEL = path.join(ROOT, 'test/fixtures/models/iris_classifier.onnx');
+const EXPECTED = JSON.parse(readFileSync(path.join(ROOT, 'test/fixtures/models/iris_classifier.expected.json'), 'utf8'));
+const PYTHON = path.join(ROOT, '.venv/bin/python');
+const RESULTS = path.join(ROOT, 'bench/results/latest.json');
+
+const num = (name, fallback) => {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!(n > 0)) throw new Error(`${name} must be a positive number, got "${raw}"`);
+  return n;
+};
+const SECONDS = num('BENCH_SECONDS', 8);
+const WARMUP = num('BENCH_WARMUP_SECONDS', 2);
+const CONNECTIONS = Math.round(num('BENCH_CONNECTIONS', 64));
+const WS_DEPTH = Math.round(num('BENCH_WS_DEPTH', 8));
+const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',').map((s) => s.trim())) : null;
+const wanted = (key) => !ONLY || ONLY.has(key);
+
+const MODEL_NAME = 'iris';
+const INPUT = 'input';
+const ROW = EXPECTED.input[0];
+const ROW_LABEL = EXPECTED.label[0];
+const ROW_PROBS = EXPECTED.probabilities[0];
+const SESSION_OPTIONS = { intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'all' };
+const INFER_BODY = JSON.stringify({ inputs: [{ name: INPUT, shape: [1, ROW.length], datatype: 'FP32', data: [ROW] }] });
+
+// ---------------------------------------------------------------- child processes
+
+const children = new Set();
+const CLK_TCK = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** Starts a server; resolves once it prints "listening on URL" on stdout. */
+function startServer(name, command, args) {
+  const child = spawn(command, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  const server = { name, child, url: null, info: null, stderr: '' };
+  child.stderr.on('data', (chunk) => {
+    server.stderr = (server.stderr + chunk).slice(-8000);
+  });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => fail(new Error(`${name} did not start within 60 s`)), 60_000);
+    const fail = (error) => {
+      clearTimeout(timer);
+      stopServer(server);
+      reject(new Error(`${error.message}\n${server.stderr}`));
+    };
+    child.on('exit', (code, signal) => {
+      children.delete(child);
+      if (!server.url) fail(new Error(`${name} exited (${signal ?? code}) before listening`));
+    });
+    child.stdout.on('data', (chunk) => {
+      out += chunk;
+      for (const line of out.split('\n')) {
+        if (line.startsWith('info ')) server.info = JSON.parse(line.slice(5));
+        const m = /^listening on (http:\/\/\S+)/.exec(line);
+        if (m && !server.url) {
+          server.url = m[1];
+          clearTimeout(timer);
+          resolve(server);
+        }
+      }
+    });
+  });
+}
+
+/** Stops a server by its pid (SIGTERM, then SIGKILL after 5 s). */
+async function stopServer(server) {
+  const { child } = server;
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(timer);
+}
+
+function killAll() {
+  for (const child of children) {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
+}
+process.on('exit', killAll);
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    killAll();
+    process.exit(130);
+  });
+}
+
+/** CPU seconds a process has used so far (all its threads), from /proc. */
+function cpuSecondsOf(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLK_TCK; // utime, stime
+  } catch {
+    return NaN;
+  }
+}
+
+/** Read and write system calls a process has made so far, from /proc. */
+function syscallsOf(pid) {
+  try {
+    const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+    const field = (name) => Number(new RegExp(`^${name}: (\\d+)`, 'm').exec(io)?.[1] ?? NaN);
+    return { reads: field('syscr'), writes: field('syscw') };
+  } catch {
+    return { reads: NaN, writes: NaN };
+  }
+}
+
+/** Busy and total CPU time of the whole machine (all cores), from /proc/stat, in ticks. */
+function machineTicks() {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0].trim().split(/\s+/).slice(1, 9).map(Number);
+    const idle = fields[3] + fields[4]; // idle, iowait
+    const total = fields.reduce((a, b) => a + b, 0);
+    return { busy: total - idle, total };
+  } catch {
+    return { busy: NaN, total: NaN };
+  }
+}
+
+const ownCpuSeconds = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
+
+// ---------------------------------------------------------------- measurements
+
+function summarize(latencies) {
+  const sorted = Float64Array.from(latencies).sort();
+  const at = (p) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] : NaN);
+  let sum = 0;
+  for (const v of sorted) sum += v;
+  return { p50: at(50), p95: at(95), p99: at(99), mean: sorted.length ? sum / sorted.length : NaN, max: sorted.length ? sorted[sorted.length - 1] : NaN };
+}
+
+/** CPU accounting over a window: the server (by pid), this process, the whole machine. */
+function cpuProbe(serverPid) {
+  let start = null;
+  const sample = () => ({
+    server: serverPid ? cpuSecondsOf(serverPid) : NaN,
+    io: serverPid ? syscallsOf(serverPid) : { reads: NaN, writes: NaN },
+    own: ownCpuSeconds(),
+    box: machineTicks(),
+    at: performance.now()
+  });
+  return {
+    start() {
+      start = sample();
+    },
+    stop() {
+      const end = sample();
+      const wall = (end.at - start.at) / 1000;
+      return {
+        serverCpuPercent: (100 * (end.server - start.server)) / wall,
+        clientCpuPercent: (100 * (end.own - start.own)) / wall,
+        // Of all cores together.
+        machineCpuPercent: (100 * (end.box.busy - start.box.busy)) / (end.box.total - start.box.total),
+        serverReadSyscalls: end.io.reads - start.io.reads,
+        serverWriteSyscalls: end.io.writes - start.io.writes
+      };
+    }
+  };
+}
+
+/** Measures a load function with CPU accounting of the server (pid) and of this process. */
+async function measured(serverPid, load) {
+  const probe = cpuProbe(serverPid);
+  probe.start();
+  const r = await load();
+  return { ...r, ...probe.stop() };
+}
+
+function checkPrediction(where, label, probabilities) {
+  const ok = Number(label) === ROW_LABEL && probabilities.length === ROW_PROBS.length && probabilities.every((p, i) => Math.abs(p - ROW_PROBS[i]) < 1e-5);
+  if (!ok) throw new Error(`${where}: wrong prediction: label ${label}, probabilities ${JSON.stringify(Array.from(probabilities))}`);
+}
+
+/** One OIP v2 JSON request, checked against the fixture's expected prediction. */
+async function checkHttp(where, url, headers) {
+  const res = await fetch(url, { method: 'POST', headers, body: INFER_BODY });
+  const text = await res.text();
+  if (res.status !== 200) throw new Error(`${where}: HTTP ${res.status}: ${text}`);
+  const body = JSON.parse(text);
+  const out = Object.fromEntries(body.outputs.map((o) => [o.name, o]));
+  checkPrediction(where, out.label.data[0], out.probabilities.data);
+}
+
+function runAutocannon(opts, onResponse) {
+  return new Promise((resolve, reject) => {
+    const instance = autocannon(opts, (error, result) => (error ? reject(error) : resolve(result)));
+    if (onResponse) instance.on('response', onResponse);
+  });
+}
+
+/** HTTP load with autocannon: a warm-up run, then the measured run. */
+async function httpLoad(server, pathname, headers) {
+  const url = server.url + pathname;
+  const allHeaders = { 'content-type': 'application/json', ...headers };
+  await checkHttp(server.name, url, allHeaders);
+  const opts = { url, method: 'POST', headers: allHeaders, body: INFER_BODY, connections: CONNECTIONS, pipelining: 1 };
+  await runAutocannon({ ...opts, duration: WARMUP });
+  return measured(server.child.pid, async () => {
+    const latencies = [];
+    let ok = 0;
+    const result = await runAutocannon({ ...opts, duration: SECONDS }, (_client, status, _bytes, ms) => {
+      if (status >= 200 && status < 300) {
+        ok++;
+        latencies.push(ms);
+      }
+    });
+    return { seconds: result.duration, requests: ok, errors: result.non2xx + result.errors + result.timeouts, latencies };
+  });
+}
+
+// ---------------------------------------------------------------- scenarios
+
+async function scenarioInProcess() {
+  const session = await ort.InferenceSession.create(MODEL, SESSION_OPTIONS);
+  const row = Float32Array.from(ROW);
+  const runOnce = () => session.run({ [INPUT]: new ort.Tensor('float32', row.slice(), [1, ROW.length]) });
+  const first = await runOnce();
+  checkPrediction('in-process', first.label.data[0], Array.from(first.probabilities.data));
+  // Warm-up, time-bounded; its rate sizes the measured run's fixed count.
+  let warmCount = 0;
+  const warmEnd = performance.now() + WARMUP * 1000;
+  await Promise.all(
+    Array.from({ length: CONNECTIONS }, async () => {
+      while (performance.now() < warmEnd) {
+        await runOnce();
+        warmCount++;
+      }
+    })
+  );
+  const perLoop = Math.max(1, Math.ceil((warmCount / WARMUP) * SECONDS / CONNECTIONS));
+  const result = await measured(null, async () => {
+    const latencies = [];
+    const t0 = performance.now();
+    await Promise.all(
+      Array.from({ length: CONNECTIONS }, async () => {
+        for (let i = 0; i < perLoop; i++) {
+          const s = performance.now();
+          await runOnce();
+          latencies.push(performance.now() - s);
+        }
+      })
+    );
+    return { seconds: (performance.now() - t0) / 1000, requests: perLoop * CONNECTIONS, errors: 0, latencies };
+  });
+  await session.release();
+  // In-process, "server" CPU is this process's CPU: the loop and onnxruntime's threads.
+  return { ...result, serverCpuPercent: result.clientCpuPercent, clientCpuPercent: NaN };
+}
+
+async function scenarioBare() {
+  const server = await startServer('bare server', process.execPath, [path.join(ROOT, 'bench/baselines/bare-server.js'), MODEL]);
+  try {
+    return await httpLoad(server, `/v2/models/${MODEL_NAME}/infer`, {});
+  } finally {
+    await stopServer(server);
+  }
+}
+
+async function scenarioFastapi() {
+  if (!existsSync(PYTHON)) throw new Error(`${PYTHON} is missing: run make setup`);
+  const server = await startServer('FastAPI', PYTHON, [path.join(ROOT, 'bench/baselines/fastapi_server.py'), MODEL]);
+  try {
+    const r = await httpLoad(server, `/v2/models/${MODEL_NAME}/infer`, {});
+    return { ...r, info: server.info };
+  } finally {
+    await stopServer(server);
+  }
+}
+
+async function batchStats(nbd) {
+  const res = await fetch(`${nbd.url}/metrics`, { headers: { authorization: `Bearer ${nbd.token}` } });
+  const text = await res.text();
+  const value = (metric) => {
+    let total = 0;
+    for (const line of text.split('\n')) if (line.startsWith(metric + '{') && line.includes(`model="${MODEL_NAME}"`)) total += Number(line.split(' ').at(-1));
+    return total;
+  };
+  return { sum: value('nbdeploy_batch_rows_sum'), count: value('nbdeploy_batch_rows_count') };
+}
+
+/** Wraps a scenario on the nbdeploy service with the mean rows per onnxruntime run it saw. */
+async function withBatchStats(nbd, run) {
+  const before = await batchStats(nbd);
+  const r = await run();
+  const after = await batchStats(nbd);
+  const runs = after.count - before.count;
+  return { ...r, meanBatchRows: runs > 0 ? (after.sum - before.sum) / runs : NaN };
+}
+
+async function startNbdeploy() {
+  const stateDir = mkdtempSync(path.join(os.tmpdir(), 'nbdeploy-bench-'));
+  // BENCH_NBDEPLOY_NODE_ARGS: extra node flags for the service, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+  const nodeArgs = (process.env.BENCH_NBDEPLOY_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+  // BENCH_NBDEPLOY_BIN: another build's bin/nbdeploy.js, to compare builds.
+  const bin = path.resolve(process.env.BENCH_NBDEPLOY_BIN || path.join(ROOT, 'bin/nbdeploy.js'));
+  let server;
+  try {
+    server = await startServer('nbdeploy', process.execPath, [...nodeArgs, bin, 'serve', '--port', '0', '--state-dir', stateDir]);
+  } catch (error) {
+    rmSync(stateDir, { recursive: true, force: true });
+    throw error;
+  }
+  server.stateDir = stateDir;
+  try {
+    server.token = readFileSync(path.join(stateDir, 'token'), 'utf8').trim();
+    const res = await fetch(`${server.url}/v2/repository/models/${MODEL_NAME}/load`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ parameters: { 'file:1/model.onnx': readFileSync(MODEL).toString('base64') } })
+    });
+    if (res.status !== 200) throw new Error(`loading the model into nbdeploy failed: HTTP ${res.status} ${await res.text()}`);
+    // Production needs a validation report: the unversioned route serves the newest version
+    // while there is no production version, with the default batching (dynamic batching on).
+    const got = await wsRequest(server.url, server.token, { type: 'get_model', id: 1, model: MODEL_NAME });
+    server.batching = got.model.versions.find((v) => v.version === 1).batching;
+  } catch (error) {
+    await stopServer(server);
+    rmSync(stateDir, { recursive: true, force: true });
+    throw error;
+  }
+  return server;
+}
+
+async function nbdeployWs(nbd) {
+  const probe = cpuProbe(nbd.child.pid);
+  let cpu;
+  const r = await runWsLoad({
+    url: nbd.url,
+    token: nbd.token,
+    model: MODEL_NAME,
+    input: INPUT,
+    row: ROW,
+    clients: CONNECTIONS,
+    depth: WS_DEPTH,
+    warmupMs: WARMUP * 1000,
+    durationMs: SECONDS * 1000,
+    onWindowStart: () => probe.start(),
+    onWindowEnd: () => (cpu = probe.stop()),
+    check: (header, payload) => {
+      const label = payload.readBigInt64LE(0);
+      const probs = Array.from(new Float32Array(payload.buffer.slice(payload.byteOffset + 8, payload.byteOffset + 20)));
+      if (header.outputs[0].name !== 'label') throw new Error(`unexpected outputs ${JSON.stringify(header.outputs)}`);
+      checkPrediction('nbdeploy WS', label, probs);
+    }
+  });
+  return { ...r, ...cpu };
+}
+
+// ---------------------------------------------------------------- report
+
+const SCENARIOS = [
+  { key: 'inproc', label: '(a) onnxruntime-node in-process' },
+  { key: 'bare', label: '(b) bare node:http + onnxruntime' },
+  { key: 'fastapi', label: '(c) FastAPI + uvicorn (1 worker)' },
+  { key: 'http', label: '(d) nbdeploy HTTP OIP v2 JSON' },
+  { key: 'ws', label: '(e) nbdeploy WS binary, batching' },
+  { key: 'ws-nobatch', label: '(f) nbdeploy WS binary, no batching' }
+];
+
+const fmtInt = (n) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '—');
+const fmtMs = (n) => (Number.isFinite(n) ? n.toFixed(n < 10 ? 2 : 1) : '—');
+const fmtPct = (n) => (Number.isFinite(n) ? `${Math.round(n)}%` : '—');
+const fmtRatio = (n, digits = 2) => (Number.isFinite(n) ? `${n.toFixed(digits)}×` : 'n/a');
+
+function table(rows) {
+  const header = ['scenario', 'req/s', 'pred/s', 'p50 ms', 'p95 ms', 'p99 ms', 'errors', 'server CPU', 'µs CPU/req', 'client CPU', 'other CPU', 'rows/run'];
+  const body = rows.map((r) =>
+    r.error
+      ? [r.label, `FAILED: ${r.error.split('\n')[0]}`]
+      : [
+          r.label,
+          fmtInt(r.requestsPerSec),
+          fmtInt(r.predictionsPerSec),
+          fmtMs(r.latencyMs.p50),
+          fmtMs(r.latencyMs.p95),
+          fmtMs(r.latencyMs.p99),
+          fmtInt(r.errors),
+          fmtPct(r.serverCpuPercent),
+          Number.isFinite(r.serverCpuMicrosPerRequest) ? r.serverCpuMicrosPerRequest.toFixed(1) : '—',
+          fmtPct(r.clientCpuPercent),
+          fmtPct(r.otherCpuPercent),
+          Number.isFinite(r.meanBatchRows) ? r.meanBatchRows.toFixed(1) : '—'
+        ]
+  );
+  const widths = header.map((h, i) => Math.max(h.length, ...body.filter((b) => b.length > 2).map((b) => String(b[i]).length)));
+  const line = (cells) =>
+    cells.length === 2 ? `${cells[0].padEnd(widths[0])}  ${cells[1]}` : cells.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join('  ');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
+}
+
+async function main() {
+  const started = Date.now();
+  const ortVersion = JSON.parse(readFileSync(path.join(ROOT, 'node_modules/onnxruntime-node/package.json'), 'utf8')).version;
+  console.log(
+    `nbdeploy bench: iris_classifier.onnx, 1 row per request, ${CONNECTIONS} concurrent clients` +
+      ` (WebSocket: ${WS_DEPTH} in flight each), ${WARMUP} s warm-up + ${SECONDS} s measured per scenario` +
+      `\nmachine: ${os.cpus().length} CPU(s) ${os.cpus()[0]?.model ?? ''}, Node ${process.version}, onnxruntime-node ${ortVersion}; load generator in this process\n`
+  );
+  const loadBefore = os.loadavg()[0];
+  if (loadBefore > 0.5) {
+    console.log(
+      `note: the 1-minute load average is ${loadBefore.toFixed(2)}: other work has been running on this machine;` +
+        ' where the "other CPU" column is high, it competed with a scenario and lowered its numbers\n'
+    );
+  }
+  const results = {};
+  let nbdeployBatching = null;
+  const run = async (key, fn) => {
+    if (!wanted(key)) return;
+    const label = SCENARIOS.find((s) => s.key === key).label;
+    process.stdout.write(`running ${label} ...`);
+    try {
+      const r = await fn();
+      const stats = summarize(r.latencies);
+      results[key] = {
+        key,
+        label,
+        seconds: r.seconds,
+        requests: r.requests,
+        errors: r.errors,
+        requestsPerSec: r.requests / r.seconds,
+        predictionsPerSec: r.requests / r.seconds, // one row per request
+        latencyMs: stats,
+        serverCpuPercent: r.serverCpuPercent,
+        clientCpuPercent: r.clientCpuPercent,
+        machineCpuPercent: r.machineCpuPercent,
+        // Everything else on the machine (other processes, kernel networking), in % of one core.
+        otherCpuPercent: r.machineCpuPercent * os.cpus().length - r.serverCpuPercent - (Number.isFinite(r.clientCpuPercent) ? r.clientCpuPercent : 0),
+        serverCpuMicrosPerRequest: (r.serverCpuPercent / 100) * 1e6 / (r.requests / r.seconds),
+        // System calls of the server (all threads) per answered request, from /proc/PID/io.
+        serverReadSyscallsPerRequest: r.serverReadSyscalls / r.requests,
+        serverWriteSyscallsPerRequest: r.serverWriteSyscalls / r.requests,
+        meanBatchRows: r.meanBatchRows ?? null,
+        ...(r.info ? { info: r.info } : {}),
+        ...(r.firstError ? { firstError: r.firstError } : {})
+      };
+      process.stdout.write(` ${fmtInt(results[key].requestsPerSec)} req/s\n`);
+    } catch (error) {
+      results[key] = { key, label, error: error instanceof Error ? error.message : String(error) };
+      process.stdout.write(` failed\n${results[key].error}\n`);
+    }
+  };
+
+  await run('inproc', scenarioInProcess);
+  await run('bare', scenarioBare);
+  await run('fastapi', scenarioFastapi);
+  if (wanted('http') || wanted('ws') || wanted('ws-nobatch')) {
+    let nbd;
+    try {
+      nbd = await startNbdeploy();
+      nbdeployBatching = nbd.batching;
+      await run('http', () => withBatchStats(nbd, () => httpLoad(nbd, `/v2/models/${MODEL_NAME}/infer`, { authorization: `Bearer ${nbd.token}` })));
+      await run('ws', () => withBatchStats(nbd, () => nbdeployWs(nbd)));
+      if (wanted('ws-nobatch')) {
+        const dep = await wsRequest(nbd.url, nbd.token, { type: 'deploy', id: 2, model: MODEL_NAME, version: 1, stage: 'staging', batching: { max_batch_size: 0 } });
+        const batching = dep.model.versions.find((v) => v.version === 1).batching;
+        if (batching.max_batch_size !== 0) throw new Error(`batching is still on: ${JSON.stringify(batching)}`);
+        await run('ws-nobatch', () => withBatchStats(nbd, () => nbdeployWs(nbd)));
+      }
+    } catch (error) {
+      for (const key of ['http', 'ws', 'ws-nobatch']) {
+        if (wanted(key) && !results[key]) results[key] = { key, label: SCENARIOS.find((s) => s.key === key).label, error: error.message };
+      }
+    } finally {
+      if (nbd) {
+        await stopServer(nbd);
+        rmSync(nbd.stateDir, { recursive: true, force: true });
+      }
+    }
+  }
+
+  const ok = (key) => results[key] && !results[key].error;
+  const rps = (key) => (ok(key) ? results[key].requestsPerSec : NaN);
+  const ratios = {
+    httpVsFastapi: rps('http') / rps('fastapi'),
+    httpVsBare: rps('http') / rps('bare'),
+    wsPredictionsPerSec: rps('ws'),
+    wsVsInProcess: rps('ws') / rps('inproc'),
+    wsVsWsNoBatching: rps('ws') / rps('ws-nobatch'),
+    httpVsInProcess: rps('http') / rps('inproc'),
+    bareVsInProcess: rps('bare') / rps('inproc')
+  };
+  const targets = {
+    httpVsFastapi: { aim: 15, met: ratios.httpVsFastapi >= 15 },
+    httpVsBare: { aim: 0.9, met: ratios.httpVsBare >= 0.9 },
+    wsPredictionsPerSec: { aim: 200_000, met: ratios.wsPredictionsPerSec >= 200_000 }
+  };
+  const verdict = (t, value) => (Number.isFinite(value) ? (t.met ? 'met' : 'NOT met') : 'not measured');
+
+  const rows = SCENARIOS.filter((s) => results[s.key]).map((s) => results[s.key]);
+  console.log('\n' + table(rows) + '\n');
+  console.log('latency: per request, send to reply (in-process: one session.run call)');
+  console.log('CPU columns in % of one core (all threads): server; its CPU time per request; the load generator (this process);');
+  console.log('  other = the rest of the machine (other processes, kernel networking): high values mean the numbers are disturbed');
+  console.log('rows/run: mean rows per onnxruntime run inside nbdeploy (dynamic batching merges requests)\n');
+  console.log(`nbdeploy HTTP / FastAPI       ${fmtRatio(ratios.httpVsFastapi, 1).padStart(8)}   (aim ≥ 15×: ${verdict(targets.httpVsFastapi, ratios.httpVsFastapi)})`);
+  console.log(`nbdeploy HTTP / bare server   ${(Number.isFinite(ratios.httpVsBare) ? `${(100 * ratios.httpVsBare).toFixed(0)}%` : 'n/a').padStart(8)}   (aim ≥ 90%: ${verdict(targets.httpVsBare, ratios.httpVsBare)})`);
+  console.log(`nbdeploy WS predictions/s     ${fmtInt(ratios.wsPredictionsPerSec).padStart(8)}   (aim ≥ 200,000: ${verdict(targets.wsPredictionsPerSec, ratios.wsPredictionsPerSec)})`);
+  console.log(`nbdeploy WS / in-process      ${fmtRatio(ratios.wsVsInProcess).padStart(8)}`);
+  console.log(`nbdeploy WS batching / off    ${fmtRatio(ratios.wsVsWsNoBatching).padStart(8)}`);
+  console.log(`nbdeploy HTTP / in-process    ${fmtRatio(ratios.httpVsInProcess).padStart(8)}`);
+  const fastapiInfo = results.fastapi?.info;
+  if (fastapiInfo) {
+    console.log(`\nFastAPI: ${JSON.stringify(fastapiInfo)}`);
+    if (fastapiInfo.loop !== 'uvloop' || fastapiInfo.http !== 'httptools') {
+      console.log(
+        'warning: FastAPI ran without uvloop/httptools, slower than a standard `uvicorn[standard]` deployment, so' +
+          ' the ratios against it flatter nbdeploy: .venv/bin/pip install --retries 0 uvloop httptools'
+      );
+    }
+  }
+
+  const out = {
+    date: new Date(started).toISOString(),
+    durationSeconds: (Date.now() - started) / 1000,
+    machine: {
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model ?? null,
+      platform: `${os.platform()} ${os.release()}`,
+      node: process.version,
+      onnxruntimeNode: ortVersion,
+      loadAverageAtStart: loadBefore
+    },
+    config: { model: 'iris_classifier.onnx', rowsPerRequest: 1, connections: CONNECTIONS, wsDepth: WS_DEPTH, warmupSeconds: WARMUP, seconds: SECONDS, sessionOptions: SESSION_OPTIONS, nbdeployBatching },
+    scenarios: rows.map(({ latencies, ...r }) => r),
+    ratios,
+    targets
+  };
+  mkdirSync(path.dirname(RESULTS), { recursive: true });
+  writeFileSync(RESULTS, JSON.stringify(out, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n');
+  console.log(`\nresults: ${path.relative(ROOT, RESULTS)} (${Math.round(out.durationSeconds)} s)`);
+  if (rows.some((r) => r.error)) process.exitCode = 1;
+}
+
+main().catch((error) => {
+  console.error(error);
+  killAll();
+  process.exit(1);
+});

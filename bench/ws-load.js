@@ -1,0 +1,143 @@
+// WebSocket load for nbdeploy's /ws endpoint: N clients, each keeping up to `depth`
+// binary infer frames in flight (pipelined), one row per request. Each frame is
+// u32 LE header length + JSON header + the raw FP32 row; replies are binary frames of the
+// same layout (errors come back as JSON text frames).
+//
+// Exports runWsLoad(); see bench/run.js. Latencies are measured per request from send to
+// reply, in milliseconds, for requests answered inside the measured window.
+import { performance } from 'node:perf_hooks';
+import WebSocket from 'ws';
+
+const RING = 4096; // send times, indexed by request id; must exceed `depth`
+
+/**
+ * @param {object} o
+ * @param {string} o.url       the service's http://host:port
+ * @param {string} o.token     bearer token
+ * @param {string} o.model     model name
+ * @param {string} o.input     input tensor name
+ * @param {number[]} o.row     one row of FP32 features
+ * @param {number} o.clients   concurrent connections
+ * @param {number} o.depth     requests in flight per connection
+ * @param {number} o.warmupMs  load before measuring
+ * @param {number} o.durationMs measured window
+ * @param {(header: object, payload: Buffer) => void} [o.check] called on the first reply
+ * @param {() => void} [o.onWindowStart] called as the measured window opens
+ * @param {() => void} [o.onWindowEnd] called as it closes
+ */
+export async function runWsLoad(o) {
+  if (o.depth >= RING) throw new Error(`depth must be below ${RING}`);
+  const wsUrl = o.url.replace(/^http/, 'ws') + '/ws';
+  const row = Buffer.from(new Float32Array(o.row).buffer);
+  const headHead = '{"type":"infer","id":';
+  const headTail = `,"model":${JSON.stringify(o.model)},"inputs":[{"name":${JSON.stringify(o.input)},"datatype":"FP32","shape":[1,${o.row.length}]}]}`;
+
+  const state = { measuring: false, stopping: false, windowStart: 0, windowEnd: 0, done: 0, errors: 0, firstError: null, latencies: [], checked: false, checkError: null };
+
+  const sockets = await Promise.all(Array.from({ length: o.clients }, () => open(wsUrl, o.token)));
+  const finished = sockets.map((ws) => drive(ws));
+
+  function drive(ws) {
+    const sentAt = new Float64Array(RING);
+    let nextId = 1;
+    let inflight = 0;
+    return new Promise((resolve) => {
+      const send = () => {
+        const id = nextId++;
+        const header = Buffer.from(headHead + id + headTail, 'utf8');
+        const frame = Buffer.allocUnsafe(4 + header.length + row.length);
+        frame.writeUInt32LE(header.length, 0);
+        header.copy(frame, 4);
+        row.copy(frame, 4 + header.length);
+        sentAt[id % RING] = performance.now();
+        inflight++;
+        ws.send(frame);
+      };
+      ws.on('message', (data, isBinary) => {
+        const now = performance.now();
+        let id;
+        if (isBinary) {
+          const length = data.readUInt32LE(0);
+          const header = JSON.parse(data.toString('utf8', 4, 4 + length));
+          id = header.id;
+          if (!state.checked && o.check) {
+            state.checked = true;
+            try {
+              o.check(header, data.subarray(4 + length));
+            } catch (error) {
+              state.checkError = error;
+            }
+          }
+          if (state.measuring && now <= state.windowEnd) {
+            state.done++;
+            state.latencies.push(now - sentAt[id % RING]);
+          }
+        } else {
+          const msg = JSON.parse(data.toString('utf8'));
+          if (msg.type !== 'error') return; // e.g. the welcome frame
+          id = msg.id;
+          if (state.measuring && now <= state.windowEnd) state.errors++;
+          state.firstError ??= msg;
+        }
+        inflight--;
+        if (!state.stopping) send();
+        else if (inflight === 0) resolve();
+      });
+      ws.on('close', () => resolve());
+      for (let i = 0; i < o.depth; i++) send();
+    });
+  }
+
+  await sleep(o.warmupMs);
+  o.onWindowStart?.();
+  state.windowStart = performance.now();
+  state.windowEnd = state.windowStart + o.durationMs;
+  state.measuring = true;
+  await sleep(o.durationMs);
+  o.onWindowEnd?.();
+  state.stopping = true;
+  await Promise.race([Promise.all(finished), sleep(5000)]);
+  for (const ws of sockets) ws.close();
+  if (state.checkError) throw state.checkError;
+  return {
+    seconds: o.durationMs / 1000,
+    requests: state.done,
+    errors: state.errors,
+    firstError: state.firstError,
+    latencies: state.latencies
+  };
+}
+
+function open(url, token) {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { headers: { authorization: `Bearer ${token}` }, perMessageDeflate: false });
+    ws.once('error', reject);
+    ws.once('message', (data) => {
+      const msg = JSON.parse(data.toString());
+      if (msg.type !== 'welcome') reject(new Error(`expected a welcome frame, got ${data}`));
+      else resolve(ws);
+    });
+  });
+}
+
+/** Sends one JSON text frame on a fresh connection and returns the reply with the same id. */
+export async function wsRequest(url, token, message) {
+  const ws = await open(url.replace(/^http/, 'ws') + '/ws', token);
+  try {
+    return await new Promise((resolve, reject) => {
+      ws.on('message', (data, isBinary) => {
+        if (isBinary) return;
+        const msg = JSON.parse(data.toString());
+        if (msg.id !== message.id) return;
+        if (msg.type === 'error') reject(new Error(`${msg.code}: ${msg.error}`));
+        else resolve(msg);
+      });
+      ws.on('error', reject);
+      ws.send(JSON.stringify(message));
+    });
+  } finally {
+    ws.close();
+  }
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
