@@ -28,6 +28,15 @@ DEFAULT_TIMEOUT = 120.0
 RECONNECT_DELAYS = (0.0, 0.25, 1.0)
 
 
+def _open(url: str, **options: Any) -> ClientConnection:
+    """A connection that lives beyond one `with` block (websockets 17 asks for `legacy=True`
+    to say so; older versions know no such flag)."""
+    try:
+        return connect(url, legacy=True, **options)
+    except TypeError:
+        return connect(url, **options)
+
+
 class ServiceClient:
     def __init__(self, info: ConnectionInfo, user_agent: str = "nbdeploy-python") -> None:
         self.info = info
@@ -48,7 +57,7 @@ class ServiceClient:
             if delay:
                 time.sleep(delay)
             try:
-                ws = connect(
+                ws = _open(
                     self.info.ws_url,
                     additional_headers=headers,
                     user_agent_header=self._user_agent,
@@ -154,15 +163,6 @@ class ServiceClient:
 
     def call(self, type_: str, **fields: Any) -> dict:
         reply, _ = self.request({"type": type_, **{k: v for k, v in fields.items() if v is not None}})
-        return reply
-
-    def register(self, model: str, onnx_bytes: bytes, metadata: dict | None = None, context: dict | None = None) -> dict:
-        message: dict = {"type": "register", "model": model}
-        if metadata is not None:
-            message["metadata"] = metadata
-        if context:
-            message["context"] = context
-        reply, _ = self.request(message, [onnx_bytes])
         return reply
 
     def infer(

@@ -1,0 +1,140 @@
+"""`nd.deploy` and `nd.rollback`: deployment changes, shown as a deployment panel with the
+traffic split and the snippets integrators need (curl, Python, TypeScript)."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from . import display
+from ._session import client
+from .artifact import ModelArtifact
+from .errors import ServiceError
+from .registration import context, ensure_registered
+
+
+class DeployRefusedError(ServiceError):
+    """Production needs a passing validation report (or an override reason)."""
+
+
+@dataclass
+class Deployment:
+    model: str
+    version: int
+    stage: str
+    traffic: list[dict[str, Any]]
+    endpoint: str
+    snippets: dict[str, str]
+    view: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"model": self.model, "version": self.version, "stage": self.stage, "traffic": self.traffic, "endpoint": self.endpoint, "snippets": self.snippets}
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        return display.deployment_bundle(self.to_dict())
+
+    def __repr__(self) -> str:
+        return display.deployment_text(self.to_dict())
+
+
+def _snippets(url: str, model: str, signature: dict[str, Any] | None) -> dict[str, str]:
+    example = []
+    for i in ((signature or {}).get("inputs") or [])[:8]:
+        # one row of placeholder values in the input's shape
+        row_shape = [max(d, 1) for d in i["shape"][1:]]
+        filler = "a" if i["datatype"] == "BYTES" else 0
+        example.append({"name": i["name"], "shape": [1, *row_shape], "datatype": i["datatype"], "data": [filler] * math.prod(row_shape)})
+    body = json.dumps({"inputs": example})
+    endpoint = f"{url.rstrip('/')}/v2/models/{model}/infer"
+    return {
+        "curl": f"curl -X POST {endpoint} \\\n  -H \"Authorization: Bearer $NBDEPLOY_TOKEN\" \\\n  -d '{body}'",
+        "python": (
+            "import os, requests\n"
+            f"r = requests.post({endpoint!r},\n"
+            "                  headers={'Authorization': f\"Bearer {os.environ['NBDEPLOY_TOKEN']}\"},\n"
+            f"                  json={body})\n"
+            "print(r.json()['outputs'])"
+        ),
+        "typescript": (
+            f"const res = await fetch('{endpoint}', {{\n"
+            "  method: 'POST',\n"
+            "  headers: { Authorization: `Bearer ${process.env.NBDEPLOY_TOKEN}` },\n"
+            f"  body: JSON.stringify({body})\n"
+            "});\n"
+            "console.log((await res.json()).outputs);"
+        ),
+    }
+
+
+def deployment_of(view: dict[str, Any], version: int) -> Deployment:
+    svc = client()
+    d = view["deployment"]
+    traffic = []
+    if d["production"] is not None:
+        canary = d["canary"]
+        traffic.append({"version": d["production"], "role": "production", "percent": 100 - (canary["percent"] if canary else 0)})
+        if canary:
+            traffic.append({"version": canary["version"], "role": "canary", "percent": canary["percent"]})
+    for s in d["shadows"]:
+        traffic.append({"version": s, "role": "shadow", "percent": 100})
+    record = next(v for v in view["versions"] if v["version"] == version)
+    signature = record.get("metadata", {}).get("nbdeploy", {}).get("signature")
+    return Deployment(
+        model=view["name"],
+        version=version,
+        stage=record["stage"],
+        traffic=traffic,
+        endpoint=f"{svc.info.url.rstrip('/')}/v2/models/{view['name']}/infer",
+        snippets=_snippets(svc.info.url, view["name"], signature),
+        view=view,
+    )
+
+
+def deploy(
+    art: ModelArtifact | int,
+    stage: str = "production",
+    canary: float | None = None,
+    shadow: bool = False,
+    override: str | None = None,
+    name: str | None = None,
+) -> Deployment:
+    """Deploys an artifact (registering it first) or a registered version (`name=` then)."""
+    svc = client()
+    if isinstance(art, ModelArtifact):
+        model, version = art.name, ensure_registered(svc, art)
+    else:
+        if name is None:
+            raise TypeError("deploying a version number needs the model's name: nd.deploy(3, name='churn')")
+        model, version = name, int(art)
+    message: dict[str, Any] = {"model": model, "version": version}
+    if canary is not None:
+        message["canary_percent"] = float(canary)
+    elif shadow:
+        message["shadow"] = True
+    elif stage == "staging":
+        message["stage"] = "staging"
+    elif stage != "production":
+        raise ValueError(f"stage must be 'production' or 'staging', got {stage!r}")
+    if override is not None:
+        message["override"] = override
+    if context():
+        message["context"] = context()
+    try:
+        reply = svc.call("deploy", **message)
+    except ServiceError as error:
+        if error.code == "NBD_ERR_VALIDATION_REQUIRED":
+            raise DeployRefusedError(error.code, f"{error.message} — run nd.validate(art, X, y, gates=...) first, or pass override='reason'", error.status) from None
+        raise
+    return deployment_of(reply["model"], version)
+
+
+def rollback(name: str) -> Deployment:
+    """Back to the previous production version."""
+    svc = client()
+    message: dict[str, Any] = {"model": name}
+    if context():
+        message["context"] = context()
+    view = svc.call("rollback", **message)["model"]
+    return deployment_of(view, view["deployment"]["production"])

@@ -1,0 +1,25 @@
+"""Registering an artifact with the service once: the same bytes give the same version."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import lineage
+from ._json import jsonable
+from .artifact import ModelArtifact
+from .client import ServiceClient
+
+
+def context() -> dict[str, str]:
+    notebook = lineage.notebook_path()
+    return {"notebook": notebook} if notebook else {}
+
+
+def ensure_registered(svc: ServiceClient, art: ModelArtifact) -> int:
+    if art.version is None:
+        message: dict[str, Any] = {"type": "register", "model": art.name, "metadata": jsonable(art.metadata()), "profile": jsonable(art.profile)}
+        if context():
+            message["context"] = context()
+        reply, _ = svc.request(message, [art.onnx_bytes])
+        art.version = int(reply["version"])
+    return art.version
