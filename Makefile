@@ -19,9 +19,13 @@ $(NODE_STAMP): package.json package-lock.json .npmrc
 	npm ci --no-audit --no-fund
 	@touch $@
 
-$(VENV_STAMP): requirements-dev.txt
+# The Python environment: the pinned requirements, then the nbdeploy package itself
+# (editable) with its Jupyter server extension enabled, as the wheel's shared-data would.
+$(VENV_STAMP): requirements-dev.txt python-bridge/pyproject.toml python-bridge/jupyter-config/server-config/nbdeploy.json
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PIP) -r requirements-dev.txt
+	$(PIP) --no-deps --no-build-isolation -e python-bridge
+	install -D -m 644 python-bridge/jupyter-config/server-config/nbdeploy.json $(VENV)/etc/jupyter/jupyter_server_config.d/nbdeploy.json
 	@touch $@
 
 build: $(NODE_STAMP)
