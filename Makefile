@@ -8,8 +8,10 @@ PIP := $(VENV)/bin/pip install --retries 0 --disable-pip-version-check --quiet
 NODE_STAMP := node_modules/.nbdeploy-installed
 VENV_STAMP := $(VENV)/.nbdeploy-installed
 PORT ?= 8765
+LAB_PORT ?= 8888
 
-.PHONY: setup build start test test-ts test-python bench clean chromium
+
+.PHONY: setup build start serve test test-ts test-python bench clean chromium
 
 setup: $(NODE_STAMP) $(VENV_STAMP) build
 
@@ -35,7 +37,11 @@ build: $(NODE_STAMP)
 chromium:
 	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
 
+# The service and JupyterLab together, opening examples/quickstart.ipynb.
 start: setup
+	node bin/nbdeploy.js lab --port $(LAB_PORT)
+
+serve: setup
 	node bin/nbdeploy.js serve --port $(PORT)
 
 test: setup

@@ -3,12 +3,14 @@
  *   nbdeploy serve [--host 127.0.0.1] [--port 8765] [--state-dir .nbdeploy] [--token T]
  *                  [--allow-origin URL]... [--max-request-bytes N] [--intra-op-threads N]
  *                  [--shutdown-timeout-ms N] [--allow-unvalidated]
+ *   nbdeploy lab [--port 8888] [--no-browser] [--service-port 8765] [--state-dir .nbdeploy] [-- jupyter args]
  *   nbdeploy token [--state-dir .nbdeploy]      prints the service's token
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { TOKEN_FILE, loadOrCreateToken } from './auth.js';
 import { DEFAULT_OPTIONS } from './options.js';
+import { runLab } from './lab.js';
 import { Service } from './service.js';
 import { VERSION } from './version.js';
 
@@ -16,6 +18,7 @@ const USAGE = `usage: nbdeploy <command> [options]
 
 commands:
   serve    start the inference service (HTTP + WebSocket on one port)
+  lab      start the service and JupyterLab (with nbdeploy's extension), opening the quickstart
   token    print the service's access token
   version  print the version
 
@@ -29,6 +32,13 @@ serve options:
   --intra-op-threads N     onnxruntime threads per run (default ${DEFAULT_OPTIONS.intraOpThreads})
   --shutdown-timeout-ms N  how long SIGTERM waits for in-flight requests (default ${DEFAULT_OPTIONS.shutdownTimeoutMs})
   --allow-unvalidated      let versions go to production without a passing validation report
+
+lab options:
+  --port PORT              JupyterLab's port (default 8888)
+  --no-browser             do not open a browser
+  --service-port PORT      the service's port (default ${DEFAULT_OPTIONS.port})
+  --state-dir DIR          as for serve
+  -- ARGS                  passed on to \`jupyter lab\`
 `;
 
 function integer(name: string, value: string | undefined): number | undefined {
@@ -89,11 +99,43 @@ async function serve(args: string[]): Promise<void> {
   process.on('SIGINT', () => shutdown('SIGINT'));
 }
 
+async function lab(args: string[]): Promise<void> {
+  const split = args.indexOf('--');
+  const own = split === -1 ? args : args.slice(0, split);
+  const jupyterArgs = split === -1 ? [] : args.slice(split + 1);
+  const { values } = parseArgs({
+    args: own,
+    strict: true,
+    options: {
+      port: { type: 'string' },
+      'no-browser': { type: 'boolean' },
+      'service-port': { type: 'string' },
+      'state-dir': { type: 'string' }
+    }
+  });
+  const service = new Service({
+    port: integer('service-port', values['service-port']),
+    stateDir: values['state-dir'],
+    token: process.env.NBDEPLOY_TOKEN
+  });
+  await service.start();
+  console.error(`[nbdeploy] ${VERSION} serving on ${service.url} (state in ${service.options.stateDir})`);
+  const code = await runLab(
+    service,
+    { port: integer('port', values.port) ?? 8888, openBrowser: !values['no-browser'], jupyterArgs, notebook: path.join('examples', 'quickstart.ipynb') },
+    (message) => console.error(`[nbdeploy] ${message}`)
+  );
+  await service.stop();
+  process.exit(code);
+}
+
 export async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'serve':
       return serve(rest);
+    case 'lab':
+      return lab(rest);
     case 'token': {
       const { values } = parseArgs({ args: rest, strict: true, options: { 'state-dir': { type: 'string' } } });
       console.log(loadOrCreateToken(path.resolve(values['state-dir'] ?? DEFAULT_OPTIONS.stateDir)));

@@ -1,0 +1,60 @@
+/**
+ * `nbdeploy lab`: the service and JupyterLab together, for one person's machine. The
+ * service runs in this process; JupyterLab runs as a child that inherits NBDEPLOY_URL and
+ * NBDEPLOY_TOKEN, so nbdeploy's server extension attaches to this service instead of
+ * starting its own. Stopping either stops both.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { Service } from './service.js';
+
+export interface LabOptions {
+  port: number;
+  openBrowser: boolean;
+  /** Extra arguments for `jupyter lab` (after `--`). */
+  jupyterArgs: string[];
+  /** The notebook to open first, when it exists. */
+  notebook: string;
+}
+
+/** `NBDEPLOY_JUPYTER`, the project's `.venv/bin/jupyter`, or `jupyter` on PATH. */
+export function findJupyter(cwd: string): string {
+  if (process.env.NBDEPLOY_JUPYTER) return process.env.NBDEPLOY_JUPYTER;
+  for (const root of [cwd, path.resolve(new URL('../..', import.meta.url).pathname)]) {
+    const candidate = path.join(root, '.venv', 'bin', 'jupyter');
+    if (existsSync(candidate)) return candidate;
+  }
+  return 'jupyter';
+}
+
+/** Runs JupyterLab against a started service; resolves with JupyterLab's exit code. */
+export function runLab(service: Service, options: LabOptions, log: (message: string) => void): Promise<number> {
+  const jupyter = findJupyter(process.cwd());
+  const args = ['lab', `--port=${options.port}`];
+  if (!options.openBrowser) args.push('--no-browser');
+  if (process.getuid?.() === 0 && !options.jupyterArgs.includes('--allow-root')) args.push('--allow-root');
+  args.push(...options.jupyterArgs);
+  if (existsSync(options.notebook)) args.push(options.notebook);
+  log(`starting ${jupyter} ${args.join(' ')}`);
+  const child = spawn(jupyter, args, {
+    stdio: 'inherit',
+    env: { ...process.env, NBDEPLOY_URL: service.url, NBDEPLOY_TOKEN: service.token }
+  });
+  return new Promise((resolve) => {
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals): void => {
+      if (stopping) return;
+      stopping = true;
+      log(`${signal}: stopping JupyterLab (pid ${child.pid}), then the service`);
+      child.kill('SIGTERM');
+    };
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    child.on('error', (error) => {
+      log(`could not start JupyterLab (${jupyter}): ${error.message}; run \`make setup\` or set NBDEPLOY_JUPYTER`);
+      resolve(127);
+    });
+    child.on('exit', (code, signal) => resolve(code ?? (signal ? 0 : 1)));
+  });
+}
