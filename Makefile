@@ -7,13 +7,18 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip install --retries 0 --disable-pip-version-check --quiet
 NODE_STAMP := node_modules/.nbdeploy-installed
 VENV_STAMP := $(VENV)/.nbdeploy-installed
+LABEXT_OUT := python-bridge/nbdeploy/labextension
+LABEXT_DEST := $(VENV)/share/jupyter/labextensions/nbdeploy
+# JupyterLab's core package metadata, which the extension is built against (read when used,
+# once the venv exists)
+JUPYTERLAB_CORE = $(wildcard $(VENV)/lib/python3*/site-packages/jupyterlab/staging/package.json)
 PORT ?= 8765
 LAB_PORT ?= 8888
 
 
-.PHONY: setup build start serve test test-ts test-python bench clean chromium
+.PHONY: setup build labextension start serve test test-ts test-python bench clean chromium
 
-setup: $(NODE_STAMP) $(VENV_STAMP) build
+setup: $(NODE_STAMP) $(VENV_STAMP) build labextension
 
 # npm packages (better-sqlite3 compiles on install; onnxruntime-node's GPU download is
 # skipped by .npmrc).
@@ -23,15 +28,29 @@ $(NODE_STAMP): package.json package-lock.json .npmrc
 
 # The Python environment: the pinned requirements, then the nbdeploy package itself
 # (editable) with its Jupyter server extension enabled, as the wheel's shared-data would.
+# The venv's own package.json keeps Node from reading Jupyter's bundled yarn.js as an ES
+# module (the repository's package.json says "type": "module").
 $(VENV_STAMP): requirements-dev.txt python-bridge/pyproject.toml python-bridge/jupyter-config/server-config/nbdeploy.json
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PIP) -r requirements-dev.txt
 	$(PIP) --no-deps --no-build-isolation -e python-bridge
 	install -D -m 644 python-bridge/jupyter-config/server-config/nbdeploy.json $(VENV)/etc/jupyter/jupyter_server_config.d/nbdeploy.json
+	echo '{"type": "commonjs"}' > $(VENV)/package.json
 	@touch $@
 
 build: $(NODE_STAMP)
 	npx --no-install tsc -b
+
+# The JupyterLab extension: bundled from lib/extension by @jupyter/builder against the
+# venv's JupyterLab (its staging package.json is the core metadata, so nothing is
+# downloaded), then installed into the venv as the wheel's shared-data installs it.
+labextension: $(LABEXT_DEST)/package.json
+
+$(LABEXT_DEST)/package.json: $(NODE_STAMP) $(VENV_STAMP) package.json install.json extension/tsconfig.json extension/webpack.config.cjs $(shell find extension/src style schema -type f 2>/dev/null) | build
+	$(VENV)/bin/jupyter-builder build . --core-package-file $(JUPYTERLAB_CORE)
+	rm -rf $(LABEXT_DEST)
+	cp -r $(LABEXT_OUT) $(LABEXT_DEST)
+	cp install.json $(LABEXT_DEST)/
 
 # Debian's Chromium for the browser tests (Playwright's own browser download cannot work here).
 chromium:

@@ -21,6 +21,15 @@ export default defineConfig({
           hookTimeout: 60_000,
           fileParallelism: false
         }
+      },
+      {
+        test: {
+          name: 'extension',
+          include: ['extension/test/**/*.test.ts'],
+          // The JupyterLab extension's renderers, in a DOM without a browser.
+          environment: 'jsdom',
+          setupFiles: ['extension/test/setup.ts']
+        }
       }
     ]
   }

@@ -41,7 +41,8 @@ class Deployment:
 
 def _snippets(url: str, model: str, signature: dict[str, Any] | None) -> dict[str, str]:
     example = []
-    for i in ((signature or {}).get("inputs") or [])[:8]:
+    # every input, or the copied request would be refused for the ones left out
+    for i in (signature or {}).get("inputs") or []:
         # one row of placeholder values in the input's shape
         row_shape = [max(d, 1) for d in i["shape"][1:]]
         filler = "a" if i["datatype"] == "BYTES" else 0

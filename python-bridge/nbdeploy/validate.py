@@ -106,7 +106,8 @@ def _slices(frame: pd.DataFrame, slices: Any) -> list[tuple[str, np.ndarray]]:
         if pd.api.types.is_numeric_dtype(values) and values.nunique() > 10:
             bins = pd.qcut(values, 4, duplicates="drop")
             for interval in bins.cat.categories:
-                out.append((f"{column} in {interval}", (bins == interval).to_numpy()))
+                label = f"{column} in ({interval.left:.4g}, {interval.right:.4g}]"
+                out.append((label, (bins == interval).to_numpy()))
         else:
             for level in values.dropna().unique():
                 out.append((f"{column} = {level}", (values == level).to_numpy()))

@@ -1,0 +1,30 @@
+/**
+ * The MIME types of nbdeploy's notebook outputs (docs/architecture.md, "Notebook MIME
+ * types"). Each output also carries `text/plain` and a static `text/html` fallback, so
+ * our renderers rank ahead of HTML (see `RENDERER_RANK`).
+ */
+
+/**
+ * A validation report: metrics with intervals, gates, comparisons with training and
+ * production, slices, data checks, the governance checklist and reviews.
+ * Payload: {@link IValidationReport} (`ValidationReport.to_dict()` in Python).
+ */
+export const VALIDATION_MIME_TYPE = 'application/vnd.nbdeploy.validation+json';
+
+/**
+ * A deployment: version, stage, traffic split, endpoint and usage snippets.
+ * Payload: {@link IDeployment} (`Deployment.to_dict()` in Python).
+ */
+export const DEPLOYMENT_MIME_TYPE = 'application/vnd.nbdeploy.deployment+json';
+
+/**
+ * A live monitoring chart (Vega-Lite) for a deployment: live where the service is
+ * reachable, the last snapshot everywhere else. Its renderer is still to come.
+ */
+export const MONITOR_MIME_TYPE = 'application/vnd.nbdeploy.monitor+json';
+
+/**
+ * The rank of nbdeploy's renderers: ahead of `text/html` (50), which every nbdeploy
+ * output also carries as a fallback for viewers without the extension.
+ */
+export const RENDERER_RANK = 40;

@@ -1,0 +1,138 @@
+/**
+ * The JSON payloads of nbdeploy's outputs, as the Python bridge writes them
+ * (python-bridge/nbdeploy/validate.py and deploy.py). A payload is self-contained: a
+ * shared notebook renders it without the service. Fields that older or newer bridges may
+ * leave out are optional, and the renderers skip what is absent.
+ */
+
+/** A metric's value; null when it cannot be computed on the data (e.g. AUC on one class). */
+export type MetricValue = number | null;
+
+/** `pass`, `fail`, or `n/a` (nothing to compare with, e.g. no production version yet). */
+export type GateStatus = 'pass' | 'fail' | 'n/a';
+
+/** A governance checklist item is also `missing` when the model card leaves it out. */
+export type ChecklistStatus = 'pass' | 'fail' | 'missing';
+
+export interface IGateResult {
+  metric: string;
+  /** As written in `gates=`, e.g. `>= baseline - 0.01`. */
+  condition: string;
+  value: MetricValue;
+  threshold: MetricValue;
+  status: GateStatus;
+  /** One sentence saying why, e.g. `f1 = 0.8435 misses >= 0.95`. */
+  detail: string;
+}
+
+export interface IConfusionMatrix {
+  labels: string[];
+  /** Rows: true class; columns: predicted class. */
+  matrix: number[][];
+}
+
+export interface IClassMetrics {
+  precision: number;
+  recall: number;
+  f1: number;
+  support: number;
+}
+
+export interface IValidationDetails {
+  confusion_matrix?: IConfusionMatrix;
+  per_class?: Record<string, IClassMetrics>;
+  /** The positive class's ROC curve (binary models), thinned for charts. */
+  roc?: { fpr: number[]; tpr: number[] };
+  /** Reliability diagram bins (binary models). */
+  calibration?: { predicted: number; observed: number; count: number }[];
+}
+
+export interface ISliceResult {
+  slice: string;
+  rows: number;
+  /** null when the slice has too few rows to measure. */
+  metrics: Record<string, MetricValue> | null;
+}
+
+export interface IFeatureDrift {
+  /** `ks` (numeric) or `chi_square` (categorical). */
+  method: string;
+  statistic: number;
+  p_value: number;
+  threshold: number;
+  drifted: boolean;
+}
+
+export interface ISharedRows {
+  checked: boolean;
+  rows?: number;
+  share?: number;
+  detail?: string;
+}
+
+export interface IDataChecks {
+  drift?: Record<string, IFeatureDrift>;
+  drifted_features?: string[];
+  shared_with_training?: ISharedRows;
+}
+
+export interface IChecklistItem {
+  id: string;
+  label: string;
+  status: ChecklistStatus;
+  detail: string;
+}
+
+/** A reviewer's answer to a stored report (`review` in docs/protocol.md). */
+export interface IReview {
+  id: number;
+  decision: 'approve' | 'request_changes';
+  comment: string;
+  by: string;
+  at: string;
+}
+
+export interface IValidationReport {
+  model: string;
+  version: number;
+  task: 'classification' | 'regression' | string;
+  rows: number;
+  passed: boolean;
+  metrics: Record<string, MetricValue>;
+  /** 95% bootstrap intervals, [low, high]; null when too few resamples could be scored. */
+  intervals?: Record<string, [number, number] | null>;
+  /** The metrics at export, on the training sample. */
+  training?: Record<string, MetricValue>;
+  /** The production version's metrics on the same data. */
+  baseline?: Record<string, MetricValue> | null;
+  baseline_version?: number | null;
+  gates?: IGateResult[];
+  details?: IValidationDetails;
+  slices?: ISliceResult[];
+  data_checks?: IDataChecks;
+  checklist?: IChecklistItem[];
+  created_at?: string;
+  /** The stored report's id in the registry. */
+  id?: number | null;
+  /** Present when the payload comes from the registry (`get_validation`) with its reviews. */
+  reviews?: IReview[];
+}
+
+/** A version's share of the model's traffic. */
+export interface ITrafficShare {
+  version: number;
+  role: 'production' | 'canary' | 'shadow' | string;
+  /** Production and canary shares add up to 100; a shadow mirrors 100% of requests. */
+  percent: number;
+}
+
+export interface IDeployment {
+  model: string;
+  version: number;
+  stage: string;
+  traffic: ITrafficShare[];
+  /** The Open Inference Protocol v2 infer URL of the model. */
+  endpoint: string;
+  /** Usage snippets by language: `curl`, `python`, `typescript`. */
+  snippets: Record<string, string>;
+}

@@ -1,0 +1,25 @@
+/**
+ * The plugin that adds nbdeploy's renderers to JupyterLab's rendermime registry, which
+ * notebooks, consoles and output views clone. A plugin rather than a mimeExtension so
+ * that the renderers still to come (live monitor, review buttons) can take the service
+ * client as an optional dependency.
+ */
+
+import type { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
+import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
+
+import { deploymentRendererFactory } from './deployment.js';
+import { validationRendererFactory } from './validation.js';
+
+export const renderersPlugin: JupyterFrontEndPlugin<void> = {
+  id: 'nbdeploy:renderers',
+  description: 'Renders nbdeploy validation reports and deployments in notebook outputs.',
+  autoStart: true,
+  requires: [IRenderMimeRegistry],
+  activate: activateRenderers
+};
+
+function activateRenderers(_app: JupyterFrontEnd, rendermime: IRenderMimeRegistry): void {
+  rendermime.addFactory(validationRendererFactory);
+  rendermime.addFactory(deploymentRendererFactory);
+}
