@@ -14,6 +14,7 @@ import pandas as pd
 from . import lineage as lineage_mod
 from . import metrics as metrics_mod
 from ._inputs import as_frame, build_inputs, slice_rows
+from ._outputs import read_outputs
 from .artifact import ModelArtifact
 from .data_checks import pack_row_hashes
 from .errors import NbdeployError
@@ -51,17 +52,6 @@ def signature_of(exported: ExportedModel, X_sample: Any) -> dict[str, Any]:
     }
 
 
-def read_outputs(signature: dict[str, Any], outputs: dict[str, np.ndarray]) -> dict[str, np.ndarray | None]:
-    """labels / scores / values from the model's output tensors, by the signature."""
-    out: dict[str, np.ndarray | None] = {"labels": None, "scores": None, "values": None}
-    if signature.get("label_output") in outputs:
-        out["labels"] = np.asarray(outputs[signature["label_output"]]).reshape(-1)
-    if signature.get("scores_output") in outputs:
-        out["scores"] = np.asarray(outputs[signature["scores_output"]], dtype=float)
-    if signature.get("value_output") in outputs:
-        values = np.asarray(outputs[signature["value_output"]], dtype=float)
-        out["values"] = values.reshape(-1) if values.ndim == 2 and values.shape[1] == 1 else values
-    return out
 
 
 def run_locally(onnx_bytes: bytes, signature: dict[str, Any], X: Any) -> dict[str, np.ndarray | None]:

@@ -11,7 +11,7 @@ import numpy as np
 
 from ._inputs import build_inputs, row_count, slice_rows
 from .client import ServiceClient
-from .export import read_outputs
+from ._outputs import read_outputs
 
 BATCH_ROWS = 10_000
 PROGRESS_ROWS = 50_000
