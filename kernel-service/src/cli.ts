@@ -3,6 +3,7 @@
  *   nbdeploy serve [--host 127.0.0.1] [--port 8765] [--state-dir .nbdeploy] [--token T]
  *                  [--allow-origin URL]... [--max-request-bytes N] [--intra-op-threads N]
  *                  [--shutdown-timeout-ms N] [--allow-unvalidated]
+ *                  [--monitor-window-seconds N] [--monitor-retention-days N]
  *   nbdeploy lab [--port 8888] [--no-browser] [--service-port 8765] [--state-dir .nbdeploy] [-- jupyter args]
  *   nbdeploy token [--state-dir .nbdeploy]      prints the service's token
  */
@@ -32,6 +33,8 @@ serve options:
   --intra-op-threads N     onnxruntime threads per run (default ${DEFAULT_OPTIONS.intraOpThreads})
   --shutdown-timeout-ms N  how long SIGTERM waits for in-flight requests (default ${DEFAULT_OPTIONS.shutdownTimeoutMs})
   --allow-unvalidated      let versions go to production without a passing validation report
+  --monitor-window-seconds N  length of a monitoring window (default ${DEFAULT_OPTIONS.monitorWindowSeconds})
+  --monitor-retention-days N  how long monitoring data is kept (default ${DEFAULT_OPTIONS.monitorRetentionDays})
 
 lab options:
   --port PORT              JupyterLab's port (default 8888)
@@ -48,6 +51,13 @@ function integer(name: string, value: string | undefined): number | undefined {
   return n;
 }
 
+function decimal(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n)) throw new Error(`invalid option: --${name} must be a number, got "${value}"`);
+  return n;
+}
+
 async function serve(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
@@ -61,7 +71,9 @@ async function serve(args: string[]): Promise<void> {
       'max-request-bytes': { type: 'string' },
       'intra-op-threads': { type: 'string' },
       'shutdown-timeout-ms': { type: 'string' },
-      'allow-unvalidated': { type: 'boolean' }
+      'allow-unvalidated': { type: 'boolean' },
+      'monitor-window-seconds': { type: 'string' },
+      'monitor-retention-days': { type: 'string' }
     }
   });
   const service = new Service({
@@ -73,7 +85,9 @@ async function serve(args: string[]): Promise<void> {
     maxRequestBytes: integer('max-request-bytes', values['max-request-bytes']),
     intraOpThreads: integer('intra-op-threads', values['intra-op-threads']),
     shutdownTimeoutMs: integer('shutdown-timeout-ms', values['shutdown-timeout-ms']),
-    validationGate: values['allow-unvalidated'] ? false : undefined
+    validationGate: values['allow-unvalidated'] ? false : undefined,
+    monitorWindowSeconds: integer('monitor-window-seconds', values['monitor-window-seconds']),
+    monitorRetentionDays: decimal('monitor-retention-days', values['monitor-retention-days'])
   });
   await service.start();
   const tokenNote = values.token ? 'the token given with --token' : `token in ${path.join(service.options.stateDir, TOKEN_FILE)}`;

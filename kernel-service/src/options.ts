@@ -26,6 +26,10 @@ export interface ServiceOptions {
   validationGate: boolean;
   /** Buffered bytes past which a live subscriber counts as slow and its updates coalesce. */
   slowSubscriberBytes: number;
+  /** Length of a monitoring window, in seconds. */
+  monitorWindowSeconds: number;
+  /** How long monitoring windows, performance and the predictions log are kept, in days. */
+  monitorRetentionDays: number;
   log: (message: string) => void;
 }
 
@@ -40,6 +44,8 @@ export const DEFAULT_OPTIONS: ServiceOptions = {
   shutdownTimeoutMs: 30_000,
   validationGate: true,
   slowSubscriberBytes: 1024 * 1024,
+  monitorWindowSeconds: 60,
+  monitorRetentionDays: 7,
   log: (message) => console.error(`[nbdeploy] ${message}`)
 };
 
@@ -53,6 +59,10 @@ export function resolveOptions(given: Partial<ServiceOptions>): ServiceOptions {
   if (!options.host) fail('--host is empty');
   if (!(options.maxRequestBytes >= 1024)) fail(`--max-request-bytes must be at least 1024, got ${options.maxRequestBytes}`);
   if (!Number.isInteger(options.intraOpThreads) || options.intraOpThreads < 1) fail(`--intra-op-threads must be a positive integer, got ${options.intraOpThreads}`);
+  if (!Number.isInteger(options.monitorWindowSeconds) || options.monitorWindowSeconds < 1 || options.monitorWindowSeconds > 86_400) {
+    fail(`--monitor-window-seconds must be a whole number of seconds from 1 to 86400, got ${options.monitorWindowSeconds}`);
+  }
+  if (!(options.monitorRetentionDays > 0)) fail(`--monitor-retention-days must be above 0, got ${options.monitorRetentionDays}`);
   if (options.token !== undefined && options.token.length < 16) fail('--token must be at least 16 characters');
   for (const origin of options.allowOrigins) {
     if (origin !== '*' && !/^https?:\/\/[^/]+$/.test(origin)) fail(`--allow-origin "${origin}" must look like http://host:port (no path)`);

@@ -10,6 +10,9 @@ import path from 'node:path';
 import { Access, loadOrCreateToken } from './auth.js';
 import { createRouter } from './http/routes.js';
 import { ServiceMetrics } from './metrics.js';
+import { type WindowState, MonitorWindow } from './monitoring/window.js';
+import { Monitor } from './monitoring/monitor.js';
+import { SqliteMonitoringStore } from './monitoring/store.js';
 import { type ServiceOptions, resolveOptions } from './options.js';
 import { ArtifactStore } from './registry/artifact-store.js';
 import type { Registry } from './registry/registry.js';
@@ -33,6 +36,7 @@ export class Service {
   readonly dataPlane: DataPlane;
   readonly deployer: Deployer;
   readonly live: LiveEvents;
+  readonly monitor: Monitor;
 
   constructor(options: Partial<ServiceOptions> = {}) {
     this.options = resolveOptions(options);
@@ -47,6 +51,16 @@ export class Service {
     this.deployer = new Deployer(this.registry, this.store, this.server, runtime, this.options.validationGate);
     this.live = new LiveEvents(this.options.slowSubscriberBytes);
     this.dataPlane.observe((event) => this.live.record(event));
+    // Monitoring shares the registry's database file, in its own tables.
+    const monitoringStore = new SqliteMonitoringStore(path.join(stateDir, DATABASE_FILE), mergeWindowStates);
+    this.monitor = new Monitor(this.registry, monitoringStore, {
+      windowSeconds: this.options.monitorWindowSeconds,
+      retentionMs: this.options.monitorRetentionDays * 24 * 3600 * 1000
+    });
+    this._monitoringStore = monitoringStore;
+    this.dataPlane.observe((event) => {
+      if (event.monitored) this.monitor.observe(event);
+    });
     this.deployer.on('change', (summary, action) => this.live.deploymentChanged(summary, action));
   }
 
@@ -68,7 +82,7 @@ export class Service {
       metrics: this.metrics,
       maxPayload: this.options.maxRequestBytes,
       heartbeatMs: this.options.heartbeatMs,
-      connection: { registry: this.registry, dataPlane: this.dataPlane, deployer: this.deployer, live: this.live, highWaterBytes: this.options.slowSubscriberBytes * 4 },
+      connection: { registry: this.registry, dataPlane: this.dataPlane, monitor: this.monitor, deployer: this.deployer, live: this.live, highWaterBytes: this.options.slowSubscriberBytes * 4 },
       log: this.options.log
     });
     const handle = createRouter({
@@ -118,13 +132,26 @@ export class Service {
       http?.closeAllConnections();
       this.live.close();
       await this.server.close();
+      try {
+        this.monitor.close();
+      } finally {
+        this._monitoringStore.close();
+      }
       this.registry.close();
     })();
     return this._stopped;
   }
 
+  private readonly _monitoringStore: SqliteMonitoringStore;
   private _http: Server | null = null;
   private _sockets: NotebookSockets | null = null;
   private _stopping = false;
   private _stopped: Promise<void> | null = null;
+}
+
+/** A stored window and one saved again under the same key (a restart within one window): their merge. */
+function mergeWindowStates(stored: WindowState, added: WindowState): WindowState {
+  const w = MonitorWindow.fromJSON(stored);
+  w.merge(added);
+  return w.toJSON();
 }

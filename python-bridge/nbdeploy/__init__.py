@@ -7,6 +7,7 @@
     out = nd.predict("churn", X_new)     # .labels, .scores / .values, .request_ids
     nd.feedback("churn", out.request_ids, y_true)
     nd.rollback("churn")
+    nd.status("churn", last="15m")      # ops, drift, performance, concept drift
     nd.models()
 """
 
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from .deploy import Deployment, DeployRefusedError, deploy, rollback
     from .export import ParityError, export
     from .exporters import UnsupportedModelError
+    from .monitoring import status
     from .serving import Prediction
     from .validate import ValidationReport, validate
 
@@ -45,6 +47,7 @@ _LAZY = {
     "ModelArtifact": "artifact",
     "Prediction": "serving",
     "UnsupportedModelError": "exporters",
+    "status": "monitoring",
 }
 
 
@@ -64,6 +67,7 @@ __all__ = [
     "predict",
     "feedback",
     "rollback",
+    "status",
     "models",
     "ModelArtifact",
     "ValidationReport",

@@ -74,6 +74,7 @@ def predict_rows(
     version: int | None = None,
     batch_rows: int = BATCH_ROWS,
     progress: bool | None = None,
+    monitor: bool = True,
 ) -> Prediction:
     """Sends X in batches; request ids are `<request>#<row>` so that feedback can name rows."""
     by_version, view = signatures(client, model)
@@ -94,7 +95,7 @@ def predict_rows(
     for start in range(0, n, batch_rows):
         chunk = slice_rows(X, start, min(start + batch_rows, n))
         request = uuid.uuid4().hex
-        reply, outputs = client.infer(model, build_inputs(by_version[input_version], chunk), version=version, request_id=request)
+        reply, outputs = client.infer(model, build_inputs(by_version[input_version], chunk), version=version, request_id=request, monitor=monitor)
         answered = int(reply["model_version"])
         rows = row_count(chunk)
         parts.append(read_outputs(by_version[answered], outputs))

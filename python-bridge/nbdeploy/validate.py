@@ -149,7 +149,8 @@ def validate(
     signature = art.signature
     task, classes = signature["task"], signature.get("classes")
     y_arr = _labels_like(y, classes) if task == "classification" else np.asarray(y, dtype=float).reshape(-1)
-    pred = predict_rows(svc, art.name, X, version=version)
+    # evaluation traffic: the service answers it but keeps it out of monitoring
+    pred = predict_rows(svc, art.name, X, version=version, monitor=False)
     if len(pred) != len(y_arr):
         raise ValueError(f"X has {len(pred)} rows but y has {len(y_arr)}")
     metrics = _scores(task, classes, y_arr, pred)
@@ -163,7 +164,7 @@ def validate(
         production = svc.call("get_model", model=art.name)["model"]["deployment"]["production"]
         if production is not None and production != version:
             baseline_version = production
-            baseline_metrics = _scores(task, classes, y_arr, predict_rows(svc, art.name, X, version=production))
+            baseline_metrics = _scores(task, classes, y_arr, predict_rows(svc, art.name, X, version=production, monitor=False))
 
     gate_results = [g.to_dict() for g in gates_mod.evaluate(gates or {}, metrics, baseline_metrics, art.training_metrics)]
     frame = as_frame(X, signature.get("feature_names"))

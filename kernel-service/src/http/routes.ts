@@ -140,7 +140,7 @@ export function createRouter(ctx: HttpContext): (req: IncomingMessage, res: Serv
     try {
       const body = await readJson(req, ctx.maxRequestBytes, InferRequest);
       const inputs = body.inputs.map((i) => tensorFromJson(i.name, i.datatype, i.shape, i.data));
-      const result = await ctx.dataPlane.infer(model, v, { id: body.id, inputs, outputs: body.outputs }, 'http', admission);
+      const result = await ctx.dataPlane.infer(model, v, { id: body.id, inputs, outputs: body.outputs, monitor: body.parameters?.monitor !== false }, 'http', admission);
       sendText(res, 200, inferResponseText(result));
     } finally {
       admission.release();

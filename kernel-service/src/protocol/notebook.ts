@@ -97,7 +97,9 @@ export const InferMessage = z.strictObject({
   version: Version.optional(),
   request_id: z.string().max(256).optional(),
   inputs: z.array(RequestInput).min(1),
-  outputs: z.array(RequestOutput).optional()
+  outputs: z.array(RequestOutput).optional(),
+  /** false for evaluation traffic (a validation run): answered, counted in metrics, left out of monitoring. */
+  monitor: z.boolean().optional()
 });
 
 export const BinaryTensorHeader = z.strictObject({
@@ -148,6 +150,19 @@ export const AuditMessage = z.strictObject({
   limit: z.number().int().min(1).max(10_000).optional()
 });
 
+/**
+ * Monitoring of a model over the last `last_seconds` (default 900): operations, data drift
+ * per feature, prediction drift, performance from ground truth, concept drift; for
+ * `version` (default: the production version).
+ */
+export const StatusMessage = z.strictObject({
+  type: z.literal('status'),
+  ...base,
+  model: ModelName,
+  version: Version.optional(),
+  last_seconds: z.number().positive().max(366 * 24 * 3600).optional()
+});
+
 export const TextMessage = z.discriminatedUnion('type', [
   ListMessage,
   GetModelMessage,
@@ -165,7 +180,8 @@ export const TextMessage = z.discriminatedUnion('type', [
   ReviewMessage,
   SubscribeMessage,
   UnsubscribeMessage,
-  AuditMessage
+  AuditMessage,
+  StatusMessage
 ]);
 export type TextMessage = z.infer<typeof TextMessage>;
 

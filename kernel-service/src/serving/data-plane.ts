@@ -18,6 +18,8 @@ export interface InferInput {
   inputs: Tensor[];
   /** Output names to return; all when absent. */
   outputs?: ReadonlyArray<{ name: string }>;
+  /** False for evaluation traffic (a validation run): answered and in metrics, not in monitoring. */
+  monitor?: boolean;
 }
 
 export interface InferResult {
@@ -34,6 +36,8 @@ export interface InferenceEvent {
   requestId: string;
   transport: Transport;
   shadow: boolean;
+  /** False for evaluation traffic, which monitoring leaves out. */
+  monitored: boolean;
   inputs: readonly Tensor[];
   outputs: readonly Tensor[] | null;
   error: ServiceError | null;
@@ -128,13 +132,13 @@ export class DataPlane {
       target.metrics.latency.observe(latencyMs / 1000);
       target.metrics.ok[transport].inc();
       target.metrics.rows.inc(inputs[0]?.shape[0] ?? 1);
-      this._notify(target, requestId, transport, shadow, inputs, outputs, null, latencyMs);
+      this._notify(target, requestId, transport, shadow, request.monitor !== false, inputs, outputs, null, latencyMs);
       return outputs;
     } catch (error) {
       const failure = asServiceError(error);
       target.metrics.failed[transport].inc();
       target.metrics.error(failure.code);
-      this._notify(target, requestId, transport, shadow, inputs, null, failure, performance.now() - start);
+      this._notify(target, requestId, transport, shadow, request.monitor !== false, inputs, null, failure, performance.now() - start);
       throw failure;
     }
   }
@@ -144,6 +148,7 @@ export class DataPlane {
     requestId: string,
     transport: Transport,
     shadow: boolean,
+    monitored: boolean,
     inputs: readonly Tensor[],
     outputs: readonly Tensor[] | null,
     error: ServiceError | null,
@@ -156,6 +161,7 @@ export class DataPlane {
       requestId,
       transport,
       shadow,
+      monitored,
       inputs,
       outputs,
       error,

@@ -25,11 +25,14 @@ import { MODEL_FILE } from '../registry/artifact-store.js';
 import type { Actor, BatchingConfig, Registry } from '../registry/registry.js';
 import type { DataPlane, InferResult } from '../serving/data-plane.js';
 import type { Deployer } from '../serving/deployer.js';
+import type { Monitor } from '../monitoring/monitor.js';
 import type { LiveEvents } from './live-events.js';
 
 export interface ConnectionContext {
   registry: Registry;
   dataPlane: DataPlane;
+  /** Absent in contexts without monitoring (then `status` is refused and feedback is only stored). */
+  monitor?: Monitor;
   deployer: Deployer;
   live: LiveEvents;
   /** The user the upgrade request named (the Jupyter user behind the proxy), else "api". */
@@ -165,6 +168,14 @@ export class Connection {
         return this._reply({ type: 'unsubscribed', id: msg.id, model: msg.model });
       case 'audit':
         return this._reply({ type: 'audit', id: msg.id, entries: registry.audit({ model: msg.model, limit: msg.limit }).map(auditView) });
+      case 'status': {
+        if (!registry.getModel(msg.model)) throw new ServiceError('NBD_ERR_MODEL_NOT_FOUND', { model: msg.model });
+        if (msg.version !== undefined && !registry.getVersion(msg.model, msg.version)) {
+          throw new ServiceError('NBD_ERR_VERSION_NOT_FOUND', { model: msg.model, version: msg.version });
+        }
+        if (!this._ctx.monitor) throw new ServiceError('NBD_ERR_BAD_REQUEST', { issues: 'this service runs without monitoring' });
+        return this._reply({ type: 'status', id: msg.id, ...this._ctx.monitor.status(msg.model, msg.last_seconds ?? 900, msg.version) });
+      }
     }
   }
 
@@ -215,7 +226,7 @@ export class Connection {
   }
 
   private _infer(msg: InferMessage | BinaryInferMessage, inputs: Tensor[]): Promise<InferResult> {
-    return this._ctx.dataPlane.infer(msg.model, msg.version, { id: msg.request_id, inputs, outputs: msg.outputs }, 'ws');
+    return this._ctx.dataPlane.infer(msg.model, msg.version, { id: msg.request_id, inputs, outputs: msg.outputs, monitor: msg.monitor }, 'ws');
   }
 
   private _feedback(msg: FeedbackMessage, actor: Actor): void {
@@ -225,10 +236,15 @@ export class Connection {
       });
     }
     if (!this._ctx.registry.getModel(msg.model)) throw new ServiceError('NBD_ERR_MODEL_NOT_FOUND', { model: msg.model });
-    const count = this._ctx.registry.recordFeedback(
-      msg.request_ids.map((requestId, i) => ({ requestId, model: msg.model, groundTruth: msg.ground_truth[i] })),
-      actor
-    );
+    const records = msg.request_ids.map((requestId, i) => ({ requestId, model: msg.model, groundTruth: msg.ground_truth[i] }));
+    const count = this._ctx.registry.recordFeedback(records, actor);
+    // Performance of the windows the predictions belong to (stored feedback stays the record).
+    // A failing join must not make the stored feedback look refused; the ground truth is kept.
+    try {
+      this._ctx.monitor?.feedback(msg.model, records);
+    } catch {
+      // (the performance of these rows stays unjoined)
+    }
     this._reply({ type: 'feedback_recorded', id: msg.id, model: msg.model, count });
   }
 

@@ -1,0 +1,138 @@
+/**
+ * One monitoring window of one model version: operations (requests, errors by code, rows,
+ * latency sketch) for served and shadow traffic apart, and the values served — per feature
+ * and for the predictions — in bounded accumulators. Windows merge and go to JSON whole,
+ * so any span is the merge of its windows.
+ */
+import {
+  type ValueAccumulator,
+  type ValueAccumulatorState,
+  accumulatorFromJSON,
+  accumulatorToJSON,
+  hashSeed,
+  mergeAccumulator,
+  newAccumulator
+} from './accumulators.js';
+import { LatencySketch, type LatencySketchState } from './latency-sketch.js';
+
+/** Features accumulated per window at most (a profile with more: the first ones). */
+export const MAX_FEATURES = 1000;
+
+export class Ops {
+  requests = 0;
+  errors = 0;
+  rows = 0;
+  readonly errorsByCode: Record<string, number> = {};
+  readonly latency = new LatencySketch();
+
+  add(rows: number, latencyMs: number, errorCode: string | null): void {
+    this.requests++;
+    this.rows += rows;
+    if (errorCode !== null) {
+      this.errors++;
+      this.errorsByCode[errorCode] = (this.errorsByCode[errorCode] ?? 0) + 1;
+    }
+    if (Number.isFinite(latencyMs) && latencyMs >= 0) this.latency.add(latencyMs);
+  }
+
+  merge(other: Ops | OpsState): void {
+    this.requests += other.requests;
+    this.errors += other.errors;
+    this.rows += other.rows;
+    for (const [code, n] of Object.entries(other.errorsByCode)) this.errorsByCode[code] = (this.errorsByCode[code] ?? 0) + n;
+    this.latency.merge(other.latency instanceof LatencySketch ? other.latency : LatencySketch.fromJSON(other.latency));
+  }
+
+  toJSON(): OpsState {
+    return { requests: this.requests, errors: this.errors, rows: this.rows, errorsByCode: { ...this.errorsByCode }, latency: this.latency.toJSON() };
+  }
+}
+
+export interface OpsState {
+  requests: number;
+  errors: number;
+  rows: number;
+  errorsByCode: Record<string, number>;
+  latency: LatencySketchState;
+}
+
+export interface WindowState {
+  version: 1;
+  model: string;
+  modelVersion: number;
+  /** Window start, ms since the epoch (a multiple of `seconds`). */
+  start: number;
+  seconds: number;
+  served: OpsState;
+  shadow: OpsState;
+  features: Record<string, ValueAccumulatorState>;
+  prediction: ValueAccumulatorState | null;
+}
+
+export class MonitorWindow {
+  readonly served = new Ops();
+  readonly shadow = new Ops();
+  readonly features = new Map<string, ValueAccumulator>();
+  prediction: ValueAccumulator | null = null;
+
+  constructor(
+    readonly model: string,
+    readonly version: number,
+    readonly start: number,
+    readonly seconds: number
+  ) {}
+
+  get end(): number {
+    return this.start + this.seconds * 1000;
+  }
+
+  /** The feature's accumulator, created on first use (null past MAX_FEATURES). */
+  feature(name: string, kind: 'numeric' | 'categorical'): ValueAccumulator | null {
+    let a = this.features.get(name);
+    if (!a) {
+      if (this.features.size >= MAX_FEATURES) return null;
+      a = newAccumulator(kind, hashSeed(`${this.model}/${this.version}/${name}/${this.start}`));
+      this.features.set(name, a);
+    }
+    return a;
+  }
+
+  predictions(kind: 'numeric' | 'categorical'): ValueAccumulator {
+    return (this.prediction ??= newAccumulator(kind, hashSeed(`${this.model}/${this.version}/prediction/${this.start}`)));
+  }
+
+  merge(state: WindowState): void {
+    this.served.merge(state.served);
+    this.shadow.merge(state.shadow);
+    for (const [name, s] of Object.entries(state.features)) {
+      const into = this.feature(name, s.kind);
+      if (into) mergeAccumulator(into, s);
+    }
+    if (state.prediction) mergeAccumulator(this.predictions(state.prediction.kind), state.prediction);
+  }
+
+  toJSON(): WindowState {
+    return {
+      version: 1,
+      model: this.model,
+      modelVersion: this.version,
+      start: this.start,
+      seconds: this.seconds,
+      served: this.served.toJSON(),
+      shadow: this.shadow.toJSON(),
+      features: Object.fromEntries([...this.features].map(([k, a]) => [k, accumulatorToJSON(a)])),
+      prediction: this.prediction ? accumulatorToJSON(this.prediction) : null
+    };
+  }
+
+  static fromJSON(state: WindowState): MonitorWindow {
+    const w = new MonitorWindow(state.model, state.modelVersion, state.start, state.seconds);
+    w.served.merge(state.served);
+    w.shadow.merge(state.shadow);
+    for (const [name, s] of Object.entries(state.features)) {
+      w.features.set(name, accumulatorFromJSON(s, hashSeed(`${state.model}/${state.modelVersion}/${name}/${state.start}`)));
+    }
+    w.prediction = state.prediction ? accumulatorFromJSON(state.prediction, hashSeed(`${state.model}/prediction`)) : null;
+    return w;
+  }
+}

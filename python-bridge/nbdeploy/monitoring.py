@@ -1,0 +1,36 @@
+"""`nd.status`: the service's monitoring of a model, now, as data — operations, data drift
+per feature, prediction drift, performance from delayed ground truth, concept drift."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ._session import client
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_SPAN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
+
+
+def parse_span(last: str | int | float) -> float:
+    """Seconds in a span: "30s", "15m", "1h", "2d", or a number of seconds."""
+    if isinstance(last, bool):
+        raise ValueError(f"a span is like '15m', '1h', '30s' or a number of seconds, not {last!r}")
+    if isinstance(last, (int, float)):
+        seconds = float(last)
+    else:
+        match = _SPAN.match(str(last))
+        if not match:
+            raise ValueError(f"a span is like '15m', '1h', '30s', '2d' or a number of seconds, not {last!r}")
+        seconds = float(match.group(1)) * _UNITS[match.group(2) or "s"]
+    if not seconds > 0:
+        raise ValueError(f"the span must be above 0 seconds, got {last!r}")
+    return seconds
+
+
+def status(name: str, last: str | int | float = "15m", version: int | None = None) -> dict[str, Any]:
+    """Monitoring of `name` over the `last` span ("15m", "1h", "30s"): a dict with "ops",
+    "drift", "drift_share", "prediction_drift", "performance", "concept_drift", "versions",
+    for `version` (default: the production version)."""
+    reply = client().call("status", model=name, last_seconds=parse_span(last), version=version)
+    return {k: v for k, v in reply.items() if k not in ("type", "id")}

@@ -1,0 +1,59 @@
+"""`nd.status` against a real service: export → deploy → predict → feedback → status."""
+
+from __future__ import annotations
+
+import pytest
+from sklearn import metrics as skm
+from sklearn.datasets import load_breast_cancer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+
+def test_status_after_traffic_and_feedback(nd):
+    data = load_breast_cancer(as_frame=True)
+    X_train, X_test, y_train, y_test = train_test_split(data.data, data.target, test_size=0.3, random_state=0, stratify=data.target)
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)).fit(X_train, y_train)
+    art = nd.export(model, X_train, name="status-cancer", y=y_train)
+    # Validation runs through the service too, as evaluation traffic that monitoring leaves out.
+    assert nd.validate(art, X_test, y_test, resamples=0).passed
+    nd.deploy(art)
+    out = nd.predict("status-cancer", X_test)
+    # Late ground truth, in another order than the predictions.
+    order = list(range(len(X_test)))[::-1]
+    assert nd.feedback("status-cancer", [out.request_ids[i] for i in order], y_test.to_numpy()[order]) == len(X_test)
+
+    s = nd.status("status-cancer", last="15m")
+    assert {"ops", "drift", "drift_share", "prediction_drift", "performance", "concept_drift", "versions"} <= set(s)
+    assert s["model"] == "status-cancer" and s["version"] == art.version
+    assert s["ops"]["rows"] == len(X_test) and s["ops"]["errors"] == 0
+    assert s["ops"]["latency_ms"]["p50"] is not None
+    # Every column of the training profile is monitored, and the holdout does not drift much.
+    assert set(s["drift"]) == set(X_train.columns)
+    assert all(d is None or d["method"] == "ks" for d in s["drift"].values())
+    assert s["drift_share"] is not None and s["drift_share"] <= 0.2
+    assert s["prediction_drift"]["method"] == "chisquare"
+    perf = s["performance"]
+    assert perf["labelled_share"] == pytest.approx(1.0)
+    assert perf["accuracy"] == pytest.approx(skm.accuracy_score(y_test, out.labels), abs=1e-12)
+    assert perf["precision"] == pytest.approx(skm.precision_score(y_test, out.labels), abs=1e-12)
+    assert perf["recall"] == pytest.approx(skm.recall_score(y_test, out.labels), abs=1e-12)
+    assert perf["f1"] == pytest.approx(skm.f1_score(y_test, out.labels), abs=1e-12)
+    # AUC from 1,000 score bins: within a bin's width of scikit-learn's.
+    assert perf["roc_auc"] == pytest.approx(skm.roc_auc_score(y_test, out.scores[:, 1]), abs=1e-3)
+    assert s["concept_drift"]["detector"] == "ADWIN"
+    assert nd.status("status-cancer", last=3600)["ops"]["rows"] == len(X_test)
+
+
+def test_status_spans(nd):
+    from nbdeploy.monitoring import parse_span
+
+    assert parse_span("30s") == 30 and parse_span("15m") == 900 and parse_span("1h") == 3600 and parse_span("2d") == 172800
+    assert parse_span("90") == 90 and parse_span(1.5) == 1.5
+    for bad in ("15 minutes", "", "-1m", 0, True):
+        with pytest.raises(ValueError):
+            parse_span(bad)
+    with pytest.raises(nd.ServiceError) as error:
+        nd.status("no-such-model")
+    assert error.value.code == "NBD_ERR_MODEL_NOT_FOUND"
