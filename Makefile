@@ -16,7 +16,7 @@ PORT ?= 8765
 LAB_PORT ?= 8888
 
 
-.PHONY: setup build labextension start serve test test-ts test-python bench clean chromium
+.PHONY: setup build labextension start serve test test-ts test-python test-ui bench clean chromium
 
 setup: $(NODE_STAMP) $(VENV_STAMP) build labextension
 
@@ -64,13 +64,18 @@ serve: setup
 	node bin/nbdeploy.js serve --port $(PORT)
 
 test: setup
-	$(MAKE) test-ts test-python
+	$(MAKE) test-ts test-python test-ui
 
 test-ts:
 	npx --no-install vitest run
 
 test-python:
 	$(PY) -m pytest -q test/python
+
+# Browser end-to-end tests: Galata (on @playwright/test) drives Debian's Chromium through
+# the quickstart in a real `nbdeploy lab`; screenshots land in test/output/.
+test-ui: setup chromium
+	npx --no-install playwright test -c test/ui
 
 bench: setup
 	npm run bench

@@ -35,7 +35,10 @@ export function runLab(service: Service, options: LabOptions, log: (message: str
   if (!options.openBrowser) args.push('--no-browser');
   if (process.getuid?.() === 0 && !options.jupyterArgs.includes('--allow-root')) args.push('--allow-root');
   args.push(...options.jupyterArgs);
-  if (existsSync(options.notebook)) args.push(options.notebook);
+  // The quickstart opens when JupyterLab serves this folder (Jupyter refuses a file to run
+  // outside a root_dir given among the arguments).
+  const ownRoot = options.jupyterArgs.some((a) => /^--(ServerApp\.root_dir|ServerApp\.notebook_dir|notebook-dir)=/.test(a));
+  if (!ownRoot && existsSync(options.notebook)) args.push(options.notebook);
   log(`starting ${jupyter} ${args.join(' ')}`);
   const child = spawn(jupyter, args, {
     stdio: 'inherit',

@@ -1,0 +1,191 @@
+/**
+ * The quickstart in a real JupyterLab: every cell run from the Run menu, nbdeploy's
+ * validation and deployment panels drawn by the extension's renderers (not the static
+ * HTML fallback), no errors in the browser console, in the light and dark themes. Then the
+ * saved notebook, opened as a colleague would open a shared copy: the panels come from the
+ * saved outputs alone, with the nbdeploy service out of reach.
+ */
+import path from 'node:path';
+
+import { expect, test } from '@jupyterlab/galata';
+import type { IJupyterLabPageFixture } from '@jupyterlab/galata';
+import type { ConsoleMessage } from '@playwright/test';
+
+const NOTEBOOK = 'quickstart.ipynb';
+const SHARED = 'shared-quickstart.ipynb';
+const VALIDATION_MIME = 'application/vnd.nbdeploy.validation+json';
+const DEPLOYMENT_MIME = 'application/vnd.nbdeploy.deployment+json';
+const VALIDATION = '.jp-nbdeploy-Validation';
+const DEPLOYMENT = '.jp-nbdeploy-Deployment';
+/** Screenshots for people to look at (git-ignored); Playwright's own output dir is emptied on every run. */
+const SCREENSHOTS = path.resolve(import.meta.dirname, '..', 'output');
+
+// Pages are opened by the tests, after they start listening to the console.
+test.use({ autoGoto: false, viewport: { width: 1280, height: 2000 } });
+test.describe.configure({ mode: 'serial' });
+
+test.describe('quickstart', () => {
+  test('runs, and shows the validation and deployment panels', async ({ page }) => {
+    const problems = watchConsole(page);
+    await page.goto();
+    expect(await page.notebook.openByPath(NOTEBOOK)).toBe(true);
+    await page.notebook.activate(NOTEBOOK);
+    await waitForKernel(page);
+    await page.menu.clickMenuItem('Run>Run All Cells');
+    await waitForAllCells(page);
+
+    const outputs = await countOutputs(page);
+    expect(outputs.validation).toBeGreaterThanOrEqual(1);
+    expect(outputs.deployment).toBeGreaterThanOrEqual(1);
+    await expectPanels(page, outputs);
+
+    // The first report passed its gates; the first deployment went to production.
+    const report = page.locator(VALIDATION).first();
+    await expect(report.locator('.jp-nbdeploy-verdict')).toHaveText('✓ Passed');
+    await expect(report.locator('.jp-nbdeploy-title')).toHaveText('Validation of cancer version 1');
+    await expect(report.locator('.jp-nbdeploy-metrics tbody tr').first()).toBeVisible();
+    await expect(report.locator('.jp-nbdeploy-gate.jp-mod-pass')).toHaveCount(2);
+    const deployment = page.locator(DEPLOYMENT).first();
+    await expect(deployment.locator('.jp-nbdeploy-stage')).toHaveText('production');
+    await expect(deployment.locator('.jp-nbdeploy-endpoint')).toContainText('/v2/models/cancer/infer');
+    // Version 2 went out as a 20% canary beside version 1.
+    await expect(canary(page).locator('.jp-nbdeploy-share.jp-mod-canary')).toContainText('20%');
+
+    await screenshots(page, 'quickstart', ['light', 'dark']);
+    // Saved with its outputs, for the next test.
+    expect(await page.notebook.save()).toBe(true);
+    expect(problems).toEqual([]);
+  });
+
+  test('shared with its outputs, shows the panels without running or reaching the service', async ({ page, request }) => {
+    // A colleague's copy: other bytes than the notebook this server signed, written without
+    // the cells' trust marks, so JupyterLab opens it untrusted, as it would a download.
+    const response = await request.get(`/api/contents/${NOTEBOOK}?content=1`);
+    expect(response.ok()).toBe(true);
+    const notebook = (await response.json()).content;
+    for (const cell of notebook.cells) delete cell.metadata.trusted;
+    notebook.metadata.shared_by = 'a colleague';
+    expect(notebook.cells.some((cell: any) => cell.outputs?.length), 'the first test saves the run notebook').toBe(true);
+    expect((await request.put(`/api/contents/${SHARED}`, { data: { type: 'notebook', format: 'json', content: notebook } })).ok()).toBe(true);
+
+    const problems = watchConsole(page);
+    const serviceCalls: string[] = [];
+    // The server extension's proxy to the service (not the labextension's files, under /lab/extensions/nbdeploy/).
+    await page.route(url => url.pathname.startsWith('/nbdeploy/'), route => {
+      serviceCalls.push(route.request().url());
+      return route.abort('connectionrefused');
+    });
+    await page.goto();
+    expect(await page.notebook.openByPath(SHARED)).toBe(true);
+    await page.notebook.activate(SHARED);
+
+    const outputs = await countOutputs(page);
+    expect(outputs.validation).toBeGreaterThanOrEqual(1);
+    expect(await trustOfPanelCells(page), 'the cells with nbdeploy outputs are untrusted').not.toContain(true);
+    await expectPanels(page, outputs);
+    await expect(page.locator(VALIDATION).first().locator('.jp-nbdeploy-verdict')).toHaveText('✓ Passed');
+    await screenshots(page, 'shared', ['light']);
+    expect(serviceCalls).toEqual([]);
+    expect(problems).toEqual([]);
+  });
+});
+
+/** Browser console errors and uncaught page errors, from now on. */
+function watchConsole(page: IJupyterLabPageFixture): string[] {
+  const problems: string[] = [];
+  page.on('console', (message: ConsoleMessage) => {
+    if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
+  });
+  page.on('pageerror', error => problems.push(`page error: ${error.message}`));
+  return problems;
+}
+
+/** Waits until the notebook's kernel can take executions (Galata's own helper is private). */
+async function waitForKernel(page: IJupyterLabPageFixture): Promise<void> {
+  await expect(page.locator('#jp-main-statusbar')).toContainText('Idle', { timeout: 60_000 });
+}
+
+/**
+ * Waits until every code cell has run and the kernel is idle, failing at once with the
+ * error when a cell raises (Run All stops there, so Galata's waitForRun would wait forever).
+ */
+async function waitForAllCells(page: IJupyterLabPageFixture): Promise<void> {
+  const state = () =>
+    page.evaluate(() => {
+      const panel = (window as any).jupyterapp.shell.currentWidget;
+      const cells: any[] = panel.context.model.toJSON().cells.filter((cell: any) => cell.cell_type === 'code');
+      for (const [i, cell] of cells.entries()) {
+        const error = cell.outputs.find((output: any) => output.output_type === 'error');
+        if (error) return `error in code cell ${i + 1}: ${error.ename}: ${error.evalue}`;
+      }
+      const ran = cells.filter(cell => cell.execution_count !== null).length;
+      const status = panel.sessionContext.session?.kernel?.status;
+      return ran === cells.length && status === 'idle' ? 'done' : `${ran} of ${cells.length} cells run, kernel ${status}`;
+    });
+  await expect.poll(state, { timeout: 120_000, intervals: [500] }).toMatch(/^(done|error)/);
+  expect(await state()).toBe('done');
+}
+
+/** How many outputs of the current notebook carry each nbdeploy MIME type. */
+async function countOutputs(page: IJupyterLabPageFixture): Promise<{ validation: number; deployment: number }> {
+  return page.evaluate(
+    ([validation, deployment]) => {
+      const panel = (window as any).jupyterapp.shell.currentWidget;
+      const outputs: any[] = panel.context.model.toJSON().cells.flatMap((cell: any) => cell.outputs ?? []);
+      return {
+        validation: outputs.filter(output => output.data?.[validation]).length,
+        deployment: outputs.filter(output => output.data?.[deployment]).length
+      };
+    },
+    [VALIDATION_MIME, DEPLOYMENT_MIME]
+  );
+}
+
+/** Whether JupyterLab trusts each cell that has a validation output. */
+async function trustOfPanelCells(page: IJupyterLabPageFixture): Promise<boolean[]> {
+  return page.evaluate(mime => {
+    const cells = (window as any).jupyterapp.shell.currentWidget.content.model.cells;
+    const trust: boolean[] = [];
+    for (let i = 0; i < cells.length; i++) {
+      const cell = cells.get(i);
+      if (cell.type === 'code' && cell.toJSON().outputs.some((output: any) => output.data?.[mime])) trust.push(cell.trusted);
+    }
+    return trust;
+  }, VALIDATION_MIME);
+}
+
+/**
+ * Every nbdeploy output is drawn by nbdeploy's renderers, readable, and none by the static
+ * HTML that viewers without the extension get.
+ */
+async function expectPanels(page: IJupyterLabPageFixture, counts: { validation: number; deployment: number }): Promise<void> {
+  await expect(page.locator(VALIDATION)).toHaveCount(counts.validation);
+  await expect(page.locator(DEPLOYMENT)).toHaveCount(counts.deployment);
+  await expect(page.locator(`${VALIDATION} .jp-nbdeploy-error, ${DEPLOYMENT} .jp-nbdeploy-error`)).toHaveCount(0);
+  const fallbacks = page.locator('.jp-OutputArea-output.jp-RenderedHTMLCommon').filter({ hasText: /Validation of|Deployed/ });
+  await expect(fallbacks).toHaveCount(0);
+}
+
+/** The window and each first panel, in each theme (the last one stays). */
+async function screenshots(page: IJupyterLabPageFixture, name: string, themes: ('light' | 'dark')[]): Promise<void> {
+  for (const theme of themes) {
+    await (theme === 'light' ? page.theme.setLightTheme() : page.theme.setDarkTheme());
+    await expect(page.locator('body')).toHaveAttribute('data-jp-theme-light', theme === 'light' ? 'true' : 'false');
+    // JupyterLab redraws its shell a frame after a theme change (its fix for a Chrome
+    // rendering bug); before that a screenshot can show the old theme's panels.
+    await expect(page.locator('#jupyterlab-splash')).toHaveCount(0);
+    await page.evaluate(() => new Promise(resolve => requestAnimationFrame(() => requestAnimationFrame(resolve))));
+    await page.waitForTimeout(300);
+    const report = page.locator(VALIDATION).first();
+    await report.scrollIntoViewIfNeeded();
+    await page.screenshot({ path: path.join(SCREENSHOTS, `ui-${name}-${theme}.png`) });
+    await report.screenshot({ path: path.join(SCREENSHOTS, `ui-${name}-validation-${theme}.png`) });
+    await page.locator(DEPLOYMENT).first().screenshot({ path: path.join(SCREENSHOTS, `ui-${name}-deployment-${theme}.png`) });
+    await canary(page).screenshot({ path: path.join(SCREENSHOTS, `ui-${name}-canary-${theme}.png`) });
+  }
+}
+
+/** The deployment panel of the canary release. */
+function canary(page: IJupyterLabPageFixture) {
+  return page.locator(DEPLOYMENT).filter({ has: page.locator('.jp-nbdeploy-share.jp-mod-canary') }).first();
+}
