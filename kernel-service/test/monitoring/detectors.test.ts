@@ -6,20 +6,10 @@ import {
   restoreDetector,
   type DriftDetector
 } from '../../src/monitoring/detectors.js';
+import { mulberry32 } from './random.js';
 
 // ---------------------------------------------------------------------------------------
 // Streams
-
-/** Small seeded PRNG (mulberry32): uniform in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const bernoulli = (rng: () => number, p: number): number => (rng() < p ? 1 : 0);
 
