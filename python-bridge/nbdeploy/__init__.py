@@ -97,11 +97,9 @@ def feedback(name: str, request_ids: list[str], y_true: Any) -> int:
     if len(values) != len(request_ids):
         raise ValueError(f"{len(request_ids)} request ids but {len(values)} ground-truth values; give one per id")
     message: dict[str, Any] = {"model": name, "request_ids": list(request_ids), "ground_truth": values}
-    from .registration import context
+    from .registration import with_context
 
-    if context():
-        message["context"] = context()
-    return int(_client().call("feedback", **message)["count"])
+    return int(_client().call("feedback", **with_context(message))["count"])
 
 
 def models() -> "pd.DataFrame":

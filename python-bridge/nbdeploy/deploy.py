@@ -12,7 +12,7 @@ from . import display
 from ._session import client
 from .artifact import ModelArtifact
 from .errors import ServiceError
-from .registration import context, ensure_registered
+from .registration import ensure_registered, with_context
 
 
 class DeployRefusedError(ServiceError):
@@ -120,10 +120,8 @@ def deploy(
         raise ValueError(f"stage must be 'production' or 'staging', got {stage!r}")
     if override is not None:
         message["override"] = override
-    if context():
-        message["context"] = context()
     try:
-        reply = svc.call("deploy", **message)
+        reply = svc.call("deploy", **with_context(message))
     except ServiceError as error:
         if error.code == "NBD_ERR_VALIDATION_REQUIRED":
             raise DeployRefusedError(error.code, f"{error.message} — run nd.validate(art, X, y, gates=...) first, or pass override='reason'", error.status) from None
@@ -135,7 +133,5 @@ def rollback(name: str) -> Deployment:
     """Back to the previous production version."""
     svc = client()
     message: dict[str, Any] = {"model": name}
-    if context():
-        message["context"] = context()
-    view = svc.call("rollback", **message)["model"]
+    view = svc.call("rollback", **with_context(message))["model"]
     return deployment_of(view, view["deployment"]["production"])

@@ -10,16 +10,15 @@ from .artifact import ModelArtifact
 from .client import ServiceClient
 
 
-def context() -> dict[str, str]:
+def with_context(message: dict[str, Any]) -> dict[str, Any]:
+    """The message with the notebook it comes from (for the audit log), when Jupyter tells it."""
     notebook = lineage.notebook_path()
-    return {"notebook": notebook} if notebook else {}
+    return {**message, "context": {"notebook": notebook}} if notebook else message
 
 
 def ensure_registered(svc: ServiceClient, art: ModelArtifact) -> int:
     if art.version is None:
-        message: dict[str, Any] = {"type": "register", "model": art.name, "metadata": jsonable(art.metadata()), "profile": jsonable(art.profile)}
-        if context():
-            message["context"] = context()
-        reply, _ = svc.request(message, [art.onnx_bytes])
+        message = {"type": "register", "model": art.name, "metadata": jsonable(art.metadata()), "profile": jsonable(art.profile)}
+        reply, _ = svc.request(with_context(message), [art.onnx_bytes])
         art.version = int(reply["version"])
     return art.version

@@ -17,7 +17,7 @@ from ._inputs import as_frame
 from ._json import jsonable
 from ._session import client
 from .artifact import ModelArtifact
-from .registration import ensure_registered
+from .registration import ensure_registered, with_context
 from .serving import predict_rows
 
 #: model-card fields the governance checklist asks for
@@ -200,7 +200,8 @@ def validate(
         checklist=checklist,
         created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
     )
-    stored = svc.call("attach_validation", model=art.name, version=version, passed=report.passed, report=jsonable(report.to_dict()))
+    message = {"model": art.name, "version": version, "passed": report.passed, "report": jsonable(report.to_dict())}
+    stored = svc.call("attach_validation", **with_context(message))
     report.id = stored["validation"]["id"]
     return report
 

@@ -15,7 +15,7 @@ import type { BatchingConfig, Registry } from '../registry/registry.js';
 import type { InferResult } from '../serving/data-plane.js';
 import type { DataPlane } from '../serving/data-plane.js';
 import type { Deployer } from '../serving/deployer.js';
-import type { ModelServer } from '../serving/model-server.js';
+import { type ModelServer, newestServable } from '../serving/model-server.js';
 import { VERSION } from '../version.js';
 import { readJson } from './body.js';
 
@@ -108,7 +108,7 @@ export function createRouter(ctx: HttpContext): (req: IncomingMessage, res: Serv
     const record =
       v !== undefined
         ? summary.versions.find((r) => r.version === v)
-        : summary.versions.find((r) => r.version === summary.deployment.production) ?? summary.versions.filter((r) => r.stage !== 'archived').at(-1) ?? summary.versions.at(-1);
+        : summary.versions.find((r) => r.version === summary.deployment.production) ?? newestServable(summary) ?? summary.versions.at(-1);
     if (!record) throw new ServiceError('NBD_ERR_VERSION_NOT_FOUND', { model, version: version ?? '' });
     const tensor = (t: { name: string; datatype: string; shape: number[] }) => ({ name: t.name, datatype: t.datatype, shape: t.shape });
     sendJson(res, 200, {

@@ -102,10 +102,6 @@ export function datatypeOfOrt(ortType: string): Datatype | undefined {
   return DATATYPE_OF_ORT.get(ortType);
 }
 
-export function isDatatype(value: string): value is Datatype {
-  return (DATATYPES as readonly string[]).includes(value);
-}
-
 export function elementCount(shape: readonly number[]): number {
   let n = 1;
   for (const d of shape) {

@@ -148,7 +148,6 @@ export interface Registry {
   addReview(model: string, version: number, decision: ReviewDecision, comment: string, actor: Actor): ReviewRecord;
   reviews(model: string, version: number): ReviewRecord[];
   recordFeedback(records: readonly FeedbackRecord[], actor: Actor): number;
-  appendAudit(entry: Omit<AuditEntry, 'id' | 'at'>): void;
   audit(filter: { model?: string; limit?: number }): AuditEntry[];
   close(): void;
 }

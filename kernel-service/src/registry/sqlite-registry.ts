@@ -406,10 +406,6 @@ export class SqliteRegistry implements Registry {
     })();
   }
 
-  appendAudit(entry: Omit<AuditEntry, 'id' | 'at'>): void {
-    this._audit({ user: entry.actor, notebook: entry.notebook }, entry.action, entry.model, entry.version, entry.details);
-  }
-
   audit(filter: { model?: string; limit?: number }): AuditEntry[] {
     const limit = Math.min(Math.max(filter.limit ?? 100, 1), 10_000);
     const rows = filter.model

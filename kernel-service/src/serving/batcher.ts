@@ -32,11 +32,6 @@ export class Batcher {
     private readonly _onBatch: (rows: number, requests: number) => void = () => {}
   ) {}
 
-  /** Requests waiting for a run. */
-  get queued(): number {
-    return this._queue.length;
-  }
-
   /** Queues one request (inputs in signature order, each with the same first dimension). */
   submit(inputs: Tensor[]): Promise<Tensor[]> {
     const rows = inputs[0]?.shape[0] ?? 0;

@@ -134,10 +134,6 @@ export class ModelServer {
     return version === undefined ? routes.primary !== null : this._ready.has(key(model, version));
   }
 
-  loadedVersion(model: string, version: number): LoadedVersion | undefined {
-    return this._ready.get(key(model, version));
-  }
-
   /** Releases every version once its in-flight requests finish. */
   async close(): Promise<void> {
     this._routes.clear();
@@ -165,6 +161,7 @@ export class ModelServer {
   private readonly _ready = new Map<string, LoadedVersion>();
 }
 
-function newestServable(summary: ModelSummary): VersionRecord | undefined {
+/** The version served while a model has no production version: its newest one not archived. */
+export function newestServable(summary: ModelSummary): VersionRecord | undefined {
   return summary.versions.filter((v) => v.stage !== 'archived').at(-1);
 }

@@ -58,11 +58,6 @@ export class NotebookSockets {
     this._wss.close();
   }
 
-  /** Ends connections at once (for tests that simulate a crash). */
-  terminateAll(): void {
-    for (const ws of this._wss.clients) ws.terminate();
-  }
-
   private _accept(ws: WebSocket, req: IncomingMessage): void {
     const { user } = actorOf(req);
     this._alive.set(ws, true);
