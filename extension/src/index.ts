@@ -3,7 +3,8 @@
 import type { JupyterFrontEndPlugin } from '@jupyterlab/application';
 
 import { renderersPlugin } from './renderers.js';
+import { servicePlugin } from './service-plugin.js';
 
-const plugins: JupyterFrontEndPlugin<unknown>[] = [renderersPlugin];
+const plugins: JupyterFrontEndPlugin<unknown>[] = [servicePlugin, renderersPlugin];
 
 export default plugins;
