@@ -13,6 +13,7 @@ import {
   mergeAccumulator,
   newAccumulator
 } from './accumulators.js';
+import { IntegrityCounts, type IntegrityState } from './integrity-counts.js';
 import { LatencySketch, type LatencySketchState } from './latency-sketch.js';
 
 /** Features accumulated per window at most (a profile with more: the first ones). */
@@ -67,6 +68,8 @@ export interface WindowState {
   shadow: OpsState;
   features: Record<string, ValueAccumulatorState>;
   prediction: ValueAccumulatorState | null;
+  /** Data integrity of served requests (absent in windows stored before it was counted). */
+  integrity?: IntegrityState;
 }
 
 export class MonitorWindow {
@@ -74,6 +77,7 @@ export class MonitorWindow {
   readonly shadow = new Ops();
   readonly features = new Map<string, ValueAccumulator>();
   prediction: ValueAccumulator | null = null;
+  readonly integrity = new IntegrityCounts();
 
   constructor(
     readonly model: string,
@@ -109,6 +113,7 @@ export class MonitorWindow {
       if (into) mergeAccumulator(into, s);
     }
     if (state.prediction) mergeAccumulator(this.predictions(state.prediction.kind), state.prediction);
+    if (state.integrity) this.integrity.merge(state.integrity);
   }
 
   toJSON(): WindowState {
@@ -121,7 +126,8 @@ export class MonitorWindow {
       served: this.served.toJSON(),
       shadow: this.shadow.toJSON(),
       features: Object.fromEntries([...this.features].map(([k, a]) => [k, accumulatorToJSON(a)])),
-      prediction: this.prediction ? accumulatorToJSON(this.prediction) : null
+      prediction: this.prediction ? accumulatorToJSON(this.prediction) : null,
+      integrity: this.integrity.toJSON()
     };
   }
 
@@ -133,6 +139,7 @@ export class MonitorWindow {
       w.features.set(name, accumulatorFromJSON(s, hashSeed(`${state.model}/${state.modelVersion}/${name}/${state.start}`)));
     }
     w.prediction = state.prediction ? accumulatorFromJSON(state.prediction, hashSeed(`${state.model}/prediction`)) : null;
+    if (state.integrity) w.integrity.merge(state.integrity);
     return w;
   }
 }
