@@ -40,7 +40,7 @@ export function isNullSpike(nulls: number, rows: number, trainingRate: number | 
   if (rows < NULL_SPIKE_MIN_ROWS) return false;
   const p0 = Math.min(Math.max(trainingRate ?? 0, 0), 1);
   const share = nulls / rows;
-  if (share - p0 < NULL_SPIKE_MIN_EXCESS) return false;
+  if (share - p0 < NULL_SPIKE_MIN_EXCESS - 1e-12) return false;
   const sd = Math.sqrt((p0 * (1 - p0)) / rows);
   return sd === 0 ? true : (share - p0) / sd > NULL_SPIKE_Z;
 }

@@ -242,6 +242,7 @@ export function inspectRequest(plan: IntegrityPlan, policy: IntegrityPolicy, giv
         inputs.push(fill);
       } else {
         cannotServe(new ServiceError('NBD_ERR_INPUT_MISSING', { name: spec.name, model, expected: describeSpecs([spec]) + (renamed ? `; "${renamed}" was sent instead (likely renamed)` : '') }));
+        inputs.push({ name: spec.name, datatype: spec.datatype, shape: [rows], data: [] });
       }
       continue;
     }
