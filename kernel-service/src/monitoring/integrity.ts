@@ -339,7 +339,7 @@ function checkColumn(t: Tensor, rows: number, width: number, j: number, f: Featu
     violations.push({
       kind: 'new_category',
       feature: f.name,
-      detail: `${fresh} value(s) in categories not seen in training (e.g. ${JSON.stringify(firstFresh)})`,
+      detail: `${fresh} value(s) in categories not seen in training (e.g. ${quote(firstFresh)})`,
       rows: fresh,
       served: 'as sent',
       refused: false
@@ -415,8 +415,8 @@ function parseNumber(v: unknown): number | null {
 function formatOf(v: unknown): string | null {
   if (typeof v !== 'string') return null;
   const s = v.trim();
-  if (COMMA_DECIMAL.test(s)) return `comma decimals ("${v}" read as ${s.replace(',', '.')})`;
-  if (s !== '' && !(s in NON_FINITE)) return `numbers sent as strings ("${v}")`;
+  if (COMMA_DECIMAL.test(s)) return `comma decimals (${quote(v)} read as ${s.replace(',', '.')})`;
+  if (s !== '' && !(s in NON_FINITE)) return `numbers sent as strings (${quote(v)})`;
   return null;
 }
 
@@ -442,8 +442,7 @@ function coerce(t: RequestTensor, datatype: Datatype): { tensor: Tensor | null; 
     }
   };
   const fail = (i: number): { tensor: null; rows: number; detail: string } => {
-    const shown = JSON.stringify(values[i]) ?? String(values[i]);
-    return { tensor: null, rows: n, detail: `element ${i} is ${shown.length > 40 ? shown.slice(0, 40) + '…' : shown}, which no ${datatype} value stands for` };
+    return { tensor: null, rows: n, detail: `element ${i} is ${quote(values[i])}, which no ${datatype} value stands for` };
   };
   const wholeTensor = sentAs !== '';
   if (datatype === 'BYTES') {
@@ -466,7 +465,7 @@ function coerce(t: RequestTensor, datatype: Datatype): { tensor: Tensor | null; 
       if (typeof v === 'boolean') out[i] = v ? 1 : 0;
       else if (v === 'true' || v === 'false') {
         out[i] = v === 'true' ? 1 : 0;
-        mark(i, `booleans sent as strings ("${v}")`);
+        mark(i, `booleans sent as strings (${quote(v)})`);
       } else if (typeof v === 'number' && (v === 0 || v === 1) && wholeTensor) out[i] = v;
       else return fail(i);
     }
@@ -517,6 +516,12 @@ function tensorElements(t: Tensor): unknown[] {
 function rowsOf(inputs: readonly RequestTensor[]): number {
   const shape = inputs[0]?.shape;
   return shape && shape.length > 0 ? shape[0]! : 1;
+}
+
+/** A client's value in a detail: JSON, at most 40 characters (details are stored with every window). */
+function quote(v: unknown): string {
+  const shown = JSON.stringify(v) ?? String(v);
+  return shown.length > 40 ? shown.slice(0, 40) + '…' : shown;
 }
 
 function finiteOrNull(v: unknown): number | null {
