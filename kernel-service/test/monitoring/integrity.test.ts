@@ -292,7 +292,7 @@ describe('MonitorWindow integrity', () => {
     expect(back.integrity.features.get('city')!.counts).toEqual({ new_category: 2 });
     expect(back.integrity.features.get('city')!.detail).toBe('1 value(s) in categories not seen in training (e.g. "berlin"); served: as sent');
     // Windows stored before integrity was counted still load.
-    const { integrity: _dropped, ...old } = w.toJSON();
+    const { integrity: _counts, integrityFeatures: _features, ...old } = w.toJSON();
     expect(MonitorWindow.fromJSON(old).integrity.counts.out_of_range).toBe(0);
   });
 });
