@@ -53,6 +53,7 @@ export const ERRORS = {
   NBD_ERR_INPUT_DATATYPE: spec(400, 'input "{name}" has datatype {actual}; model "{model}" expects {expected}'),
   NBD_ERR_INPUT_SHAPE: spec(400, 'input "{name}" has shape {actual}; model "{model}" expects {expected}'),
   NBD_ERR_INPUT_DATA: spec(400, 'input "{name}": {reason}'),
+  NBD_ERR_INTEGRITY_REFUSED: spec(400, 'input "{name}" refused by the model\'s integrity policy ({kind}): {detail}'),
   NBD_ERR_OUTPUT_NOT_FOUND: spec(400, 'requested output "{name}" does not exist; model "{model}" has {expected}'),
   NBD_ERR_MODEL_INVALID: spec(422, 'the ONNX model cannot be loaded: {reason}'),
   NBD_ERR_MODEL_EXTERNAL_DATA: spec(

@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { NewVersion } from '../src/registry/registry.js';
 import { SqliteRegistry } from '../src/registry/sqlite-registry.js';
+import { DEFAULT_INTEGRITY_POLICY } from '../src/monitoring/integrity.js';
 
 const alice = { user: 'alice', notebook: 'churn.ipynb' };
 
@@ -36,6 +37,17 @@ describe('SqliteRegistry', () => {
     expect([a.version.version, b.version.version]).toEqual([1, 2]);
     expect(again).toMatchObject({ created: false, version: { version: 1 } });
     expect(registry.getModel('churn')!.versions.map((v) => v.stage)).toEqual(['none', 'none']);
+  });
+
+  it('should keep an integrity policy with the deployment, audited, defaults for kinds never set', () => {
+    registry.registerVersion(newVersion('churn', 'aaa'), alice);
+    expect(registry.getModel('churn')!.deployment.integrityPolicy).toEqual(DEFAULT_INTEGRITY_POLICY);
+    const policy = { ...DEFAULT_INTEGRITY_POLICY, out_of_range: 'refuse' as const };
+    registry.changeDeployment('churn', { kind: 'integrity_policy', policy }, alice, { changed: { out_of_range: 'refuse' } });
+    registry.close();
+    registry = new SqliteRegistry(file);
+    expect(registry.getModel('churn')!.deployment.integrityPolicy).toEqual(policy);
+    expect(registry.audit({ model: 'churn', limit: 1 })[0]).toMatchObject({ action: 'integrity_policy', notebook: 'churn.ipynb', details: { changed: { out_of_range: 'refuse' } } });
   });
 
   it('should archive the previous production version on promote', () => {

@@ -1,5 +1,6 @@
-"""`nd.status`: the service's monitoring of a model, now, as data — operations, data drift
-per feature, prediction drift, performance from delayed ground truth, concept drift."""
+"""`nd.status`: the service's monitoring of a model, now, as data — operations, data
+integrity, data drift per feature, prediction drift, performance from delayed ground truth,
+concept drift."""
 
 from __future__ import annotations
 
@@ -30,7 +31,8 @@ def parse_span(last: str | int | float) -> float:
 
 def status(name: str, last: str | int | float = "15m", version: int | None = None) -> dict[str, Any]:
     """Monitoring of `name` over the `last` span ("15m", "1h", "30s"): a dict with "ops",
-    "drift", "drift_share", "prediction_drift", "performance", "concept_drift", "versions",
-    for `version` (default: the production version)."""
+    "integrity" ({kind: count}), "integrity_features", "drift", "drift_share",
+    "prediction_drift", "performance", "concept_drift", "versions", for `version`
+    (default: the production version)."""
     reply = client().call("status", model=name, last_seconds=parse_span(last), version=version)
     return {k: v for k, v in reply.items() if k not in ("type", "id")}

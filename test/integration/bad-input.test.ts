@@ -49,13 +49,15 @@ describe('HTTP request bodies', () => {
   });
 
   it('should name an unexpected input and say which inputs the model takes', async () => {
-    const message = await badRequest({ inputs: [fp32('features', [ROW])] }, 'NBD_ERR_INPUT_UNEXPECTED');
+    // The unexpected input is dropped (served), the missing one refused: both by the default integrity policy.
+    const message = await badRequest({ inputs: [fp32('features', [ROW])] }, 'NBD_ERR_INTEGRITY_REFUSED');
     expect(message).toContain('"features"');
     expect(message).toContain('"input" (FP32 [N, 4])');
   });
 
   it('should name a missing input and say what it expects', async () => {
-    const message = await badRequest({ inputs: [fp32('a', [[1, 2]])] }, 'NBD_ERR_INPUT_MISSING', 'add');
+    const message = await badRequest({ inputs: [fp32('a', [[1, 2]])] }, 'NBD_ERR_INTEGRITY_REFUSED', 'add');
+    expect(message).toContain('(missing_feature)');
     expect(message).toContain('missing input "b"');
     expect(message).toContain('FP32 [N, 2]');
   });
@@ -67,8 +69,13 @@ describe('HTTP request bodies', () => {
   });
 
   it('should name an input with the wrong datatype and say which one it expects', async () => {
-    const message = await badRequest({ inputs: [{ ...fp32('input', [ROW]), datatype: 'FP64' }] }, 'NBD_ERR_INPUT_DATATYPE');
-    expect(message).toBe('input "input" has datatype FP64; model "iris" expects FP32');
+    // Values that have no reading in the model's datatype are refused whatever the integrity policy…
+    const bools = { name: 'input', datatype: 'BOOL', shape: [1, 4], data: [true, false, true, true] };
+    const message = await badRequest({ inputs: [bools] }, 'NBD_ERR_INPUT_DATATYPE');
+    expect(message).toBe('input "input" has datatype BOOL; model "iris" expects FP32');
+    // …values that have one are coerced and served (type_mismatch, counted; see integrity.test.ts).
+    const res = await rest.infer('iris', [{ ...fp32('input', [ROW]), datatype: 'FP64' }]);
+    expect(res.status, res.text).toBe(200);
   });
 
   it('should name an input with the wrong shape and say which one it expects', async () => {
@@ -263,7 +270,8 @@ describe('WebSocket frames', () => {
 
   it('should answer wrong inputs over WebSocket with the same errors as HTTP', async () => {
     const wrongName = await ws.request({ type: 'infer', model: 'iris', inputs: [fp32('features', [ROW])] });
-    expect(wrongName).toMatchObject({ type: 'error', code: 'NBD_ERR_INPUT_UNEXPECTED', status: 400 });
+    expect(wrongName).toMatchObject({ type: 'error', code: 'NBD_ERR_INTEGRITY_REFUSED', status: 400 });
+    expect(wrongName.error).toContain('"features" was sent instead');
     const wrongShape = await ws.request({ type: 'infer', model: 'iris', inputs: [{ name: 'input', datatype: 'FP32', shape: [2, 2], data: ROW }] });
     expect(wrongShape).toMatchObject({ type: 'error', code: 'NBD_ERR_INPUT_SHAPE' });
     expect(wrongShape.error).toBe('input "input" has shape [2, 2]; model "iris" expects [N, 4]');

@@ -57,3 +57,32 @@ def test_status_spans(nd):
     with pytest.raises(nd.ServiceError) as error:
         nd.status("no-such-model")
     assert error.value.code == "NBD_ERR_MODEL_NOT_FOUND"
+
+
+def test_status_integrity(nd):
+    import numpy as np
+    import pandas as pd
+    from sklearn.compose import ColumnTransformer
+    from sklearn.preprocessing import OneHotEncoder
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"age": rng.uniform(20, 70, 300), "plan": rng.choice(["basic", "pro"], 300)})
+    y = ((X["age"] > 45) ^ (X["plan"] == "pro")).astype(int)
+    prep = ColumnTransformer([("num", StandardScaler(), ["age"]), ("cat", OneHotEncoder(handle_unknown="ignore"), ["plan"])])
+    model = make_pipeline(prep, LogisticRegression()).fit(X, y)
+    art = nd.export(model, X, name="status-integrity", y=y)
+    nd.deploy(art, override="integrity test")
+
+    # Served by the default policy, and counted: a value far outside training, a new category.
+    nd.predict("status-integrity", pd.DataFrame({"age": [30.0, 500.0], "plan": ["basic", "gold"]}))
+    s = nd.status("status-integrity", last="15m")
+    assert s["integrity"] == {"missing_feature": 0, "unexpected_feature": 0, "type_mismatch": 0, "new_category": 1, "out_of_range": 1, "null_spike": 0}
+    assert "gold" in s["integrity_features"]["plan"]["detail"]
+
+    # The deployment's policy refuses out-of-range values from now on: a 400 naming the field, still counted.
+    reply = nd._client().call("set_integrity_policy", model="status-integrity", policy={"out_of_range": "refuse"})
+    assert reply["model"]["deployment"]["integrity_policy"]["out_of_range"] == "refuse"
+    with pytest.raises(nd.ServiceError) as error:
+        nd.predict("status-integrity", pd.DataFrame({"age": [500.0], "plan": ["basic"]}))
+    assert error.value.code == "NBD_ERR_INTEGRITY_REFUSED" and 'input "age"' in str(error.value)
+    assert nd.status("status-integrity")["integrity"]["out_of_range"] == 2

@@ -8,7 +8,8 @@ import FindMyWay from 'find-my-way';
 import { type Access, actorOf } from '../auth.js';
 import { ServiceError, asServiceError } from '../errors.js';
 import type { ServiceMetrics } from '../metrics.js';
-import { tensorFromJson, tensorToJsonText } from '../protocol/datatypes.js';
+import { decodeJsonInput } from '../monitoring/integrity.js';
+import { tensorToJsonText } from '../protocol/datatypes.js';
 import { InferRequest, ModelConfig, RepositoryIndexRequest, RepositoryLoadRequest, describeIssues } from '../protocol/oip.js';
 import { MODEL_FILE } from '../registry/artifact-store.js';
 import type { BatchingConfig, Registry } from '../registry/registry.js';
@@ -139,7 +140,8 @@ export function createRouter(ctx: HttpContext): (req: IncomingMessage, res: Serv
     const admission = ctx.dataPlane.admit();
     try {
       const body = await readJson(req, ctx.maxRequestBytes, InferRequest);
-      const inputs = body.inputs.map((i) => tensorFromJson(i.name, i.datatype, i.shape, i.data));
+      // Elements that do not fit their datatype stay raw until the data plane checks integrity.
+      const inputs = body.inputs.map((i) => decodeJsonInput(i.name, i.datatype, i.shape, i.data));
       const result = await ctx.dataPlane.infer(model, v, { id: body.id, inputs, outputs: body.outputs, monitor: body.parameters?.monitor !== false }, 'http', admission);
       sendText(res, 200, inferResponseText(result));
     } finally {

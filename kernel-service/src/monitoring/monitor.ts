@@ -25,6 +25,8 @@ import {
 import { countCategories } from './categorical.js';
 import { ADWIN, type DriftDetector, PageHinkley, restoreDetector } from './detectors.js';
 import { driftTest } from './drift-statistics.js';
+import type { IntegrityKind, IntegrityReport } from './integrity.js';
+import { IntegrityCounts } from './integrity-counts.js';
 import type { MonitoringStore, PredictionRecord } from './store.js';
 import { MonitorWindow, type Ops, type WindowState } from './window.js';
 
@@ -65,6 +67,8 @@ export interface ObservedInference {
   error: ServiceError | { code: string } | null;
   latencyMs: number;
   at: number;
+  /** The request's data integrity (served traffic; refused requests included). */
+  integrity?: IntegrityReport | null;
 }
 
 export interface FeedbackItem {
@@ -106,6 +110,14 @@ export interface OpsView {
   latency_ms: { p50: number | null; p95: number | null; p99: number | null };
 }
 
+/** One feature's integrity over the span: counts per kind, its null share, the latest detail. */
+export interface FeatureIntegrityView {
+  counts: Partial<Record<IntegrityKind, number>>;
+  null_share: number | null;
+  training_null_rate: number | null;
+  detail: string | null;
+}
+
 export interface StatusView {
   model: string;
   version: number | null;
@@ -113,12 +125,15 @@ export interface StatusView {
   from: string;
   to: string;
   ops: OpsView;
+  /** Values each integrity kind concerned over the span, all versions' served traffic. */
+  integrity: Record<IntegrityKind, number>;
+  integrity_features: Record<string, FeatureIntegrityView>;
   drift: Record<string, DriftEntry | null>;
   drift_share: number | null;
   prediction_drift: DriftEntry | null;
   performance: PerformanceMetrics & { labelled: number; labelled_share: number | null };
   concept_drift: { detector: string; detected: boolean; at: string | null } | null;
-  versions: Array<{ version: number; role: string; ops: OpsView; shadow_requests: number }>;
+  versions: Array<{ version: number; role: string; ops: OpsView; shadow_requests: number; integrity: Record<IntegrityKind, number> }>;
 }
 
 export class Monitor {
@@ -146,6 +161,7 @@ export class Monitor {
     const rows = rowsOf(event.inputs);
     const window = this._window(event.model, event.version, event.at);
     (event.shadow ? window.shadow : window.served).add(rows, event.latencyMs, event.error?.code ?? null);
+    if (event.integrity && !event.shadow) window.integrity.add(event.integrity);
     if (event.error || !event.outputs) return;
     const plan = this._plan(event.model, event.version);
     if (!plan) return;
@@ -211,7 +227,11 @@ export class Monitor {
     // Throughput over the time covered: the span, or less when the first window is younger.
     const seconds = Math.max(1, (to - Math.max(from, firstStart)) / 1000);
     const total = new MonitorWindow(model, 0, from, this.options.windowSeconds);
-    for (const w of merged.values()) total.served.merge(w.served);
+    const integrity = new IntegrityCounts();
+    for (const w of merged.values()) {
+      total.served.merge(w.served);
+      integrity.merge(w.integrity.toJSON());
+    }
 
     const version =
       requestedVersion ??
@@ -259,6 +279,13 @@ export class Monitor {
       from: new Date(from).toISOString(),
       to: new Date(to).toISOString(),
       ops: opsView(total.served, seconds),
+      integrity: { ...integrity.counts },
+      integrity_features: Object.fromEntries(
+        [...integrity.features].map(([name, f]) => [
+          name,
+          { counts: { ...f.counts }, null_share: f.rows > 0 ? f.nulls / f.rows : null, training_null_rate: f.trainingNullRate, detail: f.detail }
+        ])
+      ),
       drift,
       drift_share: tested > 0 ? drifted / tested : null,
       prediction_drift: predictionDrift,
@@ -276,7 +303,7 @@ export class Monitor {
         : null,
       versions: [...merged.entries()]
         .sort(([a], [b]) => a - b)
-        .map(([v, w]) => ({ version: v, role: roleOf(v), ops: opsView(w.served, seconds), shadow_requests: w.shadow.requests }))
+        .map(([v, w]) => ({ version: v, role: roleOf(v), ops: opsView(w.served, seconds), shadow_requests: w.shadow.requests, integrity: { ...w.integrity.counts } }))
     };
   }
 

@@ -1,8 +1,8 @@
 /**
  * One monitoring window of one model version: operations (requests, errors by code, rows,
- * latency sketch) for served and shadow traffic apart, and the values served — per feature
- * and for the predictions — in bounded accumulators. Windows merge and go to JSON whole,
- * so any span is the merge of its windows.
+ * latency sketch) for served and shadow traffic apart, the values served — per feature
+ * and for the predictions — in bounded accumulators, and data-integrity counts. Windows
+ * merge and go to JSON whole, so any span is the merge of its windows.
  */
 import {
   type ValueAccumulator,
@@ -13,6 +13,8 @@ import {
   mergeAccumulator,
   newAccumulator
 } from './accumulators.js';
+import type { IntegrityKind } from './integrity.js';
+import { type FeatureIntegrityState, IntegrityCounts } from './integrity-counts.js';
 import { LatencySketch, type LatencySketchState } from './latency-sketch.js';
 
 /** Features accumulated per window at most (a profile with more: the first ones). */
@@ -67,6 +69,10 @@ export interface WindowState {
   shadow: OpsState;
   features: Record<string, ValueAccumulatorState>;
   prediction: ValueAccumulatorState | null;
+  /** Values each data-integrity kind concerned in served requests (absent in windows stored before it was counted). */
+  integrity?: Record<IntegrityKind, number>;
+  /** The same per input or feature, with its nulls and the latest detail. */
+  integrityFeatures?: Record<string, FeatureIntegrityState>;
 }
 
 export class MonitorWindow {
@@ -74,6 +80,7 @@ export class MonitorWindow {
   readonly shadow = new Ops();
   readonly features = new Map<string, ValueAccumulator>();
   prediction: ValueAccumulator | null = null;
+  readonly integrity = new IntegrityCounts();
 
   constructor(
     readonly model: string,
@@ -109,6 +116,7 @@ export class MonitorWindow {
       if (into) mergeAccumulator(into, s);
     }
     if (state.prediction) mergeAccumulator(this.predictions(state.prediction.kind), state.prediction);
+    if (state.integrity) this.integrity.merge({ counts: state.integrity, features: state.integrityFeatures ?? {} });
   }
 
   toJSON(): WindowState {
@@ -121,7 +129,9 @@ export class MonitorWindow {
       served: this.served.toJSON(),
       shadow: this.shadow.toJSON(),
       features: Object.fromEntries([...this.features].map(([k, a]) => [k, accumulatorToJSON(a)])),
-      prediction: this.prediction ? accumulatorToJSON(this.prediction) : null
+      prediction: this.prediction ? accumulatorToJSON(this.prediction) : null,
+      integrity: { ...this.integrity.counts },
+      integrityFeatures: this.integrity.toJSON().features
     };
   }
 
@@ -133,6 +143,7 @@ export class MonitorWindow {
       w.features.set(name, accumulatorFromJSON(s, hashSeed(`${state.model}/${state.modelVersion}/${name}/${state.start}`)));
     }
     w.prediction = state.prediction ? accumulatorFromJSON(state.prediction, hashSeed(`${state.model}/prediction`)) : null;
+    if (state.integrity) w.integrity.merge({ counts: state.integrity, features: state.integrityFeatures ?? {} });
     return w;
   }
 }

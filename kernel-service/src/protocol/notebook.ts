@@ -81,6 +81,26 @@ export const SetShadowMessage = z.strictObject({
   version: Version,
   enabled: z.boolean()
 });
+const IntegrityAction = z.enum(['refuse', 'serve']);
+
+/** Per-deployment data integrity policy: kinds left out keep their setting (docs/monitoring.md, Integrity). */
+export const IntegrityPolicyChanges = z.strictObject({
+  missing_feature: IntegrityAction.optional(),
+  unexpected_feature: IntegrityAction.optional(),
+  type_mismatch: IntegrityAction.optional(),
+  new_category: IntegrityAction.optional(),
+  out_of_range: IntegrityAction.optional(),
+  /** Decided per window, after the requests were answered: only "serve". */
+  null_spike: z.literal('serve', { error: 'null_spike is decided per window, after requests are answered: it can only be "serve"' }).optional()
+});
+
+export const SetIntegrityPolicyMessage = z.strictObject({
+  type: z.literal('set_integrity_policy'),
+  ...base,
+  model: ModelName,
+  policy: IntegrityPolicyChanges
+});
+
 export const RollbackMessage = z.strictObject({ type: z.literal('rollback'), ...base, model: ModelName });
 export const UndeployMessage = z.strictObject({
   type: z.literal('undeploy'),
@@ -170,6 +190,7 @@ export const TextMessage = z.discriminatedUnion('type', [
   PromoteMessage,
   SetCanaryMessage,
   SetShadowMessage,
+  SetIntegrityPolicyMessage,
   RollbackMessage,
   UndeployMessage,
   InferMessage,

@@ -30,6 +30,8 @@ export interface ModelView {
     production: number | null;
     canary: { version: number; percent: number } | null;
     shadows: number[];
+    /** Per integrity kind: "refuse" or "serve" (docs/monitoring.md, Integrity). */
+    integrity_policy: Record<string, string>;
     updated_at: string;
   };
   versions: VersionView[];
@@ -56,7 +58,14 @@ export function modelView(m: ModelSummary): ModelView {
   return {
     name: m.name,
     created_at: m.createdAt,
-    deployment: { serving: d.serving, production: d.production, canary: d.canary, shadows: d.shadows, updated_at: d.updatedAt },
+    deployment: {
+      serving: d.serving,
+      production: d.production,
+      canary: d.canary,
+      shadows: d.shadows,
+      integrity_policy: { ...d.integrityPolicy },
+      updated_at: d.updatedAt
+    },
     versions: m.versions.map(versionView)
   };
 }

@@ -3,6 +3,7 @@
  * changed it (the append-only audit log). An interface, so that a PostgreSQL backend can
  * follow the embedded SQLite one without touching its callers.
  */
+import type { IntegrityPolicy } from '../monitoring/integrity.js';
 import type { Signature } from '../runtime/signature.js';
 
 export const STAGES = ['none', 'staging', 'production', 'archived'] as const;
@@ -53,6 +54,8 @@ export interface Deployment {
   production: number | null;
   canary: { version: number; percent: number } | null;
   shadows: number[];
+  /** Per integrity kind: refuse the request (400) or serve it; counted either way. */
+  integrityPolicy: IntegrityPolicy;
   updatedAt: string;
 }
 
@@ -94,7 +97,8 @@ export type DeploymentChange =
   | { kind: 'shadow'; version: number; enabled: boolean }
   | { kind: 'rollback' }
   | { kind: 'serving'; serving: boolean }
-  | { kind: 'batching'; version: number; batching: BatchingConfig };
+  | { kind: 'batching'; version: number; batching: BatchingConfig }
+  | { kind: 'integrity_policy'; policy: IntegrityPolicy };
 
 /** A validation report, stored with the version it validated (the report itself is the client's JSON). */
 export interface ValidationRecord {

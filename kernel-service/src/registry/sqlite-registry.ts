@@ -5,6 +5,7 @@
  */
 import Database from 'better-sqlite3';
 import { ServiceError } from '../errors.js';
+import { DEFAULT_INTEGRITY_POLICY, type IntegrityPolicy } from '../monitoring/integrity.js';
 import type {
   Actor,
   AuditEntry,
@@ -104,7 +105,9 @@ const MIGRATIONS: string[] = [
    );`,
   // The training profile is kept apart from the version's metadata: it is large, and only
   // validation and monitoring read it.
-  `ALTER TABLE versions ADD COLUMN profile TEXT NOT NULL DEFAULT '{}';`
+  `ALTER TABLE versions ADD COLUMN profile TEXT NOT NULL DEFAULT '{}';`,
+  // Per-deployment data integrity policy ({kind: "refuse" | "serve"}); kinds left out take the defaults.
+  `ALTER TABLE deployments ADD COLUMN integrity_policy TEXT NOT NULL DEFAULT '{}';`
 ];
 
 /** Every column but the profile, which only getProfile reads. */
@@ -130,6 +133,7 @@ interface DeploymentRow {
   canary_version: number | null;
   canary_percent: number;
   shadows: string;
+  integrity_policy: string;
   updated_at: string;
 }
 
@@ -328,6 +332,11 @@ export class SqliteRegistry implements Registry {
           this._db
             .prepare('UPDATE versions SET batching = ? WHERE model = ? AND version = ?')
             .run(JSON.stringify(change.batching), model, change.version);
+          break;
+        case 'integrity_policy':
+          this._db
+            .prepare('UPDATE deployments SET integrity_policy = ?, updated_at = ? WHERE model = ?')
+            .run(JSON.stringify(change.policy), now(), model);
           break;
       }
       this._audit(actor, change.kind, model, auditVersion, { ...changeDetails(change), ...details });
@@ -534,6 +543,7 @@ function toDeployment(row: DeploymentRow): Deployment {
     production: row.production,
     canary: row.canary_version === null ? null : { version: row.canary_version, percent: row.canary_percent },
     shadows: JSON.parse(row.shadows) as number[],
+    integrityPolicy: { ...DEFAULT_INTEGRITY_POLICY, ...(JSON.parse(row.integrity_policy) as Partial<IntegrityPolicy>) },
     updatedAt: row.updated_at
   };
 }

@@ -8,6 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { ServiceError, asServiceError } from '../errors.js';
 import type { Transport } from '../metrics.js';
 import type { Tensor } from '../protocol/datatypes.js';
+import { type IntegrityPolicy, type IntegrityReport, type RequestTensor, inspectRequest, isUndecoded } from '../monitoring/integrity.js';
 import { checkInputs, selectOutputs } from '../runtime/signature.js';
 import type { LoadedVersion } from './loaded-version.js';
 import type { ModelServer, Route } from './model-server.js';
@@ -15,7 +16,8 @@ import type { ModelServer, Route } from './model-server.js';
 export interface InferInput {
   /** The request id; generated when absent. Ground truth is joined to predictions by it. */
   id?: string;
-  inputs: Tensor[];
+  /** Decoded tensors, or JSON inputs kept raw because their elements did not fit (integrity coerces them). */
+  inputs: readonly RequestTensor[];
   /** Output names to return; all when absent. */
   outputs?: ReadonlyArray<{ name: string }>;
   /** False for evaluation traffic (a validation run): answered and in metrics, not in monitoring. */
@@ -43,6 +45,8 @@ export interface InferenceEvent {
   error: ServiceError | null;
   latencyMs: number;
   at: number;
+  /** The request's data integrity against this version (null when it failed before the check). */
+  integrity: IntegrityReport | null;
 }
 
 export type InferenceObserver = (event: InferenceEvent) => void;
@@ -96,12 +100,12 @@ export class DataPlane {
     this._inflight++;
     try {
       const route = this._server.route(model, version);
-      const { target, shadows } = route instanceof Promise ? await route : (route as Route);
+      const { target, shadows, integrity } = route instanceof Promise ? await route : (route as Route);
       const id = request.id ?? randomUUID();
-      const outputs = await this._run(target, id, request, transport, false);
+      const outputs = await this._run(target, id, request, transport, false, integrity);
       for (const shadow of shadows) {
         // Shadows answer nobody: their results and failures only reach metrics and observers.
-        this._run(shadow, id, request, transport, true).catch(() => {});
+        this._run(shadow, id, request, transport, true, integrity).catch(() => {});
       }
       return { modelName: model, modelVersion: target.version, id, outputs };
     } finally {
@@ -115,11 +119,17 @@ export class DataPlane {
     }
   }
 
-  private async _run(target: LoadedVersion, requestId: string, request: InferInput, transport: Transport, shadow: boolean): Promise<Tensor[]> {
+  private async _run(target: LoadedVersion, requestId: string, request: InferInput, transport: Transport, shadow: boolean, policy: IntegrityPolicy): Promise<Tensor[]> {
     const start = performance.now();
-    let inputs: Tensor[] = request.inputs;
+    let inputs: Tensor[] = request.inputs.filter((t): t is Tensor => !isUndecoded(t));
+    let integrity: IntegrityReport | null = null;
     try {
-      inputs = checkInputs(target.model, target.signature, request.inputs);
+      // Integrity first: it coerces, fills and drops what the policy serves, and says what it refuses.
+      const inspection = inspectRequest(target.integrity, policy, request.inputs);
+      inputs = inspection.inputs;
+      integrity = inspection.report;
+      if (inspection.refusal) throw inspection.refusal;
+      inputs = checkInputs(target.model, target.signature, inputs);
       const outputNames = selectOutputs(target.model, target.signature, request.outputs);
       const outputs = await target.predict(inputs, outputNames).catch((error: unknown) => {
         throw new ServiceError('NBD_ERR_INFERENCE_FAILED', {
@@ -132,13 +142,13 @@ export class DataPlane {
       target.metrics.latency.observe(latencyMs / 1000);
       target.metrics.ok[transport].inc();
       target.metrics.rows.inc(inputs[0]?.shape[0] ?? 1);
-      this._notify(target, requestId, transport, shadow, request.monitor !== false, inputs, outputs, null, latencyMs);
+      this._notify(target, requestId, transport, shadow, request.monitor !== false, inputs, outputs, null, latencyMs, integrity);
       return outputs;
     } catch (error) {
       const failure = asServiceError(error);
       target.metrics.failed[transport].inc();
       target.metrics.error(failure.code);
-      this._notify(target, requestId, transport, shadow, request.monitor !== false, inputs, null, failure, performance.now() - start);
+      this._notify(target, requestId, transport, shadow, request.monitor !== false, inputs, null, failure, performance.now() - start, integrity);
       throw failure;
     }
   }
@@ -152,7 +162,8 @@ export class DataPlane {
     inputs: readonly Tensor[],
     outputs: readonly Tensor[] | null,
     error: ServiceError | null,
-    latencyMs: number
+    latencyMs: number,
+    integrity: IntegrityReport | null
   ): void {
     if (this._observers.length === 0) return;
     const event: InferenceEvent = {
@@ -166,7 +177,8 @@ export class DataPlane {
       outputs,
       error,
       latencyMs,
-      at: Date.now()
+      at: Date.now(),
+      integrity
     };
     for (const observer of this._observers) {
       try {

@@ -8,6 +8,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { ServiceError } from '../errors.js';
+import type { IntegrityPolicy } from '../monitoring/integrity.js';
 import { ArtifactStore, MODEL_FILE } from '../registry/artifact-store.js';
 import type { Actor, BatchingConfig, DeploymentChange, ModelSummary, Registry, Stage, VersionRecord } from '../registry/registry.js';
 import { readModelFile } from '../runtime/model-file.js';
@@ -151,6 +152,18 @@ export class Deployer extends EventEmitter<DeploymentEvents> {
   }
 
 
+  /** Changes what the model's data integrity checks refuse or serve (kinds left out keep theirs). */
+  setIntegrityPolicy(model: string, changes: Partial<IntegrityPolicy>, actor: Actor): Promise<ModelSummary> {
+    return this._serialized(model, () => {
+      const current = this._registry.getModel(model);
+      if (!current) throw new ServiceError('NBD_ERR_MODEL_NOT_FOUND', { model });
+      if (changes.null_spike === 'refuse') {
+        throw new ServiceError('NBD_ERR_BAD_REQUEST', { issues: 'null_spike is decided per window, after requests are answered: it can only be "serve"' });
+      }
+      return this._change(model, { kind: 'integrity_policy', policy: { ...current.deployment.integrityPolicy, ...changes } }, actor, { changed: changes });
+    });
+  }
+
   /** Tells subscribers that something about the model changed outside a deployment (a validation, a review). */
   announce(model: string, action: string): void {
     const summary = this._registry.getModel(model);
@@ -284,6 +297,9 @@ function projectChange(summary: ModelSummary, change: DeploymentChange, rollback
       }
       break;
     case 'batching':
+      break;
+    case 'integrity_policy':
+      d.integrityPolicy = change.policy;
       break;
   }
   return { ...summary, deployment: d, versions };

@@ -8,6 +8,7 @@ import type { Tensor } from '../protocol/datatypes.js';
 import type { BatchingConfig, VersionRecord } from '../registry/registry.js';
 import { OnnxModel, type RuntimeOptions } from '../runtime/onnx-model.js';
 import type { Signature } from '../runtime/signature.js';
+import { IntegrityPlan } from '../monitoring/integrity.js';
 import { Batcher } from './batcher.js';
 
 export class LoadedVersion {
@@ -19,6 +20,7 @@ export class LoadedVersion {
     batching: BatchingConfig
   ) {
     this._allOutputs = _onnx.signature.outputs.map((o) => o.name);
+    this.integrity = new IntegrityPlan(model, _onnx.signature, undefined);
     this.configureBatching(batching);
   }
 
@@ -32,6 +34,9 @@ export class LoadedVersion {
     }
     return new LoadedVersion(record.model, record.version, onnx, metrics.forVersion(record.model, record.version), record.batching);
   }
+
+  /** How this version's requests are checked for data integrity (the model server adds the training profile). */
+  integrity: IntegrityPlan;
 
   get signature(): Signature {
     return this._onnx.signature;

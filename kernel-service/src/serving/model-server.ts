@@ -10,6 +10,7 @@ import type { ServiceMetrics } from '../metrics.js';
 import type { ArtifactStore } from '../registry/artifact-store.js';
 import type { ModelSummary, Registry, VersionRecord } from '../registry/registry.js';
 import type { RuntimeOptions } from '../runtime/onnx-model.js';
+import { DEFAULT_INTEGRITY_POLICY, IntegrityPlan, type IntegrityPolicy } from '../monitoring/integrity.js';
 import { LoadedVersion } from './loaded-version.js';
 
 export interface ModelRoutes {
@@ -17,12 +18,15 @@ export interface ModelRoutes {
   primary: LoadedVersion | null;
   canary: { target: LoadedVersion; percent: number } | null;
   shadows: LoadedVersion[];
+  integrity: IntegrityPolicy;
 }
 
 /** The route a request takes: the version that answers, and the versions that shadow it. */
 export interface Route {
   target: LoadedVersion;
   shadows: readonly LoadedVersion[];
+  /** The deployment's integrity policy. */
+  integrity: IntegrityPolicy;
 }
 
 const key = (model: string, version: number): string => `${model}@${version}`;
@@ -67,6 +71,7 @@ export class ModelServer {
     if (!loading) {
       loading = LoadedVersion.load(record, this._store.modelPath(record.artifact), this._runtime, this._metrics).then(
         (loaded) => {
+          loaded.integrity = new IntegrityPlan(record.model, loaded.signature, this._registry.getProfile(record.model, record.version));
           this._ready.set(k, loaded);
           this._metrics.loadedVersions.set(this._ready.size);
           return loaded;
@@ -97,7 +102,8 @@ export class ModelServer {
       serving: d.serving,
       primary: primaryVersion === undefined ? null : loaded.get(primaryVersion)!,
       canary: d.canary && d.canary.percent > 0 ? { target: loaded.get(d.canary.version)!, percent: d.canary.percent } : null,
-      shadows: d.shadows.map((v) => loaded.get(v)!)
+      shadows: d.shadows.map((v) => loaded.get(v)!),
+      integrity: d.integrityPolicy ?? DEFAULT_INTEGRITY_POLICY
     });
     const keep = new Set(needed);
     for (const record of summary.versions) {
@@ -117,14 +123,14 @@ export class ModelServer {
     if (!routes.serving) throw new ServiceError('NBD_ERR_MODEL_UNAVAILABLE', { model });
     if (version !== undefined) {
       const ready = this._ready.get(key(model, version));
-      if (ready) return { target: ready, shadows: [] };
-      return this._loadOnRequest(model, version).then((target) => ({ target, shadows: [] }));
+      if (ready) return { target: ready, shadows: [], integrity: routes.integrity };
+      return this._loadOnRequest(model, version).then((target) => ({ target, shadows: [], integrity: routes.integrity }));
     }
     if (routes.canary && Math.random() * 100 < routes.canary.percent) {
-      return { target: routes.canary.target, shadows: routes.shadows };
+      return { target: routes.canary.target, shadows: routes.shadows, integrity: routes.integrity };
     }
     if (!routes.primary) throw new ServiceError('NBD_ERR_MODEL_UNAVAILABLE', { model });
-    return { target: routes.primary, shadows: routes.shadows };
+    return { target: routes.primary, shadows: routes.shadows, integrity: routes.integrity };
   }
 
   /** Whether a model (or one of its versions) answers requests now. */

@@ -6,7 +6,8 @@
  */
 import type { WebSocket } from 'ws';
 import { ServiceError, asServiceError } from '../errors.js';
-import { type Tensor, tensorFromBytes, tensorFromJson, tensorToBytes, tensorToJsonText } from '../protocol/datatypes.js';
+import { type Tensor, tensorFromBytes, tensorToBytes, tensorToJsonText } from '../protocol/datatypes.js';
+import { type RequestTensor, decodeJsonInput } from '../monitoring/integrity.js';
 import {
   type BinaryInferMessage,
   BinaryMessage,
@@ -124,6 +125,8 @@ export class Connection {
         return this._deployment(msg.id, await deployer.deploy(msg.model, msg.version, { canaryPercent: msg.percent }, actor));
       case 'set_shadow':
         return this._deployment(msg.id, await deployer.deploy(msg.model, msg.version, { shadow: msg.enabled }, actor));
+      case 'set_integrity_policy':
+        return this._deployment(msg.id, await deployer.setIntegrityPolicy(msg.model, msg.policy, actor));
       case 'rollback':
         return this._deployment(msg.id, await deployer.rollback(msg.model, actor));
       case 'undeploy':
@@ -193,7 +196,7 @@ export class Connection {
   }
 
   private async _inferJson(msg: InferMessage): Promise<void> {
-    const inputs = msg.inputs.map((i) => tensorFromJson(i.name, i.datatype, i.shape, i.data));
+    const inputs = msg.inputs.map((i) => decodeJsonInput(i.name, i.datatype, i.shape, i.data));
     const result = await this._infer(msg, inputs);
     this._send(
       `{"type":"infer_result","id":${JSON.stringify(msg.id)},"model_name":${JSON.stringify(result.modelName)},` +
@@ -225,7 +228,7 @@ export class Connection {
     this._send(binaryFrame(header, result.outputs.map(tensorToBytes)));
   }
 
-  private _infer(msg: InferMessage | BinaryInferMessage, inputs: Tensor[]): Promise<InferResult> {
+  private _infer(msg: InferMessage | BinaryInferMessage, inputs: RequestTensor[]): Promise<InferResult> {
     return this._ctx.dataPlane.infer(msg.model, msg.version, { id: msg.request_id, inputs, outputs: msg.outputs, monitor: msg.monitor }, 'ws');
   }
 
