@@ -74,7 +74,10 @@ export async function register(client: NotebookClient, model: string | Uint8Arra
     throw new InputError(`onnxruntime cannot load the model: ${(error as Error).message}`);
   }
   try {
-    const signature = readSignature(bytes, local.signature, options);
+    // a matrix model's feature names: given, else the sample records' keys (in their order)
+    const first = options.sample?.[0];
+    const featureNames = options.featureNames ?? (first && !Array.isArray(first) ? Object.keys(first) : undefined);
+    const signature = readSignature(bytes, local.signature, { ...options, featureNames });
     let profile: Profile | null = null;
     let trainingMetrics: Metrics = {};
     if (options.sample) {
