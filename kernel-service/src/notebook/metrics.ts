@@ -197,9 +197,9 @@ export function curves(yTrue: readonly ClassLabel[], scores: readonly (readonly 
   const keep = [...new Set(Array.from({ length: take }, (_, i) => Math.trunc(take === 1 ? 0 : (i * (fpr.length - 1)) / (take - 1))))];
   const sums = Array.from({ length: 10 }, () => ({ p: 0, o: 0, n: 0 }));
   p1.forEach((p, i) => {
-    // numpy.digitize on the inner edges 0.1 … 0.9: bin b holds [b/10, (b+1)/10)
+    // numpy.digitize on numpy.linspace(0, 1, 11)'s inner edges (e * 0.1, bit for bit: 0.3 is 0.30000000000000004)
     let b = 0;
-    for (let e = 1; e <= 9; e++) if (p >= e / 10) b = e;
+    for (let e = 1; e <= 9; e++) if (p >= e * 0.1) b = e;
     sums[b]!.p += p;
     sums[b]!.o += positive[i] ? 1 : 0;
     sums[b]!.n += 1;
