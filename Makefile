@@ -62,11 +62,12 @@ $(LABEXT_DEST)/package.json: $(NODE_STAMP) $(VENV_STAMP) package.json install.js
 tslab: $(TSLAB_KERNEL) node_modules/nbdeploy
 
 # tslab in a prefix of its own: its bundled TypeScript 5.0 would shadow the project's tsc in
-# node_modules/.bin. The project's .npmrc goes with it (npm reads the prefix's). zeromq ships
-# Linux prebuilds, so nothing compiles.
+# node_modules/.bin. The project's .npmrc goes with it (npm reads the prefix's). Nested, so
+# that tslab finds its own @types/node for notebooks outside this folder. zeromq ships Linux
+# prebuilds, so nothing compiles.
 $(TSLAB_STAMP): .npmrc
 	install -D -m 644 .npmrc $(TSLAB_DIR)/.npmrc
-	npm install --prefix $(TSLAB_DIR) --no-save --no-package-lock tslab@$(TSLAB_VERSION)
+	npm install --prefix $(TSLAB_DIR) --no-save --no-package-lock --install-strategy=nested tslab@$(TSLAB_VERSION)
 	@touch $@
 
 # The kernel spec goes into the venv (sys-prefix) and starts this checkout's tslab by its
