@@ -24,7 +24,8 @@ export function checkRows(rows: unknown, what = 'the data'): Rows {
   const records = isRecord(rows[0] as Row);
   rows.forEach((row, i) => {
     if (row === null || typeof row !== 'object' || isRecord(row as Row) !== records) {
-      throw new InputError(`${what}: row ${i} is ${row === null ? 'null' : Array.isArray(row) ? 'an array' : typeof row}; give every row as ${records ? 'a record' : 'an array'}, like row 0`);
+      const kind = row === null ? 'null' : Array.isArray(row) ? 'an array' : typeof row === 'object' ? 'a record' : `a ${typeof row}`;
+      throw new InputError(`${what}: row ${i} is ${kind}; give every row as ${records ? 'a record' : 'an array'}, like row 0`);
     }
   });
   return rows as Rows;
