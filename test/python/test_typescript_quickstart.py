@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 import nbformat
+import numpy as np
 from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 from nbclient import NotebookClient
 
@@ -65,3 +66,11 @@ def test_typescript_quickstart_runs_and_shows_the_outputs(service, monkeypatch, 
     out = nd.predict("cancer-ts", data["live"]["rows"][:5])
     assert set(out.labels.tolist()) <= {0, 1} and len(out.request_ids) == 5
     assert out.scores.shape == (5, 2) and abs(out.scores.sum(axis=1) - 1).max() < 1e-5
+    # ... and Python's validation of that version measures what TypeScript's did.
+    art = nd.export(str(EXAMPLES / "cancer.onnx"), np.asarray(data["train"]["rows"]), name="cancer-ts")
+    python_report = nd.validate(art, np.asarray(data["holdout"]["rows"]), np.asarray(data["holdout"]["labels"]), resamples=0)
+    assert art.version == report["version"]
+    assert python_report.metrics.keys() == report["metrics"].keys()
+    for name, value in python_report.metrics.items():
+        assert abs(value - report["metrics"][name]) < 1e-9, name
+    assert python_report.details["confusion_matrix"] == report["details"]["confusion_matrix"]
