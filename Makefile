@@ -9,6 +9,11 @@ NODE_STAMP := node_modules/.nbdeploy-installed
 VENV_STAMP := $(VENV)/.nbdeploy-installed
 LABEXT_OUT := python-bridge/nbdeploy/labextension
 LABEXT_DEST := $(VENV)/share/jupyter/labextensions/nbdeploy
+TSLAB_VERSION := 1.0.22
+TSLAB_DIR := .tslab
+TSLAB := $(TSLAB_DIR)/node_modules/.bin/tslab
+TSLAB_STAMP := $(TSLAB_DIR)/.nbdeploy-installed
+TSLAB_KERNEL := $(VENV)/share/jupyter/kernels/tslab/kernel.json
 # JupyterLab's core package metadata, which the extension is built against (read when used,
 # once the venv exists)
 JUPYTERLAB_CORE = $(wildcard $(VENV)/lib/python3*/site-packages/jupyterlab/staging/package.json)
@@ -16,9 +21,9 @@ PORT ?= 8765
 LAB_PORT ?= 8888
 
 
-.PHONY: setup build labextension start serve test test-ts test-python test-ui bench clean chromium
+.PHONY: setup build labextension tslab start serve test test-ts test-python test-ui bench clean chromium
 
-setup: $(NODE_STAMP) $(VENV_STAMP) build labextension
+setup: $(NODE_STAMP) $(VENV_STAMP) build labextension tslab
 
 # npm packages (better-sqlite3 compiles on install; onnxruntime-node's GPU download is
 # skipped by .npmrc).
@@ -52,6 +57,30 @@ $(LABEXT_DEST)/package.json: $(NODE_STAMP) $(VENV_STAMP) package.json install.js
 	cp -r $(LABEXT_OUT) $(LABEXT_DEST)
 	cp install.json $(LABEXT_DEST)/
 
+# TypeScript notebooks: the tslab kernel registered in the venv, and `nbdeploy/notebook`
+# importable from notebooks in this folder.
+tslab: $(TSLAB_KERNEL) node_modules/nbdeploy
+
+# tslab in a prefix of its own: its bundled TypeScript 5.0 would shadow the project's tsc in
+# node_modules/.bin. The project's .npmrc goes with it (npm reads the prefix's). Nested, so
+# that tslab finds its own @types/node for notebooks outside this folder. zeromq ships Linux
+# prebuilds, so nothing compiles.
+$(TSLAB_STAMP): .npmrc
+	install -D -m 644 .npmrc $(TSLAB_DIR)/.npmrc
+	npm install --prefix $(TSLAB_DIR) --no-save --no-package-lock --install-strategy=nested tslab@$(TSLAB_VERSION)
+	@touch $@
+
+# The kernel spec goes into the venv (sys-prefix) and starts this checkout's tslab by its
+# absolute path, since JupyterLab and nbclient start kernels with whatever PATH they have.
+$(TSLAB_KERNEL): $(TSLAB_STAMP) $(VENV_STAMP)
+	$(TSLAB) install --python=$(PY) --sys-prefix --binary=$(CURDIR)/$(TSLAB)
+
+# tslab's TypeScript resolves `import ... from "nbdeploy/notebook"` the Node 10 way (through
+# node_modules, without package self-reference), so the package links itself there;
+# notebook/package.json points that resolution at lib/. Node's runtime reads "exports".
+node_modules/nbdeploy: | $(NODE_STAMP)
+	ln -sfn .. $@
+
 # Debian's Chromium for the browser tests (Playwright's own browser download cannot work here).
 chromium:
 	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
@@ -81,4 +110,4 @@ bench: setup
 	npm run bench
 
 clean:
-	rm -rf lib node_modules $(VENV) kernel-service/tsconfig.tsbuildinfo
+	rm -rf lib node_modules $(VENV) $(TSLAB_DIR) kernel-service/tsconfig.tsbuildinfo

@@ -6,7 +6,7 @@
  * The returned teardown stops the process group it started, by its pid.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -23,6 +23,10 @@ export default async function startLab(config: FullConfig): Promise<() => Promis
   const temp = mkdtempSync(path.join(tmpdir(), 'nbdeploy-ui-'));
   const notebooks = path.join(temp, 'notebooks');
   cpSync(path.join(root, 'examples'), notebooks, { recursive: true });
+  // TypeScript notebooks import `nbdeploy/notebook` through a node_modules above them, as
+  // make setup links it in the repository (see the Makefile's tslab target).
+  mkdirSync(path.join(temp, 'node_modules'));
+  symlinkSync(root, path.join(temp, 'node_modules', 'nbdeploy'));
   const python = path.join(root, '.venv', 'bin', 'python');
   const galataExtension = execFileSync(python, ['-c', 'import jupyterlab.galata as g, os; print(os.path.dirname(g.__file__))'], {
     encoding: 'utf8'

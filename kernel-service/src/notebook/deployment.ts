@@ -1,0 +1,102 @@
+/**
+ * `deploy` and `rollback`: deployment changes, as a deployment with the traffic split and
+ * the snippets integrators need (curl, Python, TypeScript) — python-bridge/nbdeploy/deploy.py.
+ */
+import type { ModelView } from '../protocol/views.js';
+import type { NotebookClient } from './client.js';
+import { withContext } from './context.js';
+import { DeployRefusedError, InputError, ServiceError } from './errors.js';
+import { DeploymentReply } from './replies.js';
+import type { ModelSignature } from './signature.js';
+import type { Deployment, ModelArtifact, TrafficShare } from './types.js';
+
+export interface DeployOptions {
+  /** "production" (default) or "staging" (served at its versioned route only). */
+  stage?: 'production' | 'staging';
+  /** Send this percentage of the model's traffic to the version, as a canary. */
+  canary?: number;
+  /** Mirror the model's traffic to the version (its answers go to monitoring only). */
+  shadow?: boolean;
+  /** Production without a passing validation: the reason goes to the audit log. */
+  override?: string;
+}
+
+export function snippets(url: string, model: string, signature: ModelSignature | null): Record<string, string> {
+  // every input, or the copied request would be refused for the ones left out
+  const example = (signature?.inputs ?? []).map((i) => {
+    const rowShape = i.shape.slice(1).map((d) => Math.max(d, 1));
+    const n = rowShape.reduce((a, b) => a * b, 1);
+    return { name: i.name, shape: [1, ...rowShape], datatype: i.datatype, data: new Array(n).fill(i.datatype === 'BYTES' ? 'a' : 0) };
+  });
+  // Python's json.dumps spacing, so both bridges write the same snippets
+  const body = JSON.stringify({ inputs: example }).replace(/([,:])(?=[^\s])/g, '$1 ');
+  const endpoint = `${url.replace(/\/+$/, '')}/v2/models/${model}/infer`;
+  return {
+    curl: `curl -X POST ${endpoint} \\\n  -H "Authorization: Bearer $NBDEPLOY_TOKEN" \\\n  -d '${body}'`,
+    python:
+      'import os, requests\n' +
+      `r = requests.post('${endpoint}',\n` +
+      "                  headers={'Authorization': f\"Bearer {os.environ['NBDEPLOY_TOKEN']}\"},\n" +
+      `                  json=${body})\n` +
+      "print(r.json()['outputs'])",
+    typescript:
+      `const res = await fetch('${endpoint}', {\n` +
+      "  method: 'POST',\n" +
+      '  headers: { Authorization: `Bearer ${process.env.NBDEPLOY_TOKEN}` },\n' +
+      `  body: JSON.stringify(${body})\n` +
+      '});\n' +
+      'console.log((await res.json()).outputs);'
+  };
+}
+
+export function deploymentOf(url: string, view: ModelView, version: number): Deployment {
+  const d = view.deployment;
+  const traffic: TrafficShare[] = [];
+  if (d.production !== null) {
+    traffic.push({ version: d.production, role: 'production', percent: 100 - (d.canary ? d.canary.percent : 0) });
+    if (d.canary) traffic.push({ version: d.canary.version, role: 'canary', percent: d.canary.percent });
+  }
+  for (const s of d.shadows) traffic.push({ version: s, role: 'shadow', percent: 100 });
+  const record = view.versions.find((v) => v.version === version);
+  const signature = ((record?.metadata.nbdeploy ?? {}) as { signature?: ModelSignature }).signature ?? null;
+  return {
+    model: view.name,
+    version,
+    stage: record?.stage ?? 'none',
+    traffic,
+    endpoint: `${url.replace(/\/+$/, '')}/v2/models/${view.name}/infer`,
+    snippets: snippets(url, view.name, signature)
+  };
+}
+
+export async function deploy(client: NotebookClient, art: ModelArtifact | { name: string; version: number }, options: DeployOptions = {}): Promise<Deployment> {
+  if (!art || typeof art.name !== 'string' || typeof art.version !== 'number') {
+    throw new InputError('deploy takes what register returned, or { name, version }');
+  }
+  const message: Record<string, unknown> & { type: string } = { type: 'deploy', model: art.name, version: art.version };
+  if (options.canary !== undefined) message.canary_percent = options.canary;
+  else if (options.shadow) message.shadow = true;
+  else if (options.stage === 'staging') message.stage = 'staging';
+  else if (options.stage !== undefined && options.stage !== 'production') {
+    throw new InputError(`stage must be "production" or "staging", got ${JSON.stringify(options.stage)}`);
+  }
+  if (options.override !== undefined) message.override = options.override;
+  try {
+    const { reply } = await client.request(withContext(message), DeploymentReply);
+    return deploymentOf(client.info.url, reply.model, art.version);
+  } catch (error) {
+    if (error instanceof ServiceError && error.code === 'NBD_ERR_VALIDATION_REQUIRED') {
+      throw new DeployRefusedError(
+        error.code,
+        `${error.detail} — run nd.validate(art, rows, labels, { gates }) first, or pass { override: "reason" }`,
+        error.status
+      );
+    }
+    throw error;
+  }
+}
+
+export async function rollback(client: NotebookClient, name: string): Promise<Deployment> {
+  const { reply } = await client.request(withContext({ type: 'rollback', model: name }), DeploymentReply);
+  return deploymentOf(client.info.url, reply.model, reply.model.deployment.production!);
+}

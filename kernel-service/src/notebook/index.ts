@@ -1,0 +1,156 @@
+/**
+ * nbdeploy for TypeScript notebooks (tslab): the Python bridge's workflow for an ONNX model.
+ *
+ *     import * as nd from "nbdeploy/notebook";
+ *     const art = await nd.register("model.onnx", { name: "churn", sample: trainRows, labels: trainLabels });
+ *     await nd.validate(art, holdoutRows, holdoutLabels, { gates: { f1: ">= 0.9" } });  // shows the report
+ *     await nd.deploy(art);                                 // production needs a passing report
+ *     const out = await nd.predict("churn", rows);          // .labels, .scores / .values, .request_ids
+ *     await nd.feedback("churn", out.request_ids, truth);
+ *     await nd.monitor("churn");                            // shows the monitoring now
+ *
+ * Reports, deployments and monitoring show as the same MIME bundles as Python's, so the
+ * JupyterLab extension renders them alike; `{ display: false }` only returns them.
+ */
+import { deploymentBundle, monitorBundle, validationBundle } from './bundles.js';
+import { client } from './session.js';
+import { show } from './display.js';
+import { deploy as deployVersion, type DeployOptions, rollback as rollbackModel } from './deployment.js';
+import { withContext } from './context.js';
+import { InputError } from './errors.js';
+import { register as registerModel, type RegisterOptions } from './registration.js';
+import { FeedbackRecorded, ModelsReply, StatusReply } from './replies.js';
+import type { Rows } from './rows.js';
+import { predictRows } from './serving.js';
+import type { ClassLabel } from './signature.js';
+import type { Deployment, ModelArtifact, ModelRow, Prediction, Status, ValidationReport } from './types.js';
+import { validate as validateVersion, type ValidateOptions } from './validation.js';
+
+export { connect, disconnect, type Connected } from './session.js';
+export type { ConnectOptions } from './connection.js';
+export { NbdeployError, ServiceError, ServiceUnreachableError, DeployRefusedError, InputError, GateError } from './errors.js';
+export { setDisplay, type Display } from './display.js';
+export { VALIDATION_MIME, DEPLOYMENT_MIME, MONITOR_MIME, type MimeBundle } from './bundles.js';
+export type { Cell, Row, Rows } from './rows.js';
+export type { ClassLabel, ModelSignature, InputSpec, Task } from './signature.js';
+export type { MetricValue, Metrics } from './metrics.js';
+export type { GateResult, GateStatus } from './gates.js';
+export type { Profile } from './profile.js';
+export type { RegisterOptions, ValidateOptions, DeployOptions };
+export type * from './types.js';
+
+/** Whether to show the output in the notebook (default true). */
+export interface ShowOption {
+  display?: boolean;
+}
+
+/** Registers an ONNX file (path, relative to the notebook) or bytes as a new version of `options.name`. */
+export function register(model: string | Uint8Array, options: RegisterOptions): Promise<ModelArtifact> {
+  return registerModel(client(), model, options);
+}
+
+/** Validates a registered version on labelled rows through the service; stores and shows the report. */
+export async function validate(
+  art: ModelArtifact,
+  rows: Rows,
+  labels: readonly ClassLabel[],
+  options: ValidateOptions & ShowOption = {}
+): Promise<ValidationReport> {
+  const report = await validateVersion(client(), art, rows, labels, options);
+  if (options.display !== false) show(validationBundle(report));
+  return report;
+}
+
+/** Deploys a registered version (production by default: it needs a passing validation); shows the deployment. */
+export async function deploy(art: ModelArtifact | { name: string; version: number }, options: DeployOptions & ShowOption = {}): Promise<Deployment> {
+  const deployment = await deployVersion(client(), art, options);
+  if (options.display !== false) show(deploymentBundle(deployment));
+  return deployment;
+}
+
+/** Back to the previous production version; shows the deployment. */
+export async function rollback(name: string, options: ShowOption = {}): Promise<Deployment> {
+  const deployment = await rollbackModel(client(), name);
+  if (options.display !== false) show(deploymentBundle(deployment));
+  return deployment;
+}
+
+/** Predictions from the deployed model (or one version), with one request id per row for `feedback`. */
+export function predict(name: string, rows: Rows, options: { version?: number } = {}): Promise<Prediction> {
+  return predictRows(client(), name, rows, options);
+}
+
+/** Ground truth for earlier predictions, joined by request id (it may come much later); returns how many were recorded. */
+export async function feedback(name: string, requestIds: readonly string[], truth: readonly unknown[]): Promise<number> {
+  if (!Array.isArray(requestIds) || !Array.isArray(truth)) throw new InputError('feedback takes the request ids and the ground truth, as two arrays');
+  if (requestIds.length !== truth.length) {
+    throw new InputError(`${requestIds.length} request ids but ${truth.length} ground-truth values; give one per id`);
+  }
+  const { reply } = await client().request(
+    withContext({ type: 'feedback', model: name, request_ids: [...requestIds], ground_truth: [...truth] }),
+    FeedbackRecorded
+  );
+  return reply.count;
+}
+
+const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
+
+/** Seconds in a span: "30s", "15m", "1h", "2d", or a number of seconds. */
+export function parseSpan(last: string | number): number {
+  let seconds: number;
+  if (typeof last === 'number') seconds = last;
+  else {
+    const match = /^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$/.exec(String(last));
+    if (!match) throw new InputError(`a span is like "15m", "1h", "30s", "2d" or a number of seconds, not ${JSON.stringify(last)}`);
+    seconds = Number(match[1]) * UNITS[match[2] || 's']!;
+  }
+  if (!(seconds > 0)) throw new InputError(`the span must be above 0 seconds, got ${JSON.stringify(last)}`);
+  return seconds;
+}
+
+/** Monitoring of a model over the `last` span ("15m", "1h"): ops, drift, performance, concept drift, as data. */
+export async function status(name: string, options: { last?: string | number; version?: number } = {}): Promise<Status> {
+  const message: Record<string, unknown> & { type: string } = { type: 'status', model: name, last_seconds: parseSpan(options.last ?? '15m') };
+  if (options.version !== undefined) message.version = options.version;
+  const { reply } = await client().request(message, StatusReply);
+  const { type: _type, id: _id, ...rest } = reply as Record<string, unknown>;
+  return rest as unknown as Status;
+}
+
+/** Shows a model's monitoring now (and returns it as data). */
+export async function monitor(name: string, options: { last?: string | number; version?: number } & ShowOption = {}): Promise<Status> {
+  const now = await status(name, options);
+  if (options.display !== false) show(monitorBundle(now));
+  return now;
+}
+
+/** The registry as rows: one per version. */
+export async function models(): Promise<ModelRow[]> {
+  const { reply } = await client().request({ type: 'list' }, ModelsReply);
+  const rows: ModelRow[] = [];
+  for (const m of reply.models) {
+    const d = m.deployment;
+    for (const v of m.versions) {
+      const role =
+        d.production === v.version
+          ? 'production'
+          : d.canary && d.canary.version === v.version
+            ? `canary ${d.canary.percent}%`
+            : d.shadows.includes(v.version)
+              ? 'shadow'
+              : '';
+      rows.push({
+        model: m.name,
+        version: v.version,
+        stage: v.stage,
+        traffic: d.serving ? role : 'unloaded',
+        validated: v.validation ? v.validation.passed : null,
+        review: v.validation?.review?.decision ?? null,
+        created_at: v.created_at,
+        created_by: v.created_by,
+        sha256: v.sha256.slice(0, 12)
+      });
+    }
+  }
+  return rows;
+}
