@@ -39,6 +39,7 @@ export const Model: z.ZodType<ModelView> = z.looseObject({
     production: z.number().nullable(),
     canary: z.looseObject({ version: z.number(), percent: z.number() }).nullable(),
     shadows: z.array(z.number()),
+    integrity_policy: z.record(z.string(), z.string()),
     updated_at: z.string()
   }),
   versions: z.array(
