@@ -25,6 +25,7 @@ import {
 import { countCategories } from './categorical.js';
 import { ADWIN, type DriftDetector, PageHinkley, restoreDetector } from './detectors.js';
 import { driftTest } from './drift-statistics.js';
+import { type AlertRecord, type MonitorSeries, buildSeries } from './series.js';
 import type { MonitoringStore, PredictionRecord } from './store.js';
 import { MonitorWindow, type Ops, type WindowState } from './window.js';
 
@@ -278,6 +279,35 @@ export class Monitor {
         .sort(([a], [b]) => a - b)
         .map(([v, w]) => ({ version: v, role: roleOf(v), ops: opsView(w.served, seconds), shadow_requests: w.shadow.requests }))
     };
+  }
+
+  /**
+   * The span of a `status` view over time (series.ts): per bucket of windows, operations of
+   * every version, and drift and performance of the version the view describes.
+   */
+  series(model: string, view: Pick<StatusView, 'from' | 'to' | 'version'>, alerts?: readonly AlertRecord[]): MonitorSeries {
+    this.flush();
+    const from = Date.parse(view.from);
+    const to = Date.parse(view.to);
+    const windows = this._store.loadWindows(model, from, to);
+    for (const w of this._open.values()) if (w.model === model && w.end > from) windows.push(w.toJSON());
+    const version = view.version;
+    const plan = version === null ? null : this._plan(model, version);
+    const samples = (plan?.profile?.features ?? {}) as Record<string, { sample?: unknown[] }>;
+    const loadPerformance = (a: number, b: number): PerformanceState[] => (version === null ? [] : this._store.loadPerformance(model, version, a, b));
+    const whole = emptyPerformance();
+    for (const p of loadPerformance(alignDown(from, this.options.windowSeconds), to + 1)) mergePerformance(whole, p);
+    return buildSeries({
+      from,
+      to,
+      windowSeconds: this.options.windowSeconds,
+      windows,
+      version,
+      features: (plan?.features ?? []).map((f) => ({ ...f, reference: samples[f.name]?.sample })),
+      performance: loadPerformance,
+      positive: plan?.positive ?? guessPositive(whole),
+      alerts
+    });
   }
 
   /** Writes the buffered predictions and the windows closed since the last flush. */
