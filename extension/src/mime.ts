@@ -19,7 +19,8 @@ export const DEPLOYMENT_MIME_TYPE = 'application/vnd.nbdeploy.deployment+json';
 
 /**
  * A live monitoring chart (Vega-Lite) for a deployment: live where the service is
- * reachable, the last snapshot everywhere else. Its renderer is still to come.
+ * reachable, the last snapshot everywhere else (it carries an `image/svg+xml` fallback).
+ * Payload: {@link IMonitorPayload} (`nd.monitor`, the service's `monitor` reply).
  */
 export const MONITOR_MIME_TYPE = 'application/vnd.nbdeploy.monitor+json';
 

@@ -10,6 +10,8 @@ import type { AlertRecord, MonitorSeries } from './series.js';
 export interface MonitorPayload {
   model: string;
   version: number | null;
+  /** Whether `version` was asked for (a live view keeps it) or is the production version (a live view follows production). */
+  version_pinned: boolean;
   last_seconds: number;
   window_seconds: number;
   bucket_seconds: number;
@@ -33,6 +35,7 @@ export function monitorPayload(monitor: Monitor, model: string, lastSeconds: num
   return {
     model,
     version: status.version,
+    version_pinned: version !== undefined,
     last_seconds: lastSeconds,
     window_seconds: status.window_seconds,
     bucket_seconds: series.bucket_seconds,
