@@ -160,7 +160,7 @@ export class RenderedMonitor extends Widget implements IRenderMime.IRenderer {
     this._lastRequest = Date.now();
     const writeBack = this._model !== null && Date.now() - this._lastWrite >= this._options.writeBackMs;
     try {
-      const reply = await client.request<{ type: string; payload: IMonitorPayload; svg?: string }>({
+      const reply = await client.request<{ type: string; payload: IMonitorPayload; text?: string; svg?: string }>({
         type: 'monitor',
         model: current.model,
         last_seconds: this._span,
@@ -174,7 +174,7 @@ export class RenderedMonitor extends Widget implements IRenderMime.IRenderer {
       await this._draw(reply.payload);
       this._setStatus('live', `Live · updated ${new Date().toLocaleTimeString()}`);
       if (writeBack) {
-        this._writeBack(reply.payload, reply.svg);
+        this._writeBack(reply.payload, reply.svg, reply.text);
       }
     } catch (error) {
       if (this.isDisposed) {
@@ -261,7 +261,8 @@ export class RenderedMonitor extends Widget implements IRenderMime.IRenderer {
     }
   }
 
-  private _writeBack(payload: IMonitorPayload, svg: string | undefined): void {
+  /** The output gets the new payload, SVG fallback and text summary together, so viewers without the extension agree. */
+  private _writeBack(payload: IMonitorPayload, svg: string | undefined, text: string | undefined): void {
     const model = this._model;
     if (!model) {
       return;
@@ -271,6 +272,9 @@ export class RenderedMonitor extends Widget implements IRenderMime.IRenderer {
     const data = { ...model.data, [this._mimeType]: payload as unknown as IRenderMime.IMimeModel['data'][string] };
     if (svg) {
       data['image/svg+xml'] = svg;
+    }
+    if (text) {
+      data['text/plain'] = text;
     }
     model.setData({ data });
   }

@@ -153,7 +153,7 @@ describe('RenderedMonitor', () => {
     const written = model.writes.at(-1)!;
     expect((written[MONITOR_MIME_TYPE] as IMonitorPayload).status.ops.requests).toBeGreaterThanOrEqual(3);
     expect(String(written['image/svg+xml'])).toMatch(/^<svg/);
-    expect(written['text/plain']).toBe('Monitoring of iris');
+    expect(written['text/plain']).toMatch(/^Monitoring of iris v1 over the last 5m \(to /);
     expect(widget.chart.view).toBe(view);
     // The re-render that setData causes (OutputArea calls renderModel again) draws nothing.
     let drawn = 0;

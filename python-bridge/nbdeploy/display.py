@@ -135,40 +135,10 @@ def deployment_bundle(d: dict[str, Any]) -> dict[str, Any]:
 MONITOR_MIME = "application/vnd.nbdeploy.monitor+json"
 
 
-def _span_text(seconds: float) -> str:
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size and seconds % size == 0:
-            return f"{seconds / size:g}{unit}"
-    return f"{seconds:g}s"
-
-
-def monitor_text(payload: dict[str, Any]) -> str:
-    s = payload["status"]
-    ops = s["ops"]
-    version = f" v{payload['version']}" if payload.get("version") is not None else ""
-    lines = [f"Monitoring of {payload['model']}{version} over the last {_span_text(payload['last_seconds'])} (to {payload['generated_at']})"]
-    lat = ops["latency_ms"]
-    latency = ", ".join(f"{k} {v:.1f} ms" for k, v in lat.items() if v is not None) or "no latency yet"
-    rate = f" ({ops['error_rate']:.1%})" if ops.get("error_rate") is not None else ""
-    lines.append(f"  traffic: {ops['requests']} requests, {ops['rows']} rows, {ops['throughput_per_s']:.2f} rows/s, {ops['errors']} errors{rate}; latency {latency}")
-    drifted = sorted(name for name, d in (s.get("drift") or {}).items() if d and d.get("drifted"))
-    if s.get("drift_share") is not None:
-        lines.append(f"  drift: {len(drifted)} of {sum(1 for d in s['drift'].values() if d)} features drifted" + (f" ({', '.join(drifted[:8])}{'…' if len(drifted) > 8 else ''})" if drifted else ""))
-    perf = s.get("performance") or {}
-    shown = ", ".join(f"{k} {perf[k]:.4f}" for k in ("accuracy", "f1", "roc_auc", "mae", "rmse") if perf.get(k) is not None)
-    if shown:
-        lines.append(f"  performance ({perf.get('labelled', 0)} labelled rows): {shown}")
-    alerts = (payload.get("series") or {}).get("alerts") or []
-    firing = [a["rule"] for a in alerts if a.get("state") == "firing"]
-    if alerts:
-        lines.append(f"  alerts: {len(firing)} firing" + (f" ({', '.join(firing)})" if firing else "") + f", {len(alerts) - len(firing)} resolved")
-    return "\n".join(lines)
-
-
-def monitor_bundle(payload: dict[str, Any], svg: str | None) -> dict[str, Any]:
+def monitor_bundle(payload: dict[str, Any], svg: str | None, text: str) -> dict[str, Any]:
     """The monitor chart: the JSON payload (the extension draws it live), the chart as a static
-    SVG for viewers without the extension, and a text summary."""
-    bundle: dict[str, Any] = {MONITOR_MIME: payload, "text/plain": monitor_text(payload)}
+    SVG for viewers without the extension, and the service's text summary."""
+    bundle: dict[str, Any] = {MONITOR_MIME: payload, "text/plain": text}
     if svg:
         bundle["image/svg+xml"] = svg
     return bundle

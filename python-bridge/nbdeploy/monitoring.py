@@ -41,11 +41,13 @@ def status(name: str, last: str | int | float = "15m", version: int | None = Non
 class MonitorChart:
     """What `nd.monitor` returns: shown as the monitor chart (live in JupyterLab with the
     extension, a static SVG elsewhere); `.status` is the `nd.status` summary of the span,
-    `.series` the data over time, `.payload` the whole snapshot, `.svg` the static chart."""
+    `.series` the data over time, `.payload` the whole snapshot, `.svg` the static chart,
+    `.text` the summary (also its repr)."""
 
-    def __init__(self, payload: dict[str, Any], svg: str | None) -> None:
+    def __init__(self, payload: dict[str, Any], svg: str | None, text: str) -> None:
         self.payload = payload
         self.svg = svg
+        self.text = text
 
     @property
     def status(self) -> dict[str, Any]:
@@ -56,10 +58,10 @@ class MonitorChart:
         return self.payload["series"]
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        return display.monitor_bundle(self.payload, self.svg)
+        return display.monitor_bundle(self.payload, self.svg, self.text)
 
     def __repr__(self) -> str:
-        return display.monitor_text(self.payload)
+        return self.text
 
 
 def monitor(name: str, last: str | int | float = "15m", version: int | None = None) -> MonitorChart:
@@ -68,4 +70,4 @@ def monitor(name: str, last: str | int | float = "15m", version: int | None = No
     delayed labels and alerts, for `version` (default: the production version). Shown as the
     cell's result; in JupyterLab with the extension it updates live while traffic flows."""
     reply = client().call("monitor", model=name, last_seconds=parse_span(last), version=version, svg=True)
-    return MonitorChart(reply["payload"], reply.get("svg"))
+    return MonitorChart(reply["payload"], reply.get("svg"), reply["text"])

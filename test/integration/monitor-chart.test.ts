@@ -112,6 +112,13 @@ describe('monitor', () => {
       { name: 'bucket_ms', value: 1000 }
     ]);
     expect(p.spec.datasets).toBeUndefined();
+    // The text summary of notebook outputs.
+    expect(reply.text.split('\n')).toEqual([
+      `Monitoring of iris v1 over the last 30s (to ${p.to})`,
+      expect.stringMatching(/^  traffic: 11 requests, 401 rows, [\d.]+ rows\/s, 1 errors \(9\.1%\); latency p50 [\d.]+ ms, p95 [\d.]+ ms, p99 [\d.]+ ms$/),
+      expect.stringMatching(/^  drift: [1-4] of 4 features drifted \(.*petal_length.*\)$/),
+      expect.stringMatching(/^  performance \(200 labelled rows\): accuracy 1\.0000/)
+    ]);
 
     // The SVG parses, and has the chart's marks: lines for latency, rects for drift.
     const doc = new new JSDOM('').window.DOMParser().parseFromString(reply.svg, 'image/svg+xml');

@@ -19,7 +19,7 @@ export type ChartDataset = (typeof CHART_DATASETS)[number];
 export type Panel = 'traffic' | 'latency' | 'drift' | 'integrity' | 'performance' | 'alerts';
 
 /** Width of the plotting area: with the legends, the chart fits a notebook's ~800 px. */
-export const CHART_WIDTH = 560;
+export const CHART_WIDTH = 480;
 const PANEL_HEIGHT = 80;
 const FEATURE_ROW = 11;
 
@@ -53,7 +53,7 @@ export function monitorChartSpec(options: {
     type: 'temporal',
     title: null,
     scale: { domain: { expr: '[t_from, t_to]' } },
-    axis: { format: '%H:%M', labelOverlap: true, tickCount: 8 }
+    axis: { labelOverlap: true, tickCount: 8 }
   };
   const alertRules: Spec = {
     data: { name: 'alerts' },
@@ -108,7 +108,7 @@ export function monitorChartSpec(options: {
             encoding: {
               x: { ...x, field: 'bar_from' },
               x2: { field: 'bar_to' },
-              y: { field: 'count', type: 'quantitative', aggregate: 'sum', stack: true, title: 'errors', axis: { orient: 'right', tickCount: 3 } },
+              y: { field: 'count', type: 'quantitative', aggregate: 'sum', stack: true, title: 'errors', axis: { orient: 'right', tickCount: 3, tickMinStep: 1, format: 'd' } },
               color: { field: 'code', type: 'nominal', title: 'error', scale: { scheme: 'reds' } },
               tooltip: [{ field: 'code' }, { field: 'count', type: 'quantitative', aggregate: 'sum', title: 'errors' }]
             }
@@ -144,7 +144,7 @@ export function monitorChartSpec(options: {
             encoding: {
               x,
               x2: { field: 't_end' },
-              y: { field: 'feature', type: 'nominal', title: null, sort: { field: 'drifted', op: 'sum', order: 'descending' }, axis: { labelLimit: 80 } },
+              y: { field: 'feature', type: 'nominal', title: null, sort: { field: 'rank', op: 'min', order: 'ascending' }, axis: { labelLimit: 80 } },
               color: {
                 field: 'drifted',
                 type: 'nominal',

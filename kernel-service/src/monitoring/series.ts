@@ -77,8 +77,8 @@ export interface MonitorSeries {
   versions: Array<{ t: number; version: number; requests: number; rows: number; errors: number; throughput_per_s: number }>;
   /** Per bucket and error code. */
   errors: Array<{ t: number; code: string; count: number }>;
-  /** Per bucket and feature of the described version (buckets with values only). */
-  drift: Array<{ t: number; t_end: number; feature: string; method: string; statistic: number; p_value: number | null; threshold: number; drifted: boolean }>;
+  /** Per bucket and feature of the described version (buckets with values only); `rank`: the feature's place in `drift_features`. */
+  drift: Array<{ t: number; t_end: number; feature: string; rank: number; method: string; statistic: number; p_value: number | null; threshold: number; drifted: boolean }>;
   /** Per bucket: the share of tested features that drifted. */
   drift_share: Array<{ t: number; share: number; tested: number; drifted: number }>;
   /** Features in the drift series (at most MAX_CHART_FEATURES, most drifted first), and how many the profile has. */
@@ -169,7 +169,7 @@ export function buildSeries(input: SeriesInput): MonitorSeries {
         if (!entry) continue;
         tested++;
         if (entry.drifted) drifted++;
-        series.drift.push({ t, t_end: end, feature: feature.name, ...entry });
+        series.drift.push({ t, t_end: end, feature: feature.name, rank: 0, ...entry });
       }
       if (tested > 0) series.drift_share.push({ t, share: drifted / tested, tested, drifted });
     }
@@ -196,10 +196,9 @@ export function buildSeries(input: SeriesInput): MonitorSeries {
   series.drift_features = [...driftedCount.keys()]
     .sort((a, b) => driftedCount.get(b)! - driftedCount.get(a)! || a.localeCompare(b))
     .slice(0, MAX_CHART_FEATURES);
-  if (series.drift_features.length < driftedCount.size) {
-    const kept = new Set(series.drift_features);
-    series.drift = series.drift.filter((d) => kept.has(d.feature));
-  }
+  const rank = new Map(series.drift_features.map((f, i) => [f, i]));
+  series.drift = series.drift.filter((d) => rank.has(d.feature));
+  for (const d of series.drift) d.rank = rank.get(d.feature)!;
 
   for (const alert of input.alerts ?? []) {
     const fired = Date.parse(alert.fired_at);

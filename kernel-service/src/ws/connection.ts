@@ -27,7 +27,7 @@ import type { DataPlane, InferResult } from '../serving/data-plane.js';
 import type { Deployer } from '../serving/deployer.js';
 import type { Monitor } from '../monitoring/monitor.js';
 import { withData } from '../monitoring/monitor-chart.js';
-import { monitorPayload } from '../monitoring/monitor-payload.js';
+import { monitorPayload, monitorText } from '../monitoring/monitor-payload.js';
 import { renderSvg } from '../monitoring/monitor-svg.js';
 import type { LiveEvents } from './live-events.js';
 
@@ -187,7 +187,7 @@ export class Connection {
         if (!this._ctx.monitor) throw new ServiceError('NBD_ERR_BAD_REQUEST', { issues: 'this service runs without monitoring' });
         const payload = monitorPayload(this._ctx.monitor, msg.model, msg.last_seconds ?? 900, msg.version);
         const svg = msg.svg ? await renderSvg(withData(payload.spec, payload.series)) : undefined;
-        return this._reply({ type: 'monitor', id: msg.id, payload, ...(svg !== undefined ? { svg } : {}) });
+        return this._reply({ type: 'monitor', id: msg.id, payload, text: monitorText(payload), ...(svg !== undefined ? { svg } : {}) });
       }
     }
   }

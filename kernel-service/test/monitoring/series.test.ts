@@ -125,6 +125,8 @@ describe('buildSeries', () => {
     const drifted = new Set(s.drift.filter((d) => d.drifted).map((d) => d.feature));
     expect(s.drift_features.slice(0, drifted.size).every((f) => drifted.has(f))).toBe(true);
     expect(new Set(s.drift.map((d) => d.feature))).toEqual(new Set(s.drift_features));
+    // The chart orders the rows by rank: the place in drift_features.
+    for (const d of s.drift) expect(s.drift_features[d.rank]).toBe(d.feature);
     expect(s.drift_share[0]).toMatchObject({ tested: MAX_CHART_FEATURES + 5, drifted: drifted.size });
     expect(drifted.size).toBeLessThan(10);
   });
