@@ -73,7 +73,8 @@ export function monitorChartSpec(options: {
     title: { text: title, anchor: 'start', fontSize: 12, fontWeight: 'normal', offset: 4 },
     width: CHART_WIDTH,
     height: PANEL_HEIGHT,
-    layer: [...layers, alertRules],
+    // Marks stay inside the plot: the last bucket ends after the span does.
+    layer: [...layers, alertRules].map((layer) => ({ ...layer, mark: { ...(layer.mark as Spec), clip: true } })),
     ...extra,
     resolve: { scale: { color: 'independent', ...((extra.resolve as { scale?: object } | undefined)?.scale ?? {}) } }
   });
