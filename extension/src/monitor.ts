@@ -30,7 +30,7 @@ export const TIME_RANGES: ReadonlyArray<{ label: string; seconds: number }> = [
 ];
 
 export interface IMonitorOptions {
-  /** At most one `monitor` request per this many ms while events come (default 2 s). */
+  /** At most one `monitor` request per this many ms while events come, for spans up to 15 minutes (default 2 s); longer spans in proportion. */
   refreshMs?: number;
   /** Without events, a refresh this often anyway: the time axis moves on (default 30 s). */
   idleRefreshMs?: number;
@@ -228,7 +228,10 @@ export class RenderedMonitor extends Widget implements IRenderMime.IRenderer {
     if (this.isDisposed || this._refreshPending) {
       return;
     }
-    const wait = Math.max(0, this._lastRequest + this._options.refreshMs - Date.now());
+    // Longer spans cost the service more per request (status merges every window of the span) and change
+    // slowly (buckets of several windows): they refresh proportionally less often.
+    const interval = this._options.refreshMs * Math.max(1, this._span / 900);
+    const wait = Math.max(0, this._lastRequest + interval - Date.now());
     this._refreshPending = true;
     this._refreshTimer = setTimeout(() => {
       this._refreshPending = false;

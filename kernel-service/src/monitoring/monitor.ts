@@ -25,7 +25,7 @@ import {
 import { countCategories } from './categorical.js';
 import { ADWIN, type DriftDetector, PageHinkley, restoreDetector } from './detectors.js';
 import { driftTest } from './drift-statistics.js';
-import { type AlertRecord, type MonitorSeries, buildSeries } from './series.js';
+import { type AlertRecord, type MonitorSeries, SeriesCache, buildSeries } from './series.js';
 import type { MonitoringStore, PredictionRecord } from './store.js';
 import { MonitorWindow, type Ops, type WindowState } from './window.js';
 
@@ -289,8 +289,14 @@ export class Monitor {
     this.flush();
     const from = Date.parse(view.from);
     const to = Date.parse(view.to);
-    const windows = this._store.loadWindows(model, from, to);
-    for (const w of this._open.values()) if (w.model === model && w.end > from) windows.push(w.toJSON());
+    const loadWindows = (a: number, b: number): WindowState[] => {
+      const windows = this._store.loadWindows(model, a, b);
+      for (const w of this._open.values()) if (w.model === model && w.end > a && w.start < b) windows.push(w.toJSON());
+      return windows;
+    };
+    // Buckets before the open windows (and a few seconds' margin for events still in flight) are stored for good.
+    let settledBefore = alignDown(this.options.now() - 5000, this.options.windowSeconds);
+    for (const w of this._open.values()) if (w.model === model) settledBefore = Math.min(settledBefore, w.start);
     const version = view.version;
     const plan = version === null ? null : this._plan(model, version);
     const samples = (plan?.profile?.features ?? {}) as Record<string, { sample?: unknown[] }>;
@@ -301,7 +307,10 @@ export class Monitor {
       from,
       to,
       windowSeconds: this.options.windowSeconds,
-      windows,
+      loadWindows,
+      settledBefore,
+      cache: this._seriesCache,
+      cacheKey: model,
       version,
       features: (plan?.features ?? []).map((f) => ({ ...f, reference: samples[f.name]?.sample })),
       performance: loadPerformance,
@@ -537,6 +546,7 @@ export class Monitor {
   private readonly _closing: MonitorWindow[] = [];
   private readonly _pending: PredictionRecord[] = [];
   private readonly _plans = new Map<string, VersionPlan | null>();
+  private readonly _seriesCache = new SeriesCache();
   private readonly _timer: NodeJS.Timeout;
   private _flushTimer: NodeJS.Timeout | null = null;
   private _flushSoon = false;

@@ -42,8 +42,13 @@ export interface SeriesInput {
   from: number;
   to: number;
   windowSeconds: number;
-  /** Every stored and open window of the model overlapping the span, any version. */
-  windows: readonly WindowState[];
+  /** The stored and open windows of the model (any version) that overlap [from, to). */
+  loadWindows: (from: number, to: number) => readonly WindowState[];
+  /** Buckets that end at or before this time (ms) have all their windows stored: they may be cached. */
+  settledBefore: number;
+  /** Keeps settled buckets between calls; `cacheKey` says whose they are (e.g. the model). */
+  cache?: SeriesCache;
+  cacheKey?: string;
   /** The version whose drift and performance the series describe (null: none). */
   version: number | null;
   features: readonly SeriesFeature[];
@@ -97,6 +102,49 @@ export function bucketSeconds(spanSeconds: number, windowSeconds: number): numbe
   return windowSeconds * Math.max(1, Math.ceil(spanSeconds / windowSeconds / MAX_POINTS));
 }
 
+/** What one bucket's windows give (everything but performance, which late labels change). */
+interface BucketPoints {
+  ops: OpsPoint;
+  versions: MonitorSeries['versions'];
+  errors: MonitorSeries['errors'];
+  drift: MonitorSeries['drift'];
+  drift_share: MonitorSeries['drift_share'][number] | null;
+  /** null: no window of the bucket counts integrity violations. */
+  integrity: Record<string, number> | null;
+  /** Rows the described version served in the bucket (for the labelled share). */
+  servedRows: number;
+}
+
+/**
+ * Buckets whose windows are all closed and stored do not change: kept here so that a live
+ * chart's refresh loads and tests only the buckets still open. Least recently used first out.
+ */
+export class SeriesCache {
+  constructor(private readonly _max = 20_000) {}
+
+  get size(): number {
+    return this._entries.size;
+  }
+
+  /** @internal */
+  get(key: string): BucketPoints | undefined {
+    const hit = this._entries.get(key);
+    if (hit) {
+      this._entries.delete(key);
+      this._entries.set(key, hit);
+    }
+    return hit;
+  }
+
+  /** @internal */
+  set(key: string, value: BucketPoints): void {
+    this._entries.set(key, value);
+    while (this._entries.size > this._max) this._entries.delete(this._entries.keys().next().value!);
+  }
+
+  private readonly _entries = new Map<string, BucketPoints>();
+}
+
 export function buildSeries(input: SeriesInput): MonitorSeries {
   const { from, to, windowSeconds } = input;
   const bucket = bucketSeconds((to - from) / 1000, windowSeconds);
@@ -105,10 +153,23 @@ export function buildSeries(input: SeriesInput): MonitorSeries {
   const starts: number[] = [];
   for (let t = first; t < to; t += bucketMs) starts.push(t);
 
-  const byBucket = new Map<number, WindowState[]>(starts.map((t) => [t, []]));
-  for (const w of input.windows) {
-    const t = Math.floor(w.start / bucketMs) * bucketMs;
-    byBucket.get(t)?.push(w);
+  const keyOf = (t: number): string => `${input.cacheKey ?? ''}\u0000${input.version}\u0000${bucket}\u0000${t}`;
+  const points = new Map<number, BucketPoints>();
+  for (const t of starts) {
+    const hit = input.cache?.get(keyOf(t));
+    if (hit) points.set(t, hit);
+  }
+  const missing = starts.filter((t) => !points.has(t));
+  if (missing.length > 0) {
+    // Whole buckets: the first one's windows from its start, even those before `from`.
+    const byBucket = new Map<number, WindowState[]>(missing.map((t) => [t, []]));
+    for (const w of input.loadWindows(missing[0]!, to)) byBucket.get(Math.floor(w.start / bucketMs) * bucketMs)?.push(w);
+    const references = prepareReferences(input.features);
+    for (const t of missing) {
+      const computed = bucketPoints(input, references, t, bucket, Math.min(t + bucketMs, to), byBucket.get(t)!);
+      points.set(t, computed);
+      if (input.cache && t + bucketMs <= input.settledBefore) input.cache.set(keyOf(t), computed);
+    }
   }
 
   const series: MonitorSeries = {
@@ -121,66 +182,24 @@ export function buildSeries(input: SeriesInput): MonitorSeries {
     drift_features: [],
     drift_features_total: input.features.length,
     performance: [],
-    integrity: input.windows.some((w) => integrityOf(w) !== undefined) ? [] : null,
+    integrity: starts.some((t) => points.get(t)!.integrity !== null) ? [] : null,
     alerts: []
   };
-  const references = prepareReferences(input.features);
-
   for (const t of starts) {
-    const windows = byBucket.get(t)!;
-    const end = t + bucketMs;
-    // The current bucket is partial: its rate is over the time elapsed.
-    const seconds = Math.max(1, (Math.min(end, to) - Math.max(t, from)) / 1000);
-    const total = new Ops();
-    const perVersion = new Map<number, Ops>();
-    let described: MonitorWindow | null = null;
-    const integrity: Record<string, number> = {};
-    for (const w of windows) {
-      total.merge(w.served);
-      let ops = perVersion.get(w.modelVersion);
-      if (!ops) perVersion.set(w.modelVersion, (ops = new Ops()));
-      ops.merge(w.served);
-      if (w.modelVersion === input.version) (described ??= new MonitorWindow(w.model, w.modelVersion, t, bucket)).merge(w);
-      for (const [kind, n] of Object.entries(integrityOf(w) ?? {})) integrity[kind] = (integrity[kind] ?? 0) + n;
-    }
-    series.ops.push({
-      t,
-      t_end: end,
-      requests: total.requests,
-      errors: total.errors,
-      error_rate: total.requests > 0 ? total.errors / total.requests : null,
-      rows: total.rows,
-      throughput_per_s: total.rows / seconds,
-      p50: total.latency.quantile(0.5),
-      p95: total.latency.quantile(0.95),
-      p99: total.latency.quantile(0.99)
-    });
-    for (const [version, ops] of [...perVersion].sort(([a], [b]) => a - b)) {
-      series.versions.push({ t, version, requests: ops.requests, rows: ops.rows, errors: ops.errors, throughput_per_s: ops.rows / seconds });
-    }
-    for (const [code, count] of Object.entries(total.errorsByCode)) series.errors.push({ t, code, count });
-    if (series.integrity) for (const [kind, count] of Object.entries(integrity)) series.integrity.push({ t, kind, count });
-
-    if (described) {
-      let tested = 0;
-      let drifted = 0;
-      for (const feature of input.features) {
-        const entry = driftOf(feature, references.get(feature.name), described);
-        if (!entry) continue;
-        tested++;
-        if (entry.drifted) drifted++;
-        series.drift.push({ t, t_end: end, feature: feature.name, rank: 0, ...entry });
-      }
-      if (tested > 0) series.drift_share.push({ t, share: drifted / tested, tested, drifted });
-    }
+    const p = points.get(t)!;
+    series.ops.push(p.ops);
+    series.versions.push(...p.versions);
+    series.errors.push(...p.errors);
+    series.drift.push(...p.drift.map((d) => ({ ...d })));
+    if (p.drift_share) series.drift_share.push(p.drift_share);
+    if (series.integrity) for (const [kind, count] of Object.entries(p.integrity ?? {})) series.integrity.push({ t, kind, count });
 
     if (input.version !== null) {
       const performance = emptyPerformance();
-      for (const p of input.performance(t, end)) mergePerformance(performance, p);
+      for (const state of input.performance(t, t + bucketMs)) mergePerformance(performance, state);
       if (performance.labelled > 0) {
         const metrics = performanceMetrics(performance, input.positive);
-        const servedRows = described?.served.rows ?? 0;
-        const labelled_share = servedRows > 0 ? Math.min(1, performance.labelled / servedRows) : null;
+        const labelled_share = p.servedRows > 0 ? Math.min(1, performance.labelled / p.servedRows) : null;
         const names = performance.regression.n > 0 ? (['mae', 'rmse'] as const) : (['accuracy', 'f1', 'roc_auc'] as const);
         for (const metric of names) {
           const value = metrics[metric];
@@ -208,6 +227,61 @@ export function buildSeries(input: SeriesInput): MonitorSeries {
     series.alerts.push({ ...alert, t: fired, t_end: resolved !== null && Number.isFinite(resolved) ? resolved : null });
   }
   return series;
+}
+
+/** One bucket from its windows; `until`: its end, or now for the current bucket (rates are over the time elapsed). */
+function bucketPoints(input: SeriesInput, references: Map<string, Reference>, t: number, bucket: number, until: number, windows: readonly WindowState[]): BucketPoints {
+  const seconds = Math.max(1, (until - t) / 1000);
+  const total = new Ops();
+  const perVersion = new Map<number, Ops>();
+  let described: MonitorWindow | null = null;
+  let integrity: Record<string, number> | null = null;
+  for (const w of windows) {
+    total.merge(w.served);
+    let ops = perVersion.get(w.modelVersion);
+    if (!ops) perVersion.set(w.modelVersion, (ops = new Ops()));
+    ops.merge(w.served);
+    if (w.modelVersion === input.version) (described ??= new MonitorWindow(w.model, w.modelVersion, t, bucket)).merge(w);
+    const counted = integrityOf(w);
+    if (counted) {
+      integrity ??= {};
+      for (const [kind, n] of Object.entries(counted)) integrity[kind] = (integrity[kind] ?? 0) + n;
+    }
+  }
+  const drift: MonitorSeries['drift'] = [];
+  let tested = 0;
+  let drifted = 0;
+  if (described) {
+    for (const feature of input.features) {
+      const entry = driftOf(feature, references.get(feature.name), described);
+      if (!entry) continue;
+      tested++;
+      if (entry.drifted) drifted++;
+      drift.push({ t, t_end: t + bucket * 1000, feature: feature.name, rank: 0, ...entry });
+    }
+  }
+  return {
+    ops: {
+      t,
+      t_end: t + bucket * 1000,
+      requests: total.requests,
+      errors: total.errors,
+      error_rate: total.requests > 0 ? total.errors / total.requests : null,
+      rows: total.rows,
+      throughput_per_s: total.rows / seconds,
+      p50: total.latency.quantile(0.5),
+      p95: total.latency.quantile(0.95),
+      p99: total.latency.quantile(0.99)
+    },
+    versions: [...perVersion]
+      .sort(([a], [b]) => a - b)
+      .map(([version, ops]) => ({ t, version, requests: ops.requests, rows: ops.rows, errors: ops.errors, throughput_per_s: ops.rows / seconds })),
+    errors: Object.entries(total.errorsByCode).map(([code, count]) => ({ t, code, count })),
+    drift,
+    drift_share: tested > 0 ? { t, share: drifted / tested, tested, drifted } : null,
+    integrity,
+    servedRows: described?.served.rows ?? 0
+  };
 }
 
 type Reference = { kind: 'numeric'; values: number[] } | { kind: 'categorical'; counts: Map<string, number> };

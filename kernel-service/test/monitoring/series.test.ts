@@ -3,7 +3,7 @@ import { compile } from 'vega-lite';
 import { type PerformanceState, addClassification, addRegression, emptyPerformance } from '../../src/monitoring/accumulators.js';
 import { CHART_DATASETS, chartPanels, monitorChartSpec, withData } from '../../src/monitoring/monitor-chart.js';
 import { renderSvg } from '../../src/monitoring/monitor-svg.js';
-import { MAX_CHART_FEATURES, MAX_POINTS, type SeriesInput, bucketSeconds, buildSeries } from '../../src/monitoring/series.js';
+import { MAX_CHART_FEATURES, MAX_POINTS, SeriesCache, type SeriesInput, bucketSeconds, buildSeries } from '../../src/monitoring/series.js';
 import { MonitorWindow, type WindowState } from '../../src/monitoring/window.js';
 import { mulberry32 } from './random.js';
 
@@ -23,12 +23,16 @@ function window(version: number, start: number, requests: number, options: { shi
 
 const reference = Array.from({ length: 500 }, mulberry32(1));
 
+/** The windows that overlap [from, to), as the store and the open windows give them. */
+const loader = (windows: WindowState[]) => (from: number, to: number) => windows.filter((w) => w.start < to && w.start + w.seconds * 1000 > from);
+
 function input(windows: WindowState[], extra: Partial<SeriesInput> = {}): SeriesInput {
   return {
     from: T0 - 600_000,
     to: T0,
     windowSeconds: 60,
-    windows,
+    loadWindows: loader(windows),
+    settledBefore: 0,
     version: 1,
     features: [{ name: 'a', kind: 'numeric', reference }],
     performance: () => [],
@@ -75,6 +79,28 @@ describe('buildSeries', () => {
     const to = T0 + 30_000; // 30 s into the current window
     const s = buildSeries(input([window(1, T0, 60)], { from: to - 600_000, to }));
     expect(s.ops.at(-1)).toMatchObject({ t: T0, requests: 60, throughput_per_s: 2 });
+  });
+
+  it('should keep settled buckets, and load and test only the open ones again', () => {
+    const windows = [window(1, T0 - 600_000, 100), window(1, T0 - 300_000, 100, { shift: 0.5 }), window(1, T0 - 60_000, 10)];
+    const loads: number[] = [];
+    const load = loader(windows);
+    const cache = new SeriesCache();
+    const run = () =>
+      buildSeries(input(windows, { cache, cacheKey: 'm', settledBefore: T0 - 60_000, loadWindows: (a, b) => (loads.push(a), load(a, b)) }));
+    const first = run();
+    expect(loads).toEqual([T0 - 600_000]);
+    expect(cache.size).toBe(9); // every bucket but the last, still open
+    const again = run();
+    expect(loads).toEqual([T0 - 600_000, T0 - 60_000]);
+    expect(again).toEqual(first);
+    // Another version described: other entries.
+    buildSeries(input(windows, { cache, cacheKey: 'm', settledBefore: T0 - 60_000, version: 2 }));
+    expect(cache.size).toBe(18);
+    // A bounded cache keeps the most recent buckets only.
+    const small = new SeriesCache(5);
+    buildSeries(input(windows, { cache: small, cacheKey: 'm', settledBefore: T0 - 60_000 }));
+    expect(small.size).toBe(5);
   });
 
   it('should merge windows into buckets over long spans', () => {
