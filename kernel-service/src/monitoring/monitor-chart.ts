@@ -110,7 +110,7 @@ export function monitorChartSpec(options: {
               x: { ...x, field: 'bar_from' },
               x2: { field: 'bar_to' },
               y: { field: 'count', type: 'quantitative', aggregate: 'sum', stack: true, title: 'errors', axis: { orient: 'right', tickCount: 3, tickMinStep: 1, format: 'd' } },
-              color: { field: 'code', type: 'nominal', title: 'error', scale: { scheme: 'reds' } },
+              color: { field: 'code', type: 'nominal', title: null, scale: { scheme: 'reds' } }, // no legend title left over when there are no errors
               tooltip: [{ field: 'code' }, { field: 'count', type: 'quantitative', aggregate: 'sum', title: 'errors' }]
             }
           }
