@@ -1,7 +1,7 @@
 /**
  * The MIME types of nbdeploy's notebook outputs (docs/architecture.md, "Notebook MIME
- * types"). Each output also carries `text/plain` and a static `text/html` fallback, so
- * our renderers rank ahead of HTML (see `RENDERER_RANK`).
+ * types"). Each output also carries `text/plain` and a static fallback (`text/html`, or
+ * `image/svg+xml` for the monitor chart), so our renderers rank ahead of both (see `RENDERER_RANK`).
  */
 
 /**

@@ -1,7 +1,8 @@
 """nbdeploy's notebook outputs: each a MIME bundle with the nbdeploy JSON payload (which the
 JupyterLab extension renders), a `text/plain` summary, and a static `text/html` fallback
 that reads well in any viewer (GitHub, nbviewer, a notebook without the extension).
-The HTML uses no colours of its own beyond pass/fail marks, so it suits light and dark themes."""
+The HTML uses no colours of its own beyond pass/fail marks, so it suits light and dark themes.
+The monitor chart's static fallback is an `image/svg+xml` rendering of the chart instead."""
 
 from __future__ import annotations
 
