@@ -1,7 +1,7 @@
 /**
  * The MIME types of nbdeploy's notebook outputs (docs/architecture.md, "Notebook MIME
- * types"). Each output also carries `text/plain` and a static `text/html` fallback, so
- * our renderers rank ahead of HTML (see `RENDERER_RANK`).
+ * types"). Each output also carries `text/plain` and a static fallback (`text/html`, or
+ * `image/svg+xml` for the monitor chart), so our renderers rank ahead of both (see `RENDERER_RANK`).
  */
 
 /**
@@ -19,7 +19,8 @@ export const DEPLOYMENT_MIME_TYPE = 'application/vnd.nbdeploy.deployment+json';
 
 /**
  * A live monitoring chart (Vega-Lite) for a deployment: live where the service is
- * reachable, the last snapshot everywhere else. Its renderer is still to come.
+ * reachable, the last snapshot everywhere else (it carries an `image/svg+xml` fallback).
+ * Payload: {@link IMonitorPayload} (`nd.monitor`, the service's `monitor` reply).
  */
 export const MONITOR_MIME_TYPE = 'application/vnd.nbdeploy.monitor+json';
 

@@ -136,3 +136,38 @@ export interface IDeployment {
   /** Usage snippets by language: `curl`, `python`, `typescript`. */
   snippets: Record<string, string>;
 }
+
+/** One bucket of the monitor chart's `ops` series. */
+export interface IMonitorOpsPoint {
+  t: number;
+  t_end: number;
+  requests: number;
+  errors: number;
+  rows: number;
+  throughput_per_s: number;
+  p50: number | null;
+  p95: number | null;
+  p99: number | null;
+}
+
+/**
+ * The monitor chart (`nd.monitor`, the service's `monitor` reply; docs/monitoring.md): the
+ * status summary of the span, the series per bucket (the chart's named datasets) and the
+ * Vega-Lite spec that draws them.
+ */
+export interface IMonitorPayload {
+  model: string;
+  version: number | null;
+  /** Whether the chart is of a version asked for (else: whichever is in production). */
+  version_pinned?: boolean;
+  last_seconds: number;
+  window_seconds: number;
+  bucket_seconds: number;
+  generated_at: string;
+  from: string;
+  to: string;
+  status: { ops: { requests: number; rows: number; errors: number }; [field: string]: unknown };
+  series: { ops: IMonitorOpsPoint[]; [dataset: string]: unknown };
+  panels: string[];
+  spec: Record<string, unknown>;
+}

@@ -9,17 +9,23 @@ import type { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/applica
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 
 import { deploymentRendererFactory } from './deployment.js';
+import { monitorRendererFactory } from './monitor.js';
+import type { ServiceClient } from './service-client.js';
+import { IServiceClient } from './tokens.js';
 import { validationRendererFactory } from './validation.js';
 
 export const renderersPlugin: JupyterFrontEndPlugin<void> = {
   id: 'nbdeploy:renderers',
-  description: 'Renders nbdeploy validation reports and deployments in notebook outputs.',
+  description: 'Renders nbdeploy validation reports, deployments and monitor charts in notebook outputs.',
   autoStart: true,
   requires: [IRenderMimeRegistry],
+  optional: [IServiceClient],
   activate: activateRenderers
 };
 
-function activateRenderers(_app: JupyterFrontEnd, rendermime: IRenderMimeRegistry): void {
+function activateRenderers(_app: JupyterFrontEnd, rendermime: IRenderMimeRegistry, client: ServiceClient | null): void {
   rendermime.addFactory(validationRendererFactory);
   rendermime.addFactory(deploymentRendererFactory);
+  // Live with the service connection; the snapshot alone without it.
+  rendermime.addFactory(monitorRendererFactory(client));
 }

@@ -8,6 +8,7 @@
     nd.feedback("churn", out.request_ids, y_true)
     nd.rollback("churn")
     nd.status("churn", last="15m")      # ops, drift, performance, concept drift
+    nd.monitor("churn", last="1h")      # the same over time, as a chart (live in JupyterLab)
     nd.models()
 """
 
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
     from .deploy import Deployment, DeployRefusedError, deploy, rollback
     from .export import ParityError, export
     from .exporters import UnsupportedModelError
-    from .monitoring import status
+    from .monitoring import MonitorChart, monitor, status
     from .serving import Prediction
     from .validate import ValidationReport, validate
 
@@ -48,6 +49,8 @@ _LAZY = {
     "Prediction": "serving",
     "UnsupportedModelError": "exporters",
     "status": "monitoring",
+    "monitor": "monitoring",
+    "MonitorChart": "monitoring",
 }
 
 
@@ -68,11 +71,13 @@ __all__ = [
     "feedback",
     "rollback",
     "status",
+    "monitor",
     "models",
     "ModelArtifact",
     "ValidationReport",
     "Deployment",
     "Prediction",
+    "MonitorChart",
     "NbdeployError",
     "ServiceError",
     "ServiceUnreachableError",

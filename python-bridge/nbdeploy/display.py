@@ -1,7 +1,8 @@
 """nbdeploy's notebook outputs: each a MIME bundle with the nbdeploy JSON payload (which the
 JupyterLab extension renders), a `text/plain` summary, and a static `text/html` fallback
 that reads well in any viewer (GitHub, nbviewer, a notebook without the extension).
-The HTML uses no colours of its own beyond pass/fail marks, so it suits light and dark themes."""
+The HTML uses no colours of its own beyond pass/fail marks, so it suits light and dark themes.
+The monitor chart's static fallback is an `image/svg+xml` rendering of the chart instead."""
 
 from __future__ import annotations
 
@@ -130,3 +131,15 @@ def deployment_html(d: dict[str, Any]) -> str:
 def deployment_bundle(d: dict[str, Any]) -> dict[str, Any]:
     payload = jsonable(d)
     return {DEPLOYMENT_MIME: payload, "text/plain": deployment_text(payload), "text/html": deployment_html(payload)}
+
+
+MONITOR_MIME = "application/vnd.nbdeploy.monitor+json"
+
+
+def monitor_bundle(payload: dict[str, Any], svg: str | None, text: str) -> dict[str, Any]:
+    """The monitor chart: the JSON payload (the extension draws it live), the chart as a static
+    SVG for viewers without the extension, and the service's text summary."""
+    bundle: dict[str, Any] = {MONITOR_MIME: payload, "text/plain": text}
+    if svg:
+        bundle["image/svg+xml"] = svg
+    return bundle

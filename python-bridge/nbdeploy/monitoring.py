@@ -1,12 +1,14 @@
 """`nd.status`: the service's monitoring of a model, now, as data — operations, data
 integrity, data drift per feature, prediction drift, performance from delayed ground truth,
-concept drift."""
+concept drift. `nd.monitor`: the same over time, as a chart that the JupyterLab extension
+keeps live."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
+from . import display
 from ._session import client
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -36,3 +38,38 @@ def status(name: str, last: str | int | float = "15m", version: int | None = Non
     (default: the production version)."""
     reply = client().call("status", model=name, last_seconds=parse_span(last), version=version)
     return {k: v for k, v in reply.items() if k not in ("type", "id")}
+
+
+class MonitorChart:
+    """What `nd.monitor` returns: shown as the monitor chart (live in JupyterLab with the
+    extension, a static SVG elsewhere); `.status` is the `nd.status` summary of the span,
+    `.series` the data over time, `.payload` the whole snapshot, `.svg` the static chart,
+    `.text` the summary (also its repr)."""
+
+    def __init__(self, payload: dict[str, Any], svg: str | None, text: str) -> None:
+        self.payload = payload
+        self.svg = svg
+        self.text = text
+
+    @property
+    def status(self) -> dict[str, Any]:
+        return self.payload["status"]
+
+    @property
+    def series(self) -> dict[str, Any]:
+        return self.payload["series"]
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        return display.monitor_bundle(self.payload, self.svg, self.text)
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def monitor(name: str, last: str | int | float = "15m", version: int | None = None) -> MonitorChart:
+    """The monitoring chart of `name` over the `last` span ("15m", "1h", "30s"): throughput and
+    errors, latency percentiles, drift per feature, integrity violations, performance from
+    delayed labels and alerts, for `version` (default: the production version). Shown as the
+    cell's result; in JupyterLab with the extension it updates live while traffic flows."""
+    reply = client().call("monitor", model=name, last_seconds=parse_span(last), version=version, svg=True)
+    return MonitorChart(reply["payload"], reply.get("svg"), reply["text"])

@@ -47,6 +47,9 @@ export default async function startLab(config: FullConfig): Promise<() => Promis
     `--ServerApp.root_dir=${notebooks}`,
     `--LabApp.user_settings_dir=${path.join(temp, 'settings')}`,
     `--LabApp.workspaces_dir=${path.join(temp, 'workspaces')}`,
+    // NBDEPLOY_UI_LABEXTENSIONS: a folder whose `nbdeploy` is a labextension build to test
+    // (a worktree's), found before the one installed in the .venv.
+    ...(process.env.NBDEPLOY_UI_LABEXTENSIONS ? [`--LabServerApp.extra_labextensions_path=${process.env.NBDEPLOY_UI_LABEXTENSIONS}`] : []),
     `--LabServerApp.extra_labextensions_path=${galataExtension}`,
     '--LabApp.expose_app_in_browser=True',
     // Notebook signatures kept in memory: a run trusts nothing from an earlier one, and

@@ -27,6 +27,7 @@ import { ADWIN, type DriftDetector, PageHinkley, restoreDetector } from './detec
 import { driftTest } from './drift-statistics.js';
 import type { IntegrityKind, IntegrityReport } from './integrity.js';
 import { IntegrityCounts } from './integrity-counts.js';
+import { type AlertRecord, type MonitorSeries, SeriesCache, buildSeries } from './series.js';
 import type { MonitoringStore, PredictionRecord } from './store.js';
 import { MonitorWindow, type Ops, type WindowState } from './window.js';
 
@@ -307,6 +308,44 @@ export class Monitor {
     };
   }
 
+  /**
+   * The span of a `status` view over time (series.ts): per bucket of windows, operations of
+   * every version, and drift and performance of the version the view describes.
+   */
+  series(model: string, view: Pick<StatusView, 'from' | 'to' | 'version'>, alerts?: readonly AlertRecord[]): MonitorSeries {
+    this.flush();
+    const from = Date.parse(view.from);
+    const to = Date.parse(view.to);
+    const loadWindows = (a: number, b: number): WindowState[] => {
+      const windows = this._store.loadWindows(model, a, b);
+      for (const w of this._open.values()) if (w.model === model && w.end > a && w.start < b) windows.push(w.toJSON());
+      return windows;
+    };
+    // Buckets before the open windows (and a few seconds' margin for events still in flight) are stored for good.
+    let settledBefore = alignDown(this.options.now() - 5000, this.options.windowSeconds);
+    for (const w of this._open.values()) if (w.model === model) settledBefore = Math.min(settledBefore, w.start);
+    const version = view.version;
+    const plan = version === null ? null : this._plan(model, version);
+    const samples = (plan?.profile?.features ?? {}) as Record<string, { sample?: unknown[] }>;
+    const loadPerformance = (a: number, b: number): PerformanceState[] => (version === null ? [] : this._store.loadPerformance(model, version, a, b));
+    const whole = emptyPerformance();
+    for (const p of loadPerformance(alignDown(from, this.options.windowSeconds), to + 1)) mergePerformance(whole, p);
+    return buildSeries({
+      from,
+      to,
+      windowSeconds: this.options.windowSeconds,
+      loadWindows,
+      settledBefore,
+      cache: this._seriesCache,
+      cacheKey: model,
+      version,
+      features: (plan?.features ?? []).map((f) => ({ ...f, reference: samples[f.name]?.sample })),
+      performance: loadPerformance,
+      positive: plan?.positive ?? guessPositive(whole),
+      alerts
+    });
+  }
+
   /** Writes the buffered predictions and the windows closed since the last flush. */
   flush(): void {
     if (this._flushTimer) {
@@ -534,6 +573,7 @@ export class Monitor {
   private readonly _closing: MonitorWindow[] = [];
   private readonly _pending: PredictionRecord[] = [];
   private readonly _plans = new Map<string, VersionPlan | null>();
+  private readonly _seriesCache = new SeriesCache();
   private readonly _timer: NodeJS.Timeout;
   private _flushTimer: NodeJS.Timeout | null = null;
   private _flushSoon = false;

@@ -183,6 +183,20 @@ export const StatusMessage = z.strictObject({
   last_seconds: z.number().positive().max(366 * 24 * 3600).optional()
 });
 
+/**
+ * The monitor chart's payload over the last `last_seconds` (default 900): the `status`
+ * summary, series per bucket of windows and the Vega-Lite spec; with `svg`, the chart
+ * rendered to SVG too (the static fallback of notebook outputs).
+ */
+export const MonitorMessage = z.strictObject({
+  type: z.literal('monitor'),
+  ...base,
+  model: ModelName,
+  version: Version.optional(),
+  last_seconds: z.number().positive().max(366 * 24 * 3600).optional(),
+  svg: z.boolean().optional()
+});
+
 export const TextMessage = z.discriminatedUnion('type', [
   ListMessage,
   GetModelMessage,
@@ -202,7 +216,8 @@ export const TextMessage = z.discriminatedUnion('type', [
   SubscribeMessage,
   UnsubscribeMessage,
   AuditMessage,
-  StatusMessage
+  StatusMessage,
+  MonitorMessage
 ]);
 export type TextMessage = z.infer<typeof TextMessage>;
 

@@ -27,6 +27,9 @@ import type { Actor, BatchingConfig, Registry } from '../registry/registry.js';
 import type { DataPlane, InferResult } from '../serving/data-plane.js';
 import type { Deployer } from '../serving/deployer.js';
 import type { Monitor } from '../monitoring/monitor.js';
+import { withData } from '../monitoring/monitor-chart.js';
+import { monitorPayload, monitorText } from '../monitoring/monitor-payload.js';
+import { renderSvg } from '../monitoring/monitor-svg.js';
 import type { LiveEvents } from './live-events.js';
 
 export interface ConnectionContext {
@@ -178,6 +181,16 @@ export class Connection {
         }
         if (!this._ctx.monitor) throw new ServiceError('NBD_ERR_BAD_REQUEST', { issues: 'this service runs without monitoring' });
         return this._reply({ type: 'status', id: msg.id, ...this._ctx.monitor.status(msg.model, msg.last_seconds ?? 900, msg.version) });
+      }
+      case 'monitor': {
+        if (!registry.getModel(msg.model)) throw new ServiceError('NBD_ERR_MODEL_NOT_FOUND', { model: msg.model });
+        if (msg.version !== undefined && !registry.getVersion(msg.model, msg.version)) {
+          throw new ServiceError('NBD_ERR_VERSION_NOT_FOUND', { model: msg.model, version: msg.version });
+        }
+        if (!this._ctx.monitor) throw new ServiceError('NBD_ERR_BAD_REQUEST', { issues: 'this service runs without monitoring' });
+        const payload = monitorPayload(this._ctx.monitor, msg.model, msg.last_seconds ?? 900, msg.version);
+        const svg = msg.svg ? await renderSvg(withData(payload.spec, payload.series)) : undefined;
+        return this._reply({ type: 'monitor', id: msg.id, payload, text: monitorText(payload), ...(svg !== undefined ? { svg } : {}) });
       }
     }
   }

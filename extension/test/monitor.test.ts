@@ -1,0 +1,208 @@
+/**
+ * The monitor renderer in jsdom: the snapshot a payload carries drawn without a service, and
+ * live updates from a real `nbdeploy serve` through the extension's ServiceClient — data
+ * swapped into the same chart, the time-range selector, the snapshot written back into the
+ * output without a re-draw loop, errors as a status line, everything let go on dispose.
+ */
+import type { IRenderMime } from '@jupyterlab/rendermime-interfaces';
+import { Widget } from '@lumino/widgets';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket as NodeWebSocket } from 'ws';
+
+import { MONITOR_MIME_TYPE } from '../src/mime.js';
+import { RenderedMonitor, monitorRendererFactory } from '../src/monitor.js';
+import type { IMonitorPayload } from '../src/payloads.js';
+import { ServiceClient } from '../src/service-client.js';
+import { fixture, fp32 } from '../../test/support/models.js';
+import { NotebookClient } from '../../test/support/notebook-client.js';
+import { type ServiceProcess, cleanup, startService } from '../../test/support/service.js';
+
+const FEATURES = ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'];
+const MEANS = [5.8, 3.0, 3.8, 1.2];
+
+let service: ServiceProcess;
+let setup: NotebookClient;
+let snapshot: IMonitorPayload;
+const widgets: Widget[] = [];
+const clients: ServiceClient[] = [];
+
+function rows(n: number, seed: number): number[][] {
+  let s = seed;
+  const u = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) + 0.5) / 4294967296;
+  return Array.from({ length: n }, () => MEANS.map(m => m + (u() - 0.5)));
+}
+
+async function traffic(requests: number, seed: number): Promise<void> {
+  for (let i = 0; i < requests; i++) await setup.call({ type: 'infer', model: 'iris', inputs: [fp32('input', rows(10, seed + i))] });
+}
+
+function until<T>(check: () => T | undefined | false, what: string, timeoutMs = 15_000): Promise<T> {
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const poll = (): void => {
+      const value = check();
+      if (value !== undefined && value !== false) resolve(value as T);
+      else if (Date.now() - started > timeoutMs) reject(new Error(`timed out waiting for ${what}`));
+      else setTimeout(poll, 25);
+    };
+    poll();
+  });
+}
+
+/** An output model as JupyterLab's OutputArea keeps one: setData stores the data and renders the same renderer again. */
+function outputModel(payload: unknown, renderer: () => RenderedMonitor): IRenderMime.IMimeModel & { writes: Array<Record<string, unknown>> } {
+  const model = {
+    trusted: false,
+    data: { [MONITOR_MIME_TYPE]: payload, 'text/plain': 'Monitoring of iris' } as IRenderMime.IMimeModel['data'],
+    metadata: {},
+    writes: [] as Array<Record<string, unknown>>,
+    setData(options: IRenderMime.IMimeModel.ISetDataOptions) {
+      model.writes.push(options.data as Record<string, unknown>);
+      model.data = JSON.parse(JSON.stringify(options.data));
+      void renderer().renderModel(model);
+    }
+  };
+  return model;
+}
+
+function create(client: ServiceClient | null, options = {}): RenderedMonitor {
+  const widget = monitorRendererFactory(client, options).createRenderer({
+    mimeType: MONITOR_MIME_TYPE,
+    sanitizer: { sanitize: (html: string) => html },
+    resolver: null,
+    linkHandler: null,
+    latexTypesetter: null
+  }) as RenderedMonitor;
+  widgets.push(widget);
+  Widget.attach(widget, document.body);
+  return widget;
+}
+
+function connect(): ServiceClient {
+  const client = new ServiceClient({ url: `${service.wsUrl}?token=${service.token}`, WebSocket: NodeWebSocket as unknown as typeof WebSocket });
+  clients.push(client);
+  return client;
+}
+
+const sum = (values: unknown[], field: string) => values.reduce((s: number, v) => s + ((v as Record<string, number>)[field] ?? 0), 0);
+
+beforeAll(async () => {
+  service = await startService({ args: ['--monitor-window-seconds', '1'] });
+  setup = await NotebookClient.connect(service);
+  const sample = rows(500, 1);
+  const profile = { features: Object.fromEntries(FEATURES.map((name, j) => [name, { kind: 'numeric', null_rate: 0, sample: sample.map(r => r[j]) }])) };
+  const registered = await setup.register('iris', fixture('iris_classifier.onnx'), { profile });
+  await setup.promote('iris', registered.version);
+  await traffic(3, 100);
+  snapshot = (await setup.call({ type: 'monitor', model: 'iris', last_seconds: 300 })).payload;
+}, 60_000);
+
+afterEach(() => {
+  widgets.splice(0).forEach(w => w.dispose());
+  clients.splice(0).forEach(c => c.dispose());
+});
+
+afterAll(async () => {
+  setup?.socket.close();
+  await cleanup();
+});
+
+describe('RenderedMonitor', () => {
+  it('should draw the snapshot a payload carries without a service', async () => {
+    const widget = create(null);
+    await widget.renderModel(outputModel(snapshot, () => widget));
+    const svg = widget.node.querySelector('.jp-nbdeploy-monitorChart svg');
+    expect(svg).not.toBeNull();
+    // The panels' marks: the latency lines and the drift heatmap, with feature names.
+    expect(svg!.querySelector('.mark-line path')).not.toBeNull();
+    expect(svg!.querySelectorAll('.mark-rect path').length).toBeGreaterThan(0);
+    expect(svg!.textContent).toContain('petal_le'); // long names are cut to the axis' label limit
+    expect(widget.node.querySelector('.jp-nbdeploy-title')!.textContent).toBe('Monitoring iris v1');
+    const status = widget.node.querySelector('.jp-nbdeploy-monitorStatus') as HTMLElement;
+    expect(status.textContent).toMatch(/^Snapshot from \d{4}-\d\d-\d\d \d\d:\d\d UTC$/);
+    // The chart's data are the payload's.
+    expect(sum(widget.chart.view!.data('ops'), 'requests')).toBe(3);
+    // No service: the range selector cannot fetch another span.
+    const buttons = [...widget.node.querySelectorAll<HTMLButtonElement>('.jp-nbdeploy-range')];
+    expect(buttons.map(b => b.textContent)).toEqual(['5m', '15m', '1h', '6h', '24h']);
+    expect(buttons.every(b => b.disabled)).toBe(true);
+    expect(buttons.find(b => b.getAttribute('aria-pressed') === 'true')!.textContent).toBe('5m');
+  });
+
+  it('should say when an output cannot be read, and draw nothing', async () => {
+    const widget = create(null);
+    await widget.renderModel(outputModel({ model: 'iris' }, () => widget));
+    expect(widget.node.querySelector('.jp-nbdeploy-error')!.textContent).toContain('could not be read');
+    expect(widget.node.querySelector('svg')).toBeNull();
+  });
+
+  it('should update live as traffic flows, in the same chart, and write the snapshot back without drawing it again', async () => {
+    const client = connect();
+    const widget = create(client, { refreshMs: 100, writeBackMs: 0 });
+    const model = outputModel(snapshot, () => widget);
+    await widget.renderModel(model);
+    const view = widget.chart.view;
+    await until(() => widget.node.querySelector('.jp-nbdeploy-monitorStatus')!.textContent!.startsWith('Live'), 'the live status');
+    await traffic(4, 200);
+    // 3 + 4 requests in the chart, through stats events and a fresh `monitor` payload.
+    await until(() => sum(widget.chart.view!.data('ops'), 'requests') === 7, 'the new traffic in the chart');
+    expect(widget.payload!.status.ops.requests).toBe(7);
+    expect(widget.chart.view).toBe(view); // data swapped in place: no re-draw
+    // The latest snapshot went back into the output, with a fresh SVG fallback, and did not loop.
+    await until(() => model.writes.length > 0, 'a write-back');
+    const written = model.writes.at(-1)!;
+    expect((written[MONITOR_MIME_TYPE] as IMonitorPayload).status.ops.requests).toBeGreaterThanOrEqual(3);
+    expect(String(written['image/svg+xml'])).toMatch(/^<svg/);
+    expect(written['text/plain']).toMatch(/^Monitoring of iris v1 over the last 5m \(to /);
+    expect(widget.chart.view).toBe(view);
+    // The re-render that setData causes (OutputArea calls renderModel again) draws nothing.
+    let drawn = 0;
+    const update = widget.chart.update.bind(widget.chart);
+    const draw = widget.chart.draw.bind(widget.chart);
+    widget.chart.update = data => (drawn++, update(data));
+    widget.chart.draw = (spec, data) => (drawn++, draw(spec, data));
+    await widget.renderModel(model);
+    expect(drawn).toBe(0);
+  });
+
+  it('should fetch another span from the range selector', async () => {
+    const client = connect();
+    const widget = create(client, { refreshMs: 100 });
+    await widget.renderModel(outputModel(snapshot, () => widget));
+    await until(() => widget.node.querySelector<HTMLButtonElement>('.jp-nbdeploy-range')!.disabled === false, 'enabled ranges');
+    widget.node.querySelector<HTMLButtonElement>('button[data-seconds="3600"]')!.click();
+    await until(() => widget.payload!.last_seconds === 3600, 'the 1h payload');
+    expect(widget.payload!.bucket_seconds).toBe(60);
+    expect(widget.node.querySelector('button[aria-pressed="true"]')!.textContent).toBe('1h');
+    const params = widget.chart.view!.signal('t_to') - widget.chart.view!.signal('t_from');
+    expect(params).toBe(3_600_000);
+  });
+
+  it('should keep the chart and show a status line when the model is gone', async () => {
+    const client = connect();
+    const widget = create(client, { refreshMs: 50 });
+    await widget.renderModel(outputModel({ ...snapshot, model: 'no-such-model' }, () => widget));
+    const status = widget.node.querySelector('.jp-nbdeploy-monitorStatus') as HTMLElement;
+    await until(() => status.dataset.state === 'error', 'the error status');
+    expect(status.textContent).toContain('model no-such-model no longer exists');
+    expect(widget.node.querySelector('.jp-nbdeploy-monitorChart svg')).not.toBeNull();
+  });
+
+  it('should stop asking the service and free the chart on dispose', async () => {
+    const client = connect();
+    const widget = create(client, { refreshMs: 50 });
+    await widget.renderModel(outputModel(snapshot, () => widget));
+    await until(() => widget.node.querySelector('.jp-nbdeploy-monitorStatus')!.textContent!.startsWith('Live'), 'the live status');
+    let requests = 0;
+    const request = client.request.bind(client);
+    client.request = (message => {
+      if (message.type === 'monitor') requests++;
+      return request(message);
+    }) as typeof client.request;
+    widget.dispose();
+    expect(widget.chart.isDisposed).toBe(true);
+    await traffic(3, 300);
+    await new Promise(r => setTimeout(r, 1500)); // past a stats event
+    expect(requests).toBe(0);
+  });
+});

@@ -1,0 +1,95 @@
+/**
+ * What `nd.monitor` shows and the `monitor` message returns: a self-contained payload —
+ * the `status` summary of the span, the series over time, and the chart spec that draws
+ * them — so a saved notebook shows the last snapshot without the service.
+ */
+import { type Panel, chartPanels, monitorChartSpec } from './monitor-chart.js';
+import type { Monitor, StatusView } from './monitor.js';
+import type { AlertRecord, MonitorSeries } from './series.js';
+
+export interface MonitorPayload {
+  model: string;
+  version: number | null;
+  /** Whether `version` was asked for (a live view keeps it) or is the production version (a live view follows production). */
+  version_pinned: boolean;
+  last_seconds: number;
+  window_seconds: number;
+  bucket_seconds: number;
+  /** ISO time the snapshot was taken (the span ends then). */
+  generated_at: string;
+  from: string;
+  to: string;
+  status: StatusView;
+  series: MonitorSeries;
+  panels: Panel[];
+  /** Vega-Lite; its named datasets are the arrays of `series` of the same name (monitor-chart.ts `withData`). */
+  spec: Record<string, unknown>;
+}
+
+export function monitorPayload(monitor: Monitor, model: string, lastSeconds: number, version?: number, alerts?: readonly AlertRecord[]): MonitorPayload {
+  const status = monitor.status(model, lastSeconds, version);
+  const series = monitor.series(model, status, alerts);
+  const from = Date.parse(status.from);
+  const to = Date.parse(status.to);
+  const panels = chartPanels(series);
+  return {
+    model,
+    version: status.version,
+    version_pinned: version !== undefined,
+    last_seconds: lastSeconds,
+    window_seconds: status.window_seconds,
+    bucket_seconds: series.bucket_seconds,
+    generated_at: status.to,
+    from: status.from,
+    to: status.to,
+    status,
+    series,
+    panels,
+    spec: monitorChartSpec({ panels, from, to, bucketSeconds: series.bucket_seconds, featureCount: series.drift_features.length })
+  };
+}
+
+function spanText(seconds: number): string {
+  for (const [unit, size] of [['d', 86400], ['h', 3600], ['m', 60]] as const) {
+    if (seconds >= size && seconds % size === 0) return `${seconds / size}${unit}`;
+  }
+  return `${seconds}s`;
+}
+
+const fixed = (x: number, digits: number): string => x.toFixed(digits);
+
+/** The payload as a few lines of text: the `text/plain` of the notebook output. */
+export function monitorText(payload: MonitorPayload): string {
+  const s = payload.status;
+  const ops = s.ops;
+  const version = payload.version !== null ? ` v${payload.version}` : '';
+  const lines = [`Monitoring of ${payload.model}${version} over the last ${spanText(payload.last_seconds)} (to ${payload.generated_at})`];
+  const latency =
+    (['p50', 'p95', 'p99'] as const)
+      .filter((k) => ops.latency_ms[k] !== null)
+      .map((k) => `${k} ${fixed(ops.latency_ms[k]!, 1)} ms`)
+      .join(', ') || 'no latency yet';
+  const rate = ops.error_rate !== null ? ` (${fixed(ops.error_rate * 100, 1)}%)` : '';
+  lines.push(`  traffic: ${ops.requests} requests, ${ops.rows} rows, ${fixed(ops.throughput_per_s, 2)} rows/s, ${ops.errors} errors${rate}; latency ${latency}`);
+  if (s.drift_share !== null) {
+    const tested = Object.values(s.drift).filter((d) => d !== null);
+    const drifted = Object.entries(s.drift)
+      .filter(([, d]) => d?.drifted)
+      .map(([name]) => name)
+      .sort();
+    const names = drifted.length > 0 ? ` (${drifted.slice(0, 8).join(', ')}${drifted.length > 8 ? '…' : ''})` : '';
+    lines.push(`  drift: ${drifted.length} of ${tested.length} features drifted${names}`);
+  }
+  const perf = s.performance;
+  const shown = (['accuracy', 'f1', 'roc_auc', 'mae', 'rmse'] as const)
+    .filter((k) => perf[k] !== null)
+    .map((k) => `${k} ${fixed(perf[k]!, 4)}`)
+    .join(', ');
+  if (shown) lines.push(`  performance (${perf.labelled} labelled rows): ${shown}`);
+  const alerts = payload.series.alerts;
+  if (alerts.length > 0) {
+    const firing = alerts.filter((a) => a.state === 'firing').map((a) => a.rule);
+    lines.push(`  alerts: ${firing.length} firing${firing.length > 0 ? ` (${firing.join(', ')})` : ''}, ${alerts.length - firing.length} resolved`);
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,262 @@
+import { describe, expect, it } from 'vitest';
+import { compile } from 'vega-lite';
+import { type PerformanceState, addClassification, addRegression, emptyPerformance } from '../../src/monitoring/accumulators.js';
+import { CHART_DATASETS, chartPanels, monitorChartSpec, withData } from '../../src/monitoring/monitor-chart.js';
+import { renderSvg } from '../../src/monitoring/monitor-svg.js';
+import { MAX_CHART_FEATURES, MAX_POINTS, SeriesCache, type SeriesInput, bucketSeconds, buildSeries } from '../../src/monitoring/series.js';
+import { MonitorWindow, type WindowState } from '../../src/monitoring/window.js';
+import { mulberry32 } from './random.js';
+
+const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
+
+/** A window of `requests` one-row requests, feature `a` drawn from U(shift, shift + 1). */
+function window(version: number, start: number, requests: number, options: { shift?: number; errors?: number; latency?: number; seed?: number } = {}): WindowState {
+  const w = new MonitorWindow('m', version, start, 60);
+  const random = mulberry32(options.seed ?? start);
+  for (let i = 0; i < requests; i++) {
+    w.served.add(1, options.latency ?? 5, i < (options.errors ?? 0) ? 'NBD_ERR_INPUT_SHAPE' : null);
+    const a = w.feature('a', 'numeric')!;
+    if (a.kind === 'numeric') a.reservoir.add((options.shift ?? 0) + random());
+  }
+  return w.toJSON();
+}
+
+const reference = Array.from({ length: 500 }, mulberry32(1));
+
+/** The windows that overlap [from, to), as the store and the open windows give them. */
+const loader = (windows: WindowState[]) => (from: number, to: number) => windows.filter((w) => w.start < to && w.start + w.seconds * 1000 > from);
+
+function input(windows: WindowState[], extra: Partial<SeriesInput> = {}): SeriesInput {
+  return {
+    from: T0 - 600_000,
+    to: T0,
+    windowSeconds: 60,
+    loadWindows: loader(windows),
+    settledBefore: 0,
+    version: 1,
+    features: [{ name: 'a', kind: 'numeric', reference }],
+    performance: () => [],
+    positive: null,
+    ...extra
+  };
+}
+
+describe('bucketSeconds', () => {
+  it('should keep whole windows and at most MAX_POINTS buckets per span', () => {
+    expect(MAX_POINTS).toBe(60);
+    expect(bucketSeconds(900, 60)).toBe(60);
+    expect(bucketSeconds(3600, 60)).toBe(60);
+    expect(bucketSeconds(6 * 3600, 60)).toBe(360);
+    expect(bucketSeconds(24 * 3600, 60)).toBe(1440);
+    expect(bucketSeconds(300, 1)).toBe(5);
+    expect(bucketSeconds(30, 1)).toBe(1);
+  });
+});
+
+describe('buildSeries', () => {
+  it('should give one point per bucket over the span, traffic per version, and errors by code', () => {
+    const windows = [window(1, T0 - 600_000, 10, { errors: 2 }), window(2, T0 - 600_000, 5), window(1, T0 - 120_000, 30, { latency: 20 })];
+    const s = buildSeries(input(windows));
+    expect(s.bucket_seconds).toBe(60);
+    expect(s.ops.map((p) => p.t)).toEqual(Array.from({ length: 10 }, (_, i) => T0 - 600_000 + i * 60_000));
+    expect(s.ops[0]).toMatchObject({ requests: 15, errors: 2, rows: 15, error_rate: 2 / 15, throughput_per_s: 15 / 60, t_end: T0 - 540_000 });
+    expect(s.ops[0]!.p50).toBeCloseTo(5, 1);
+    expect(s.ops[8]).toMatchObject({ requests: 30, throughput_per_s: 0.5 });
+    expect(s.ops[8]!.p99).toBeCloseTo(20, 0);
+    // Buckets without traffic: zero, and no latency.
+    expect(s.ops[3]).toMatchObject({ requests: 0, rows: 0, error_rate: null, p50: null, p95: null, p99: null });
+    expect(s.versions).toEqual([
+      { t: T0 - 600_000, version: 1, requests: 10, rows: 10, errors: 2, throughput_per_s: 10 / 60 },
+      { t: T0 - 600_000, version: 2, requests: 5, rows: 5, errors: 0, throughput_per_s: 5 / 60 },
+      { t: T0 - 120_000, version: 1, requests: 30, rows: 30, errors: 0, throughput_per_s: 0.5 }
+    ]);
+    expect(s.errors).toEqual([{ t: T0 - 600_000, code: 'NBD_ERR_INPUT_SHAPE', count: 2 }]);
+    expect(s.integrity).toBeNull();
+    expect(s.alerts).toEqual([]);
+  });
+
+  it('should rate a partial current bucket over the time elapsed', () => {
+    const to = T0 + 30_000; // 30 s into the current window
+    const s = buildSeries(input([window(1, T0, 60)], { from: to - 600_000, to }));
+    expect(s.ops.at(-1)).toMatchObject({ t: T0, requests: 60, throughput_per_s: 2 });
+  });
+
+  it('should keep settled buckets, and load and test only the open ones again', () => {
+    const windows = [window(1, T0 - 600_000, 100), window(1, T0 - 300_000, 100, { shift: 0.5 }), window(1, T0 - 60_000, 10)];
+    const loads: number[] = [];
+    const load = loader(windows);
+    const cache = new SeriesCache();
+    const run = () =>
+      buildSeries(input(windows, { cache, cacheKey: 'm', settledBefore: T0 - 60_000, loadWindows: (a, b) => (loads.push(a), load(a, b)) }));
+    const first = run();
+    expect(loads).toEqual([T0 - 600_000]);
+    expect(cache.size).toBe(9); // every bucket but the last, still open
+    const again = run();
+    expect(loads).toEqual([T0 - 600_000, T0 - 60_000]);
+    expect(again).toEqual(first);
+    // Another version described: other entries.
+    buildSeries(input(windows, { cache, cacheKey: 'm', settledBefore: T0 - 60_000, version: 2 }));
+    expect(cache.size).toBe(18);
+    // A bounded cache keeps the most recent buckets only.
+    const small = new SeriesCache(5);
+    buildSeries(input(windows, { cache: small, cacheKey: 'm', settledBefore: T0 - 60_000 }));
+    expect(small.size).toBe(5);
+  });
+
+  it('should merge windows into buckets over long spans', () => {
+    const windows = Array.from({ length: 12 }, (_, i) => window(1, T0 - 3_600_000 * 6 + i * 60_000, 2));
+    const s = buildSeries(input(windows, { from: T0 - 6 * 3_600_000 }));
+    expect(s.bucket_seconds).toBe(360);
+    expect(s.ops.length).toBe(60);
+    expect(s.ops.slice(0, 2).map((p) => p.requests)).toEqual([12, 12]);
+    expect(s.ops.reduce((n, p) => n + p.requests, 0)).toBe(24);
+  });
+
+  it('should test drift per feature and bucket against the profile, for the described version only', () => {
+    const windows = [
+      window(1, T0 - 600_000, 200),
+      window(1, T0 - 300_000, 200, { shift: 0.5 }),
+      window(2, T0 - 300_000, 200, { shift: 5 }) // another version: not the described one
+    ];
+    const s = buildSeries(input(windows));
+    expect(s.drift.map((d) => [d.t, d.feature, d.method, d.drifted])).toEqual([
+      [T0 - 600_000, 'a', 'ks', false],
+      [T0 - 300_000, 'a', 'ks', true]
+    ]);
+    expect(s.drift[1]).toMatchObject({ t_end: T0 - 240_000, threshold: 0.05 });
+    expect(s.drift[1]!.p_value).toBeLessThan(1e-6);
+    expect(s.drift_share).toEqual([
+      { t: T0 - 600_000, share: 0, tested: 1, drifted: 0 },
+      { t: T0 - 300_000, share: 1, tested: 1, drifted: 1 }
+    ]);
+    expect(s.drift_features).toEqual(['a']);
+    // No profile sample, no drift.
+    expect(buildSeries(input(windows, { features: [{ name: 'a', kind: 'numeric', reference: undefined }] })).drift).toEqual([]);
+  });
+
+  it('should keep the most drifted features when the profile has many', () => {
+    const w = new MonitorWindow('m', 1, T0 - 60_000, 60);
+    const random = mulberry32(3);
+    const features = Array.from({ length: MAX_CHART_FEATURES + 5 }, (_, i) => `f${String(i).padStart(2, '0')}`);
+    for (const [i, name] of features.entries()) {
+      const acc = w.feature(name, 'numeric')!;
+      // the last five features shifted
+      for (let r = 0; r < 200; r++) if (acc.kind === 'numeric') acc.reservoir.add(random() + (i >= MAX_CHART_FEATURES ? 2 : 0));
+    }
+    const s = buildSeries(input([w.toJSON()], { features: features.map((name) => ({ name, kind: 'numeric', reference })) }));
+    expect(s.drift_features_total).toBe(MAX_CHART_FEATURES + 5);
+    expect(s.drift_features.length).toBe(MAX_CHART_FEATURES);
+    // The shifted ones are kept (a feature or two more may drift by chance at p ≤ 0.05); the ones left out did not drift.
+    expect(s.drift_features).toEqual(expect.arrayContaining(features.slice(MAX_CHART_FEATURES)));
+    const drifted = new Set(s.drift.filter((d) => d.drifted).map((d) => d.feature));
+    expect(s.drift_features.slice(0, drifted.size).every((f) => drifted.has(f))).toBe(true);
+    expect(new Set(s.drift.map((d) => d.feature))).toEqual(new Set(s.drift_features));
+    // The chart orders the rows by rank: the place in drift_features.
+    for (const d of s.drift) expect(s.drift_features[d.rank]).toBe(d.feature);
+    expect(s.drift_share[0]).toMatchObject({ tested: MAX_CHART_FEATURES + 5, drifted: drifted.size });
+    expect(drifted.size).toBeLessThan(10);
+  });
+
+  it('should compute performance per bucket from the labels joined to its windows', () => {
+    const byStart = new Map<number, PerformanceState>();
+    const classified = emptyPerformance();
+    addClassification(classified, '1', '1', 0.9);
+    addClassification(classified, '0', '1', 0.4);
+    addClassification(classified, '0', '0', 0.2);
+    addClassification(classified, '1', '1', 0.7);
+    byStart.set(T0 - 600_000, classified);
+    const windows = [window(1, T0 - 600_000, 8), window(1, T0 - 540_000, 8)];
+    const s = buildSeries(
+      input(windows, { positive: '1', performance: (a, b) => [...byStart].filter(([t]) => t >= a && t < b).map(([, p]) => p) })
+    );
+    expect(s.performance.map((p) => p.metric)).toEqual(['accuracy', 'f1', 'roc_auc']);
+    expect(s.performance[0]).toMatchObject({ t: T0 - 600_000, value: 0.75, labelled: 4, labelled_share: 0.5 });
+    expect(s.performance[1]!.value).toBeCloseTo(0.8, 12); // precision 1, recall 2/3
+    expect(s.performance[2]!.value).toBe(1);
+
+    const regression = emptyPerformance();
+    addRegression(regression, 2, 1);
+    addRegression(regression, 1, 4);
+    const r = buildSeries(input(windows, { performance: (a) => (a === T0 - 540_000 ? [regression] : []) }));
+    expect(r.performance).toEqual([
+      { t: T0 - 540_000, metric: 'mae', value: 2, labelled: 2, labelled_share: 0.25 },
+      { t: T0 - 540_000, metric: 'rmse', value: Math.sqrt(5), labelled: 2, labelled_share: 0.25 }
+    ]);
+  });
+
+  it('should sum integrity violations by kind when windows count them', () => {
+    const a = { ...window(1, T0 - 600_000, 3), integrity: { missing: 2, out_of_range: 1 } };
+    const b = { ...window(2, T0 - 600_000, 3), integrity: { missing: 1 } };
+    const c = window(1, T0 - 60_000, 3);
+    const s = buildSeries(input([a, b, c] as WindowState[]));
+    expect(s.integrity).toEqual([
+      { t: T0 - 600_000, kind: 'missing', count: 3 },
+      { t: T0 - 600_000, kind: 'out_of_range', count: 1 }
+    ]);
+  });
+
+  it('should keep the alerts of the span, with times for the chart', () => {
+    const iso = (ms: number) => new Date(ms).toISOString();
+    const alerts = [
+      { rule: 'old', state: 'resolved' as const, fired_at: iso(T0 - 900_000), resolved_at: iso(T0 - 700_000) },
+      { rule: 'latency', severity: 'critical', state: 'resolved' as const, fired_at: iso(T0 - 800_000), resolved_at: iso(T0 - 500_000) },
+      { rule: 'drift', severity: 'warning', state: 'firing' as const, fired_at: iso(T0 - 100_000), resolved_at: null, value: 0.6, threshold: 0.5 }
+    ];
+    const s = buildSeries(input([], { alerts }));
+    expect(s.alerts).toEqual([
+      { ...alerts[1], t: T0 - 800_000, t_end: T0 - 500_000 },
+      { ...alerts[2], t: T0 - 100_000, t_end: null }
+    ]);
+  });
+});
+
+describe('monitorChartSpec', () => {
+  const full = () => {
+    const iso = (ms: number) => new Date(ms).toISOString();
+    const windows = [{ ...window(1, T0 - 600_000, 50), integrity: { missing: 1 } }, window(1, T0 - 300_000, 50, { shift: 0.5, errors: 3 })] as WindowState[];
+    const performance = emptyPerformance();
+    addClassification(performance, '1', '1', 0.9);
+    return buildSeries(
+      input(windows, {
+        performance: (a) => (a === T0 - 600_000 ? [performance] : []),
+        alerts: [{ rule: 'drift', severity: 'warning', state: 'firing', fired_at: iso(T0 - 200_000), resolved_at: null }]
+      })
+    );
+  };
+
+  it('should show the panels a series has data for', () => {
+    expect(chartPanels(full())).toEqual(['traffic', 'latency', 'drift', 'integrity', 'performance', 'alerts']);
+    expect(chartPanels(buildSeries(input([], { features: [] })))).toEqual(['traffic', 'latency']);
+  });
+
+  it('should compile to Vega without warnings, its data by name and its span as parameters', () => {
+    const series = full();
+    const spec = monitorChartSpec({ panels: chartPanels(series), from: T0 - 600_000, to: T0, bucketSeconds: 60, featureCount: 1 });
+    const warnings: unknown[] = [];
+    const logger = { level: () => logger, warn: (...m: unknown[]) => (warnings.push(m), logger), info: () => logger, debug: () => logger, error: (...m: unknown[]) => (warnings.push(m), logger) };
+    const vega = compile(withData(spec, series) as never, { logger: logger as never }).spec;
+    expect(warnings).toEqual([]);
+    const names = new Set((vega.data ?? []).map((d) => d.name));
+    for (const name of CHART_DATASETS.filter((n) => n !== 'versions' && n !== 'drift_share')) expect(names).toContain(name);
+    expect(vega.signals?.filter((s) => ['t_from', 't_to', 'bucket_ms'].includes(s.name)).map((s) => [s.name, (s as { value: unknown }).value])).toEqual([
+      ['t_from', T0 - 600_000],
+      ['t_to', T0],
+      ['bucket_ms', 60_000]
+    ]);
+    // Nothing the chart would load from elsewhere.
+    expect(JSON.stringify(spec)).not.toMatch(/"url"/);
+  });
+
+  it('should render to SVG with a mark per panel', async () => {
+    const series = full();
+    const spec = monitorChartSpec({ panels: chartPanels(series), from: T0 - 600_000, to: T0, bucketSeconds: 60, featureCount: 1 });
+    const svg = await renderSvg(withData(spec, series));
+    expect(svg.startsWith('<svg')).toBe(true);
+    for (const title of ['Throughput (rows/s) and errors', 'Latency (ms)', 'Drift per feature', 'Integrity violations', 'Performance (delayed labels)', 'Alerts']) {
+      expect(svg).toContain(title);
+    }
+    expect(svg).toMatch(/class="mark-line role-mark[^"]*"/);
+    expect(svg).toMatch(/class="mark-rect role-mark[^"]*"/);
+    expect(svg).toMatch(/class="mark-rule role-mark[^"]*"/);
+  });
+});
