@@ -1,12 +1,8 @@
 /**
  * The validation report renderer (`application/vnd.nbdeploy.validation+json`): the
  * verdict, metrics with 95% intervals beside training and production, gates, confusion
- * matrix, slices, data checks, governance checklist and reviews — from the payload alone.
- *
- * Still to come, each a section or an action bar added in `renderModel`: ROC and
- * calibration charts (Vega-Lite, loaded lazily from `details.roc` / `details.calibration`,
- * their views finalized in a `dispose` override) and the Approve / Request changes buttons
- * (which need the service client, given to the factory by the plugin).
+ * matrix, charts (confusion heat map, ROC, calibration: Vega-Lite, loaded lazily), slices,
+ * data checks, governance checklist and reviews — from the payload alone.
  */
 
 import type { IRenderMime } from '@jupyterlab/rendermime-interfaces';
@@ -28,6 +24,8 @@ import {
 } from './dom.js';
 import { RENDERER_RANK, VALIDATION_MIME_TYPE } from './mime.js';
 import type { IDataChecks, IReview, IValidationReport } from './payloads.js';
+import { validationChartsSpec } from './validation-charts.js';
+import { VegaView } from './vega-view.js';
 
 /** The class of the renderer's node. */
 const RENDERER_CLASS = 'jp-nbdeploy-Validation';
@@ -49,9 +47,25 @@ export class RenderedValidation extends Widget implements IRenderMime.IRenderer 
   async renderModel(model: IRenderMime.IMimeModel): Promise<void> {
     const report = model.data[this._mimeType] as unknown as IValidationReport;
     this.node.replaceChildren(...renderReport(report));
+    this._charts?.dispose();
+    this._charts = null;
+    const host = this.node.querySelector<HTMLElement>(`.${CHARTS_CLASS}`);
+    const spec = host ? validationChartsSpec(report) : null;
+    if (host && spec) {
+      this._charts = new VegaView(host);
+      // The tables above say the same; a chart that cannot be drawn only leaves its space empty.
+      await this._charts.draw(spec, { datasets: {}, params: {} }).catch(() => undefined);
+    }
+  }
+
+  override dispose(): void {
+    this._charts?.dispose();
+    this._charts = null;
+    super.dispose();
   }
 
   private _mimeType: string;
+  private _charts: VegaView | null = null;
 }
 
 /** Renders validation reports; safe: payload text only becomes text nodes. */
@@ -75,6 +89,7 @@ export function renderReport(report: IValidationReport): HTMLElement[] {
     metrics(report),
     gates(report),
     confusionMatrix(report),
+    charts(report),
     slices(report),
     dataChecks(report.data_checks),
     checklist(report),
@@ -155,6 +170,13 @@ function confusionMatrix(report: IValidationReport): HTMLElement | null {
     return [label, ...counts, ...extra];
   });
   return section('Confusion matrix', table(header, rows, 'jp-nbdeploy-confusion'));
+}
+
+/** Where the renderer draws the report's charts (empty until vega-embed has loaded). */
+const CHARTS_CLASS = 'jp-nbdeploy-charts';
+
+function charts(report: IValidationReport): HTMLElement | null {
+  return validationChartsSpec(report) ? section('Charts', h('div', { className: CHARTS_CLASS })) : null;
 }
 
 function slices(report: IValidationReport): HTMLElement | null {

@@ -172,3 +172,23 @@ describe('RenderedValidation', () => {
     expect(node.textContent).toBe('This nbdeploy validation output could not be read.');
   });
 });
+
+describe('validation charts', () => {
+  it('should draw the confusion matrix, ROC curve and calibration of a binary report as SVG', async () => {
+    const node = await render(passed);
+    const svg = node.querySelector('.jp-nbdeploy-charts svg');
+    expect(svg).not.toBeNull();
+    const text = svg!.textContent ?? '';
+    expect(text).toContain('Confusion matrix');
+    expect(text).toContain(`ROC curve (AUC ${passed.metrics.roc_auc!.toFixed(3)})`);
+    expect(text).toContain('Calibration');
+    // One cell per (true, predicted) pair, with its count.
+    const n = passed.details!.confusion_matrix!.labels.length;
+    expect(svg!.querySelectorAll('.mark-rect path').length).toBe(n * n);
+  });
+
+  it('should leave the charts out of a report without curves or a confusion matrix', async () => {
+    const node = await render({ ...passed, details: {} });
+    expect(node.querySelector('.jp-nbdeploy-charts')).toBeNull();
+  });
+});
