@@ -45,8 +45,10 @@ def test_typescript_quickstart_runs_and_shows_the_outputs(service, monkeypatch, 
     shown = {mime for b in bundles for mime in b["data"]}
     assert MIMES <= shown, shown
     for bundle in bundles:
-        # one display_data per output, with its fallbacks beside the nbdeploy payload
-        assert {"text/plain", "text/html"} <= set(bundle["data"]), bundle["data"].keys()
+        # one display_data per output, with its fallbacks beside the nbdeploy payload: HTML for
+        # reports and deployments, the chart as SVG for the monitor
+        fallback = "image/svg+xml" if "application/vnd.nbdeploy.monitor+json" in bundle["data"] else "text/html"
+        assert {"text/plain", fallback} <= set(bundle["data"]), bundle["data"].keys()
 
     report = next(b["data"]["application/vnd.nbdeploy.validation+json"] for b in bundles if "application/vnd.nbdeploy.validation+json" in b["data"])
     assert report["model"] == "cancer-ts" and report["passed"] is True
@@ -58,6 +60,7 @@ def test_typescript_quickstart_runs_and_shows_the_outputs(service, monkeypatch, 
     assert deployment["stage"] == "production" and deployment["endpoint"].endswith("/v2/models/cancer-ts/infer")
     monitor = next(b["data"]["application/vnd.nbdeploy.monitor+json"] for b in bundles if "application/vnd.nbdeploy.monitor+json" in b["data"])
     status = monitor["status"]
+    assert monitor["model"] == "cancer-ts" and monitor["spec"] and monitor["series"]["ops"]
     assert status["ops"]["rows"] == 143  # the live rows; validation traffic is kept out of monitoring
     assert status["performance"]["labelled"] == 143
 

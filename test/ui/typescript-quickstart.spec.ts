@@ -53,8 +53,8 @@ test('the TypeScript quickstart runs in tslab and shows the nbdeploy panels', as
   await expect(page.locator(DEPLOYMENT).locator('.jp-nbdeploy-endpoint')).toContainText('/v2/models/cancer-ts/infer');
   // No static fallback stands in for a panel the extension renders.
   await expect(page.locator('.jp-OutputArea-output.jp-RenderedHTMLCommon').filter({ hasText: /Validation of|Deployed/ })).toHaveCount(0);
-  // The monitor output (its renderer or, until there is one, its HTML fallback).
-  await expect(page.locator('.jp-OutputArea-output').filter({ hasText: /Monitoring/ }).first()).toBeVisible();
+  // The monitor chart, drawn by its renderer (not the SVG fallback).
+  await expect(page.locator('.jp-nbdeploy-Monitor svg').first()).toBeVisible();
 
   await report.scrollIntoViewIfNeeded();
   await page.screenshot({ path: path.join(SCREENSHOTS, 'ui-typescript-quickstart.png') });

@@ -5,7 +5,7 @@
  * well in any viewer. The HTML uses no colours of its own beyond pass/fail marks, so it
  * suits light and dark themes.
  */
-import type { StatusView } from '../monitoring/monitor.js';
+import type { MonitorPayload } from '../monitoring/monitor-payload.js';
 import type { Deployment, ValidationReport } from './types.js';
 
 export const VALIDATION_MIME = 'application/vnd.nbdeploy.validation+json';
@@ -140,54 +140,12 @@ export function deploymentBundle(d: Deployment): MimeBundle {
 }
 
 /**
- * The monitor output for `nd.monitor(name)`, built from the `status` reply.
- *
- * For the merge: the monitor MIME payload (a Vega-Lite chart spec and the service's SVG
- * snapshot) is being built on another branch; this one function is where `monitor` gets
- * its bundle, so switching to that payload is a change here only. Until then the payload
- * is `{ model, status }` and the fallbacks summarise the status.
+ * The monitor output for `nd.monitor(name)`: the service's `monitor` reply — the chart's
+ * payload (the extension draws it live), the same chart as SVG for any other viewer, and
+ * the text summary — exactly as Python's `nd.monitor` shows it.
  */
-export function monitorBundle(status: StatusView): MimeBundle {
-  const payload = jsonable({ model: status.model, version: status.version, status });
-  return { [MONITOR_MIME]: payload, 'text/plain': monitorText(status), 'text/html': monitorHtml(status) };
-}
-
-export function monitorText(s: StatusView): string {
-  const ops = s.ops;
-  const lat = ops.latency_ms.p95 === null ? 'no traffic' : `p95 ${ops.latency_ms.p95.toFixed(1)} ms`;
-  const drifted = Object.entries(s.drift).filter(([, d]) => d?.drifted).map(([k]) => k);
-  const perf = Object.entries(s.performance)
-    .filter(([k, v]) => v !== null && !k.startsWith('labelled'))
-    .map(([k, v]) => `${k}=${(v as number).toFixed(4)}`)
-    .join(', ');
-  return [
-    `Monitoring of ${s.model}${s.version !== null ? ` v${s.version}` : ''} from ${s.from} to ${s.to}`,
-    `  ${ops.requests} requests, ${ops.rows} rows, ${ops.errors} errors, ${lat}`,
-    `  drift: ${drifted.length ? drifted.join(', ') : 'none detected'} (${Object.keys(s.drift).length} features tested)`,
-    `  performance: ${perf || 'no ground truth yet'} (${s.performance.labelled} labelled)`
-  ].join('\n');
-}
-
-export function monitorHtml(s: StatusView): string {
-  const ops = s.ops;
-  const drift = Object.entries(s.drift).map(([name, d]) => [
-    escapeHtml(name),
-    d ? escapeHtml(d.method) : '—',
-    fmt(d?.statistic ?? null),
-    fmt(d?.p_value ?? null),
-    d ? (d.drifted ? '⚠️ drifted' : 'ok') : '—'
-  ]);
-  const perf = Object.entries(s.performance).map(([k, v]) => [escapeHtml(k), fmt(v)]);
-  return (
-    `<div><h4 style='margin:4px 0'>Monitoring <code>${escapeHtml(s.model)}</code>${s.version !== null ? ` version ${s.version}` : ''}</h4>` +
-    `<div style='opacity:.75;font-size:12px'>${escapeHtml(s.from)} – ${escapeHtml(s.to)}</div>` +
-    table(
-      ['requests', 'rows', 'errors', 'p50 ms', 'p95 ms', 'p99 ms'],
-      [[ops.requests, ops.rows, ops.errors, fmt(ops.latency_ms.p50), fmt(ops.latency_ms.p95), fmt(ops.latency_ms.p99)]]
-    ) +
-    '<b>Performance</b> (from ground truth)' +
-    table(['metric', 'value'], perf) +
-    (drift.length ? '<b>Drift</b>' + table(['feature', 'test', 'statistic', 'p-value', 'result'], drift) : '') +
-    '</div>'
-  );
+export function monitorBundle(reply: { payload: MonitorPayload; svg?: string; text: string }): MimeBundle {
+  const bundle: MimeBundle = { [MONITOR_MIME]: jsonable(reply.payload), 'text/plain': reply.text };
+  if (reply.svg) bundle['image/svg+xml'] = reply.svg;
+  return bundle;
 }

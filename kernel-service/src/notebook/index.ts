@@ -19,11 +19,12 @@ import { deploy as deployVersion, type DeployOptions, rollback as rollbackModel 
 import { withContext } from './context.js';
 import { InputError } from './errors.js';
 import { register as registerModel, type RegisterOptions } from './registration.js';
-import { FeedbackRecorded, ModelsReply, StatusReply } from './replies.js';
+import type { MonitorPayload } from '../monitoring/monitor-payload.js';
+import { FeedbackRecorded, ModelsReply, MonitorReply, StatusReply } from './replies.js';
 import type { Rows } from './rows.js';
 import { predictRows } from './serving.js';
 import type { ClassLabel } from './signature.js';
-import type { Deployment, ModelArtifact, ModelRow, Prediction, Status, ValidationReport } from './types.js';
+import type { Deployment, ModelArtifact, ModelRow, MonitorChart, Prediction, Status, ValidationReport } from './types.js';
 import { validate as validateVersion, type ValidateOptions } from './validation.js';
 
 export { connect, disconnect, type Connected } from './session.js';
@@ -117,11 +118,18 @@ export async function status(name: string, options: { last?: string | number; ve
   return rest as unknown as Status;
 }
 
-/** Shows a model's monitoring now (and returns it as data). */
-export async function monitor(name: string, options: { last?: string | number; version?: number } & ShowOption = {}): Promise<Status> {
-  const now = await status(name, options);
-  if (options.display !== false) show(monitorBundle(now));
-  return now;
+/**
+ * Shows the monitoring chart of a model over the `last` span ("15m", "1h"): traffic and
+ * errors, latency, drift per feature, integrity, performance from ground truth and alerts —
+ * live in JupyterLab with the extension, as SVG elsewhere. Returns the chart's data.
+ */
+export async function monitor(name: string, options: { last?: string | number; version?: number } & ShowOption = {}): Promise<MonitorChart> {
+  const message: Record<string, unknown> & { type: string } = { type: 'monitor', model: name, last_seconds: parseSpan(options.last ?? '15m'), svg: true };
+  if (options.version !== undefined) message.version = options.version;
+  const { reply } = await client().request(message, MonitorReply);
+  const chart = reply as unknown as { payload: MonitorPayload; svg?: string; text: string };
+  if (options.display !== false) show(monitorBundle(chart));
+  return { status: chart.payload.status, series: chart.payload.series, payload: chart.payload, svg: chart.svg ?? null, text: chart.text };
 }
 
 /** The registry as rows: one per version. */

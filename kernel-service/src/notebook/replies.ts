@@ -95,6 +95,14 @@ export const ValidationRecorded = z.looseObject({
 
 const Nullable = <T extends z.ZodType>(schema: T) => schema.nullable();
 
+/** `monitor`: the chart's payload (see monitoring/monitor-payload.ts), its SVG when asked, and its text summary. */
+export const MonitorReply = z.looseObject({
+  type: z.literal('monitor'),
+  payload: z.looseObject({ model: z.string(), status: z.looseObject({}), series: z.looseObject({}), spec: z.looseObject({}) }),
+  text: z.string(),
+  svg: z.string().optional()
+});
+
 export const StatusReply = z.looseObject({
   type: z.literal('status'),
   model: z.string(),

@@ -3,6 +3,7 @@
  * the Python bridge's (`ValidationReport.to_dict()`, `Deployment.to_dict()`), which are the
  * payloads the JupyterLab extension renders (extension/src/payloads.ts).
  */
+import type { MonitorPayload } from '../monitoring/monitor-payload.js';
 import type { StatusView } from '../monitoring/monitor.js';
 import type { ModelView } from '../protocol/views.js';
 import type { ClassificationDetails, Curves, Metrics } from './metrics.js';
@@ -116,4 +117,18 @@ export interface ModelRow {
   created_at: string;
   created_by: string;
   sha256: string;
+}
+
+/** What `monitor` shows, as data (Python's `MonitorChart`). */
+export interface MonitorChart {
+  /** `status` over the span: ops, integrity, drift, performance, alerts. */
+  status: StatusView;
+  /** The chart's data per time bucket. */
+  series: MonitorPayload['series'];
+  /** The monitor MIME payload (what the extension draws). */
+  payload: MonitorPayload;
+  /** The chart as SVG, as the service rendered it. */
+  svg: string | null;
+  /** The text summary. */
+  text: string;
 }
