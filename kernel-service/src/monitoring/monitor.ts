@@ -42,6 +42,8 @@ export interface MonitorOptions {
   /** Rows the buffer holds at most while the database lags; past it, rows are not logged (counted). */
   maxPendingRows: number;
   now: () => number;
+  /** Where a failing update listener is reported. */
+  log: (message: string) => void;
 }
 
 export const DEFAULT_MONITOR_OPTIONS: MonitorOptions = {
@@ -51,8 +53,32 @@ export const DEFAULT_MONITOR_OPTIONS: MonitorOptions = {
   flushMs: 100,
   flushRows: 1000,
   maxPendingRows: 100_000,
-  now: () => Date.now()
+  now: () => Date.now(),
+  log: (message) => console.error(`[nbdeploy] ${message}`)
 };
+
+/** Traffic counted in a window: served and shadow requests, all rows and errors, latency of both. */
+export interface TrafficCounts {
+  requests: number;
+  shadowRequests: number;
+  errors: number;
+  rows: number;
+  latencyCount: number;
+  latencySum: number;
+}
+
+/**
+ * What changed in a model's windows since the previous update (updates come at most once a
+ * second, from the monitor's timer, never from the inference path): per version with new
+ * traffic, its open window (null when it closed in between) and the traffic added since.
+ */
+export interface WindowUpdate {
+  model: string;
+  windowSeconds: number;
+  versions: Array<{ version: number; window: MonitorWindow | null; added: TrafficCounts }>;
+}
+
+export type WindowUpdateListener = (updates: readonly WindowUpdate[]) => void;
 
 /** What the monitor needs of an inference (the data plane's InferenceEvent fits). */
 export interface ObservedInference {
@@ -151,6 +177,19 @@ export class Monitor {
     if (!plan) return;
     this._accumulateInputs(window, plan, event.inputs, rows);
     this._accumulatePredictions(window, plan, event, rows);
+  }
+
+  /**
+   * Called about once a second with the models whose windows took traffic since the last
+   * call (an empty list when none did, so that listeners can notice quiet).
+   */
+  onUpdate(listener: WindowUpdateListener): void {
+    this._listeners.push(listener);
+  }
+
+  /** The open windows of a model (one per version with traffic in the current window). */
+  openWindowsOf(model: string): MonitorWindow[] {
+    return [...this._open.values()].filter((w) => w.model === model);
   }
 
   /** Joins ground truth to logged predictions and adds it to their windows' performance. */
@@ -328,6 +367,13 @@ export class Monitor {
 
   private _close(key: string, w: MonitorWindow): void {
     this._open.delete(key);
+    // Traffic of its last moments not reported to update listeners yet: carried to the next update.
+    const rest = subtract(countsOf(w), this._reported.get(key));
+    this._reported.delete(key);
+    if (rest.requests + rest.shadowRequests > 0) {
+      const carried = this._carried.get(key);
+      this._carried.set(key, carried ? add(carried, rest) : rest);
+    }
     this._closing.push(w);
     this._scheduleFlush();
   }
@@ -335,6 +381,7 @@ export class Monitor {
   private _tick(): void {
     const now = this.options.now();
     for (const [key, w] of this._open) if (now >= w.end) this._close(key, w);
+    this._publishUpdates();
     if (now - this._lastPrune >= this.options.windowSeconds * 1000) {
       this._lastPrune = now;
       try {
@@ -342,6 +389,41 @@ export class Monitor {
         this._store.prune(now - this.options.retentionMs, this.options.maxPredictions);
       } catch {
         // A busy or failing database must not stop the service; the next tick retries.
+      }
+    }
+  }
+
+  /** Tells update listeners what traffic the windows took since the last update. */
+  private _publishUpdates(): void {
+    if (this._listeners.length === 0) return;
+    const byModel = new Map<string, WindowUpdate>();
+    const note = (model: string, version: number, window: MonitorWindow | null, added: TrafficCounts): void => {
+      let u = byModel.get(model);
+      if (!u) byModel.set(model, (u = { model, windowSeconds: this.options.windowSeconds, versions: [] }));
+      const existing = u.versions.find((v) => v.version === version);
+      if (existing) {
+        existing.added = add(existing.added, added);
+        existing.window = window ?? existing.window;
+      } else u.versions.push({ version, window, added });
+    };
+    for (const [key, w] of this._open) {
+      const now = countsOf(w);
+      const added = subtract(now, this._reported.get(key));
+      if (added.requests + added.shadowRequests === 0) continue;
+      this._reported.set(key, now);
+      note(w.model, w.version, w, added);
+    }
+    for (const [key, added] of this._carried) {
+      const [model, version] = key.split('\u0000') as [string, string];
+      note(model, Number(version), this._open.get(key) ?? null, added);
+    }
+    this._carried.clear();
+    const updates = [...byModel.values()];
+    for (const listener of this._listeners) {
+      try {
+        listener(updates);
+      } catch (error) {
+        this.options.log(`a monitoring update listener failed: ${(error as Error).message}`);
       }
     }
   }
@@ -504,6 +586,11 @@ export class Monitor {
   }
 
   private readonly _open = new Map<string, MonitorWindow>();
+  private readonly _listeners: WindowUpdateListener[] = [];
+  /** Per open window: its counts at the last update. */
+  private readonly _reported = new Map<string, TrafficCounts>();
+  /** Per model version: traffic of windows closed since the last update, not reported yet. */
+  private readonly _carried = new Map<string, TrafficCounts>();
   private readonly _closing: MonitorWindow[] = [];
   private readonly _pending: PredictionRecord[] = [];
   private readonly _plans = new Map<string, VersionPlan | null>();
@@ -519,6 +606,40 @@ const DETECTOR_NAMES: Record<string, string> = { ddm: 'DDM', 'page-hinkley': 'Pa
 export function alignDown(at: number, seconds: number): number {
   const ms = seconds * 1000;
   return Math.floor(at / ms) * ms;
+}
+
+function countsOf(w: MonitorWindow): TrafficCounts {
+  return {
+    requests: w.served.requests,
+    shadowRequests: w.shadow.requests,
+    errors: w.served.errors + w.shadow.errors,
+    rows: w.served.rows + w.shadow.rows,
+    latencyCount: w.served.latency.count + w.shadow.latency.count,
+    latencySum: w.served.latency.sum + w.shadow.latency.sum
+  };
+}
+
+function subtract(a: TrafficCounts, b: TrafficCounts | undefined): TrafficCounts {
+  if (!b) return a;
+  return {
+    requests: a.requests - b.requests,
+    shadowRequests: a.shadowRequests - b.shadowRequests,
+    errors: a.errors - b.errors,
+    rows: a.rows - b.rows,
+    latencyCount: a.latencyCount - b.latencyCount,
+    latencySum: a.latencySum - b.latencySum
+  };
+}
+
+function add(a: TrafficCounts, b: TrafficCounts): TrafficCounts {
+  return {
+    requests: a.requests + b.requests,
+    shadowRequests: a.shadowRequests + b.shadowRequests,
+    errors: a.errors + b.errors,
+    rows: a.rows + b.rows,
+    latencyCount: a.latencyCount + b.latencyCount,
+    latencySum: a.latencySum + b.latencySum
+  };
 }
 
 function rowsOf(inputs: readonly Tensor[]): number {
@@ -580,7 +701,7 @@ function driftOf(kind: Kind, sample: unknown[] | undefined, current: MonitorWind
   }
 }
 
-function opsView(ops: Ops, seconds: number): OpsView {
+export function opsView(ops: Ops, seconds: number): OpsView {
   return {
     requests: ops.requests,
     errors: ops.errors,
