@@ -70,12 +70,15 @@ export interface TrafficCounts {
 /**
  * What changed in a model's windows since the previous update (updates come at most once a
  * second, from the monitor's timer, never from the inference path): per version with new
- * traffic, its open window (null when it closed in between) and the traffic added since.
+ * traffic, its latest window (the open one, or the one that closed since the last update)
+ * and the traffic added since.
  */
 export interface WindowUpdate {
   model: string;
   windowSeconds: number;
-  versions: Array<{ version: number; window: MonitorWindow | null; added: TrafficCounts }>;
+  versions: Array<{ version: number; window: MonitorWindow; added: TrafficCounts }>;
+  /** The model's open windows (every version's), or when none is open, those that closed since the last update. */
+  windows: MonitorWindow[];
 }
 
 export type WindowUpdateListener = (updates: readonly WindowUpdate[]) => void;
@@ -370,9 +373,9 @@ export class Monitor {
     // Traffic of its last moments not reported to update listeners yet: carried to the next update.
     const rest = subtract(countsOf(w), this._reported.get(key));
     this._reported.delete(key);
-    if (rest.requests + rest.shadowRequests > 0) {
+    if (rest.requests + rest.shadowRequests > 0 && this._listeners.length > 0) {
       const carried = this._carried.get(key);
-      this._carried.set(key, carried ? add(carried, rest) : rest);
+      this._carried.set(key, { window: w, added: carried ? add(carried.added, rest) : rest });
     }
     this._closing.push(w);
     this._scheduleFlush();
@@ -397,27 +400,27 @@ export class Monitor {
   private _publishUpdates(): void {
     if (this._listeners.length === 0) return;
     const byModel = new Map<string, WindowUpdate>();
-    const note = (model: string, version: number, window: MonitorWindow | null, added: TrafficCounts): void => {
-      let u = byModel.get(model);
-      if (!u) byModel.set(model, (u = { model, windowSeconds: this.options.windowSeconds, versions: [] }));
-      const existing = u.versions.find((v) => v.version === version);
-      if (existing) {
+    const note = (window: MonitorWindow, added: TrafficCounts): void => {
+      let u = byModel.get(window.model);
+      if (!u) byModel.set(window.model, (u = { model: window.model, windowSeconds: this.options.windowSeconds, versions: [], windows: [] }));
+      const existing = u.versions.find((v) => v.version === window.version);
+      if (!existing) u.versions.push({ version: window.version, window, added });
+      else {
         existing.added = add(existing.added, added);
-        existing.window = window ?? existing.window;
-      } else u.versions.push({ version, window, added });
+        if (window.start > existing.window.start) existing.window = window;
+      }
     };
     for (const [key, w] of this._open) {
       const now = countsOf(w);
       const added = subtract(now, this._reported.get(key));
       if (added.requests + added.shadowRequests === 0) continue;
       this._reported.set(key, now);
-      note(w.model, w.version, w, added);
+      note(w, added);
     }
-    for (const [key, added] of this._carried) {
-      const [model, version] = key.split('\u0000') as [string, string];
-      note(model, Number(version), this._open.get(key) ?? null, added);
-    }
+    for (const { window, added } of this._carried.values()) note(window, added);
     this._carried.clear();
+    for (const w of this._open.values()) byModel.get(w.model)?.windows.push(w);
+    for (const u of byModel.values()) if (u.windows.length === 0) u.windows = u.versions.map((v) => v.window);
     const updates = [...byModel.values()];
     for (const listener of this._listeners) {
       try {
@@ -590,7 +593,7 @@ export class Monitor {
   /** Per open window: its counts at the last update. */
   private readonly _reported = new Map<string, TrafficCounts>();
   /** Per model version: traffic of windows closed since the last update, not reported yet. */
-  private readonly _carried = new Map<string, TrafficCounts>();
+  private readonly _carried = new Map<string, { window: MonitorWindow; added: TrafficCounts }>();
   private readonly _closing: MonitorWindow[] = [];
   private readonly _pending: PredictionRecord[] = [];
   private readonly _plans = new Map<string, VersionPlan | null>();

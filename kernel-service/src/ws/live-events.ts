@@ -81,7 +81,6 @@ export class LiveEvents {
       const previous = this._lastStats.get(u.model);
       const last = previous !== undefined && now - previous <= 2000 ? previous : now - 1000;
       this._lastStats.set(u.model, now);
-      const open = u.versions.filter((v) => v.window !== null);
       this._publish(u.model, 'stats', {
         window_start: new Date(last).toISOString(),
         window_seconds: (now - last) / 1000,
@@ -92,20 +91,20 @@ export class LiveEvents {
           rows: added.rows,
           shadow_requests: added.shadowRequests,
           latency_ms_mean: added.latencyCount > 0 ? added.latencySum / added.latencyCount : 0,
-          latency_ms_max: Math.max(window?.served.latency.max ?? 0, window?.shadow.latency.max ?? 0)
+          latency_ms_max: Math.max(window.served.latency.max ?? 0, window.shadow.latency.max ?? 0)
         }))
       } satisfies StatsEvent);
-      if (open.length === 0) continue;
-      const start = open[0]!.window!.start;
+      const start = Math.max(...u.windows.map((w) => w.start));
+      const latest = u.windows.filter((w) => w.start === start).sort((a, b) => a.version - b.version);
       const seconds = Math.max(1, Math.min(u.windowSeconds, (now - start) / 1000));
       const total = new Ops();
-      for (const v of open) total.merge(v.window!.served);
+      for (const w of latest) total.merge(w.served);
       this._publish(u.model, 'window', {
         window_start: new Date(start).toISOString(),
         window_seconds: u.windowSeconds,
         at: new Date(now).toISOString(),
         ops: opsView(total, seconds),
-        versions: open.map((v) => ({ version: v.version, shadow_requests: v.window!.shadow.requests, ops: opsView(v.window!.served, seconds) }))
+        versions: latest.map((w) => ({ version: w.version, shadow_requests: w.shadow.requests, ops: opsView(w.served, seconds) }))
       } satisfies WindowEvent);
     }
     for (const sub of this._subscribers.values()) this._flush(sub);
