@@ -7,7 +7,9 @@
     out = nd.predict("churn", X_new)     # .labels, .scores / .values, .request_ids
     nd.feedback("churn", out.request_ids, y_true)
     nd.rollback("churn")
-    nd.status("churn", last="15m")      # ops, drift, performance, concept drift
+    nd.status("churn", last="15m")      # ops, drift, performance, concept drift, alerts
+    nd.alerts("churn", last="1d")        # alerts fired or resolved, newest first
+    nd.alert_rules("churn", rules=[...]) # a deployment's alert rules and webhooks
     nd.models()
 """
 
@@ -27,7 +29,7 @@ if TYPE_CHECKING:
     from .deploy import Deployment, DeployRefusedError, deploy, rollback
     from .export import ParityError, export
     from .exporters import UnsupportedModelError
-    from .monitoring import status
+    from .monitoring import alert_rules, alerts, status
     from .serving import Prediction
     from .validate import ValidationReport, validate
 
@@ -48,6 +50,8 @@ _LAZY = {
     "Prediction": "serving",
     "UnsupportedModelError": "exporters",
     "status": "monitoring",
+    "alerts": "monitoring",
+    "alert_rules": "monitoring",
 }
 
 
@@ -68,6 +72,8 @@ __all__ = [
     "feedback",
     "rollback",
     "status",
+    "alerts",
+    "alert_rules",
     "models",
     "ModelArtifact",
     "ValidationReport",
