@@ -93,6 +93,9 @@ const MIGRATIONS: string[] = [
    );`
 ];
 
+/** Rows per multi-row INSERT into the predictions log (8 parameters each, far below SQLite's limit). */
+const INSERT_ROWS = 50;
+
 interface PredictionRow {
   seq: number;
   model: string;
@@ -130,6 +133,9 @@ export class SqliteMonitoringStore implements MonitoringStore {
     this._insertPrediction = this._db.prepare(
       'INSERT INTO monitor_predictions (model, key, version, window_start, label, score, value, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'
     );
+    this._insertPredictions = this._db.prepare(
+      `INSERT INTO monitor_predictions (model, key, version, window_start, label, score, value, at) VALUES ${Array(INSERT_ROWS).fill('(?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`
+    );
     this._findPrediction = this._db.prepare('SELECT * FROM monitor_predictions WHERE model = ? AND key = ? AND labelled = 0 ORDER BY seq DESC LIMIT 1');
     this._markLabelled = this._db.prepare('UPDATE monitor_predictions SET labelled = 1 WHERE seq = ?');
   }
@@ -155,7 +161,21 @@ export class SqliteMonitoringStore implements MonitoringStore {
 
   appendPredictions(rows: readonly PredictionRecord[]): void {
     this.transaction(() => {
-      for (const r of rows) this._insertPrediction.run(r.model, r.key, r.version, r.windowStart, r.label, r.score, r.value, r.at);
+      // Many rows per INSERT: a statement run costs about as much as the B-tree work of a row.
+      let i = 0;
+      const values: Array<string | number | null> = [];
+      for (; i + INSERT_ROWS <= rows.length; i += INSERT_ROWS) {
+        values.length = 0;
+        for (let j = i; j < i + INSERT_ROWS; j++) {
+          const r = rows[j]!;
+          values.push(r.model, r.key, r.version, r.windowStart, r.label, r.score, r.value, r.at);
+        }
+        this._insertPredictions.run(values);
+      }
+      for (; i < rows.length; i++) {
+        const r = rows[i]!;
+        this._insertPrediction.run(r.model, r.key, r.version, r.windowStart, r.label, r.score, r.value, r.at);
+      }
     });
   }
 
@@ -239,6 +259,7 @@ export class SqliteMonitoringStore implements MonitoringStore {
   private readonly _getWindow: Database.Statement;
   private readonly _putWindow: Database.Statement;
   private readonly _insertPrediction: Database.Statement;
+  private readonly _insertPredictions: Database.Statement;
   private readonly _findPrediction: Database.Statement;
   private readonly _markLabelled: Database.Statement;
 }
