@@ -70,7 +70,7 @@ export class Service {
         if (event.monitored) monitor.observe(event);
       });
       this._alertStore = new SqliteAlertStore(file);
-      const alerts = new AlertEngine(this.registry, this._alertStore, (model, seconds) => monitor.status(model, seconds), {
+      const alerts = new AlertEngine(this.registry, this._alertStore, (model, seconds, options) => monitor.status(model, seconds, undefined, options), {
         monitorWindowSeconds: this.options.monitorWindowSeconds,
         retentionMs: this.options.monitorRetentionDays * 24 * 3600 * 1000
       });

@@ -29,6 +29,9 @@ export type AlertCondition = (typeof ALERT_CONDITIONS)[number];
 export const ALERT_SEVERITIES = ['info', 'warning', 'critical'] as const;
 export type AlertSeverity = (typeof ALERT_SEVERITIES)[number];
 
+/** Metrics of operations: cheap to measure (no drift tests), so their rules are evaluated every second. */
+export const OPS_METRICS: ReadonlySet<AlertMetric> = new Set(['error_rate', 'latency_p50_ms', 'latency_p95_ms', 'latency_p99_ms']);
+
 /** Metrics read from `performance`, which a validation report also holds (so `validated` applies). */
 export const PERFORMANCE_METRICS: ReadonlySet<AlertMetric> = new Set(['accuracy', 'precision', 'recall', 'f1', 'roc_auc', 'mae', 'rmse']);
 

@@ -10,6 +10,7 @@ import {
   type AlertRule,
   type AlertRuleInput,
   DEFAULT_RULES,
+  OPS_METRICS,
   breaches,
   formatValue,
   measure,
@@ -19,7 +20,7 @@ import {
   rulesFrom
 } from './alert-rules.js';
 import type { AlertQuery, AlertRecord, AlertStore } from './alert-store.js';
-import type { StatusView } from './monitor.js';
+import type { StatusOptions, StatusView } from './monitor.js';
 
 /** An alert as the protocol, the live events and webhooks show it. */
 export interface AlertView {
@@ -65,11 +66,16 @@ export interface AlertEngineOptions {
   monitorWindowSeconds: number;
   /** Resolved alerts older than this are dropped (ms). */
   retentionMs: number;
+  /**
+   * Rules on drift, performance, integrity and concept drift (whose status costs drift tests)
+   * are evaluated at most this often per model (ms); rules on operations every update.
+   */
+  slowRulesEveryMs: number;
   now: () => number;
 }
 
 /** The monitoring status of a model over the last `seconds` (the monitor's `status`). */
-export type StatusSource = (model: string, lastSeconds: number) => StatusView;
+export type StatusSource = (model: string, lastSeconds: number, options: StatusOptions) => StatusView;
 
 export type AlertListener = (alert: AlertView) => void;
 
@@ -80,7 +86,7 @@ export class AlertEngine {
     private readonly _status: StatusSource,
     options: Partial<AlertEngineOptions> & Pick<AlertEngineOptions, 'monitorWindowSeconds'>
   ) {
-    this.options = { retentionMs: 7 * 24 * 3600 * 1000, now: () => Date.now(), ...options };
+    this.options = { retentionMs: 7 * 24 * 3600 * 1000, slowRulesEveryMs: 10_000, now: () => Date.now(), ...options };
     for (const a of this._store.alerts({ state: 'firing', limit: 10_000 })) this._firing.set(key(a.model, a.rule), a);
   }
 
@@ -156,8 +162,10 @@ export class AlertEngine {
 
   private _evaluateModel(model: string, now: number): AlertView[] {
     const { rules } = this._rulesOf(model);
-    const statuses = new Map<number, StatusView>();
+    const statuses = new Map<string, StatusView>();
     const changed: AlertView[] = [];
+    const slowDue = now - (this._lastSlow.get(model) ?? -Infinity) >= this.options.slowRulesEveryMs;
+    if (slowDue) this._lastSlow.set(model, now);
     const active = new Set(rules.filter((r) => r.enabled).map((r) => r.name));
     for (const [k, a] of this._firing) {
       if (a.model === model && !active.has(a.rule)) changed.push(this._resolve(k, a, now, null, 'its rule was removed or disabled'));
@@ -165,9 +173,12 @@ export class AlertEngine {
     let validated: Record<string, unknown> | null | undefined;
     for (const r of rules) {
       if (!r.enabled) continue;
+      const ops = OPS_METRICS.has(r.metric);
+      if (!ops && !slowDue) continue;
       const seconds = ruleWindowSeconds(r, this.options.monitorWindowSeconds);
-      let status = statuses.get(seconds);
-      if (!status) statuses.set(seconds, (status = this._status(model, seconds)));
+      const statusKey = `${seconds}/${ops}`;
+      let status = statuses.get(statusKey);
+      if (!status) statuses.set(statusKey, (status = this._status(model, seconds, { drift: !ops })));
       const m = measure(r.metric, status);
       if (m === undefined) continue;
       if (validated === undefined && typeof r.threshold === 'string') validated = this._validated(model, status.version);
@@ -261,6 +272,8 @@ export class AlertEngine {
   private readonly _firing = new Map<string, AlertRecord>();
   private readonly _resolvedAt = new Map<string, number>();
   private readonly _rules = new Map<string, { rules: readonly AlertRule[]; custom: boolean }>();
+  /** When each model's slow rules were last evaluated (ms). */
+  private readonly _lastSlow = new Map<string, number>();
   private _lastPrune = 0;
 }
 

@@ -26,7 +26,7 @@ import { countCategories } from './categorical.js';
 import { ADWIN, type DriftDetector, PageHinkley, restoreDetector } from './detectors.js';
 import { driftTest } from './drift-statistics.js';
 import type { MonitoringStore, PredictionRecord } from './store.js';
-import { MonitorWindow, type Ops, type WindowState } from './window.js';
+import { MonitorWindow, type Ops } from './window.js';
 
 export interface MonitorOptions {
   /** Length of a window, in seconds. */
@@ -150,6 +150,14 @@ export interface StatusView {
   versions: Array<{ version: number; role: string; ops: OpsView; shadow_requests: number }>;
 }
 
+export interface StatusOptions {
+  /**
+   * false: leave out data drift and prediction drift (`drift` empty, `drift_share` and
+   * `prediction_drift` null), which cost most; what the alert rules on operations need.
+   */
+  drift?: boolean;
+}
+
 export class Monitor {
   readonly options: MonitorOptions;
   /** Rows not written to the predictions log because the buffer was full. */
@@ -231,20 +239,36 @@ export class Monitor {
   }
 
   /** The model's monitoring over the last `lastSeconds`, merged from stored and open windows. */
-  status(model: string, lastSeconds = 900, requestedVersion?: number): StatusView {
+  status(model: string, lastSeconds = 900, requestedVersion?: number, options: StatusOptions = {}): StatusView {
+    const withDrift = options.drift ?? true;
     this.flush();
     const to = this.options.now();
     const from = to - lastSeconds * 1000;
     const merged = new Map<number, MonitorWindow>();
     let firstStart = to;
-    const add = (state: WindowState): void => {
-      firstStart = Math.min(firstStart, state.start);
-      let w = merged.get(state.modelVersion);
-      if (!w) merged.set(state.modelVersion, (w = new MonitorWindow(model, state.modelVersion, from, this.options.windowSeconds)));
-      w.merge(state);
+    const into = (start: number, version: number): MonitorWindow => {
+      firstStart = Math.min(firstStart, start);
+      let w = merged.get(version);
+      if (!w) merged.set(version, (w = new MonitorWindow(model, version, from, this.options.windowSeconds)));
+      return w;
     };
-    for (const state of this._store.loadWindows(model, from, to)) add(state);
-    for (const w of this._open.values()) if (w.model === model && w.end > from) add(w.toJSON());
+    if (withDrift) for (const state of this._store.loadWindows(model, from, to)) into(state.start, state.modelVersion).merge(state);
+    else {
+      for (const ops of this._store.loadWindowOps(model, from, to)) {
+        const w = into(ops.start, ops.modelVersion);
+        w.served.merge(ops.served);
+        w.shadow.merge(ops.shadow);
+      }
+    }
+    for (const open of this._open.values()) {
+      if (open.model !== model || open.end <= from) continue;
+      const w = into(open.start, open.version);
+      if (withDrift) w.merge(open.toJSON());
+      else {
+        w.served.merge(open.served);
+        w.shadow.merge(open.shadow);
+      }
+    }
 
     const summary = this._registry.getModel(model);
     const deployment = summary?.deployment;
@@ -267,7 +291,7 @@ export class Monitor {
     const drift: Record<string, DriftEntry | null> = {};
     let tested = 0;
     let drifted = 0;
-    if (plan && described) {
+    if (withDrift && plan && described) {
       const profileFeatures = (plan.profile?.features ?? {}) as Record<string, { sample?: unknown[] }>;
       for (const { name, kind } of plan.features) {
         const current = described.features.get(name);
@@ -281,7 +305,7 @@ export class Monitor {
       }
     }
     let predictionDrift: DriftEntry | null = null;
-    if (plan?.predictionKind && described?.prediction) {
+    if (withDrift && plan?.predictionKind && described?.prediction) {
       const reference = (plan.profile?.prediction as { sample?: unknown[] } | undefined)?.sample;
       predictionDrift = driftOf(plan.predictionKind, reference, described.prediction);
     }

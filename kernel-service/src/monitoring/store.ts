@@ -24,6 +24,8 @@ export interface PredictionRecord {
   at: number;
 }
 
+export type WindowOps = Pick<WindowState, 'modelVersion' | 'start' | 'served' | 'shadow'>;
+
 export interface DetectorRecord {
   state: unknown;
   /** When it last detected drift (ms), or null. */
@@ -35,6 +37,8 @@ export interface MonitoringStore {
   saveWindows(windows: readonly WindowState[]): void;
   /** Windows of the model that overlap [from, to) (ms). */
   loadWindows(model: string, from: number, to: number): WindowState[];
+  /** Only the operations (served and shadow) of the windows that overlap [from, to): far cheaper than whole windows. */
+  loadWindowOps(model: string, from: number, to: number): WindowOps[];
   appendPredictions(rows: readonly PredictionRecord[]): void;
   /**
    * The logged predictions of these keys not joined to ground truth yet, marked as joined
@@ -157,6 +161,16 @@ export class SqliteMonitoringStore implements MonitoringStore {
       )
       .all(model, to, from)
       .map((r) => JSON.parse(r.state) as WindowState);
+  }
+
+  loadWindowOps(model: string, from: number, to: number): WindowOps[] {
+    return this._db
+      .prepare<[string, number, number], { version: number; start: number; served: string; shadow: string }>(
+        `SELECT version, start, json_extract(state, '$.served') AS served, json_extract(state, '$.shadow') AS shadow
+         FROM monitor_windows WHERE model = ? AND start < ? AND start + seconds * 1000 > ? ORDER BY start, version`
+      )
+      .all(model, to, from)
+      .map((r) => ({ modelVersion: r.version, start: r.start, served: JSON.parse(r.served), shadow: JSON.parse(r.shadow) }));
   }
 
   appendPredictions(rows: readonly PredictionRecord[]): void {

@@ -106,9 +106,14 @@ describe('AlertEngine', () => {
   let store: SqliteAlertStore;
   let told: AlertView[];
   let validated: Record<string, unknown> | null;
+  let asked: Array<{ seconds: number; drift: boolean | undefined }>;
 
-  const engine = (): AlertEngine => {
-    const e = new AlertEngine(fakeRegistry(validated), store, () => current, { monitorWindowSeconds: 60, now: () => clock });
+  const engine = (slowRulesEveryMs = 0): AlertEngine => {
+    const source = (_model: string, seconds: number, options: { drift?: boolean }): StatusView => {
+      asked.push({ seconds, drift: options.drift });
+      return current;
+    };
+    const e = new AlertEngine(fakeRegistry(validated), store, source, { monitorWindowSeconds: 60, now: () => clock, slowRulesEveryMs });
     e.onAlert((a) => told.push(a));
     return e;
   };
@@ -118,6 +123,7 @@ describe('AlertEngine', () => {
     store = new SqliteAlertStore(':memory:');
     told = [];
     validated = null;
+    asked = [];
   });
   afterEach(() => store.close());
 
@@ -212,6 +218,24 @@ describe('AlertEngine', () => {
     expect(told.at(-1)).toMatchObject({ rule: 'error_rate', state: 'resolved' });
     expect(told.at(-1)!.message).toContain('its rule was removed or disabled');
     expect(e.setRules('m', null)).toEqual({ rules: DEFAULT_RULES.map((r) => ({ ...r })), custom: false });
+  });
+
+  it('should evaluate rules on operations every time, and the costly ones at most every 10 s', () => {
+    const e = engine(10_000);
+    current = status({ requests: 200, driftShare: 0.1 });
+    e.evaluate(['m']);
+    // One status without drift tests for the ops rules, one with them for the others (same 300 s span).
+    expect(asked).toEqual([
+      { seconds: 300, drift: true },
+      { seconds: 300, drift: false }
+    ]);
+    asked = [];
+    current = status({ requests: 200, driftShare: 0.9, errors: 100 });
+    clock += 1000;
+    expect(e.evaluate(['m']).map((a) => a.rule)).toEqual(['error_rate']);
+    expect(asked).toEqual([{ seconds: 300, drift: false }]);
+    clock += 9000;
+    expect(e.evaluate(['m']).map((a) => a.rule)).toEqual(['drift']);
   });
 
   it('should ignore models that are not registered', () => {
