@@ -4,9 +4,10 @@
 // Environment: BENCH_SECONDS (measured seconds per scenario, default 8),
 // BENCH_WARMUP_SECONDS (default 2), BENCH_CONNECTIONS (default 64),
 // BENCH_WS_DEPTH (requests in flight per WebSocket client, default 8),
-// BENCH_ONLY (comma-separated scenario keys: inproc,bare,fastapi,http,ws,ws-nobatch),
+// BENCH_ONLY (comma-separated scenario keys: inproc,bare,fastapi,http,ws,ws-nobatch,monitoring),
 // BENCH_NBDEPLOY_NODE_ARGS (extra node flags for the nbdeploy service, for profiling),
 // BENCH_NBDEPLOY_BIN (another build's bin/nbdeploy.js, to compare two builds).
+// `npm run bench -- memory` runs only the memory scenario (bench/memory.js: 10M requests, minutes).
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import os from 'node:os';
@@ -15,7 +16,8 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import ort from 'onnxruntime-node';
-import { runWsLoad, wsRequest } from './ws-load.js';
+import { runMemory } from './memory.js';
+import { irisProfile, registerBinary, runWsLoad, subscribe, wsRequest } from './ws-load.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const MODEL = path.join(ROOT, 'test/fixtures/models/iris_classifier.onnx');
@@ -35,7 +37,8 @@ const WARMUP = num('BENCH_WARMUP_SECONDS', 2);
 const CONNECTIONS = Math.round(num('BENCH_CONNECTIONS', 64));
 const WS_DEPTH = Math.round(num('BENCH_WS_DEPTH', 8));
 const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',').map((s) => s.trim())) : null;
-const wanted = (key) => !ONLY || ONLY.has(key);
+// monitor-on and monitor-off are measured together, as `monitoring`.
+const wanted = (key) => !ONLY || ONLY.has(key.startsWith('monitor-') ? 'monitoring' : key);
 
 const MODEL_NAME = 'iris';
 const INPUT = 'input';
@@ -302,27 +305,27 @@ async function scenarioFastapi() {
   }
 }
 
-async function batchStats(nbd) {
+async function batchStats(nbd, model = MODEL_NAME) {
   const res = await fetch(`${nbd.url}/metrics`, { headers: { authorization: `Bearer ${nbd.token}` } });
   const text = await res.text();
   const value = (metric) => {
     let total = 0;
-    for (const line of text.split('\n')) if (line.startsWith(metric + '{') && line.includes(`model="${MODEL_NAME}"`)) total += Number(line.split(' ').at(-1));
+    for (const line of text.split('\n')) if (line.startsWith(metric + '{') && line.includes(`model="${model}"`)) total += Number(line.split(' ').at(-1));
     return total;
   };
   return { sum: value('nbdeploy_batch_rows_sum'), count: value('nbdeploy_batch_rows_count') };
 }
 
 /** Wraps a scenario on the nbdeploy service with the mean rows per onnxruntime run it saw. */
-async function withBatchStats(nbd, run) {
-  const before = await batchStats(nbd);
+async function withBatchStats(nbd, run, model = MODEL_NAME) {
+  const before = await batchStats(nbd, model);
   const r = await run();
-  const after = await batchStats(nbd);
+  const after = await batchStats(nbd, model);
   const runs = after.count - before.count;
   return { ...r, meanBatchRows: runs > 0 ? (after.sum - before.sum) / runs : NaN };
 }
 
-async function startNbdeploy() {
+async function startNbdeploy(extraArgs = []) {
   const stateDir = mkdtempSync(path.join(os.tmpdir(), 'nbdeploy-bench-'));
   // BENCH_NBDEPLOY_NODE_ARGS: extra node flags for the service, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
   const nodeArgs = (process.env.BENCH_NBDEPLOY_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
@@ -330,7 +333,7 @@ async function startNbdeploy() {
   const bin = path.resolve(process.env.BENCH_NBDEPLOY_BIN || path.join(ROOT, 'bin/nbdeploy.js'));
   let server;
   try {
-    server = await startServer('nbdeploy', process.execPath, [...nodeArgs, bin, 'serve', '--port', '0', '--state-dir', stateDir]);
+    server = await startServer('nbdeploy', process.execPath, [...nodeArgs, bin, 'serve', '--port', '0', '--state-dir', stateDir, ...extraArgs]);
   } catch (error) {
     rmSync(stateDir, { recursive: true, force: true });
     throw error;
@@ -356,13 +359,13 @@ async function startNbdeploy() {
   return server;
 }
 
-async function nbdeployWs(nbd) {
+async function nbdeployWs(nbd, model = MODEL_NAME) {
   const probe = cpuProbe(nbd.child.pid);
   let cpu;
   const r = await runWsLoad({
     url: nbd.url,
     token: nbd.token,
-    model: MODEL_NAME,
+    model,
     input: INPUT,
     row: ROW,
     clients: CONNECTIONS,
@@ -381,6 +384,61 @@ async function nbdeployWs(nbd) {
   return { ...r, ...cpu };
 }
 
+// ---------------------------------------------------------------- monitoring overhead
+
+const PROFILED = 'iris_profiled';
+
+/**
+ * The same WebSocket load on two services, one with monitoring and one with --no-monitoring,
+ * measured alternately (on, off, off, on) so that drift in the machine's load cancels out.
+ * The model carries a training profile (so every row's four features go into the drift
+ * reservoirs), and the monitored service has one live subscriber (the window stream is
+ * built) and the default alert rules (evaluated once a second).
+ */
+async function monitoringPair() {
+  const on = await startNbdeploy();
+  let off;
+  let watcher;
+  try {
+    off = await startNbdeploy(['--no-monitoring']);
+    for (const nbd of [on, off]) await registerBinary(nbd.url, nbd.token, { type: 'register', id: 'p', model: PROFILED, profile: irisProfile(EXPECTED.input) }, readFileSync(MODEL));
+    watcher = await subscribe(on.url, on.token, PROFILED);
+    const runs = { on: [], off: [] };
+    for (const which of ['on', 'off', 'off', 'on']) {
+      const nbd = which === 'on' ? on : off;
+      runs[which].push(await withBatchStats(nbd, () => nbdeployWs(nbd, PROFILED), PROFILED));
+    }
+    const windowEvents = watcher.count('window');
+    if (windowEvents === 0) throw new Error('the monitored service sent its subscriber no window events');
+    return { on: mergeRuns(runs.on), off: mergeRuns(runs.off), windowEvents };
+  } finally {
+    watcher?.close();
+    for (const nbd of [on, off]) {
+      if (!nbd) continue;
+      await stopServer(nbd);
+      rmSync(nbd.stateDir, { recursive: true, force: true });
+    }
+  }
+}
+
+/** Two measured windows of one scenario as one. */
+function mergeRuns(list) {
+  const mean = (f) => list.reduce((a, r) => a + f(r), 0) / list.length;
+  return {
+    seconds: list.reduce((a, r) => a + r.seconds, 0),
+    requests: list.reduce((a, r) => a + r.requests, 0),
+    errors: list.reduce((a, r) => a + r.errors, 0),
+    latencies: list.flatMap((r) => r.latencies),
+    serverCpuPercent: mean((r) => r.serverCpuPercent),
+    clientCpuPercent: mean((r) => r.clientCpuPercent),
+    machineCpuPercent: mean((r) => r.machineCpuPercent),
+    serverReadSyscalls: list.reduce((a, r) => a + r.serverReadSyscalls, 0),
+    serverWriteSyscalls: list.reduce((a, r) => a + r.serverWriteSyscalls, 0),
+    meanBatchRows: mean((r) => r.meanBatchRows),
+    firstError: list.find((r) => r.firstError)?.firstError
+  };
+}
+
 // ---------------------------------------------------------------- report
 
 const SCENARIOS = [
@@ -389,7 +447,9 @@ const SCENARIOS = [
   { key: 'fastapi', label: '(c) FastAPI + uvicorn (1 worker)' },
   { key: 'http', label: '(d) nbdeploy HTTP OIP v2 JSON' },
   { key: 'ws', label: '(e) nbdeploy WS binary, batching' },
-  { key: 'ws-nobatch', label: '(f) nbdeploy WS binary, no batching' }
+  { key: 'ws-nobatch', label: '(f) nbdeploy WS binary, no batching' },
+  { key: 'monitor-on', label: '(g) as (e), monitoring on' },
+  { key: 'monitor-off', label: '(h) as (e), --no-monitoring' }
 ];
 
 const fmtInt = (n) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '—');
@@ -504,6 +564,25 @@ async function main() {
     }
   }
 
+  if (wanted('monitoring')) {
+    let pair = null;
+    let failure = null;
+    try {
+      process.stdout.write('measuring monitoring on and off (alternately, on/off/off/on) ...\n');
+      pair = await monitoringPair();
+    } catch (error) {
+      failure = error;
+    }
+    await run('monitor-on', async () => {
+      if (failure) throw failure;
+      return pair.on;
+    });
+    await run('monitor-off', async () => {
+      if (failure) throw failure;
+      return pair.off;
+    });
+  }
+
   const ok = (key) => results[key] && !results[key].error;
   const rps = (key) => (ok(key) ? results[key].requestsPerSec : NaN);
   const ratios = {
@@ -513,12 +592,16 @@ async function main() {
     wsVsInProcess: rps('ws') / rps('inproc'),
     wsVsWsNoBatching: rps('ws') / rps('ws-nobatch'),
     httpVsInProcess: rps('http') / rps('inproc'),
-    bareVsInProcess: rps('bare') / rps('inproc')
+    bareVsInProcess: rps('bare') / rps('inproc'),
+    monitoringOnVsOff: rps('monitor-on') / rps('monitor-off'),
+    monitoringCpuOnVsOff: ok('monitor-on') && ok('monitor-off') ? results['monitor-on'].serverCpuMicrosPerRequest / results['monitor-off'].serverCpuMicrosPerRequest : NaN
   };
   const targets = {
     httpVsFastapi: { aim: 15, met: ratios.httpVsFastapi >= 15 },
     httpVsBare: { aim: 0.9, met: ratios.httpVsBare >= 0.9 },
-    wsPredictionsPerSec: { aim: 200_000, met: ratios.wsPredictionsPerSec >= 200_000 }
+    wsPredictionsPerSec: { aim: 200_000, met: ratios.wsPredictionsPerSec >= 200_000 },
+    // Under 5 % throughput lost to monitoring.
+    monitoringOnVsOff: { aim: 0.95, met: ratios.monitoringOnVsOff >= 0.95 }
   };
   const verdict = (t, value) => (Number.isFinite(value) ? (t.met ? 'met' : 'NOT met') : 'not measured');
 
@@ -534,6 +617,9 @@ async function main() {
   console.log(`nbdeploy WS / in-process      ${fmtRatio(ratios.wsVsInProcess).padStart(8)}`);
   console.log(`nbdeploy WS batching / off    ${fmtRatio(ratios.wsVsWsNoBatching).padStart(8)}`);
   console.log(`nbdeploy HTTP / in-process    ${fmtRatio(ratios.httpVsInProcess).padStart(8)}`);
+  const pct = (x) => (Number.isFinite(x) ? `${(100 * x).toFixed(1)}%` : 'n/a');
+  console.log(`monitoring on / off, req/s    ${pct(ratios.monitoringOnVsOff).padStart(8)}   (aim ≥ 95%: ${verdict(targets.monitoringOnVsOff, ratios.monitoringOnVsOff)})`);
+  console.log(`monitoring on / off, CPU/req  ${pct(ratios.monitoringCpuOnVsOff).padStart(8)}`);
   const fastapiInfo = results.fastapi?.info;
   if (fastapiInfo) {
     console.log(`\nFastAPI: ${JSON.stringify(fastapiInfo)}`);
@@ -567,7 +653,8 @@ async function main() {
   if (rows.some((r) => r.error)) process.exitCode = 1;
 }
 
-main().catch((error) => {
+const entry = process.argv.includes('memory') ? runMemory : main;
+entry().catch((error) => {
   console.error(error);
   killAll();
   process.exit(1);

@@ -140,4 +140,62 @@ export async function wsRequest(url, token, message) {
   }
 }
 
+/** Sends one binary frame (header + payload) on a fresh connection and returns the reply with the header's id. */
+export async function registerBinary(url, token, header, payload) {
+  const ws = await open(url.replace(/^http/, 'ws') + '/ws', token);
+  try {
+    return await new Promise((resolve, reject) => {
+      ws.on('message', (data, isBinary) => {
+        if (isBinary) return;
+        const msg = JSON.parse(data.toString());
+        if (msg.id !== header.id) return;
+        if (msg.type === 'error') reject(new Error(`${msg.code}: ${msg.error}`));
+        else resolve(msg);
+      });
+      ws.on('error', reject);
+      const json = Buffer.from(JSON.stringify(header), 'utf8');
+      const length = Buffer.alloc(4);
+      length.writeUInt32LE(json.length, 0);
+      ws.send(Buffer.concat([length, json, payload]));
+    });
+  } finally {
+    ws.close();
+  }
+}
+
+/** A live subscriber of a model that counts the events it gets, by kind. */
+export async function subscribe(url, token, model) {
+  const ws = await open(url.replace(/^http/, 'ws') + '/ws', token);
+  const counts = new Map();
+  await new Promise((resolve, reject) => {
+    ws.on('message', (data) => {
+      const msg = JSON.parse(data.toString());
+      if (msg.type === 'event') counts.set(msg.kind, (counts.get(msg.kind) ?? 0) + 1);
+      else if (msg.type === 'subscribed') resolve();
+      else if (msg.type === 'error') reject(new Error(`${msg.code}: ${msg.error}`));
+    });
+    ws.send(JSON.stringify({ type: 'subscribe', id: 's', model }));
+  });
+  return { count: (kind) => counts.get(kind) ?? 0, close: () => ws.close() };
+}
+
+/**
+ * A training profile for the iris model's four features: 1,000 seeded draws around the
+ * fixture rows' means, so that monitoring fills its drift reservoirs for every row served.
+ */
+export function irisProfile(rows) {
+  const names = ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'];
+  let s = 12345;
+  const u = () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return (s + 0.5) / 4294967296;
+  };
+  const features = {};
+  names.forEach((name, j) => {
+    const mean = rows.reduce((a, r) => a + r[j], 0) / rows.length;
+    features[name] = { kind: 'numeric', null_rate: 0, sample: Array.from({ length: 1000 }, () => mean + (u() - 0.5)) };
+  });
+  return { features };
+}
+
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));

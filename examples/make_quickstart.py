@@ -10,7 +10,8 @@ CELLS = [
     new_markdown_cell(
         "# nbdeploy quickstart\n\n"
         "Train a model, export it to ONNX, validate it on fresh data, deploy it to the nbdeploy "
-        "service, send it traffic and ground truth, and roll back — without leaving the notebook.\n\n"
+        "service, watch it serve live traffic — drift, an alert, ground truth arriving late — and "
+        "roll back, without leaving the notebook.\n\n"
         "Started with `make start` (or `nbdeploy lab`), this notebook already knows where the service is."
     ),
     new_code_cell(
@@ -40,13 +41,65 @@ CELLS = [
     ),
     new_markdown_cell("## Deploy\nProduction needs the passing report above."),
     new_code_cell("dep = nd.deploy(art)\ndep"),
-    new_markdown_cell("## Predict, then send ground truth when it arrives"),
-    new_code_cell(
-        "out = nd.predict(\"cancer\", X_live)\n"
-        "print(out)\n"
-        "print(\"accuracy on live traffic:\", float(np.mean(out.labels == y_live.to_numpy())))\n"
-        "nd.feedback(\"cancer\", out.request_ids, y_live)"
+    new_markdown_cell(
+        "## Live traffic\n"
+        "An application calls the model from now on: a background thread sends a few rows every "
+        "fifth of a second, and keeps each request id with its true label, which in real life "
+        "arrives much later."
     ),
+    new_code_cell(
+        "import threading\n"
+        "import time\n\n"
+        "stop, drifting = threading.Event(), threading.Event()\n"
+        "served = []  # (request ids, true labels): the ground truth we will send later\n\n"
+        "def send_traffic():\n"
+        "    rng = np.random.default_rng(0)\n"
+        "    while not stop.is_set():\n"
+        "        rows = X_live.sample(25, replace=True, random_state=int(rng.integers(2**31)))\n"
+        "        if drifting.is_set():\n"
+        "            # A new imaging device upstream: every mean and worst-case measurement reads 40% higher.\n"
+        "            rows = rows.assign(**{c: rows[c] * 1.4 for c in rows.columns if not c.endswith(\"error\")})\n"
+        "        out = nd.predict(\"cancer\", rows)\n"
+        "        served.append((out.request_ids, y_live.loc[rows.index].to_numpy()))\n"
+        "        time.sleep(0.2)\n\n"
+        "traffic = threading.Thread(target=send_traffic, daemon=True)\n"
+        "traffic.start()"
+    ),
+    new_markdown_cell(
+        "## Watch it\n"
+        "The chart follows the deployment live: traffic and errors, latency, drift per feature, "
+        "data integrity, performance once ground truth arrives, and alerts. Saved, the notebook "
+        "keeps the last snapshot."
+    ),
+    new_code_cell("nd.monitor(\"cancer\", last=\"5m\")"),
+    new_markdown_cell(
+        "## Something changes upstream\n"
+        "The inputs drift. The service compares every feature with the training profile and "
+        "raises the default `drift` alert (more than half the features drifted) — in the "
+        "chart, in JupyterLab's notifications and in the Models panel."
+    ),
+    new_code_cell(
+        "nd.alert_rules(\"cancer\")[\"rules\"]  # the defaults; nd.alert_rules(name, rules=[...]) sets your own"
+    ),
+    new_code_cell(
+        "drifting.set()\n"
+        "deadline = time.time() + 120\n"
+        "while not nd.alerts(\"cancer\", state=\"firing\") and time.time() < deadline:\n"
+        "    time.sleep(1)\n"
+        "[alert[\"message\"] for alert in nd.alerts(\"cancer\", state=\"firing\")]"
+    ),
+    new_markdown_cell(
+        "## Ground truth arrives\n"
+        "The labels of the requests served so far come back; the service joins them to its "
+        "predictions by request id and measures the model as it serves — on drifted data."
+    ),
+    new_code_cell(
+        "ids = [i for batch, _ in served for i in batch]\n"
+        "truth = np.concatenate([labels for _, labels in served])\n"
+        "nd.feedback(\"cancer\", ids, truth)\n"
+        "{k: v for k, v in nd.status(\"cancer\", last=\"5m\")[\"performance\"].items() if v is not None}"
+    ),
+    new_code_cell("stop.set()\ntraffic.join()\nnd.status(\"cancer\", last=\"5m\")[\"ops\"]"),
     new_markdown_cell("## A second version, a canary, and a rollback"),
     new_code_cell(
         "challenger = make_pipeline(StandardScaler(), LogisticRegression(C=0.05, max_iter=2000)).fit(X_train, y_train)\n"

@@ -4,6 +4,7 @@
  *                  [--allow-origin URL]... [--max-request-bytes N] [--intra-op-threads N]
  *                  [--shutdown-timeout-ms N] [--allow-unvalidated]
  *                  [--monitor-window-seconds N] [--monitor-retention-days N]
+ *                  [--alert-webhook URL]... [--no-monitoring]
  *   nbdeploy lab [--port 8888] [--no-browser] [--service-port 8765] [--state-dir .nbdeploy] [-- jupyter args]
  *   nbdeploy token [--state-dir .nbdeploy]      prints the service's token
  */
@@ -35,6 +36,8 @@ serve options:
   --allow-unvalidated      let versions go to production without a passing validation report
   --monitor-window-seconds N  length of a monitoring window (default ${DEFAULT_OPTIONS.monitorWindowSeconds})
   --monitor-retention-days N  how long monitoring data is kept (default ${DEFAULT_OPTIONS.monitorRetentionDays})
+  --alert-webhook URL      POST every alert (firing, resolved) there as Slack-compatible JSON (repeatable)
+  --no-monitoring          serve without monitoring, alerts or the live window stream (to measure their cost)
 
 lab options:
   --port PORT              JupyterLab's port (default 8888)
@@ -73,7 +76,9 @@ async function serve(args: string[]): Promise<void> {
       'shutdown-timeout-ms': { type: 'string' },
       'allow-unvalidated': { type: 'boolean' },
       'monitor-window-seconds': { type: 'string' },
-      'monitor-retention-days': { type: 'string' }
+      'monitor-retention-days': { type: 'string' },
+      'alert-webhook': { type: 'string', multiple: true },
+      'no-monitoring': { type: 'boolean' }
     }
   });
   const service = new Service({
@@ -87,7 +92,9 @@ async function serve(args: string[]): Promise<void> {
     shutdownTimeoutMs: integer('shutdown-timeout-ms', values['shutdown-timeout-ms']),
     validationGate: values['allow-unvalidated'] ? false : undefined,
     monitorWindowSeconds: integer('monitor-window-seconds', values['monitor-window-seconds']),
-    monitorRetentionDays: decimal('monitor-retention-days', values['monitor-retention-days'])
+    monitorRetentionDays: decimal('monitor-retention-days', values['monitor-retention-days']),
+    monitoring: values['no-monitoring'] ? false : undefined,
+    alertWebhooks: values['alert-webhook']
   });
   await service.start();
   const tokenNote = values.token ? 'the token given with --token' : `token in ${path.join(service.options.stateDir, TOKEN_FILE)}`;

@@ -30,6 +30,10 @@ export interface ServiceOptions {
   monitorWindowSeconds: number;
   /** How long monitoring windows, performance and the predictions log are kept, in days. */
   monitorRetentionDays: number;
+  /** Monitoring (windows, drift, performance, alerts, the live window stream); off only to measure its cost. */
+  monitoring: boolean;
+  /** Webhooks every alert of every deployment is POSTed to (Slack-compatible JSON). */
+  alertWebhooks: string[];
   log: (message: string) => void;
 }
 
@@ -46,6 +50,8 @@ export const DEFAULT_OPTIONS: ServiceOptions = {
   slowSubscriberBytes: 1024 * 1024,
   monitorWindowSeconds: 60,
   monitorRetentionDays: 7,
+  monitoring: true,
+  alertWebhooks: [],
   log: (message) => console.error(`[nbdeploy] ${message}`)
 };
 
@@ -64,8 +70,22 @@ export function resolveOptions(given: Partial<ServiceOptions>): ServiceOptions {
   }
   if (!(options.monitorRetentionDays > 0)) fail(`--monitor-retention-days must be above 0, got ${options.monitorRetentionDays}`);
   if (options.token !== undefined && options.token.length < 16) fail('--token must be at least 16 characters');
+  for (const url of options.alertWebhooks) {
+    if (!isWebhookUrl(url)) fail(`--alert-webhook "${url}" must be an http:// or https:// URL`);
+  }
+  if (!options.monitoring && options.alertWebhooks.length > 0) fail('--alert-webhook needs monitoring; it cannot go with --no-monitoring');
   for (const origin of options.allowOrigins) {
     if (origin !== '*' && !/^https?:\/\/[^/]+$/.test(origin)) fail(`--allow-origin "${origin}" must look like http://host:port (no path)`);
   }
   return { ...options, stateDir: path.resolve(options.stateDir) };
+}
+
+/** An http(s) URL with a host: what a webhook may be. */
+export function isWebhookUrl(url: string): boolean {
+  try {
+    const u = new URL(url);
+    return (u.protocol === 'http:' || u.protocol === 'https:') && u.host !== '';
+  } catch {
+    return false;
+  }
 }

@@ -11,8 +11,11 @@ import { Access, loadOrCreateToken } from './auth.js';
 import { createRouter } from './http/routes.js';
 import { ServiceMetrics } from './metrics.js';
 import { type WindowState, MonitorWindow } from './monitoring/window.js';
+import { SqliteAlertStore } from './monitoring/alert-store.js';
+import { AlertEngine } from './monitoring/alerts.js';
 import { Monitor } from './monitoring/monitor.js';
 import { SqliteMonitoringStore } from './monitoring/store.js';
+import { WebhookSender } from './monitoring/webhooks.js';
 import { type ServiceOptions, resolveOptions } from './options.js';
 import { ArtifactStore } from './registry/artifact-store.js';
 import type { Registry } from './registry/registry.js';
@@ -36,7 +39,10 @@ export class Service {
   readonly dataPlane: DataPlane;
   readonly deployer: Deployer;
   readonly live: LiveEvents;
-  readonly monitor: Monitor;
+  /** Absent with `monitoring: false` (`--no-monitoring`), and so are alerts. */
+  readonly monitor: Monitor | undefined;
+  readonly alerts: AlertEngine | undefined;
+  readonly webhooks: WebhookSender | undefined;
 
   constructor(options: Partial<ServiceOptions> = {}) {
     this.options = resolveOptions(options);
@@ -50,17 +56,43 @@ export class Service {
     this.dataPlane = new DataPlane(this.server);
     this.deployer = new Deployer(this.registry, this.store, this.server, runtime, this.options.validationGate);
     this.live = new LiveEvents(this.options.slowSubscriberBytes);
-    this.dataPlane.observe((event) => this.live.record(event));
-    // Monitoring shares the registry's database file, in its own tables.
-    const monitoringStore = new SqliteMonitoringStore(path.join(stateDir, DATABASE_FILE), mergeWindowStates);
-    this.monitor = new Monitor(this.registry, monitoringStore, {
-      windowSeconds: this.options.monitorWindowSeconds,
-      retentionMs: this.options.monitorRetentionDays * 24 * 3600 * 1000
-    });
-    this._monitoringStore = monitoringStore;
-    this.dataPlane.observe((event) => {
-      if (event.monitored) this.monitor.observe(event);
-    });
+    if (this.options.monitoring) {
+      const file = path.join(stateDir, DATABASE_FILE);
+      // Monitoring and alerting share the registry's database file, in their own tables.
+      this._monitoringStore = new SqliteMonitoringStore(file, mergeWindowStates);
+      const monitor = new Monitor(this.registry, this._monitoringStore, {
+        windowSeconds: this.options.monitorWindowSeconds,
+        retentionMs: this.options.monitorRetentionDays * 24 * 3600 * 1000,
+        log
+      });
+      this.monitor = monitor;
+      this.dataPlane.observe((event) => {
+        if (event.monitored) monitor.observe(event);
+      });
+      this._alertStore = new SqliteAlertStore(file);
+      const alerts = new AlertEngine(this.registry, this._alertStore, (model, seconds, options) => monitor.status(model, seconds, undefined, options), {
+        monitorWindowSeconds: this.options.monitorWindowSeconds,
+        retentionMs: this.options.monitorRetentionDays * 24 * 3600 * 1000
+      });
+      this.alerts = alerts;
+      const webhooks = new WebhookSender({ log });
+      this.webhooks = webhooks;
+      alerts.onAlert((alert) => {
+        this.live.alert(alert);
+        const action = alert.state === 'firing' ? 'alert_fired' : 'alert_resolved';
+        this.registry.appendAudit({ user: 'nbdeploy' }, action, alert.model, alert.version, { ...alert });
+        webhooks.send([...this.options.alertWebhooks, ...alerts.webhooks(alert.model)], alert);
+      });
+      // Once a second, off the inference path: the live window stream, then the alert rules.
+      monitor.onUpdate((updates) => {
+        this.live.windowsUpdated(updates);
+        try {
+          alerts.evaluate(updates.map((u) => u.model));
+        } catch (error) {
+          log(`alert evaluation failed: ${(error as Error).message}`);
+        }
+      });
+    }
     this.deployer.on('change', (summary, action) => this.live.deploymentChanged(summary, action));
   }
 
@@ -82,7 +114,16 @@ export class Service {
       metrics: this.metrics,
       maxPayload: this.options.maxRequestBytes,
       heartbeatMs: this.options.heartbeatMs,
-      connection: { registry: this.registry, dataPlane: this.dataPlane, monitor: this.monitor, deployer: this.deployer, live: this.live, highWaterBytes: this.options.slowSubscriberBytes * 4 },
+      connection: {
+        registry: this.registry,
+        dataPlane: this.dataPlane,
+        monitor: this.monitor,
+        alerts: this.alerts,
+        serviceWebhooks: this.options.alertWebhooks.length,
+        deployer: this.deployer,
+        live: this.live,
+        highWaterBytes: this.options.slowSubscriberBytes * 4
+      },
       log: this.options.log
     });
     const handle = createRouter({
@@ -132,17 +173,20 @@ export class Service {
       http?.closeAllConnections();
       this.live.close();
       await this.server.close();
+      this.webhooks?.close();
       try {
-        this.monitor.close();
+        this.monitor?.close();
       } finally {
-        this._monitoringStore.close();
+        this._monitoringStore?.close();
+        this._alertStore?.close();
       }
       this.registry.close();
     })();
     return this._stopped;
   }
 
-  private readonly _monitoringStore: SqliteMonitoringStore;
+  private readonly _monitoringStore: SqliteMonitoringStore | undefined;
+  private readonly _alertStore: SqliteAlertStore | undefined;
   private _http: Server | null = null;
   private _sockets: NotebookSockets | null = null;
   private _stopping = false;

@@ -7,8 +7,10 @@
     out = nd.predict("churn", X_new)     # .labels, .scores / .values, .request_ids
     nd.feedback("churn", out.request_ids, y_true)
     nd.rollback("churn")
-    nd.status("churn", last="15m")      # ops, drift, performance, concept drift
+    nd.status("churn", last="15m")      # ops, integrity, drift, performance, concept drift, alerts
     nd.monitor("churn", last="1h")      # the same over time, as a chart (live in JupyterLab)
+    nd.alerts("churn", last="1d")        # alerts fired or resolved, newest first
+    nd.alert_rules("churn", rules=[...]) # a deployment's alert rules and webhooks
     nd.models()
 """
 
@@ -28,7 +30,7 @@ if TYPE_CHECKING:
     from .deploy import Deployment, DeployRefusedError, deploy, rollback
     from .export import ParityError, export
     from .exporters import UnsupportedModelError
-    from .monitoring import MonitorChart, monitor, status
+    from .monitoring import MonitorChart, alert_rules, alerts, monitor, status
     from .serving import Prediction
     from .validate import ValidationReport, validate
 
@@ -51,6 +53,8 @@ _LAZY = {
     "status": "monitoring",
     "monitor": "monitoring",
     "MonitorChart": "monitoring",
+    "alerts": "monitoring",
+    "alert_rules": "monitoring",
 }
 
 
@@ -72,6 +76,8 @@ __all__ = [
     "rollback",
     "status",
     "monitor",
+    "alerts",
+    "alert_rules",
     "models",
     "ModelArtifact",
     "ValidationReport",

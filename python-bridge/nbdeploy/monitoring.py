@@ -1,7 +1,8 @@
 """`nd.status`: the service's monitoring of a model, now, as data — operations, data
 integrity, data drift per feature, prediction drift, performance from delayed ground truth,
-concept drift. `nd.monitor`: the same over time, as a chart that the JupyterLab extension
-keeps live."""
+concept drift, alerts. `nd.monitor`: the same over time, as a chart that the JupyterLab
+extension keeps live. `nd.alerts` lists alerts; `nd.alert_rules` reads or sets a
+deployment's rules and webhooks."""
 
 from __future__ import annotations
 
@@ -35,7 +36,8 @@ def status(name: str, last: str | int | float = "15m", version: int | None = Non
     """Monitoring of `name` over the `last` span ("15m", "1h", "30s"): a dict with "ops",
     "integrity" ({kind: count}), "integrity_features", "drift", "drift_share",
     "prediction_drift", "performance", "concept_drift", "versions", for `version`
-    (default: the production version)."""
+    (default: the production version), and "alerts" (firing now, or fired or resolved
+    within the span)."""
     reply = client().call("status", model=name, last_seconds=parse_span(last), version=version)
     return {k: v for k, v in reply.items() if k not in ("type", "id")}
 
@@ -73,3 +75,33 @@ def monitor(name: str, last: str | int | float = "15m", version: int | None = No
     cell's result; in JupyterLab with the extension it updates live while traffic flows."""
     reply = client().call("monitor", model=name, last_seconds=parse_span(last), version=version, svg=True)
     return MonitorChart(reply["payload"], reply.get("svg"), reply["text"])
+def alerts(name: str | None = None, last: str | int | float | None = None, state: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+    """Alerts, newest first: of model `name` (all models when None), firing now or fired or
+    resolved within `last` ("1h", "7d"; all kept when None), only those in `state`
+    ("firing" or "resolved") if given."""
+    reply = client().call(
+        "list_alerts", model=name, state=state, limit=limit, last_seconds=None if last is None else parse_span(last)
+    )
+    return reply["alerts"]
+
+
+_UNSET: Any = object()
+
+
+def alert_rules(name: str, rules: list[dict[str, Any]] | None = _UNSET, webhooks: list[str] | None = _UNSET) -> dict[str, Any]:
+    """The alert rules and webhooks of deployment `name`. With `rules`, replaces its rules
+    (`None` goes back to the defaults); with `webhooks`, replaces its own webhooks (the
+    service-wide `--alert-webhook` ones apply as well). A rule is a dict like
+    `{"name": "errors", "metric": "error_rate", "condition": ">", "threshold": 0.02,
+    "window_seconds": 600, "severity": "critical", "cooldown_seconds": 900}`; see
+    docs/monitoring.md for the metrics and defaults."""
+    c = client()
+    reply = None
+    if rules is not _UNSET:
+        # The service takes `rules: null` to mean the defaults, so it is sent explicitly.
+        reply, _ = c.request({"type": "set_alert_rules", "model": name, "rules": rules})
+    if webhooks is not _UNSET:
+        reply = c.call("set_alert_webhooks", model=name, webhooks=list(webhooks or []))
+    if reply is None:
+        reply = c.call("get_alert_rules", model=name)
+    return {k: v for k, v in reply.items() if k not in ("type", "id")}

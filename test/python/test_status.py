@@ -25,7 +25,8 @@ def test_status_after_traffic_and_feedback(nd):
     assert nd.feedback("status-cancer", [out.request_ids[i] for i in order], y_test.to_numpy()[order]) == len(X_test)
 
     s = nd.status("status-cancer", last="15m")
-    assert {"ops", "drift", "drift_share", "prediction_drift", "performance", "concept_drift", "versions"} <= set(s)
+    assert {"ops", "drift", "drift_share", "prediction_drift", "performance", "concept_drift", "versions", "alerts"} <= set(s)
+    assert s["alerts"] == []  # healthy traffic: no default rule fires
     assert s["model"] == "status-cancer" and s["version"] == art.version
     assert s["ops"]["rows"] == len(X_test) and s["ops"]["errors"] == 0
     assert s["ops"]["latency_ms"]["p50"] is not None
@@ -86,3 +87,27 @@ def test_status_integrity(nd):
         nd.predict("status-integrity", pd.DataFrame({"age": [500.0], "plan": ["basic"]}))
     assert error.value.code == "NBD_ERR_INTEGRITY_REFUSED" and 'input "age"' in str(error.value)
     assert nd.status("status-integrity")["integrity"]["out_of_range"] == 2
+
+
+def test_alert_rules_and_alerts(nd):
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+
+    X, y = load_iris(return_X_y=True, as_frame=True)
+    art = nd.export(LogisticRegression(max_iter=1000).fit(X, y), X, name="status-alerts", y=y)
+    assert nd.validate(art, X, y, resamples=0).passed
+    nd.deploy(art)
+    defaults = nd.alert_rules("status-alerts")
+    assert defaults["custom"] is False
+    assert [r["name"] for r in defaults["rules"]] == ["drift", "accuracy", "error_rate", "latency_p99", "integrity"]
+    rule = {"name": "errors", "metric": "error_rate", "condition": ">", "threshold": 0.02, "window_seconds": 600, "severity": "critical"}
+    own = nd.alert_rules("status-alerts", rules=[rule], webhooks=["https://hooks.example.com/services/x"])
+    assert own["custom"] is True and own["rules"][0]["threshold"] == 0.02 and own["rules"][0]["cooldown_seconds"] == 300
+    assert own["webhooks"] == ["https://hooks.example.com/services/x"]
+    assert nd.alert_rules("status-alerts", rules=None)["custom"] is False
+    assert nd.alert_rules("status-alerts", webhooks=[])["webhooks"] == []
+    with pytest.raises(nd.ServiceError) as error:
+        nd.alert_rules("status-alerts", rules=[{**rule, "threshold": "validated - 0.1"}])
+    assert error.value.code == "NBD_ERR_BAD_REQUEST" and "not error_rate" in str(error.value)
+    assert nd.alerts("status-alerts", last="1h") == []
+    assert nd.status("status-alerts")["alerts"] == []

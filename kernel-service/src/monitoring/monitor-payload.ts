@@ -19,15 +19,28 @@ export interface MonitorPayload {
   generated_at: string;
   from: string;
   to: string;
-  status: StatusView;
+  status: StatusView & { alerts?: readonly AlertRecord[] };
   series: MonitorSeries;
   panels: Panel[];
   /** Vega-Lite; its named datasets are the arrays of `series` of the same name (monitor-chart.ts `withData`). */
   spec: Record<string, unknown>;
 }
 
-export function monitorPayload(monitor: Monitor, model: string, lastSeconds: number, version?: number, alerts?: readonly AlertRecord[]): MonitorPayload {
-  const status = monitor.status(model, lastSeconds, version);
+/**
+ * The chart's payload over the last `lastSeconds`; `alertsSince` gives the alerts firing now
+ * or fired or resolved since a time (ms), when the service has alerting.
+ */
+export function monitorPayload(
+  monitor: Monitor,
+  model: string,
+  lastSeconds: number,
+  version?: number,
+  alertsSince?: (since: number) => readonly AlertRecord[]
+): MonitorPayload {
+  const monitored = monitor.status(model, lastSeconds, version);
+  const alerts = alertsSince?.(Date.parse(monitored.from));
+  // The status summary carries the alerts as the `status` reply does.
+  const status = alerts ? { ...monitored, alerts } : monitored;
   const series = monitor.series(model, status, alerts);
   const from = Date.parse(status.from);
   const to = Date.parse(status.to);

@@ -45,6 +45,8 @@ export interface MonitorOptions {
   /** Rows the buffer holds at most while the database lags; past it, rows are not logged (counted). */
   maxPendingRows: number;
   now: () => number;
+  /** Where a failing update listener is reported. */
+  log: (message: string) => void;
 }
 
 export const DEFAULT_MONITOR_OPTIONS: MonitorOptions = {
@@ -54,8 +56,35 @@ export const DEFAULT_MONITOR_OPTIONS: MonitorOptions = {
   flushMs: 100,
   flushRows: 1000,
   maxPendingRows: 100_000,
-  now: () => Date.now()
+  now: () => Date.now(),
+  log: (message) => console.error(`[nbdeploy] ${message}`)
 };
+
+/** Traffic counted in a window: served and shadow requests, all rows and errors, latency of both. */
+export interface TrafficCounts {
+  requests: number;
+  shadowRequests: number;
+  errors: number;
+  rows: number;
+  latencyCount: number;
+  latencySum: number;
+}
+
+/**
+ * What changed in a model's windows since the previous update (updates come at most once a
+ * second, from the monitor's timer, never from the inference path): per version with new
+ * traffic, its latest window (the open one, or the one that closed since the last update)
+ * and the traffic added since.
+ */
+export interface WindowUpdate {
+  model: string;
+  windowSeconds: number;
+  versions: Array<{ version: number; window: MonitorWindow; added: TrafficCounts }>;
+  /** The model's open windows (every version's), or when none is open, those that closed since the last update. */
+  windows: MonitorWindow[];
+}
+
+export type WindowUpdateListener = (updates: readonly WindowUpdate[]) => void;
 
 /** What the monitor needs of an inference (the data plane's InferenceEvent fits). */
 export interface ObservedInference {
@@ -137,6 +166,14 @@ export interface StatusView {
   versions: Array<{ version: number; role: string; ops: OpsView; shadow_requests: number; integrity: Record<IntegrityKind, number> }>;
 }
 
+export interface StatusOptions {
+  /**
+   * false: leave out data drift and prediction drift (`drift` empty, `drift_share` and
+   * `prediction_drift` null), which cost most; what the alert rules on operations need.
+   */
+  drift?: boolean;
+}
+
 export class Monitor {
   readonly options: MonitorOptions;
   /** Rows not written to the predictions log because the buffer was full. */
@@ -168,6 +205,19 @@ export class Monitor {
     if (!plan) return;
     this._accumulateInputs(window, plan, event.inputs, rows);
     this._accumulatePredictions(window, plan, event, rows);
+  }
+
+  /**
+   * Called about once a second with the models whose windows took traffic since the last
+   * call (an empty list when none did, so that listeners can notice quiet).
+   */
+  onUpdate(listener: WindowUpdateListener): void {
+    this._listeners.push(listener);
+  }
+
+  /** The open windows of a model (one per version with traffic in the current window). */
+  openWindowsOf(model: string): MonitorWindow[] {
+    return [...this._open.values()].filter((w) => w.model === model);
   }
 
   /** Joins ground truth to logged predictions and adds it to their windows' performance. */
@@ -206,20 +256,36 @@ export class Monitor {
   }
 
   /** The model's monitoring over the last `lastSeconds`, merged from stored and open windows. */
-  status(model: string, lastSeconds = 900, requestedVersion?: number): StatusView {
+  status(model: string, lastSeconds = 900, requestedVersion?: number, options: StatusOptions = {}): StatusView {
+    const withDrift = options.drift ?? true;
     this.flush();
     const to = this.options.now();
     const from = to - lastSeconds * 1000;
     const merged = new Map<number, MonitorWindow>();
     let firstStart = to;
-    const add = (state: WindowState): void => {
-      firstStart = Math.min(firstStart, state.start);
-      let w = merged.get(state.modelVersion);
-      if (!w) merged.set(state.modelVersion, (w = new MonitorWindow(model, state.modelVersion, from, this.options.windowSeconds)));
-      w.merge(state);
+    const into = (start: number, version: number): MonitorWindow => {
+      firstStart = Math.min(firstStart, start);
+      let w = merged.get(version);
+      if (!w) merged.set(version, (w = new MonitorWindow(model, version, from, this.options.windowSeconds)));
+      return w;
     };
-    for (const state of this._store.loadWindows(model, from, to)) add(state);
-    for (const w of this._open.values()) if (w.model === model && w.end > from) add(w.toJSON());
+    if (withDrift) for (const state of this._store.loadWindows(model, from, to)) into(state.start, state.modelVersion).merge(state);
+    else {
+      for (const ops of this._store.loadWindowOps(model, from, to)) {
+        const w = into(ops.start, ops.modelVersion);
+        w.served.merge(ops.served);
+        w.shadow.merge(ops.shadow);
+      }
+    }
+    for (const open of this._open.values()) {
+      if (open.model !== model || open.end <= from) continue;
+      const w = into(open.start, open.version);
+      if (withDrift) w.merge(open.toJSON());
+      else {
+        w.served.merge(open.served);
+        w.shadow.merge(open.shadow);
+      }
+    }
 
     const summary = this._registry.getModel(model);
     const deployment = summary?.deployment;
@@ -246,7 +312,7 @@ export class Monitor {
     const drift: Record<string, DriftEntry | null> = {};
     let tested = 0;
     let drifted = 0;
-    if (plan && described) {
+    if (withDrift && plan && described) {
       const profileFeatures = (plan.profile?.features ?? {}) as Record<string, { sample?: unknown[] }>;
       for (const { name, kind } of plan.features) {
         const current = described.features.get(name);
@@ -260,7 +326,7 @@ export class Monitor {
       }
     }
     let predictionDrift: DriftEntry | null = null;
-    if (plan?.predictionKind && described?.prediction) {
+    if (withDrift && plan?.predictionKind && described?.prediction) {
       const reference = (plan.profile?.prediction as { sample?: unknown[] } | undefined)?.sample;
       predictionDrift = driftOf(plan.predictionKind, reference, described.prediction);
     }
@@ -394,6 +460,13 @@ export class Monitor {
 
   private _close(key: string, w: MonitorWindow): void {
     this._open.delete(key);
+    // Traffic of its last moments not reported to update listeners yet: carried to the next update.
+    const rest = subtract(countsOf(w), this._reported.get(key));
+    this._reported.delete(key);
+    if (rest.requests + rest.shadowRequests > 0 && this._listeners.length > 0) {
+      const carried = this._carried.get(key);
+      this._carried.set(key, { window: w, added: carried ? add(carried.added, rest) : rest });
+    }
     this._closing.push(w);
     this._scheduleFlush();
   }
@@ -401,6 +474,7 @@ export class Monitor {
   private _tick(): void {
     const now = this.options.now();
     for (const [key, w] of this._open) if (now >= w.end) this._close(key, w);
+    this._publishUpdates();
     if (now - this._lastPrune >= this.options.windowSeconds * 1000) {
       this._lastPrune = now;
       try {
@@ -408,6 +482,41 @@ export class Monitor {
         this._store.prune(now - this.options.retentionMs, this.options.maxPredictions);
       } catch {
         // A busy or failing database must not stop the service; the next tick retries.
+      }
+    }
+  }
+
+  /** Tells update listeners what traffic the windows took since the last update. */
+  private _publishUpdates(): void {
+    if (this._listeners.length === 0) return;
+    const byModel = new Map<string, WindowUpdate>();
+    const note = (window: MonitorWindow, added: TrafficCounts): void => {
+      let u = byModel.get(window.model);
+      if (!u) byModel.set(window.model, (u = { model: window.model, windowSeconds: this.options.windowSeconds, versions: [], windows: [] }));
+      const existing = u.versions.find((v) => v.version === window.version);
+      if (!existing) u.versions.push({ version: window.version, window, added });
+      else {
+        existing.added = add(existing.added, added);
+        if (window.start > existing.window.start) existing.window = window;
+      }
+    };
+    for (const [key, w] of this._open) {
+      const now = countsOf(w);
+      const added = subtract(now, this._reported.get(key));
+      if (added.requests + added.shadowRequests === 0) continue;
+      this._reported.set(key, now);
+      note(w, added);
+    }
+    for (const { window, added } of this._carried.values()) note(window, added);
+    this._carried.clear();
+    for (const w of this._open.values()) byModel.get(w.model)?.windows.push(w);
+    for (const u of byModel.values()) if (u.windows.length === 0) u.windows = u.versions.map((v) => v.window);
+    const updates = [...byModel.values()];
+    for (const listener of this._listeners) {
+      try {
+        listener(updates);
+      } catch (error) {
+        this.options.log(`a monitoring update listener failed: ${(error as Error).message}`);
       }
     }
   }
@@ -570,6 +679,11 @@ export class Monitor {
   }
 
   private readonly _open = new Map<string, MonitorWindow>();
+  private readonly _listeners: WindowUpdateListener[] = [];
+  /** Per open window: its counts at the last update. */
+  private readonly _reported = new Map<string, TrafficCounts>();
+  /** Per model version: traffic of windows closed since the last update, not reported yet. */
+  private readonly _carried = new Map<string, { window: MonitorWindow; added: TrafficCounts }>();
   private readonly _closing: MonitorWindow[] = [];
   private readonly _pending: PredictionRecord[] = [];
   private readonly _plans = new Map<string, VersionPlan | null>();
@@ -586,6 +700,40 @@ const DETECTOR_NAMES: Record<string, string> = { ddm: 'DDM', 'page-hinkley': 'Pa
 export function alignDown(at: number, seconds: number): number {
   const ms = seconds * 1000;
   return Math.floor(at / ms) * ms;
+}
+
+function countsOf(w: MonitorWindow): TrafficCounts {
+  return {
+    requests: w.served.requests,
+    shadowRequests: w.shadow.requests,
+    errors: w.served.errors + w.shadow.errors,
+    rows: w.served.rows + w.shadow.rows,
+    latencyCount: w.served.latency.count + w.shadow.latency.count,
+    latencySum: w.served.latency.sum + w.shadow.latency.sum
+  };
+}
+
+function subtract(a: TrafficCounts, b: TrafficCounts | undefined): TrafficCounts {
+  if (!b) return a;
+  return {
+    requests: a.requests - b.requests,
+    shadowRequests: a.shadowRequests - b.shadowRequests,
+    errors: a.errors - b.errors,
+    rows: a.rows - b.rows,
+    latencyCount: a.latencyCount - b.latencyCount,
+    latencySum: a.latencySum - b.latencySum
+  };
+}
+
+function add(a: TrafficCounts, b: TrafficCounts): TrafficCounts {
+  return {
+    requests: a.requests + b.requests,
+    shadowRequests: a.shadowRequests + b.shadowRequests,
+    errors: a.errors + b.errors,
+    rows: a.rows + b.rows,
+    latencyCount: a.latencyCount + b.latencyCount,
+    latencySum: a.latencySum + b.latencySum
+  };
 }
 
 function rowsOf(inputs: readonly Tensor[]): number {
@@ -647,7 +795,7 @@ function driftOf(kind: Kind, sample: unknown[] | undefined, current: MonitorWind
   }
 }
 
-function opsView(ops: Ops, seconds: number): OpsView {
+export function opsView(ops: Ops, seconds: number): OpsView {
   return {
     requests: ops.requests,
     errors: ops.errors,

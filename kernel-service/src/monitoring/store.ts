@@ -24,6 +24,8 @@ export interface PredictionRecord {
   at: number;
 }
 
+export type WindowOps = Pick<WindowState, 'modelVersion' | 'start' | 'served' | 'shadow'>;
+
 export interface DetectorRecord {
   state: unknown;
   /** When it last detected drift (ms), or null. */
@@ -35,6 +37,8 @@ export interface MonitoringStore {
   saveWindows(windows: readonly WindowState[]): void;
   /** Windows of the model that overlap [from, to) (ms). */
   loadWindows(model: string, from: number, to: number): WindowState[];
+  /** Only the operations (served and shadow) of the windows that overlap [from, to): far cheaper than whole windows. */
+  loadWindowOps(model: string, from: number, to: number): WindowOps[];
   appendPredictions(rows: readonly PredictionRecord[]): void;
   /**
    * The logged predictions of these keys not joined to ground truth yet, marked as joined
@@ -93,6 +97,9 @@ const MIGRATIONS: string[] = [
    );`
 ];
 
+/** Rows per multi-row INSERT into the predictions log (8 parameters each, far below SQLite's limit). */
+const INSERT_ROWS = 50;
+
 interface PredictionRow {
   seq: number;
   model: string;
@@ -130,6 +137,9 @@ export class SqliteMonitoringStore implements MonitoringStore {
     this._insertPrediction = this._db.prepare(
       'INSERT INTO monitor_predictions (model, key, version, window_start, label, score, value, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'
     );
+    this._insertPredictions = this._db.prepare(
+      `INSERT INTO monitor_predictions (model, key, version, window_start, label, score, value, at) VALUES ${Array(INSERT_ROWS).fill('(?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`
+    );
     this._findPrediction = this._db.prepare('SELECT * FROM monitor_predictions WHERE model = ? AND key = ? AND labelled = 0 ORDER BY seq DESC LIMIT 1');
     this._markLabelled = this._db.prepare('UPDATE monitor_predictions SET labelled = 1 WHERE seq = ?');
   }
@@ -153,9 +163,33 @@ export class SqliteMonitoringStore implements MonitoringStore {
       .map((r) => JSON.parse(r.state) as WindowState);
   }
 
+  loadWindowOps(model: string, from: number, to: number): WindowOps[] {
+    return this._db
+      .prepare<[string, number, number], { version: number; start: number; served: string; shadow: string }>(
+        `SELECT version, start, json_extract(state, '$.served') AS served, json_extract(state, '$.shadow') AS shadow
+         FROM monitor_windows WHERE model = ? AND start < ? AND start + seconds * 1000 > ? ORDER BY start, version`
+      )
+      .all(model, to, from)
+      .map((r) => ({ modelVersion: r.version, start: r.start, served: JSON.parse(r.served), shadow: JSON.parse(r.shadow) }));
+  }
+
   appendPredictions(rows: readonly PredictionRecord[]): void {
     this.transaction(() => {
-      for (const r of rows) this._insertPrediction.run(r.model, r.key, r.version, r.windowStart, r.label, r.score, r.value, r.at);
+      // Many rows per INSERT: a statement run costs about as much as the B-tree work of a row.
+      let i = 0;
+      const values: Array<string | number | null> = [];
+      for (; i + INSERT_ROWS <= rows.length; i += INSERT_ROWS) {
+        values.length = 0;
+        for (let j = i; j < i + INSERT_ROWS; j++) {
+          const r = rows[j]!;
+          values.push(r.model, r.key, r.version, r.windowStart, r.label, r.score, r.value, r.at);
+        }
+        this._insertPredictions.run(values);
+      }
+      for (; i < rows.length; i++) {
+        const r = rows[i]!;
+        this._insertPrediction.run(r.model, r.key, r.version, r.windowStart, r.label, r.score, r.value, r.at);
+      }
     });
   }
 
@@ -239,6 +273,7 @@ export class SqliteMonitoringStore implements MonitoringStore {
   private readonly _getWindow: Database.Statement;
   private readonly _putWindow: Database.Statement;
   private readonly _insertPrediction: Database.Statement;
+  private readonly _insertPredictions: Database.Statement;
   private readonly _findPrediction: Database.Statement;
   private readonly _markLabelled: Database.Statement;
 }

@@ -9,6 +9,7 @@
 import { z } from 'zod';
 import { DATATYPES } from './datatypes.js';
 import { REVIEW_DECISIONS } from '../registry/registry.js';
+import { ALERT_CONDITIONS, ALERT_METRICS, ALERT_SEVERITIES, RELATIVE_THRESHOLD } from '../monitoring/alert-rules.js';
 import { Dimension, RequestInput, RequestOutput } from './oip.js';
 
 export const PROTOCOL_VERSION = 1;
@@ -197,6 +198,67 @@ export const MonitorMessage = z.strictObject({
   svg: z.boolean().optional()
 });
 
+/**
+ * An alert rule: `metric` `condition` `threshold` over the last `window_seconds` (default:
+ * five monitoring windows). `threshold` is a number, or relative to the version's validation
+ * report for performance metrics (`"validated - 0.05"`).
+ */
+export const AlertRuleInput = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'a rule name is 1–64 letters, digits, "_", "." or "-"'),
+  metric: z.enum(ALERT_METRICS),
+  condition: z.enum(ALERT_CONDITIONS),
+  threshold: z.union([
+    z.number().finite(),
+    z.string().trim().regex(RELATIVE_THRESHOLD, 'a threshold is a number or like "validated - 0.05", "validated * 1.2"')
+  ]),
+  window_seconds: z.number().int().min(1).max(7 * 24 * 3600).nullable().optional(),
+  severity: z.enum(ALERT_SEVERITIES).optional(),
+  cooldown_seconds: z.number().int().min(0).max(7 * 24 * 3600).optional(),
+  min_count: z.number().int().min(0).optional(),
+  enabled: z.boolean().optional()
+});
+export type AlertRuleInput = z.infer<typeof AlertRuleInput>;
+
+const WebhookUrl = z
+  .string()
+  .max(2048)
+  .refine((u) => {
+    try {
+      const url = new URL(u);
+      return (url.protocol === 'http:' || url.protocol === 'https:') && url.host !== '';
+    } catch {
+      return false;
+    }
+  }, 'a webhook is an http:// or https:// URL');
+
+export const GetAlertRulesMessage = z.strictObject({ type: z.literal('get_alert_rules'), ...base, model: ModelName });
+
+/** Replaces the deployment's alert rules; `rules: null` returns it to the default rules. */
+export const SetAlertRulesMessage = z.strictObject({
+  type: z.literal('set_alert_rules'),
+  ...base,
+  model: ModelName,
+  rules: z.array(AlertRuleInput).max(100).nullable()
+});
+
+/** Replaces the deployment's own webhooks (the service-wide ones from --alert-webhook apply too). */
+export const SetAlertWebhooksMessage = z.strictObject({
+  type: z.literal('set_alert_webhooks'),
+  ...base,
+  model: ModelName,
+  webhooks: z.array(WebhookUrl).max(20)
+});
+
+/** Alerts, newest first: of one model or all, firing now or in a state, within the last `last_seconds`. */
+export const ListAlertsMessage = z.strictObject({
+  type: z.literal('list_alerts'),
+  ...base,
+  model: ModelName.optional(),
+  state: z.enum(['firing', 'resolved']).optional(),
+  last_seconds: z.number().positive().max(366 * 24 * 3600).optional(),
+  limit: z.number().int().min(1).max(10_000).optional()
+});
+
 export const TextMessage = z.discriminatedUnion('type', [
   ListMessage,
   GetModelMessage,
@@ -217,7 +279,11 @@ export const TextMessage = z.discriminatedUnion('type', [
   UnsubscribeMessage,
   AuditMessage,
   StatusMessage,
-  MonitorMessage
+  MonitorMessage,
+  GetAlertRulesMessage,
+  SetAlertRulesMessage,
+  SetAlertWebhooksMessage,
+  ListAlertsMessage
 ]);
 export type TextMessage = z.infer<typeof TextMessage>;
 

@@ -153,5 +153,7 @@ export interface Registry {
   reviews(model: string, version: number): ReviewRecord[];
   recordFeedback(records: readonly FeedbackRecord[], actor: Actor): number;
   audit(filter: { model?: string; limit?: number }): AuditEntry[];
+  /** Appends an entry for something that is not a registry change (an alert, new alert rules). */
+  appendAudit(actor: Actor, action: string, model: string | null, version: number | null, details: Record<string, unknown>): void;
   close(): void;
 }

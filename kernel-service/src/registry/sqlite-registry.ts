@@ -423,6 +423,10 @@ export class SqliteRegistry implements Registry {
     return rows.map((r) => ({ ...r, details: JSON.parse(r.details) as Record<string, unknown> }));
   }
 
+  appendAudit(actor: Actor, action: string, model: string | null, version: number | null, details: Record<string, unknown>): void {
+    this._audit(actor, action, model, version, details);
+  }
+
   close(): void {
     this._db.close();
   }

@@ -26,10 +26,12 @@ import { MODEL_FILE } from '../registry/artifact-store.js';
 import type { Actor, BatchingConfig, Registry } from '../registry/registry.js';
 import type { DataPlane, InferResult } from '../serving/data-plane.js';
 import type { Deployer } from '../serving/deployer.js';
+import type { AlertEngine } from '../monitoring/alerts.js';
 import type { Monitor } from '../monitoring/monitor.js';
 import { withData } from '../monitoring/monitor-chart.js';
 import { monitorPayload, monitorText } from '../monitoring/monitor-payload.js';
 import { renderSvg } from '../monitoring/monitor-svg.js';
+import { redact } from '../monitoring/webhooks.js';
 import type { LiveEvents } from './live-events.js';
 
 export interface ConnectionContext {
@@ -37,6 +39,10 @@ export interface ConnectionContext {
   dataPlane: DataPlane;
   /** Absent in contexts without monitoring (then `status` is refused and feedback is only stored). */
   monitor?: Monitor;
+  /** Absent without monitoring, like `monitor`. */
+  alerts?: AlertEngine;
+  /** How many service-wide webhooks (--alert-webhook) there are; their URLs are not shown. */
+  serviceWebhooks?: number;
   deployer: Deployer;
   live: LiveEvents;
   /** The user the upgrade request named (the Jupyter user behind the proxy), else "api". */
@@ -180,7 +186,35 @@ export class Connection {
           throw new ServiceError('NBD_ERR_VERSION_NOT_FOUND', { model: msg.model, version: msg.version });
         }
         if (!this._ctx.monitor) throw new ServiceError('NBD_ERR_BAD_REQUEST', { issues: 'this service runs without monitoring' });
-        return this._reply({ type: 'status', id: msg.id, ...this._ctx.monitor.status(msg.model, msg.last_seconds ?? 900, msg.version) });
+        const status = this._ctx.monitor.status(msg.model, msg.last_seconds ?? 900, msg.version);
+        const alerts = this._ctx.alerts?.alerts({ model: msg.model, since: Date.parse(status.from) }) ?? [];
+        return this._reply({ type: 'status', id: msg.id, ...status, alerts });
+      }
+      case 'get_alert_rules':
+        return this._alertRules(msg.id, this._alertsOf(msg.model), msg.model);
+      case 'set_alert_rules': {
+        const alerts = this._alertsOf(msg.model);
+        try {
+          alerts.setRules(msg.model, msg.rules);
+        } catch (error) {
+          if (error instanceof RangeError) throw new ServiceError('NBD_ERR_BAD_REQUEST', { issues: error.message });
+          throw error;
+        }
+        registry.appendAudit(actor, 'alert_rules', msg.model, null, msg.rules === null ? { rules: 'defaults' } : { rules: alerts.rules(msg.model).rules });
+        return this._alertRules(msg.id, alerts, msg.model);
+      }
+      case 'set_alert_webhooks': {
+        const alerts = this._alertsOf(msg.model);
+        alerts.setWebhooks(msg.model, msg.webhooks);
+        // Webhook paths are often secrets (Slack's are): the audit log keeps the hosts.
+        registry.appendAudit(actor, 'alert_webhooks', msg.model, null, { webhooks: msg.webhooks.map(redact) });
+        return this._alertRules(msg.id, alerts, msg.model);
+      }
+      case 'list_alerts': {
+        if (msg.model !== undefined && !registry.getModel(msg.model)) throw new ServiceError('NBD_ERR_MODEL_NOT_FOUND', { model: msg.model });
+        if (!this._ctx.alerts) throw new ServiceError('NBD_ERR_BAD_REQUEST', { issues: 'this service runs without monitoring, so without alerts' });
+        const since = msg.last_seconds === undefined ? undefined : Date.now() - msg.last_seconds * 1000;
+        return this._reply({ type: 'alerts', id: msg.id, alerts: this._ctx.alerts.alerts({ model: msg.model, state: msg.state, since, limit: msg.limit }) });
       }
       case 'monitor': {
         if (!registry.getModel(msg.model)) throw new ServiceError('NBD_ERR_MODEL_NOT_FOUND', { model: msg.model });
@@ -188,11 +222,30 @@ export class Connection {
           throw new ServiceError('NBD_ERR_VERSION_NOT_FOUND', { model: msg.model, version: msg.version });
         }
         if (!this._ctx.monitor) throw new ServiceError('NBD_ERR_BAD_REQUEST', { issues: 'this service runs without monitoring' });
-        const payload = monitorPayload(this._ctx.monitor, msg.model, msg.last_seconds ?? 900, msg.version);
+        const alerts = this._ctx.alerts;
+        const payload = monitorPayload(
+          this._ctx.monitor,
+          msg.model,
+          msg.last_seconds ?? 900,
+          msg.version,
+          alerts ? (since) => alerts.alerts({ model: msg.model, since }) : undefined
+        );
         const svg = msg.svg ? await renderSvg(withData(payload.spec, payload.series)) : undefined;
         return this._reply({ type: 'monitor', id: msg.id, payload, text: monitorText(payload), ...(svg !== undefined ? { svg } : {}) });
       }
     }
+  }
+
+  /** The alert engine, for a model that exists. */
+  private _alertsOf(model: string): AlertEngine {
+    if (!this._ctx.registry.getModel(model)) throw new ServiceError('NBD_ERR_MODEL_NOT_FOUND', { model });
+    if (!this._ctx.alerts) throw new ServiceError('NBD_ERR_BAD_REQUEST', { issues: 'this service runs without monitoring, so without alerts' });
+    return this._ctx.alerts;
+  }
+
+  private _alertRules(id: RequestId, alerts: AlertEngine, model: string): void {
+    const { rules, custom } = alerts.rules(model);
+    this._reply({ type: 'alert_rules', id, model, rules, custom, webhooks: alerts.webhooks(model), service_webhooks: this._ctx.serviceWebhooks ?? 0 });
   }
 
   private async _register(msg: RegisterMessage, payload: Buffer): Promise<void> {

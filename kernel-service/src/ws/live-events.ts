@@ -1,16 +1,20 @@
 /**
- * Live events for subscribers of a model: deployment changes as they happen, and traffic
- * stats at most once a second per model. A slow subscriber (its socket's send buffer past
- * a limit) gets no more frames until it drains; meanwhile only the latest event of each
- * kind is kept, and the next frame it gets says how many it missed. Memory per subscriber
- * is therefore bounded whatever the traffic.
+ * Live events for subscribers of a model: deployment changes and alerts as they happen, and
+ * the monitor's open windows at most once a second per model (`window`, and the older
+ * per-second `stats` counts), which come from the monitor's update (so that each inference
+ * is accumulated once, by the monitor). A slow subscriber (its socket's send buffer past a
+ * limit) gets no more frames until it drains; meanwhile only the latest event of each kind
+ * (of each alert, for alerts) is kept, and the next frame it gets says how many it missed.
+ * Memory per subscriber is therefore bounded whatever the traffic.
  */
 import type { WebSocket } from 'ws';
+import type { AlertView } from '../monitoring/alerts.js';
+import { type OpsView, type WindowUpdate, opsView } from '../monitoring/monitor.js';
+import { Ops } from '../monitoring/window.js';
 import { modelView } from '../protocol/views.js';
 import type { ModelSummary } from '../registry/registry.js';
-import type { InferenceEvent } from '../serving/data-plane.js';
 
-export type LiveEventKind = 'deployment' | 'stats';
+export type LiveEventKind = 'deployment' | 'stats' | 'window' | 'alert';
 
 export interface VersionStats {
   version: number;
@@ -22,10 +26,21 @@ export interface VersionStats {
   latency_ms_max: number;
 }
 
+/** Traffic since the previous `stats` event. */
 export interface StatsEvent {
   window_start: string;
   window_seconds: number;
   versions: VersionStats[];
+}
+
+/** The model's open monitoring window so far. */
+export interface WindowEvent {
+  window_start: string;
+  window_seconds: number;
+  at: string;
+  /** Served requests of all versions (as `status`'s `ops`), throughput over the window so far. */
+  ops: OpsView;
+  versions: Array<{ version: number; shadow_requests: number; ops: OpsView }>;
 }
 
 interface Subscriber {
@@ -34,11 +49,6 @@ interface Subscriber {
   /** Latest undelivered event per model and kind, while the socket is slow. */
   pending: Map<string, { model: string; kind: LiveEventKind; data: unknown }>;
   dropped: number;
-}
-
-interface Accumulator {
-  windowStart: number;
-  versions: Map<number, { requests: number; errors: number; rows: number; shadow: number; latencySum: number; latencyMax: number }>;
 }
 
 export class LiveEvents {
@@ -64,24 +74,45 @@ export class LiveEvents {
     if (sub.models.size === 0) this._subscribers.delete(socket);
   }
 
-  /** An inference happened: counted into the current one-second window of its model. */
-  record(event: InferenceEvent): void {
-    let acc = this._windows.get(event.model);
-    if (!acc) {
-      acc = { windowStart: Date.now(), versions: new Map() };
-      this._windows.set(event.model, acc);
+  /** The monitor's update: a `stats` and a `window` event per model that took traffic. */
+  windowsUpdated(updates: readonly WindowUpdate[], now = Date.now()): void {
+    for (const u of updates) {
+      if (!this._watched(u.model)) continue;
+      const previous = this._lastStats.get(u.model);
+      const last = previous !== undefined && now - previous <= 2000 ? previous : now - 1000;
+      this._lastStats.set(u.model, now);
+      this._publish(u.model, 'stats', {
+        window_start: new Date(last).toISOString(),
+        window_seconds: (now - last) / 1000,
+        versions: u.versions.map(({ version, window, added }) => ({
+          version,
+          requests: added.requests,
+          errors: added.errors,
+          rows: added.rows,
+          shadow_requests: added.shadowRequests,
+          latency_ms_mean: added.latencyCount > 0 ? added.latencySum / added.latencyCount : 0,
+          latency_ms_max: Math.max(window.served.latency.max ?? 0, window.shadow.latency.max ?? 0)
+        }))
+      } satisfies StatsEvent);
+      const start = Math.max(...u.windows.map((w) => w.start));
+      const latest = u.windows.filter((w) => w.start === start).sort((a, b) => a.version - b.version);
+      const seconds = Math.max(1, Math.min(u.windowSeconds, (now - start) / 1000));
+      const total = new Ops();
+      for (const w of latest) total.merge(w.served);
+      this._publish(u.model, 'window', {
+        window_start: new Date(start).toISOString(),
+        window_seconds: u.windowSeconds,
+        at: new Date(now).toISOString(),
+        ops: opsView(total, seconds),
+        versions: latest.map((w) => ({ version: w.version, shadow_requests: w.shadow.requests, ops: opsView(w.served, seconds) }))
+      } satisfies WindowEvent);
     }
-    let v = acc.versions.get(event.version);
-    if (!v) {
-      v = { requests: 0, errors: 0, rows: 0, shadow: 0, latencySum: 0, latencyMax: 0 };
-      acc.versions.set(event.version, v);
-    }
-    if (event.shadow) v.shadow++;
-    else v.requests++;
-    if (event.error) v.errors++;
-    v.rows += event.inputs[0]?.shape[0] ?? 0;
-    v.latencySum += event.latencyMs;
-    if (event.latencyMs > v.latencyMax) v.latencyMax = event.latencyMs;
+    for (const sub of this._subscribers.values()) this._flush(sub);
+  }
+
+  /** An alert fired or resolved. */
+  alert(alert: AlertView): void {
+    this._publish(alert.model, 'alert', alert, String(alert.id));
   }
 
   deploymentChanged(summary: ModelSummary, action: string): void {
@@ -94,35 +125,20 @@ export class LiveEvents {
   }
 
   private _tick(): void {
-    const now = Date.now();
-    for (const [model, acc] of this._windows) {
-      this._windows.delete(model);
-      const stats: StatsEvent = {
-        window_start: new Date(acc.windowStart).toISOString(),
-        window_seconds: (now - acc.windowStart) / 1000,
-        versions: [...acc.versions].map(([version, v]) => {
-          const answered = v.requests + v.shadow;
-          return {
-            version,
-            requests: v.requests,
-            errors: v.errors,
-            rows: v.rows,
-            shadow_requests: v.shadow,
-            latency_ms_mean: answered ? v.latencySum / answered : 0,
-            latency_ms_max: v.latencyMax
-          };
-        })
-      };
-      this._publish(model, 'stats', stats);
-    }
     for (const sub of this._subscribers.values()) this._flush(sub);
   }
 
-  private _publish(model: string, kind: LiveEventKind, data: unknown): void {
+  private _watched(model: string): boolean {
+    for (const sub of this._subscribers.values()) if (sub.models.has(model)) return true;
+    return false;
+  }
+
+  /** `slot` keeps apart events of one kind that must not replace each other (alerts: one per alert). */
+  private _publish(model: string, kind: LiveEventKind, data: unknown, slot = ''): void {
     for (const sub of this._subscribers.values()) {
       if (!sub.models.has(model)) continue;
       if (sub.pending.size > 0 || sub.socket.bufferedAmount > this._slowBytes) {
-        const key = `${model}\u0000${kind}`;
+        const key = `${model}\u0000${kind}\u0000${slot}`;
         if (sub.pending.has(key)) sub.dropped++;
         sub.pending.set(key, { model, kind, data });
         continue;
@@ -150,6 +166,7 @@ export class LiveEvents {
   }
 
   private readonly _subscribers = new Map<WebSocket, Subscriber>();
-  private readonly _windows = new Map<string, Accumulator>();
+  /** When each model's last `stats` event was made (ms). */
+  private readonly _lastStats = new Map<string, number>();
   private readonly _timer: NodeJS.Timeout;
 }

@@ -1,0 +1,239 @@
+/**
+ * Where alerting keeps what outlives the process: each deployment's rules and webhooks (when
+ * they are not the defaults) and the alert history. An interface, like the monitoring store,
+ * so that PostgreSQL can follow; the SQLite implementation shares the registry's database
+ * file, in its own tables with its own schema version (`alerts_schema`).
+ */
+import Database from 'better-sqlite3';
+import type { AlertCondition, AlertMetric, AlertRule, AlertSeverity } from './alert-rules.js';
+
+export type AlertState = 'firing' | 'resolved';
+
+/** One alert: fired once, resolved at most once. Times in ms since the epoch. */
+export interface AlertRecord {
+  id: number;
+  model: string;
+  version: number | null;
+  rule: string;
+  metric: AlertMetric;
+  severity: AlertSeverity;
+  condition: AlertCondition;
+  threshold: number;
+  value: number;
+  windowSeconds: number;
+  state: AlertState;
+  firedAt: number;
+  resolvedAt: number | null;
+  resolvedValue: number | null;
+  message: string;
+}
+
+export type NewAlert = Omit<AlertRecord, 'id' | 'state' | 'resolvedAt' | 'resolvedValue'>;
+
+export interface AlertQuery {
+  model?: string;
+  state?: AlertState;
+  /** Alerts firing now, or fired or resolved at or after this time (ms). */
+  since?: number;
+  limit?: number;
+}
+
+export interface AlertStore {
+  /** The deployment's own rules, or null while it has the defaults. */
+  loadRules(model: string): AlertRule[] | null;
+  /** Saves the deployment's rules; null returns it to the defaults. */
+  saveRules(model: string, rules: readonly AlertRule[] | null): void;
+  loadWebhooks(model: string): string[];
+  saveWebhooks(model: string, urls: readonly string[]): void;
+  insertAlert(alert: NewAlert): AlertRecord;
+  resolveAlert(id: number, at: number, value: number | null, message: string): AlertRecord | undefined;
+  /** Newest first. */
+  alerts(query: AlertQuery): AlertRecord[];
+  /** When the rule's latest alert resolved (ms), or null. */
+  lastResolved(model: string, rule: string): number | null;
+  /** Drops resolved alerts that resolved before `before` (ms). */
+  prune(before: number): void;
+  close(): void;
+}
+
+const MIGRATIONS: string[] = [
+  `CREATE TABLE alert_rules (
+     model TEXT PRIMARY KEY,
+     rules TEXT NOT NULL,
+     updated_at INTEGER NOT NULL
+   );
+   CREATE TABLE alert_webhooks (
+     model TEXT PRIMARY KEY,
+     urls TEXT NOT NULL,
+     updated_at INTEGER NOT NULL
+   );
+   CREATE TABLE alerts (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     model TEXT NOT NULL,
+     version INTEGER,
+     rule TEXT NOT NULL,
+     metric TEXT NOT NULL,
+     severity TEXT NOT NULL,
+     condition TEXT NOT NULL,
+     threshold REAL NOT NULL,
+     value REAL NOT NULL,
+     window_seconds INTEGER NOT NULL,
+     state TEXT NOT NULL CHECK (state IN ('firing', 'resolved')),
+     fired_at INTEGER NOT NULL,
+     resolved_at INTEGER,
+     resolved_value REAL,
+     message TEXT NOT NULL
+   );
+   CREATE INDEX alerts_by_model ON alerts(model, fired_at);
+   CREATE INDEX alerts_by_state ON alerts(state);`
+];
+
+interface AlertRow {
+  id: number;
+  model: string;
+  version: number | null;
+  rule: string;
+  metric: AlertMetric;
+  severity: AlertSeverity;
+  condition: AlertCondition;
+  threshold: number;
+  value: number;
+  window_seconds: number;
+  state: AlertState;
+  fired_at: number;
+  resolved_at: number | null;
+  resolved_value: number | null;
+  message: string;
+}
+
+export class SqliteAlertStore implements AlertStore {
+  private readonly _db: Database.Database;
+
+  constructor(file: string) {
+    this._db = new Database(file);
+    this._db.pragma('journal_mode = WAL');
+    this._db.pragma('synchronous = NORMAL');
+    this._db.pragma('busy_timeout = 5000');
+    this._db.exec('CREATE TABLE IF NOT EXISTS alerts_schema (version INTEGER NOT NULL)');
+    const row = this._db.prepare<[], { version: number }>('SELECT version FROM alerts_schema').get();
+    if (!row) this._db.prepare('INSERT INTO alerts_schema (version) VALUES (0)').run();
+    for (let i = row?.version ?? 0; i < MIGRATIONS.length; i++) {
+      this._db.transaction(() => {
+        this._db.exec(MIGRATIONS[i]!);
+        this._db.prepare('UPDATE alerts_schema SET version = ?').run(i + 1);
+      })();
+    }
+  }
+
+  loadRules(model: string): AlertRule[] | null {
+    const row = this._db.prepare<[string], { rules: string }>('SELECT rules FROM alert_rules WHERE model = ?').get(model);
+    return row ? (JSON.parse(row.rules) as AlertRule[]) : null;
+  }
+
+  saveRules(model: string, rules: readonly AlertRule[] | null): void {
+    if (rules === null) {
+      this._db.prepare('DELETE FROM alert_rules WHERE model = ?').run(model);
+      return;
+    }
+    this._db
+      .prepare(
+        `INSERT INTO alert_rules (model, rules, updated_at) VALUES (?, ?, ?)
+         ON CONFLICT (model) DO UPDATE SET rules = excluded.rules, updated_at = excluded.updated_at`
+      )
+      .run(model, JSON.stringify(rules), Date.now());
+  }
+
+  loadWebhooks(model: string): string[] {
+    const row = this._db.prepare<[string], { urls: string }>('SELECT urls FROM alert_webhooks WHERE model = ?').get(model);
+    return row ? (JSON.parse(row.urls) as string[]) : [];
+  }
+
+  saveWebhooks(model: string, urls: readonly string[]): void {
+    this._db
+      .prepare(
+        `INSERT INTO alert_webhooks (model, urls, updated_at) VALUES (?, ?, ?)
+         ON CONFLICT (model) DO UPDATE SET urls = excluded.urls, updated_at = excluded.updated_at`
+      )
+      .run(model, JSON.stringify(urls), Date.now());
+  }
+
+  insertAlert(a: NewAlert): AlertRecord {
+    const { lastInsertRowid } = this._db
+      .prepare(
+        `INSERT INTO alerts (model, version, rule, metric, severity, condition, threshold, value, window_seconds, state, fired_at, message)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'firing', ?, ?)`
+      )
+      .run(a.model, a.version, a.rule, a.metric, a.severity, a.condition, a.threshold, a.value, a.windowSeconds, a.firedAt, a.message);
+    return this._get(Number(lastInsertRowid))!;
+  }
+
+  resolveAlert(id: number, at: number, value: number | null, message: string): AlertRecord | undefined {
+    this._db
+      .prepare("UPDATE alerts SET state = 'resolved', resolved_at = ?, resolved_value = ?, message = ? WHERE id = ? AND state = 'firing'")
+      .run(at, value, message, id);
+    return this._get(id);
+  }
+
+  alerts(query: AlertQuery): AlertRecord[] {
+    const where: string[] = [];
+    const params: Array<string | number> = [];
+    if (query.model !== undefined) {
+      where.push('model = ?');
+      params.push(query.model);
+    }
+    if (query.state !== undefined) {
+      where.push('state = ?');
+      params.push(query.state);
+    }
+    if (query.since !== undefined) {
+      where.push("(state = 'firing' OR fired_at >= ? OR resolved_at >= ?)");
+      params.push(query.since, query.since);
+    }
+    const limit = Math.min(Math.max(query.limit ?? 1000, 1), 10_000);
+    const sql = `SELECT * FROM alerts ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
+    return this._db
+      .prepare<Array<string | number>, AlertRow>(sql)
+      .all(...params, limit)
+      .map(toRecord);
+  }
+
+  lastResolved(model: string, rule: string): number | null {
+    const row = this._db
+      .prepare<[string, string], { at: number | null }>("SELECT MAX(resolved_at) AS at FROM alerts WHERE model = ? AND rule = ? AND state = 'resolved'")
+      .get(model, rule);
+    return row?.at ?? null;
+  }
+
+  prune(before: number): void {
+    this._db.prepare("DELETE FROM alerts WHERE state = 'resolved' AND resolved_at < ?").run(before);
+  }
+
+  close(): void {
+    this._db.close();
+  }
+
+  private _get(id: number): AlertRecord | undefined {
+    const row = this._db.prepare<[number], AlertRow>('SELECT * FROM alerts WHERE id = ?').get(id);
+    return row ? toRecord(row) : undefined;
+  }
+}
+
+function toRecord(r: AlertRow): AlertRecord {
+  return {
+    id: r.id,
+    model: r.model,
+    version: r.version,
+    rule: r.rule,
+    metric: r.metric,
+    severity: r.severity,
+    condition: r.condition,
+    threshold: r.threshold,
+    value: r.value,
+    windowSeconds: r.window_seconds,
+    state: r.state,
+    firedAt: r.fired_at,
+    resolvedAt: r.resolved_at,
+    resolvedValue: r.resolved_value,
+    message: r.message
+  };
+}

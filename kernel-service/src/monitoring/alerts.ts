@@ -1,0 +1,282 @@
+/**
+ * Alerting: evaluates each deployment's rules against its monitoring status when its
+ * windows change (at most once a second, off the inference path), and moves each rule
+ * through its states — quiet → firing → resolved, then quiet for the rule's cool-down —
+ * recording every alert and telling listeners (live subscribers, the audit log, webhooks)
+ * when one fires or resolves.
+ */
+import type { Registry } from '../registry/registry.js';
+import {
+  type AlertRule,
+  type AlertRuleInput,
+  DEFAULT_RULES,
+  OPS_METRICS,
+  breaches,
+  formatValue,
+  measure,
+  metricLabel,
+  resolveThreshold,
+  ruleWindowSeconds,
+  rulesFrom
+} from './alert-rules.js';
+import type { AlertQuery, AlertRecord, AlertStore } from './alert-store.js';
+import type { StatusOptions, StatusView } from './monitor.js';
+
+/** An alert as the protocol, the live events and webhooks show it. */
+export interface AlertView {
+  id: number;
+  model: string;
+  version: number | null;
+  rule: string;
+  metric: string;
+  severity: string;
+  state: 'firing' | 'resolved';
+  condition: string;
+  value: number;
+  threshold: number;
+  window_seconds: number;
+  fired_at: string;
+  resolved_at: string | null;
+  resolved_value: number | null;
+  message: string;
+}
+
+export function alertView(a: AlertRecord): AlertView {
+  return {
+    id: a.id,
+    model: a.model,
+    version: a.version,
+    rule: a.rule,
+    metric: a.metric,
+    severity: a.severity,
+    state: a.state,
+    condition: a.condition,
+    value: a.value,
+    threshold: a.threshold,
+    window_seconds: a.windowSeconds,
+    fired_at: new Date(a.firedAt).toISOString(),
+    resolved_at: a.resolvedAt === null ? null : new Date(a.resolvedAt).toISOString(),
+    resolved_value: a.resolvedValue,
+    message: a.message
+  };
+}
+
+export interface AlertEngineOptions {
+  /** The monitor's window length: rules without a window look at five of them. */
+  monitorWindowSeconds: number;
+  /** Resolved alerts older than this are dropped (ms). */
+  retentionMs: number;
+  /**
+   * Rules on drift, performance, integrity and concept drift (whose status costs drift tests)
+   * are evaluated at most this often per model (ms); rules on operations every update.
+   */
+  slowRulesEveryMs: number;
+  now: () => number;
+}
+
+/** The monitoring status of a model over the last `seconds` (the monitor's `status`). */
+export type StatusSource = (model: string, lastSeconds: number, options: StatusOptions) => StatusView;
+
+export type AlertListener = (alert: AlertView) => void;
+
+export class AlertEngine {
+  constructor(
+    private readonly _registry: Registry,
+    private readonly _store: AlertStore,
+    private readonly _status: StatusSource,
+    options: Partial<AlertEngineOptions> & Pick<AlertEngineOptions, 'monitorWindowSeconds'>
+  ) {
+    this.options = { retentionMs: 7 * 24 * 3600 * 1000, slowRulesEveryMs: 10_000, now: () => Date.now(), ...options };
+    for (const a of this._store.alerts({ state: 'firing', limit: 10_000 })) this._firing.set(key(a.model, a.rule), a);
+  }
+
+  readonly options: AlertEngineOptions;
+
+  /** Called with every alert that fires or resolves. */
+  onAlert(listener: AlertListener): void {
+    this._listeners.push(listener);
+  }
+
+  /** The deployment's rules (its own, or the defaults) and whether they are its own. */
+  rules(model: string): { rules: AlertRule[]; custom: boolean } {
+    const own = this._rulesOf(model);
+    return { rules: own.rules.map((r) => ({ ...r })), custom: own.custom };
+  }
+
+  /**
+   * Replaces the deployment's rules (null: back to the defaults). Throws a RangeError naming
+   * a bad rule. Alerts of rules that no longer exist or are disabled resolve.
+   */
+  setRules(model: string, inputs: readonly AlertRuleInput[] | null): { rules: AlertRule[]; custom: boolean } {
+    const rules = inputs === null ? null : rulesFrom(inputs);
+    this._store.saveRules(model, rules);
+    this._rules.delete(model);
+    const now = this.options.now();
+    const active = new Set((rules ?? DEFAULT_RULES).filter((r) => r.enabled).map((r) => r.name));
+    for (const [k, a] of this._firing) {
+      if (a.model === model && !active.has(a.rule)) this._resolve(k, a, now, null, 'its rule was removed or disabled');
+    }
+    return this.rules(model);
+  }
+
+  webhooks(model: string): string[] {
+    return this._store.loadWebhooks(model);
+  }
+
+  setWebhooks(model: string, urls: readonly string[]): string[] {
+    this._store.saveWebhooks(model, [...new Set(urls)]);
+    return this.webhooks(model);
+  }
+
+  alerts(query: AlertQuery): AlertView[] {
+    return this._store.alerts(query).map(alertView);
+  }
+
+  /** Models with an alert firing now. */
+  get firingModels(): Set<string> {
+    return new Set([...this._firing.values()].map((a) => a.model));
+  }
+
+  /**
+   * Evaluates the rules of these models (those whose windows changed) and of every model
+   * with an alert firing (so that alerts resolve when traffic stops). Returns the alerts
+   * that fired or resolved.
+   */
+  evaluate(models: Iterable<string>): AlertView[] {
+    const now = this.options.now();
+    const changed: AlertView[] = [];
+    const all = new Set(models);
+    for (const m of this.firingModels) all.add(m);
+    for (const model of all) {
+      if (!this._registry.getModel(model)) continue;
+      changed.push(...this._evaluateModel(model, now));
+    }
+    if (now - this._lastPrune >= 3600_000) {
+      this._lastPrune = now;
+      this._store.prune(now - this.options.retentionMs);
+    }
+    return changed;
+  }
+
+  // --- internals -------------------------------------------------------------------
+
+  private _evaluateModel(model: string, now: number): AlertView[] {
+    const { rules } = this._rulesOf(model);
+    const statuses = new Map<string, StatusView>();
+    const changed: AlertView[] = [];
+    const slowDue = now - (this._lastSlow.get(model) ?? -Infinity) >= this.options.slowRulesEveryMs;
+    if (slowDue) this._lastSlow.set(model, now);
+    const active = new Set(rules.filter((r) => r.enabled).map((r) => r.name));
+    for (const [k, a] of this._firing) {
+      if (a.model === model && !active.has(a.rule)) changed.push(this._resolve(k, a, now, null, 'its rule was removed or disabled'));
+    }
+    let validated: Record<string, unknown> | null | undefined;
+    for (const r of rules) {
+      if (!r.enabled) continue;
+      const ops = OPS_METRICS.has(r.metric);
+      if (!ops && !slowDue) continue;
+      const seconds = ruleWindowSeconds(r, this.options.monitorWindowSeconds);
+      const statusKey = `${seconds}/${ops}`;
+      let status = statuses.get(statusKey);
+      if (!status) statuses.set(statusKey, (status = this._status(model, seconds, { drift: !ops })));
+      const m = measure(r.metric, status);
+      if (m === undefined) continue;
+      if (validated === undefined && typeof r.threshold === 'string') validated = this._validated(model, status.version);
+      const threshold = resolveThreshold(r, validated);
+      const k = key(model, r.name);
+      const firing = this._firing.get(k);
+      if (threshold === null) continue;
+      if (m.value === null || m.count < r.min_count) {
+        // Nothing measured in the span at all (traffic stopped): the condition no longer holds.
+        if (firing && m.count === 0) changed.push(this._resolve(k, firing, now, null, `no data over the last ${seconds} s`));
+        continue;
+      }
+      const breached = breaches(m.value, r.condition, threshold);
+      if (firing && !breached) {
+        changed.push(this._resolve(k, firing, now, m.value, `${metricLabel(r.metric)} ${formatValue(m.value)} is back within ${r.condition} ${formatValue(threshold)}`));
+      } else if (!firing && breached && this._cooledDown(model, r, now)) {
+        changed.push(this._fire(k, model, status.version, r, m.value, threshold, seconds, now));
+      }
+    }
+    return changed;
+  }
+
+  private _fire(k: string, model: string, version: number | null, r: AlertRule, value: number, threshold: number, seconds: number, now: number): AlertView {
+    const relative = typeof r.threshold === 'string' ? ` (${r.threshold.trim()})` : '';
+    const where = version === null ? `"${model}"` : `"${model}" version ${version}`;
+    const message = `${metricLabel(r.metric)} of ${where} is ${formatValue(value)}, ${r.condition} ${formatValue(threshold)}${relative}, over the last ${seconds} s`;
+    const record = this._store.insertAlert({
+      model,
+      version,
+      rule: r.name,
+      metric: r.metric,
+      severity: r.severity,
+      condition: r.condition,
+      threshold,
+      value,
+      windowSeconds: seconds,
+      firedAt: now,
+      message
+    });
+    this._firing.set(k, record);
+    return this._tell(record);
+  }
+
+  private _resolve(k: string, firing: AlertRecord, now: number, value: number | null, why: string): AlertView {
+    this._firing.delete(k);
+    this._resolvedAt.set(k, now);
+    const record = this._store.resolveAlert(firing.id, now, value, `${firing.message}; resolved: ${why}`) ?? {
+      ...firing,
+      state: 'resolved' as const,
+      resolvedAt: now,
+      resolvedValue: value
+    };
+    return this._tell(record);
+  }
+
+  private _tell(record: AlertRecord): AlertView {
+    const view = alertView(record);
+    for (const listener of this._listeners) listener(view);
+    return view;
+  }
+
+  private _cooledDown(model: string, r: AlertRule, now: number): boolean {
+    const k = key(model, r.name);
+    let last = this._resolvedAt.get(k);
+    if (last === undefined) {
+      last = this._store.lastResolved(model, r.name) ?? -Infinity;
+      this._resolvedAt.set(k, last);
+    }
+    return now - last >= r.cooldown_seconds * 1000;
+  }
+
+  private _rulesOf(model: string): { rules: readonly AlertRule[]; custom: boolean } {
+    let cached = this._rules.get(model);
+    if (!cached) {
+      const own = this._store.loadRules(model);
+      cached = own ? { rules: own, custom: true } : { rules: DEFAULT_RULES, custom: false };
+      this._rules.set(model, cached);
+    }
+    return cached;
+  }
+
+  /** The metrics of the version's latest validation report. */
+  private _validated(model: string, version: number | null): Record<string, unknown> | null {
+    if (version === null) return null;
+    const report = this._registry.latestValidation(model, version)?.report;
+    const metrics = report?.metrics;
+    return metrics && typeof metrics === 'object' ? (metrics as Record<string, unknown>) : null;
+  }
+
+  private readonly _listeners: AlertListener[] = [];
+  private readonly _firing = new Map<string, AlertRecord>();
+  private readonly _resolvedAt = new Map<string, number>();
+  private readonly _rules = new Map<string, { rules: readonly AlertRule[]; custom: boolean }>();
+  /** When each model's slow rules were last evaluated (ms). */
+  private readonly _lastSlow = new Map<string, number>();
+  private _lastPrune = 0;
+}
+
+function key(model: string, rule: string): string {
+  return `${model}\u0000${rule}`;
+}
