@@ -82,6 +82,7 @@ CELLS = [
         "nd.alert_rules(\"cancer\")[\"rules\"]  # the defaults; nd.alert_rules(name, rules=[...]) sets your own"
     ),
     new_code_cell(
+        "time.sleep(10)  # ten seconds of normal traffic first: the chart's baseline\n"
         "drifting.set()\n"
         "deadline = time.time() + 120\n"
         "while not nd.alerts(\"cancer\", state=\"firing\") and time.time() < deadline:\n"
