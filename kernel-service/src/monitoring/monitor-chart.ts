@@ -13,6 +13,9 @@
 import type { MonitorSeries } from './series.js';
 
 /** The dataset names the spec reads (each an array of MonitorSeries). */
+/** Time-axis labels per tick unit. */
+const TIME_AXIS_FORMAT = { years: '%Y', months: '%b', days: '%b %d', hours: '%H:%M', minutes: '%H:%M', seconds: ':%S', milliseconds: '.%L' };
+
 export const CHART_DATASETS = ['ops', 'versions', 'errors', 'drift', 'drift_share', 'performance', 'integrity', 'alerts'] as const;
 export type ChartDataset = (typeof CHART_DATASETS)[number];
 
@@ -53,7 +56,8 @@ export function monitorChartSpec(options: {
     type: 'temporal',
     title: null,
     scale: { domain: { expr: '[t_from, t_to]' } },
-    axis: { labelOverlap: true, tickCount: 8 }
+    // 24-hour clock (vega's default writes minutes on a 12-hour clock without am/pm).
+    axis: { labelOverlap: true, tickCount: 8, format: TIME_AXIS_FORMAT }
   };
   const alertRules: Spec = {
     data: { name: 'alerts' },
@@ -86,7 +90,8 @@ export function monitorChartSpec(options: {
         [
           {
             data: { name: 'ops' },
-            mark: { type: 'area', line: { strokeWidth: 1.5 }, opacity: 0.25, interpolate: 'monotone', color: '#4c8bd6' },
+            // Steps: each bucket's throughput holds over the bucket (no made-up ramps between them).
+            mark: { type: 'area', line: { strokeWidth: 1.5 }, opacity: 0.25, interpolate: 'step-after', color: '#4c8bd6' },
             encoding: {
               x,
               y: { field: 'throughput_per_s', type: 'quantitative', title: 'rows/s', axis: { tickCount: 3 } },
