@@ -32,13 +32,28 @@ def parse_span(last: str | int | float) -> float:
     return seconds
 
 
-def status(name: str, last: str | int | float = "15m", version: int | None = None) -> dict[str, Any]:
+def status(
+    name: str,
+    last: str | int | float = "15m",
+    version: int | None = None,
+    drift_method: str | None = None,
+    drift_thresholds: dict[str, float] | None = None,
+) -> dict[str, Any]:
     """Monitoring of `name` over the `last` span ("15m", "1h", "30s"): a dict with "ops",
     "integrity" ({kind: count}), "integrity_features", "drift", "drift_share",
     "prediction_drift", "performance", "concept_drift", "versions", for `version`
     (default: the production version), and "alerts" (firing now, or fired or resolved
-    within the span)."""
-    reply = client().call("status", model=name, last_seconds=parse_span(last), version=version)
+    within the span). `drift_method` ("ks", "chisquare", "wasserstein", "jensenshannon",
+    "psi") tests every feature it applies to that way instead of the default choice;
+    `drift_thresholds` ({"psi": 0.2}) replaces the default thresholds."""
+    reply = client().call(
+        "status",
+        model=name,
+        last_seconds=parse_span(last),
+        version=version,
+        drift_method=drift_method,
+        drift_thresholds=drift_thresholds,
+    )
     return {k: v for k, v in reply.items() if k not in ("type", "id")}
 
 

@@ -35,6 +35,15 @@ def test_status_after_traffic_and_feedback(nd):
     assert all(d is None or d["method"] == "ks" for d in s["drift"].values())
     assert s["drift_share"] is not None and s["drift_share"] <= 0.2
     assert s["prediction_drift"]["method"] == "chisquare"
+    # PSI on request, and thresholds of one's own.
+    psi = nd.status("status-cancer", last="15m", drift_method="psi")
+    assert {d["method"] for d in psi["drift"].values() if d} == {"psi"}
+    assert all(d["threshold"] == 0.1 for d in psi["drift"].values() if d)
+    strict = nd.status("status-cancer", last="15m", drift_thresholds={"ks": 1.0})
+    assert strict["drift_share"] == 1.0  # every p-value is below 1
+    with pytest.raises(nd.ServiceError) as error:
+        nd.status("status-cancer", drift_method="median")
+    assert error.value.code == "NBD_ERR_BAD_FRAME" and "drift_method" in str(error.value)
     perf = s["performance"]
     assert perf["labelled_share"] == pytest.approx(1.0)
     assert perf["accuracy"] == pytest.approx(skm.accuracy_score(y_test, out.labels), abs=1e-12)

@@ -24,7 +24,7 @@ import {
 } from './accumulators.js';
 import { countCategories } from './categorical.js';
 import { ADWIN, type DriftDetector, PageHinkley, restoreDetector } from './detectors.js';
-import { driftTest } from './drift-statistics.js';
+import { type DriftMethod, driftTest } from './drift-statistics.js';
 import type { IntegrityKind, IntegrityReport } from './integrity.js';
 import { IntegrityCounts } from './integrity-counts.js';
 import { type AlertRecord, type MonitorSeries, SeriesCache, buildSeries } from './series.js';
@@ -172,6 +172,14 @@ export interface StatusOptions {
    * `prediction_drift` null), which cost most; what the alert rules on operations need.
    */
   drift?: boolean;
+  /**
+   * The drift test of every feature instead of the default choice (KS / chi-square on
+   * references up to 1,000 values, else Wasserstein / Jensen–Shannon), e.g. `psi`; a method
+   * that does not apply to a feature's kind leaves that feature to the default.
+   */
+  driftMethod?: DriftMethod;
+  /** Thresholds by method over the defaults (p-value for ks/chisquare, distance or PSI for the others). */
+  driftThresholds?: Partial<Record<DriftMethod, number>>;
 }
 
 export class Monitor {
@@ -317,7 +325,7 @@ export class Monitor {
       for (const { name, kind } of plan.features) {
         const current = described.features.get(name);
         if (!current) continue;
-        const entry = driftOf(kind, profileFeatures[name]?.sample, current);
+        const entry = driftOf(kind, profileFeatures[name]?.sample, current, options);
         drift[name] = entry;
         if (entry) {
           tested++;
@@ -328,7 +336,7 @@ export class Monitor {
     let predictionDrift: DriftEntry | null = null;
     if (withDrift && plan?.predictionKind && described?.prediction) {
       const reference = (plan.profile?.prediction as { sample?: unknown[] } | undefined)?.sample;
-      predictionDrift = driftOf(plan.predictionKind, reference, described.prediction);
+      predictionDrift = driftOf(plan.predictionKind, reference, described.prediction, options);
     }
 
     const performance = emptyPerformance();
@@ -774,20 +782,29 @@ function guessPositive(p: PerformanceState): string | null {
   return null;
 }
 
-function driftOf(kind: Kind, sample: unknown[] | undefined, current: MonitorWindow['prediction']): DriftEntry | null {
+const METHODS_FOR: Readonly<Record<Kind, readonly DriftMethod[]>> = {
+  numeric: ['ks', 'wasserstein', 'jensenshannon', 'psi'],
+  categorical: ['chisquare', 'jensenshannon', 'psi']
+};
+
+function driftOf(kind: Kind, sample: unknown[] | undefined, current: MonitorWindow['prediction'], options: StatusOptions = {}): DriftEntry | null {
   if (!sample || sample.length === 0 || !current) return null;
+  const test = {
+    method: options.driftMethod && METHODS_FOR[kind].includes(options.driftMethod) ? options.driftMethod : undefined,
+    thresholds: options.driftThresholds
+  };
   try {
     let result;
     if (kind === 'numeric') {
       if (current.kind !== 'numeric' || current.reservoir.values.length === 0) return null;
       const reference = sample.map(Number).filter(Number.isFinite);
       if (reference.length === 0) return null;
-      result = driftTest('numeric', reference, current.reservoir.values);
+      result = driftTest('numeric', reference, current.reservoir.values, test);
     } else {
       if (current.kind !== 'categorical' || current.counter.counts.size === 0) return null;
       const reference = countCategories(sample.map((s) => (s === null || s === undefined ? null : String(s))));
       const counts = new Map([...current.counter.counts].filter(([k]) => k !== OTHER_CATEGORY || reference.has(k)));
-      result = driftTest('categorical', reference, counts);
+      result = driftTest('categorical', reference, counts, test);
     }
     return { method: result.method, statistic: result.statistic, p_value: result.pValue, threshold: result.threshold, drifted: result.drifted };
   } catch {

@@ -7,6 +7,8 @@
  * datatypes.ts encodes them).
  */
 import { z } from 'zod';
+
+const DRIFT_METHODS = ['ks', 'chisquare', 'wasserstein', 'jensenshannon', 'psi'] as const;
 import { DATATYPES } from './datatypes.js';
 import { REVIEW_DECISIONS } from '../registry/registry.js';
 import { ALERT_CONDITIONS, ALERT_METRICS, ALERT_SEVERITIES, RELATIVE_THRESHOLD } from '../monitoring/alert-rules.js';
@@ -181,7 +183,11 @@ export const StatusMessage = z.strictObject({
   ...base,
   model: ModelName,
   version: Version.optional(),
-  last_seconds: z.number().positive().max(366 * 24 * 3600).optional()
+  last_seconds: z.number().positive().max(366 * 24 * 3600).optional(),
+  /** Every feature's drift test instead of the default choice (e.g. `psi`). */
+  drift_method: z.enum(DRIFT_METHODS).optional(),
+  /** Thresholds by method over the defaults. */
+  drift_thresholds: z.partialRecord(z.enum(DRIFT_METHODS), z.number().finite().positive()).optional()
 });
 
 /**

@@ -186,7 +186,10 @@ export class Connection {
           throw new ServiceError('NBD_ERR_VERSION_NOT_FOUND', { model: msg.model, version: msg.version });
         }
         if (!this._ctx.monitor) throw new ServiceError('NBD_ERR_BAD_REQUEST', { issues: 'this service runs without monitoring' });
-        const status = this._ctx.monitor.status(msg.model, msg.last_seconds ?? 900, msg.version);
+        const status = this._ctx.monitor.status(msg.model, msg.last_seconds ?? 900, msg.version, {
+          driftMethod: msg.drift_method,
+          driftThresholds: msg.drift_thresholds
+        });
         const alerts = this._ctx.alerts?.alerts({ model: msg.model, since: Date.parse(status.from) }) ?? [];
         return this._reply({ type: 'status', id: msg.id, ...status, alerts });
       }
