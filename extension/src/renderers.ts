@@ -9,17 +9,20 @@ import type { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/applica
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 
 import { deploymentRendererFactory } from './deployment.js';
-import { validationRendererFactory } from './validation.js';
+import type { ServiceClient } from './service-client.js';
+import { IServiceClient } from './tokens.js';
+import { createValidationRendererFactory } from './validation.js';
 
 export const renderersPlugin: JupyterFrontEndPlugin<void> = {
   id: 'nbdeploy:renderers',
   description: 'Renders nbdeploy validation reports and deployments in notebook outputs.',
   autoStart: true,
   requires: [IRenderMimeRegistry],
+  optional: [IServiceClient],
   activate: activateRenderers
 };
 
-function activateRenderers(_app: JupyterFrontEnd, rendermime: IRenderMimeRegistry): void {
-  rendermime.addFactory(validationRendererFactory);
+function activateRenderers(_app: JupyterFrontEnd, rendermime: IRenderMimeRegistry, client: ServiceClient | null): void {
+  rendermime.addFactory(createValidationRendererFactory(client));
   rendermime.addFactory(deploymentRendererFactory);
 }
