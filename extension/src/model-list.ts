@@ -68,7 +68,7 @@ function renderVersion(model: IModel, version: IModelVersion, onAction: ActionHa
   const shares = traffic.map(share =>
     h(
       'span',
-      { className: `jp-nbdeploy-share jp-mod-${share.role}`, dataset: { role: share.role } },
+      { className: `jp-nbdeploy-trafficShare jp-mod-${share.role}`, dataset: { role: share.role } },
       share.role === 'shadow' ? 'shadow' : `${share.role} ${formatPercent(share.percent)}`
     )
   );
@@ -98,7 +98,7 @@ function renderVersion(model: IModel, version: IModelVersion, onAction: ActionHa
     h(
       'div',
       { className: 'jp-nbdeploy-versionActions' },
-      isProduction || archived ? null : actionButton('Promote', 'promote', `Make v${version.version} production`, () => onAction('promote', model, version)),
+      isProduction ? null : actionButton('Promote', 'promote', `Make v${version.version} production`, () => onAction('promote', model, version)),
       isProduction || archived ? null : actionButton('Canary…', 'set-canary', `Send a share of ${model.name}'s traffic to v${version.version}`, () => onAction('set-canary', model, version)),
       isProduction || archived
         ? null
@@ -127,7 +127,7 @@ function renderAlerts(alerts: readonly IAlert[]): HTMLElement {
 }
 
 function actionButton(label: string, action: ModelAction, title: string, onClick: () => void, disabled = false): HTMLButtonElement {
-  const button = h('button', { className: 'jp-nbdeploy-action jp-mod-styled', title, dataset: { action } }, label);
+  const button = h('button', { className: 'jp-nbdeploy-action', title, dataset: { action } }, label);
   button.type = 'button';
   button.disabled = disabled;
   button.addEventListener('click', onClick);

@@ -107,10 +107,10 @@ export class ModelsPanel extends Widget {
         : state === 'connecting'
           ? 'Connecting to the nbdeploy service…'
           : `Reconnecting to the nbdeploy service${client.lastError ? `: ${client.lastError}` : '…'}`;
-    const reconnect = h('button', { className: 'jp-nbdeploy-action jp-mod-styled', title: 'Try to connect now', dataset: { action: 'reconnect' } }, 'Reconnect');
+    const reconnect = h('button', { className: 'jp-nbdeploy-action', title: 'Try to connect now', dataset: { action: 'reconnect' } }, 'Reconnect');
     reconnect.type = 'button';
     reconnect.addEventListener('click', () => client.reconnect());
-    const refresh = h('button', { className: 'jp-nbdeploy-action jp-mod-styled', title: 'List the models again', dataset: { action: 'refresh' } }, '↻');
+    const refresh = h('button', { className: 'jp-nbdeploy-action', title: 'List the models again', dataset: { action: 'refresh' } }, '↻');
     refresh.type = 'button';
     refresh.addEventListener('click', () => void this._models.refresh());
     return h(

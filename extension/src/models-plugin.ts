@@ -10,7 +10,7 @@ import { INotebookTracker } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 
 import { AlertBadge } from './alert-badge.js';
-import { notifyAlert } from './alert-notifications.js';
+import { watchAlerts } from './alert-notifications.js';
 import { CommandIDs, PALETTE_CATEGORY } from './commands.js';
 import { CurrentNotebook } from './current-notebook.js';
 import { modelsIcon } from './icons.js';
@@ -73,13 +73,11 @@ function activateModels(
   restorer?.add(panel, 'nbdeploy-models');
   current?.changed.connect(askKernelIfUnknown);
 
-  models.alertFired.connect((_, alert) => {
-    if (!panel.isVisible) {
-      badge.add();
-    }
-    if (notifyAlerts) {
-      notifyAlert(alert, () => void commands.execute(CommandIDs.openModels));
-    }
+  watchAlerts(models, {
+    isPanelVisible: () => panel.isVisible,
+    badge,
+    shouldNotify: () => notifyAlerts,
+    openModels: () => void commands.execute(CommandIDs.openModels)
   });
 
   if (settingRegistry) {

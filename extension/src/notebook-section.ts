@@ -120,7 +120,7 @@ function sectionTitle(text: string): HTMLElement {
 }
 
 function button(label: string, what: string, title: string, onClick: () => void, disabled = false): HTMLButtonElement {
-  const node = h('button', { className: 'jp-nbdeploy-action jp-mod-styled', title, dataset: { action: what } }, label);
+  const node = h('button', { className: 'jp-nbdeploy-action', title, dataset: { action: what } }, label);
   node.type = 'button';
   node.disabled = disabled;
   node.addEventListener('click', onClick);

@@ -84,7 +84,7 @@ export class ReviewBar {
   }
 
   private _button(decision: IReview['decision'], label: string): HTMLButtonElement {
-    const button = h('button', { className: `jp-nbdeploy-action jp-mod-styled ${decision === 'approve' ? 'jp-mod-accept' : 'jp-mod-warn'}`, dataset: { decision } }, label);
+    const button = h('button', { className: `jp-nbdeploy-action ${decision === 'approve' ? 'jp-mod-accept' : 'jp-mod-warn'}`, dataset: { decision } }, label);
     button.type = 'button';
     button.addEventListener('click', () => void this.review(decision));
     this._buttons.push(button);
