@@ -9,7 +9,7 @@ import type { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { type ISignal, Signal } from '@lumino/signaling';
 
 import { type IExportable, findExportable } from './exportable-models.js';
-import { type INotebookCells, type IValidationRun, deployBlockedBy, insertAndRun, notebookCells, runValidationCells } from './notebook-cells.js';
+import { type INotebookCells, type IValidationRun, deployBlockedBy, insertAndRun, runValidationCells } from './notebook-cells.js';
 
 /** What the sidebar knows of one notebook. */
 export interface INotebookState {
@@ -23,14 +23,14 @@ export interface INotebookState {
 
 export interface ICurrentNotebookOptions {
   tracker: Pick<INotebookTracker, 'currentWidget' | 'currentChanged'>;
-  /** How to reach a notebook's cells (tests give a fake notebook). */
-  cellsOf?: (panel: NotebookPanel) => INotebookCells;
+  /** How to reach a notebook's cells: `notebookCells` (notebook-panel-cells.ts) in JupyterLab, a fake in tests. */
+  cellsOf: (panel: NotebookPanel) => INotebookCells;
 }
 
 export class CurrentNotebook {
   constructor(options: ICurrentNotebookOptions) {
     this._tracker = options.tracker;
-    this._cellsOf = options.cellsOf ?? notebookCells;
+    this._cellsOf = options.cellsOf;
     this._tracker.currentChanged.connect(() => this._changed.emit(), this);
   }
 

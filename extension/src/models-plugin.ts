@@ -17,6 +17,7 @@ import { modelsIcon } from './icons.js';
 import { ModelActions } from './model-actions.js';
 import { ModelsModel } from './models-model.js';
 import { ModelsPanel } from './models-panel.js';
+import { notebookCells } from './notebook-panel-cells.js';
 import { NOTHING_FOUND, deployForm, exportForm, validateForm } from './notebook-forms.js';
 import type { ServiceClient } from './service-client.js';
 import { IServiceClient } from './tokens.js';
@@ -44,7 +45,7 @@ function activateModels(
   const { commands, shell } = app;
   const models = new ModelsModel(client);
   const actions = new ModelActions(models);
-  const current = tracker ? new CurrentNotebook({ tracker }) : null;
+  const current = tracker ? new CurrentNotebook({ tracker, cellsOf: notebookCells }) : null;
   let notifyAlerts = true;
 
   /** Asks the kernel what it can export when nothing is known yet for this notebook. */

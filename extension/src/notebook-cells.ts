@@ -4,11 +4,9 @@
  * order, reading their outputs for errors (a failing assertion) and failing validation
  * reports. The panel's Deploy form stays closed while the last run found either.
  *
- * The logic works on a small view of a notebook ({@link INotebookCells}); `notebookCells`
- * is that view of a JupyterLab notebook, through `NotebookActions`.
+ * The logic works on a small view of a notebook ({@link INotebookCells}); notebook-panel-cells.ts
+ * is that view of a JupyterLab notebook.
  */
-
-import { NotebookActions, type NotebookPanel } from '@jupyterlab/notebook';
 
 import { VALIDATION_MIME_TYPE } from './mime.js';
 
@@ -31,28 +29,6 @@ export interface INotebookCells {
   insertCodeBelow(source: string): number;
   /** Runs these cells in order; resolves to whether all ran without error. */
   run(indices: number[]): Promise<boolean>;
-}
-
-/** A JupyterLab notebook seen as {@link INotebookCells}. */
-export function notebookCells(panel: NotebookPanel): INotebookCells {
-  const notebook = panel.content;
-  return {
-    cells: () =>
-      notebook.widgets.map(cell => {
-        const tags = cell.model.getMetadata('tags');
-        const outputs = cell.model.type === 'code' ? ((cell.model.toJSON() as { outputs?: ICellOutput[] }).outputs ?? []) : [];
-        return { type: cell.model.type, tags: Array.isArray(tags) ? tags.map(String) : [], outputs };
-      }),
-    insertCodeBelow: source => {
-      NotebookActions.insertBelow(notebook);
-      if (notebook.activeCell?.model.type !== 'code') {
-        NotebookActions.changeCellType(notebook, 'code');
-      }
-      notebook.activeCell!.model.sharedModel.setSource(source);
-      return notebook.activeCellIndex;
-    },
-    run: indices => NotebookActions.runCells(notebook, indices.map(i => notebook.widgets[i]), panel.sessionContext)
-  };
 }
 
 /** Inserts `code` in a new cell below the active one and runs it; resolves to whether it ran without error. */
