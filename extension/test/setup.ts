@@ -23,3 +23,10 @@ if (typeof window !== 'undefined' && typeof window.matchMedia !== 'function') {
       dispatchEvent: () => false
     }) as MediaQueryList;
 }
+
+// Nor requestIdleCallback, which JupyterLab's React widgets (the dialogs' buttons) render with.
+if (typeof window !== 'undefined' && typeof window.requestIdleCallback !== 'function') {
+  window.requestIdleCallback = (callback: IdleRequestCallback): number =>
+    window.setTimeout(() => callback({ didTimeout: false, timeRemaining: () => 0 }), 0);
+  window.cancelIdleCallback = (handle: number): void => window.clearTimeout(handle);
+}
