@@ -130,4 +130,40 @@ test.describe('Models sidebar', () => {
     await expect(page.locator(`#nbdeploy-models [data-model="${MODEL}"] [data-version="1"] [data-review]`)).toHaveAttribute('data-review', 'approve');
     expect(problems).toEqual([]);
   });
+
+  test('run validation cells, and hold back Deploy while one fails', async ({ page }) => {
+    const problems = watchConsole(page);
+    const cell = (source: string, tags: string[]) => ({ cell_type: 'code', source, metadata: { tags }, outputs: [], execution_count: null });
+    const notebook = {
+      nbformat: 4,
+      nbformat_minor: 5,
+      metadata: { kernelspec: { name: 'python3', display_name: 'Python 3 (ipykernel)', language: 'python' } },
+      cells: [cell('x = 1', ['nbdeploy-validation']), cell('never = 1 / 0', []), cell('assert x == 2, "x should be 2"', ['nbdeploy-validation'])]
+    };
+    expect(await page.contents.uploadContent(JSON.stringify(notebook), 'text', 'checks.ipynb')).toBe(true);
+    await page.goto();
+    expect(await page.notebook.openByPath('checks.ipynb')).toBe(true);
+    await page.notebook.activate('checks.ipynb');
+    await expect(page.locator('#jp-main-statusbar')).toContainText('Idle', { timeout: 60_000 });
+    await page.sidebar.openTab('nbdeploy-models' as never);
+    const section = page.locator('#nbdeploy-models .jp-nbdeploy-notebookSection');
+    await expect(section).toContainText('Notebook: checks.ipynb');
+    await section.locator('[data-action="run-validation"]').click();
+    await expect(section.locator('[data-run="fail"]')).toContainText('cell 3: AssertionError: x should be 2');
+    await expect(section.locator('[data-action="deploy"]')).toBeDisabled();
+    await expect(section.locator('[data-blocked="deploy"]')).toContainText('Deploy is held back');
+    // the untagged cell did not run
+    expect(await page.notebook.getCellTextOutput(1)).toBeNull();
+    // fixed: the run passes and Deploy is back
+    await page.notebook.setCell(2, 'code', 'assert x == 1');
+    await section.locator('[data-action="run-validation"]').click();
+    await expect(section.locator('[data-run="pass"]')).toContainText('2 validation cells run');
+    await expect(section.locator('[data-action="deploy"]')).toBeEnabled();
+    for (const theme of ['light', 'dark'] as const) {
+      await (theme === 'light' ? page.theme.setLightTheme() : page.theme.setDarkTheme());
+      await page.locator('#nbdeploy-models').screenshot({ path: path.join(SCREENSHOTS, `ui-validation-cells-${theme}.png`) });
+    }
+    await page.theme.setLightTheme();
+    expect(problems).toEqual([]);
+  });
 });
