@@ -68,8 +68,14 @@ export class ModelsModel implements IDisposable {
       if (this._disposed) {
         return;
       }
+      const before = this._signature;
       this._setModels(reply.models);
+      const same = this._loaded && this._error === null && before === this._signature;
       this._error = null;
+      this._loaded = true;
+      if (same) {
+        return; // a poll that found nothing new redraws nothing (keeps focus and hover)
+      }
     } catch (error) {
       this._error = error instanceof Error ? error.message : String(error);
     }
@@ -121,6 +127,7 @@ export class ModelsModel implements IDisposable {
 
   private _setModels(models: IModel[]): void {
     this._models = [...models].sort((a, b) => a.name.localeCompare(b.name));
+    this._signature = JSON.stringify(this._models);
     const names = new Set(this._models.map(m => m.name));
     for (const [name, subscription] of this._subscriptions) {
       if (!names.has(name)) {
@@ -172,6 +179,8 @@ export class ModelsModel implements IDisposable {
   private readonly _client: ServiceClient;
   private _models: IModel[] = [];
   private _loaded = false;
+  /** The models as last listed, to tell a poll that changed something from one that did not. */
+  private _signature = '';
   private _error: string | null = null;
   private _disposed = false;
   private _pollTimer: ReturnType<typeof setInterval> | undefined;

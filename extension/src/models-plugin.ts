@@ -170,6 +170,9 @@ function activateModels(
     label: args => (args.model ? `Undeploy ${args.model}${args.version ? ` v${args.version}` : ''}` : 'Undeploy a Model Version…'),
     caption: 'Archive a version, or stop serving the model',
     execute: async args => {
+      if (typeof args.model === 'string' && args.version === undefined) {
+        return actions.undeploy(args.model); // the whole model stops being served
+      }
       const t = await target(args, true);
       return t ? actions.undeploy(t.model, t.version) : false;
     }

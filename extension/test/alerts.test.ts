@@ -142,3 +142,22 @@ describe('watchAlerts', () => {
     models.dispose();
   });
 });
+
+describe('ModelsModel polling', () => {
+  it('should redraw only when a list brings something new', async () => {
+    const { client, models } = await loaded();
+    let changes = 0;
+    models.changed.connect(() => changes++);
+    await models.refresh();
+    expect(changes).toBe(0);
+    MODEL.deployment.canary = { version: 2, percent: 5 };
+    try {
+      await models.refresh();
+      expect(changes).toBe(1);
+    } finally {
+      MODEL.deployment.canary = null;
+    }
+    expect(client.handlers.has('churn')).toBe(true);
+    models.dispose();
+  });
+});
