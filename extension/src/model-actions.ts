@@ -40,8 +40,12 @@ export class ModelActions {
         'Promote anyway',
         { intro: h('p', { className: 'jp-nbdeploy-error' }, error.message), warn: true }
       );
-      const reason = values?.reason.trim();
+      if (!values) {
+        return false;
+      }
+      const reason = values.reason.trim();
       if (!reason) {
+        await showErrorMessage(`v${version} was not promoted`, 'Overriding the validation gate needs a reason, which the audit log keeps.');
         return false;
       }
       return this._attempt(`Could not promote ${model} v${version}`, { type: 'promote', model, version, override: reason });

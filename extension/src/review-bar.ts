@@ -9,10 +9,12 @@ import type { IReview } from './payloads.js';
 import { ServiceRequestError, type ServiceClient } from './service-client.js';
 
 export class ReviewBar {
-  constructor(client: ServiceClient, model: string, version: number) {
+  /** `reportId`: the stored report's id when the payload has one (a review applies to the version's latest report). */
+  constructor(client: ServiceClient, model: string, version: number, reportId: number | null = null) {
     this._client = client;
     this._model = model;
     this._version = version;
+    this._reportId = reportId;
     this._comment.placeholder = 'Comment (what to change, or why it is fine)';
     this._comment.rows = 2;
     this.node = h(
@@ -55,11 +57,15 @@ export class ReviewBar {
 
   private async _loadLatest(): Promise<void> {
     try {
-      const reply = await this._client.request<{ type: string; validation: { reviews: IReview[] } | null }>({
+      const reply = await this._client.request<{ type: string; validation: { id: number; reviews: IReview[] } | null }>({
         type: 'get_validation',
         model: this._model,
         version: this._version
       });
+      if (reply.validation && this._reportId !== null && reply.validation.id !== this._reportId) {
+        this._message.textContent = `A newer validation report of v${this._version} is stored: a review applies to that one.`;
+        return;
+      }
       const reviews = reply.validation?.reviews ?? [];
       if (reviews.length && !this._recorded.childNodes.length) {
         this._showRecorded(reviews[reviews.length - 1]);
@@ -100,6 +106,7 @@ export class ReviewBar {
   private readonly _client: ServiceClient;
   private readonly _model: string;
   private readonly _version: number;
+  private readonly _reportId: number | null;
   private readonly _buttons: HTMLButtonElement[] = [];
   private readonly _comment = h('textarea', { className: 'jp-mod-styled jp-nbdeploy-reviewComment' });
   private readonly _recorded = h('div', { className: 'jp-nbdeploy-review' });

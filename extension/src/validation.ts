@@ -79,7 +79,7 @@ export class RenderedValidation extends Widget implements IRenderMime.IRenderer 
     if (!report || typeof report.model !== 'string' || !Number.isInteger(report.version) || !report.metrics) {
       return;
     }
-    this._reviewBar = new ReviewBar(this._client, report.model, report.version);
+    this._reviewBar = new ReviewBar(this._client, report.model, report.version, typeof report.id === 'number' ? report.id : null);
     this.node.append(this._reviewBar.node);
   }
 

@@ -56,7 +56,14 @@ async function render(client: ServiceClient | null, report: IValidationReport, t
   return widget.node;
 }
 
-const reportOf = (model: string, version: number): IValidationReport => ({ ...(passedPayload as IValidationReport), model, version, reviews: undefined });
+/** The fixture's report as the given version's (without a stored id unless given). */
+const reportOf = (model: string, version: number, id: number | null = null): IValidationReport => ({
+  ...(passedPayload as IValidationReport),
+  model,
+  version,
+  id,
+  reviews: undefined
+});
 
 beforeAll(async () => {
   service = await startService();
@@ -124,5 +131,16 @@ describe('the reviewer’s bar', () => {
     expect(untrusted.querySelector('.jp-nbdeploy-verdict')?.textContent).toBe('✓ Passed');
     const offline = await render(null, reportOf('cancer', 2));
     expect(offline.querySelector('.jp-nbdeploy-reviewBar')).toBeNull();
+  });
+
+  it('should say when the report shown is not the version’s latest (a review applies to the latest)', async () => {
+    const first = await setup.call({ type: 'get_validation', model: 'cancer', version: 2 });
+    const older = (first.validation as { id: number }).id;
+    await setup.call({ type: 'attach_validation', model: 'cancer', version: 2, passed: true, report: { source: 'a newer run' } });
+    const client = connectedClient();
+    await client.request({ type: 'list' });
+    const node = await render(client, reportOf('cancer', 2, older));
+    await until(() => node.querySelector('.jp-nbdeploy-reviewMessage')?.textContent, 'the note');
+    expect(node.querySelector('.jp-nbdeploy-reviewMessage')?.textContent).toBe('A newer validation report of v2 is stored: a review applies to that one.');
   });
 });
