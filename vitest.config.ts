@@ -28,7 +28,11 @@ export default defineConfig({
           include: ['extension/test/**/*.test.ts'],
           // The JupyterLab extension's renderers, in a DOM without a browser.
           environment: 'jsdom',
-          setupFiles: ['extension/test/setup.ts']
+          setupFiles: ['extension/test/setup.ts'],
+          // JupyterLab's dialogs and notifications load @jupyter/web-components, whose ES
+          // modules import files without extensions (as bundlers allow, Node does not): Vite
+          // transforms them instead of Node loading them.
+          server: { deps: { inline: [/@jupyter\/web-components/, /@jupyter\/react-components/] } }
         }
       }
     ]

@@ -1,8 +1,8 @@
 /**
  * The plugin that adds nbdeploy's renderers to JupyterLab's rendermime registry, which
  * notebooks, consoles and output views clone. A plugin rather than a mimeExtension so
- * that the renderers still to come (live monitor, review buttons) can take the service
- * client as an optional dependency.
+ * that the live monitor chart and the reviewer's bar can take the service client as an
+ * optional dependency.
  */
 
 import type { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
@@ -12,7 +12,7 @@ import { deploymentRendererFactory } from './deployment.js';
 import { monitorRendererFactory } from './monitor.js';
 import type { ServiceClient } from './service-client.js';
 import { IServiceClient } from './tokens.js';
-import { validationRendererFactory } from './validation.js';
+import { createValidationRendererFactory } from './validation.js';
 
 export const renderersPlugin: JupyterFrontEndPlugin<void> = {
   id: 'nbdeploy:renderers',
@@ -24,7 +24,7 @@ export const renderersPlugin: JupyterFrontEndPlugin<void> = {
 };
 
 function activateRenderers(_app: JupyterFrontEnd, rendermime: IRenderMimeRegistry, client: ServiceClient | null): void {
-  rendermime.addFactory(validationRendererFactory);
+  rendermime.addFactory(createValidationRendererFactory(client));
   rendermime.addFactory(deploymentRendererFactory);
   // Live with the service connection; the snapshot alone without it.
   rendermime.addFactory(monitorRendererFactory(client));

@@ -8,8 +8,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-// From the file's path rather than `new URL`, which is jsdom's URL class in the extension's tests.
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+// Not `new URL('../..', import.meta.url)`: Vite rewrites that pattern for browser-like test
+// environments (the extension's jsdom tests start services too).
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const BIN = path.join(ROOT, 'bin', 'nbdeploy.js');
 
 export interface Exit {

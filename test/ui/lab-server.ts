@@ -47,8 +47,9 @@ export default async function startLab(config: FullConfig): Promise<() => Promis
     `--ServerApp.root_dir=${notebooks}`,
     `--LabApp.user_settings_dir=${path.join(temp, 'settings')}`,
     `--LabApp.workspaces_dir=${path.join(temp, 'workspaces')}`,
-    // NBDEPLOY_UI_LABEXTENSIONS: a folder whose `nbdeploy` is a labextension build to test
-    // (a worktree's), found before the one installed in the .venv.
+    // NBDEPLOY_UI_LABEXTENSIONS: a folder holding an `nbdeploy` labextension to test instead
+    // of the one installed in .venv (a worktree's own build: a folder with a symlink
+    // `nbdeploy -> ../python-bridge/nbdeploy/labextension`); extra paths come first.
     ...(process.env.NBDEPLOY_UI_LABEXTENSIONS ? [`--LabServerApp.extra_labextensions_path=${process.env.NBDEPLOY_UI_LABEXTENSIONS}`] : []),
     `--LabServerApp.extra_labextensions_path=${galataExtension}`,
     '--LabApp.expose_app_in_browser=True',
@@ -59,7 +60,9 @@ export default async function startLab(config: FullConfig): Promise<() => Promis
   // Its own process group (detached), so that stopping it reaches JupyterLab too. Run from
   // the notebooks' folder: from the repository, `nbdeploy lab` would also pass JupyterLab
   // examples/quickstart.ipynb to open, which Jupyter refuses outside its root_dir.
-  const lab = spawn(process.execPath, args, { cwd: notebooks, detached: true, stdio: ['ignore', log, log] });
+  // This checkout's Python package first (the .venv's editable install may point at another).
+  const pythonPath = [path.join(root, 'python-bridge'), process.env.PYTHONPATH].filter(Boolean).join(path.delimiter);
+  const lab = spawn(process.execPath, args, { cwd: notebooks, detached: true, stdio: ['ignore', log, log], env: { ...process.env, PYTHONPATH: pythonPath } });
   const exited = new Promise<number | null>(resolve => lab.on('exit', code => resolve(code)));
   let running = true;
   void exited.then(() => (running = false));
