@@ -10,7 +10,7 @@ import type { IDisposable } from '@lumino/disposable';
 import { type ISignal, Signal } from '@lumino/signaling';
 
 import { type IAlert, type IModel, alertFromEvent } from './registry.js';
-import type { ILiveEvent, ServiceClient } from './service-client.js';
+import { ALL_MODELS, type ILiveEvent, type ServiceClient } from './service-client.js';
 
 /** How many alerts per model the panel keeps (the newest). */
 export const RECENT_ALERTS = 5;
@@ -118,28 +118,16 @@ export class ModelsModel implements IDisposable {
     this._disposed = true;
     this.stopPolling();
     this._client.stateChanged.disconnect(this._onStateChanged, this);
-    for (const subscription of this._subscriptions.values()) {
-      subscription.dispose();
-    }
-    this._subscriptions.clear();
+    this._subscription?.dispose();
+    this._subscription = null;
     Signal.clearData(this);
   }
 
   private _setModels(models: IModel[]): void {
     this._models = [...models].sort((a, b) => a.name.localeCompare(b.name));
     this._signature = JSON.stringify(this._models);
-    const names = new Set(this._models.map(m => m.name));
-    for (const [name, subscription] of this._subscriptions) {
-      if (!names.has(name)) {
-        subscription.dispose();
-        this._subscriptions.delete(name);
-      }
-    }
-    for (const name of names) {
-      if (!this._subscriptions.has(name)) {
-        this._subscriptions.set(name, this._client.subscribe(name, event => this._onEvent(event)));
-      }
-    }
+    // One subscription follows every model, those registered later included.
+    this._subscription ??= this._client.subscribe(ALL_MODELS, event => this._onEvent(event));
   }
 
   private _onEvent(event: ILiveEvent): void {
@@ -184,7 +172,7 @@ export class ModelsModel implements IDisposable {
   private _error: string | null = null;
   private _disposed = false;
   private _pollTimer: ReturnType<typeof setInterval> | undefined;
-  private readonly _subscriptions = new Map<string, IDisposable>();
+  private _subscription: IDisposable | null = null;
   private readonly _alerts = new Map<string, IAlert[]>();
   /** Alerts already notified, so a repeated or renewed event does not notify again. */
   private readonly _notified = new Set<string>();

@@ -14,6 +14,9 @@ import { type ISignal, Signal } from '@lumino/signaling';
 /** Where the connection stands: what the Models panel shows. */
 export type ConnectionState = 'connecting' | 'connected' | 'disconnected';
 
+/** Subscribing to this follows every model, those registered later included. */
+export const ALL_MODELS = '*';
+
 /** A reply or event frame: `type` plus the fields docs/protocol.md lists for it. */
 export interface IServiceMessage {
   type: string;
@@ -147,7 +150,8 @@ export class ServiceClient implements IDisposable {
 
   /**
    * Calls `handler` with the model's live events until the returned disposable is
-   * disposed. One `subscribe` per model however many handlers; renewed on reconnect.
+   * disposed; `*` ({@link ALL_MODELS}) follows every model, those registered later too. One
+   * `subscribe` per model however many handlers; renewed on reconnect.
    */
   subscribe(model: string, handler: (event: ILiveEvent) => void): IDisposable {
     let handlers = this._subscriptions.get(model);
@@ -263,7 +267,7 @@ export class ServiceClient implements IDisposable {
         coalesced: typeof message.coalesced === 'number' ? message.coalesced : undefined
       };
       this._events.emit(event);
-      for (const handler of this._subscriptions.get(event.model) ?? []) {
+      for (const handler of [...(this._subscriptions.get(event.model) ?? []), ...(this._subscriptions.get(ALL_MODELS) ?? [])]) {
         handler(event);
       }
       return;

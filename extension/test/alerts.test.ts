@@ -38,7 +38,8 @@ class FakeClient {
     return { isDisposed: false, dispose: () => this.handlers.delete(model) };
   }
   send(data: unknown): void {
-    this.handlers.get('churn')?.({ model: 'churn', kind: 'alert', data });
+    // As the real client does: to the model's handlers and to those following every model.
+    for (const key of ['churn', '*']) this.handlers.get(key)?.({ model: 'churn', kind: 'alert', data });
   }
 }
 
@@ -157,7 +158,7 @@ describe('ModelsModel polling', () => {
     } finally {
       MODEL.deployment.canary = null;
     }
-    expect(client.handlers.has('churn')).toBe(true);
+    expect(client.handlers.has('*')).toBe(true); // one subscription follows every model
     models.dispose();
   });
 });

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket as NodeWebSocket } from 'ws';
 
-import { type ConnectionState, type ILiveEvent, ServiceClient, ServiceRequestError } from '../src/service-client.js';
+import { ALL_MODELS, type ConnectionState, type ILiveEvent, ServiceClient, ServiceRequestError } from '../src/service-client.js';
 import { fixture } from '../../test/support/models.js';
 import { NotebookClient } from '../../test/support/notebook-client.js';
 import { type ServiceProcess, cleanup, startService } from '../../test/support/service.js';
@@ -76,6 +76,18 @@ describe('ServiceClient', () => {
     expect(event.model).toBe('iris');
     subscription.dispose();
     expect(subscription.isDisposed).toBe(true);
+    c.dispose();
+  });
+
+  it('should follow every model with `*`, those registered later included', async () => {
+    const c = client();
+    const events: ILiveEvent[] = [];
+    const subscription = c.subscribe(ALL_MODELS, event => events.push(event));
+    await c.request({ type: 'list' });
+    await setup.register('iris-later', fixture('iris_classifier.onnx'));
+    const event = await until(() => events.find(e => e.model === 'iris-later' && e.kind === 'deployment'), 'the new model\'s event');
+    expect((event.data as { action: string }).action).toBe('register');
+    subscription.dispose();
     c.dispose();
   });
 

@@ -17,6 +17,7 @@ const VALIDATION_MIME = 'application/vnd.nbdeploy.validation+json';
 const DEPLOYMENT_MIME = 'application/vnd.nbdeploy.deployment+json';
 const VALIDATION = '.jp-nbdeploy-Validation';
 const DEPLOYMENT = '.jp-nbdeploy-Deployment';
+const MONITOR = '.jp-nbdeploy-Monitor';
 /** Screenshots for people to look at (git-ignored); Playwright's own output dir is emptied on every run. */
 const SCREENSHOTS = path.resolve(import.meta.dirname, '..', 'output');
 
@@ -25,19 +26,33 @@ test.use({ autoGoto: false, viewport: { width: 1280, height: 2000 } });
 test.describe.configure({ mode: 'serial' });
 
 test.describe('quickstart', () => {
-  test('runs, and shows the validation and deployment panels', async ({ page }) => {
+  test('runs, shows the validation, deployment and monitor panels, and notifies the alert', async ({ page }) => {
+    // Training, live traffic, an alert to wait for: longer than the default.
+    test.setTimeout(300_000);
     const problems = watchConsole(page);
     await page.goto();
     expect(await page.notebook.openByPath(NOTEBOOK)).toBe(true);
     await page.notebook.activate(NOTEBOOK);
     await waitForKernel(page);
+    // The quickstart drifts its inputs on purpose: the service's alert reaches the user as a
+    // JupyterLab notification while the cells run (a warning closes itself after a while).
+    const alertNotified = page.getByText(/nbdeploy alert on cancer/).first().waitFor({ state: 'attached', timeout: 240_000 });
     await page.menu.clickMenuItem('Run>Run All Cells');
     await waitForAllCells(page);
+    await alertNotified;
+    // ... and as a count on the Models sidebar's tab until the panel is opened.
+    const modelsTab = page.locator('.lm-TabBar-tab[data-nbdeploy-alerts]');
+    await expect(modelsTab).toHaveCount(1);
+    expect(Number(await modelsTab.getAttribute('data-nbdeploy-alerts'))).toBeGreaterThanOrEqual(1);
 
     const outputs = await countOutputs(page);
     expect(outputs.validation).toBeGreaterThanOrEqual(1);
     expect(outputs.deployment).toBeGreaterThanOrEqual(1);
     await expectPanels(page, outputs);
+    // The live monitor chart, drawn by the extension, with the drift the notebook caused.
+    const monitor = page.locator(MONITOR).first();
+    await expect(monitor.locator('svg').first()).toBeVisible();
+    await expect(monitor.locator('svg').first()).toContainText('Drift per feature');
 
     // The first report passed its gates; the first deployment went to production.
     const report = page.locator(VALIDATION).first();
@@ -75,6 +90,8 @@ test.describe('quickstart', () => {
       serviceCalls.push(route.request().url());
       return route.abort('connectionrefused');
     });
+    // ... and its WebSocket: the colleague's JupyterLab has no nbdeploy service to reach.
+    await page.routeWebSocket(/\/nbdeploy\/ws/, socket => socket.close({ code: 1011, reason: 'no nbdeploy service here' }));
     await page.goto();
     expect(await page.notebook.openByPath(SHARED)).toBe(true);
     await page.notebook.activate(SHARED);
@@ -84,6 +101,10 @@ test.describe('quickstart', () => {
     expect(await trustOfPanelCells(page), 'the cells with nbdeploy outputs are untrusted').not.toContain(true);
     await expectPanels(page, outputs);
     await expect(page.locator(VALIDATION).first().locator('.jp-nbdeploy-verdict')).toHaveText('✓ Passed');
+    // The monitor chart's last snapshot, saved with the notebook, drawn without the service.
+    const monitor = page.locator(MONITOR).first();
+    await expect(monitor.locator('svg').first()).toBeVisible();
+    await expect(monitor.locator('.jp-nbdeploy-monitorStatus')).toContainText('Snapshot');
     await screenshots(page, 'shared', ['light']);
     expect(serviceCalls).toEqual([]);
     expect(problems).toEqual([]);
@@ -122,7 +143,7 @@ async function waitForAllCells(page: IJupyterLabPageFixture): Promise<void> {
       const status = panel.sessionContext.session?.kernel?.status;
       return ran === cells.length && status === 'idle' ? 'done' : `${ran} of ${cells.length} cells run, kernel ${status}`;
     });
-  await expect.poll(state, { timeout: 120_000, intervals: [500] }).toMatch(/^(done|error)/);
+  await expect.poll(state, { timeout: 240_000, intervals: [500] }).toMatch(/^(done|error)/);
   expect(await state()).toBe('done');
 }
 

@@ -32,7 +32,7 @@ import { withData } from '../monitoring/monitor-chart.js';
 import { monitorPayload, monitorText } from '../monitoring/monitor-payload.js';
 import { renderSvg } from '../monitoring/monitor-svg.js';
 import { redact } from '../monitoring/webhooks.js';
-import type { LiveEvents } from './live-events.js';
+import { ALL_MODELS, type LiveEvents } from './live-events.js';
 
 export interface ConnectionContext {
   registry: Registry;
@@ -170,6 +170,10 @@ export class Connection {
         return this._reply({ type: 'review_recorded', id: msg.id, review: { id: review.id, decision: review.decision, comment: review.comment, by: review.createdBy, at: review.createdAt } });
       }
       case 'subscribe': {
+        if (msg.model === ALL_MODELS) {
+          live.subscribe(this._socket, ALL_MODELS);
+          return this._reply({ type: 'subscribed', id: msg.id, model: ALL_MODELS, models: registry.listModels().map(modelView) });
+        }
         const summary = registry.getModel(msg.model);
         if (!summary) throw new ServiceError('NBD_ERR_MODEL_NOT_FOUND', { model: msg.model });
         live.subscribe(this._socket, msg.model);

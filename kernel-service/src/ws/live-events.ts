@@ -129,14 +129,14 @@ export class LiveEvents {
   }
 
   private _watched(model: string): boolean {
-    for (const sub of this._subscribers.values()) if (sub.models.has(model)) return true;
+    for (const sub of this._subscribers.values()) if (follows(sub, model)) return true;
     return false;
   }
 
   /** `slot` keeps apart events of one kind that must not replace each other (alerts: one per alert). */
   private _publish(model: string, kind: LiveEventKind, data: unknown, slot = ''): void {
     for (const sub of this._subscribers.values()) {
-      if (!sub.models.has(model)) continue;
+      if (!follows(sub, model)) continue;
       if (sub.pending.size > 0 || sub.socket.bufferedAmount > this._slowBytes) {
         const key = `${model}\u0000${kind}\u0000${slot}`;
         if (sub.pending.has(key)) sub.dropped++;
@@ -169,4 +169,11 @@ export class LiveEvents {
   /** When each model's last `stats` event was made (ms). */
   private readonly _lastStats = new Map<string, number>();
   private readonly _timer: NodeJS.Timeout;
+}
+
+/** What subscribing to `*` means: every model, those registered later included. */
+export const ALL_MODELS = '*';
+
+function follows(sub: Subscriber, model: string): boolean {
+  return sub.models.has(model) || sub.models.has(ALL_MODELS);
 }
