@@ -8,12 +8,11 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
 import { expect, test } from '@jupyterlab/galata';
-import type { IJupyterLabPageFixture } from '@jupyterlab/galata';
-import type { ConsoleMessage } from '@playwright/test';
 import WebSocket from 'ws';
 
 import { binaryFrame } from '../support/notebook-client.js';
 import { fixture, variant } from '../support/models.js';
+import { watchConsole } from './notebook-helpers.js';
 
 const MODEL = 'sidebar-iris';
 const SCREENSHOTS = path.resolve(import.meta.dirname, '..', 'output');
@@ -59,14 +58,6 @@ class ProxyClient {
   private readonly _pending = new Map<number, { resolve: (m: unknown) => void; reject: (e: Error) => void }>();
 }
 
-function watchConsole(page: IJupyterLabPageFixture): string[] {
-  const problems: string[] = [];
-  page.on('console', (message: ConsoleMessage) => {
-    if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
-  });
-  page.on('pageerror', error => problems.push(`page error: ${error.message}`));
-  return problems;
-}
 
 test.describe('Models sidebar', () => {
   test.beforeAll(async () => {

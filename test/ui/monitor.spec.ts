@@ -6,7 +6,8 @@
 import path from 'node:path';
 
 import { expect, test } from '@jupyterlab/galata';
-import type { IJupyterLabPageFixture } from '@jupyterlab/galata';
+
+import { waitForAllCells, waitForKernel, watchConsole } from './notebook-helpers.js';
 
 const NOTEBOOK = 'monitor-live.ipynb';
 const MONITOR_MIME = 'application/vnd.nbdeploy.monitor+json';
@@ -48,15 +49,11 @@ test('the monitor chart renders, and changes as traffic flows', async ({ page, r
   };
   expect((await request.put(`/api/contents/${NOTEBOOK}`, { data: { type: 'notebook', format: 'json', content: notebook } })).ok()).toBe(true);
 
-  const problems: string[] = [];
-  page.on('console', message => {
-    if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
-  });
-  page.on('pageerror', error => problems.push(`page error: ${error.message}`));
+  const problems = watchConsole(page);
   await page.goto();
   expect(await page.notebook.openByPath(NOTEBOOK)).toBe(true);
   await page.notebook.activate(NOTEBOOK);
-  await expect(page.locator('#jp-main-statusbar')).toContainText('Idle', { timeout: 60_000 });
+  await waitForKernel(page);
   await page.menu.clickMenuItem('Run>Run All Cells');
 
   // Drawn by the extension (vega in the page), not the image fallback, and live.
@@ -91,20 +88,7 @@ test('the monitor chart renders, and changes as traffic flows', async ({ page, r
     await chart.screenshot({ path: path.join(SCREENSHOTS, `ui-monitor-${theme}.png`) });
   }
   await page.theme.setLightTheme();
-  await waitForIdle(page);
+  await waitForAllCells(page);
   expect(problems).toEqual([]);
 });
 
-/** Waits until every cell has run and the kernel is idle; fails with a cell's error. */
-async function waitForIdle(page: IJupyterLabPageFixture): Promise<void> {
-  const state = () =>
-    page.evaluate(() => {
-      const panel = (window as any).jupyterapp.shell.currentWidget;
-      const cells: any[] = panel.context.model.toJSON().cells;
-      const error = cells.flatMap((c: any) => c.outputs ?? []).find((o: any) => o.output_type === 'error');
-      if (error) return `error: ${error.ename}: ${error.evalue}`;
-      return cells.every((c: any) => c.execution_count !== null) && panel.sessionContext.session?.kernel?.status === 'idle' ? 'done' : 'running';
-    });
-  await expect.poll(state, { timeout: 120_000, intervals: [500] }).toMatch(/^(done|error)/);
-  expect(await state()).toBe('done');
-}

@@ -9,7 +9,7 @@ import path from 'node:path';
 
 import { expect, test } from '@jupyterlab/galata';
 import type { IJupyterLabPageFixture } from '@jupyterlab/galata';
-import type { ConsoleMessage } from '@playwright/test';
+import { waitForAllCells, waitForKernel, watchConsole } from './notebook-helpers.js';
 
 const NOTEBOOK = 'quickstart.ipynb';
 const SHARED = 'shared-quickstart.ipynb';
@@ -38,7 +38,7 @@ test.describe('quickstart', () => {
     // JupyterLab notification while the cells run (a warning closes itself after a while).
     const alertNotified = page.getByText(/nbdeploy alert on cancer/).first().waitFor({ state: 'attached', timeout: 240_000 });
     await page.menu.clickMenuItem('Run>Run All Cells');
-    await waitForAllCells(page);
+    await waitForAllCells(page, { timeoutMs: 240_000 });
     await alertNotified;
     // ... and as a count on the Models sidebar's tab until the panel is opened.
     const modelsTab = page.locator('.lm-TabBar-tab[data-nbdeploy-alerts]');
@@ -111,41 +111,8 @@ test.describe('quickstart', () => {
   });
 });
 
-/** Browser console errors and uncaught page errors, from now on. */
-function watchConsole(page: IJupyterLabPageFixture): string[] {
-  const problems: string[] = [];
-  page.on('console', (message: ConsoleMessage) => {
-    if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
-  });
-  page.on('pageerror', error => problems.push(`page error: ${error.message}`));
-  return problems;
-}
 
-/** Waits until the notebook's kernel can take executions (Galata's own helper is private). */
-async function waitForKernel(page: IJupyterLabPageFixture): Promise<void> {
-  await expect(page.locator('#jp-main-statusbar')).toContainText('Idle', { timeout: 60_000 });
-}
 
-/**
- * Waits until every code cell has run and the kernel is idle, failing at once with the
- * error when a cell raises (Run All stops there, so Galata's waitForRun would wait forever).
- */
-async function waitForAllCells(page: IJupyterLabPageFixture): Promise<void> {
-  const state = () =>
-    page.evaluate(() => {
-      const panel = (window as any).jupyterapp.shell.currentWidget;
-      const cells: any[] = panel.context.model.toJSON().cells.filter((cell: any) => cell.cell_type === 'code');
-      for (const [i, cell] of cells.entries()) {
-        const error = cell.outputs.find((output: any) => output.output_type === 'error');
-        if (error) return `error in code cell ${i + 1}: ${error.ename}: ${error.evalue}`;
-      }
-      const ran = cells.filter(cell => cell.execution_count !== null).length;
-      const status = panel.sessionContext.session?.kernel?.status;
-      return ran === cells.length && status === 'idle' ? 'done' : `${ran} of ${cells.length} cells run, kernel ${status}`;
-    });
-  await expect.poll(state, { timeout: 240_000, intervals: [500] }).toMatch(/^(done|error)/);
-  expect(await state()).toBe('done');
-}
 
 /** How many outputs of the current notebook carry each nbdeploy MIME type. */
 async function countOutputs(page: IJupyterLabPageFixture): Promise<{ validation: number; deployment: number }> {

@@ -8,6 +8,8 @@ import path from 'node:path';
 import { expect, test } from '@jupyterlab/galata';
 import type { IJupyterLabPageFixture } from '@jupyterlab/galata';
 
+import { waitForAllCells, watchConsole } from './notebook-helpers.js';
+
 const NOTEBOOK = 'typescript-quickstart.ipynb';
 const VALIDATION = '.jp-nbdeploy-Validation';
 const DEPLOYMENT = '.jp-nbdeploy-Deployment';
@@ -21,24 +23,17 @@ const SCREENSHOTS = path.resolve(import.meta.dirname, '..', 'output');
 test.use({ autoGoto: false, viewport: { width: 1280, height: 2000 } });
 
 test('the TypeScript quickstart runs in tslab and shows the nbdeploy panels', async ({ page }) => {
-  const problems: string[] = [];
-  page.on('console', message => {
-    if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
-  });
-  page.on('pageerror', error => {
-    // JupyterLab 4.6's notebook debugger handler calls displayModules() after every
-    // execution (executionDone), which throws this when no debugger session exists — as with
-    // a kernel without debugger support, such as tslab. Not nbdeploy's; anything else counts.
-    if (error.message === 'No active debugger session' && /displayModules/.test(error.stack ?? '')) return;
-    problems.push(`page error: ${error.message}`);
-  });
+  // JupyterLab 4.6's notebook debugger handler calls displayModules() after every execution
+  // (executionDone), which throws this when no debugger session exists — as with a kernel
+  // without debugger support, such as tslab. Not nbdeploy's; anything else counts.
+  const problems = watchConsole(page, error => error.message === 'No active debugger session' && /displayModules/.test(error.stack ?? ''));
   await page.goto();
   expect(await page.notebook.openByPath(NOTEBOOK)).toBe(true);
   await page.notebook.activate(NOTEBOOK);
   await expect(page.locator('#jp-main-statusbar')).toContainText('TypeScript', { timeout: 60_000 });
   await expect(page.locator('#jp-main-statusbar')).toContainText('Idle', { timeout: 60_000 });
   await page.menu.clickMenuItem('Run>Run All Cells');
-  await waitForAllCells(page);
+  await waitForAllCells(page, { stderrFails: true });
 
   const outputs = await outputsByMime(page);
   expect(outputs).toEqual({ validation: 1, deployment: 1, monitor: 1 });
@@ -61,23 +56,6 @@ test('the TypeScript quickstart runs in tslab and shows the nbdeploy panels', as
   expect(problems).toEqual([]);
 });
 
-/** Waits until every code cell has run and the kernel is idle, failing at once with a cell's error. */
-async function waitForAllCells(page: IJupyterLabPageFixture): Promise<void> {
-  const state = () =>
-    page.evaluate(() => {
-      const panel = (window as any).jupyterapp.shell.currentWidget;
-      const cells: any[] = panel.context.model.toJSON().cells.filter((cell: any) => cell.cell_type === 'code');
-      for (const [i, cell] of cells.entries()) {
-        const error = cell.outputs.find((output: any) => output.output_type === 'error' || output.name === 'stderr');
-        if (error) return `error in code cell ${i + 1}: ${error.ename ?? ''} ${error.evalue ?? error.text ?? ''}`;
-      }
-      const ran = cells.filter(cell => cell.execution_count !== null).length;
-      const status = panel.sessionContext.session?.kernel?.status;
-      return ran === cells.length && status === 'idle' ? 'done' : `${ran} of ${cells.length} cells run, kernel ${status}`;
-    });
-  await expect.poll(state, { timeout: 120_000, intervals: [500] }).toMatch(/^(done|error)/);
-  expect(await state()).toBe('done');
-}
 
 /** How many outputs of the current notebook carry each nbdeploy MIME type. */
 async function outputsByMime(page: IJupyterLabPageFixture): Promise<Record<keyof typeof MIMES, number>> {
