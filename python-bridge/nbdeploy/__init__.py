@@ -11,6 +11,7 @@
     nd.monitor("churn", last="1h")      # the same over time, as a chart (live in JupyterLab)
     nd.alerts("churn", last="1d")        # alerts fired or resolved, newest first
     nd.alert_rules("churn", rules=[...]) # a deployment's alert rules and webhooks
+    nd.integrity_policy("churn", out_of_range="refuse")  # refuse or serve each integrity kind
     nd.models()
 """
 
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
     from .deploy import Deployment, DeployRefusedError, deploy, rollback
     from .export import ParityError, export
     from .exporters import UnsupportedModelError
-    from .monitoring import MonitorChart, alert_rules, alerts, monitor, status
+    from .monitoring import MonitorChart, alert_rules, alerts, integrity_policy, monitor, status
     from .serving import Prediction
     from .validate import ValidationReport, validate
 
@@ -55,6 +56,7 @@ _LAZY = {
     "MonitorChart": "monitoring",
     "alerts": "monitoring",
     "alert_rules": "monitoring",
+    "integrity_policy": "monitoring",
 }
 
 
@@ -78,6 +80,7 @@ __all__ = [
     "monitor",
     "alerts",
     "alert_rules",
+    "integrity_policy",
     "models",
     "ModelArtifact",
     "ValidationReport",

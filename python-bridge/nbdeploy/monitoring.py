@@ -120,3 +120,14 @@ def alert_rules(name: str, rules: list[dict[str, Any]] | None = _UNSET, webhooks
     if reply is None:
         reply = c.call("get_alert_rules", model=name)
     return {k: v for k, v in reply.items() if k not in ("type", "id")}
+
+
+def integrity_policy(name: str, **kinds: str) -> dict[str, str]:
+    """The data-integrity policy of deployment `name`: for each kind ("missing_feature",
+    "unexpected_feature", "type_mismatch", "new_category", "out_of_range", "null_spike"),
+    "refuse" (a 400 naming the field) or "serve" (served, and counted either way). Given
+    kinds are changed (audited), e.g. `nd.integrity_policy("churn", out_of_range="refuse")`;
+    the others keep theirs. See docs/monitoring.md#integrity."""
+    c = client()
+    reply = c.call("set_integrity_policy", model=name, policy=kinds) if kinds else c.call("get_model", model=name)
+    return dict(reply["model"]["deployment"]["integrity_policy"])

@@ -90,8 +90,12 @@ def test_status_integrity(nd):
     assert "gold" in s["integrity_features"]["plan"]["detail"]
 
     # The deployment's policy refuses out-of-range values from now on: a 400 naming the field, still counted.
-    reply = nd._client().call("set_integrity_policy", model="status-integrity", policy={"out_of_range": "refuse"})
-    assert reply["model"]["deployment"]["integrity_policy"]["out_of_range"] == "refuse"
+    assert nd.integrity_policy("status-integrity")["out_of_range"] == "serve"
+    policy = nd.integrity_policy("status-integrity", out_of_range="refuse")
+    assert policy["out_of_range"] == "refuse" and policy["new_category"] == "serve"
+    with pytest.raises(nd.ServiceError) as bad:
+        nd.integrity_policy("status-integrity", out_of_range="ignore")
+    assert "out_of_range" in str(bad.value)
     with pytest.raises(nd.ServiceError) as error:
         nd.predict("status-integrity", pd.DataFrame({"age": [500.0], "plan": ["basic"]}))
     assert error.value.code == "NBD_ERR_INTEGRITY_REFUSED" and 'input "age"' in str(error.value)
