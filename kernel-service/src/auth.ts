@@ -75,5 +75,14 @@ export class Access {
 /** Who is asking: the Jupyter user the proxy names, else "api". */
 export function actorOf(req: IncomingMessage, notebook?: string | null): Actor {
   const user = req.headers[USER_HEADER];
-  return { user: typeof user === 'string' && user ? user.slice(0, 128) : 'api', notebook: notebook ?? null };
+  return { user: typeof user === 'string' && user ? decodeHeader(user).slice(0, 128) : 'api', notebook: notebook ?? null };
+}
+
+/** The Jupyter server extension percent-encodes what is not ASCII (a header carries ASCII only). */
+function decodeHeader(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
 }

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -104,8 +105,22 @@ def attach_or_start(root_dir: str, log: Any) -> ServiceProcess:
 
 
 def _user(handler: JupyterHandler) -> str:
+    """The Jupyter user as people read it in the audit log and the Models panel: the name,
+    with the username beside it when that says something more ("Ana Silva (ana)"); not the
+    random hex id Jupyter gives anonymous users of a token-protected server."""
     user = handler.current_user
-    return str(getattr(user, "username", None) or getattr(user, "name", None) or user or "jupyter")
+    username = str(getattr(user, "username", None) or "")
+    name = str(getattr(user, "display_name", None) or getattr(user, "name", None) or "")
+    if not name:
+        return username or str(user or "jupyter")
+    if username and username != name and not re.fullmatch(r"[0-9a-f]{32}", username):
+        return f"{name} ({username})"
+    return name
+
+
+def _header_value(text: str) -> str:
+    """HTTP headers carry ASCII: other characters percent-encoded (UTF-8), as the service reads them."""
+    return urllib.parse.quote(text, safe=" !#$&'()*+,/:;=?@[]~")
 
 
 class HttpProxyHandler(JupyterHandler):
@@ -118,7 +133,7 @@ class HttpProxyHandler(JupyterHandler):
     async def _proxy(self, path: str) -> None:
         headers = {name: self.request.headers[name] for name in PROXIED_HEADERS if name in self.request.headers}
         headers["Authorization"] = f"Bearer {self.service.token}"
-        headers[USER_HEADER] = _user(self)
+        headers[USER_HEADER] = _header_value(_user(self))
         query = f"?{self.request.query}" if self.request.query else ""
         request = httpclient.HTTPRequest(
             f"{self.service.url}/{path}{query}",
@@ -159,7 +174,7 @@ class WebSocketProxyHandler(JupyterHandler, websocket.WebSocketHandler):
     async def open(self, *args: Any, **kwargs: Any) -> None:
         request = httpclient.HTTPRequest(
             self.service.ws_url,
-            headers={"Authorization": f"Bearer {self.service.token}", USER_HEADER: _user(self)},
+            headers={"Authorization": f"Bearer {self.service.token}", USER_HEADER: _header_value(_user(self))},
         )
         try:
             self.upstream = await websocket.websocket_connect(request, on_message_callback=self._from_service, max_message_size=1 << 30)

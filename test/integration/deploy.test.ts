@@ -202,8 +202,8 @@ describe('audit log', () => {
     await registerVersions('audited', 2);
     await alice.promote('audited', 1, { context: CONTEXT });
     await alice.call({ type: 'deploy', model: 'audited', version: 2, canary_percent: 10, context: CONTEXT });
-    // A change through HTTP, named by the proxy's user header, and one without it.
-    const viaProxy = await rest.post('/v2/repository/models/audited/unload', undefined, { headers: { 'x-nbdeploy-user': 'bob' } });
+    // A change through HTTP, named by the proxy's user header (percent-encoded beyond ASCII), and one without it.
+    const viaProxy = await rest.post('/v2/repository/models/audited/unload', undefined, { headers: { 'x-nbdeploy-user': 'Bob Jos%C3%A9 (bob)' } });
     expect(viaProxy.status).toBe(200);
     await rest.load('audited');
 
@@ -215,7 +215,7 @@ describe('audit log', () => {
       { actor: 'alice', notebook: 'x.ipynb', action: 'validate', version: 1 },
       { actor: 'alice', notebook: 'x.ipynb', action: 'promote', version: 1 },
       { actor: 'alice', notebook: 'x.ipynb', action: 'canary', version: 2 },
-      { actor: 'bob', notebook: null, action: 'serving', version: null },
+      { actor: 'Bob José (bob)', notebook: null, action: 'serving', version: null },
       { actor: 'api', notebook: null, action: 'serving', version: null }
     ]);
     for (const e of entries) expect(Date.parse(e.at)).not.toBeNaN();

@@ -86,7 +86,8 @@ def test_proxies_http_and_websocket_for_the_jupyter_user(service, tmp_path):
         assert lab.get("/nbdeploy/v2", token="wrong")[0] in (302, 401, 403)
         with connect(f"ws://127.0.0.1:{lab.port}/nbdeploy/ws?token={JUPYTER_TOKEN}") as ws:
             welcome = json.loads(ws.recv(timeout=10))
-            assert welcome["type"] == "welcome" and welcome["user"] not in ("", "api")
+            # Jupyter's anonymous user of a token-protected server, by name (not its random hex id)
+            assert welcome["type"] == "welcome" and welcome["user"].startswith("Anonymous ")
             ws.send(json.dumps({"type": "list", "id": 1}))
             assert json.loads(ws.recv(timeout=10))["type"] == "models"
     finally:
@@ -109,3 +110,21 @@ def test_starts_a_service_when_none_is_running(tmp_path):
     # the extension stops what it started
     with pytest.raises((urllib.error.URLError, OSError)):
         urllib.request.urlopen(f"{service_url}/v2/health/live", timeout=2)
+
+
+def test_names_the_jupyter_user_as_people_read_it():
+    from types import SimpleNamespace
+    from urllib.parse import unquote
+
+    from nbdeploy.server_extension import _header_value, _user
+
+    def named(**user):
+        return _user(SimpleNamespace(current_user=SimpleNamespace(**user)))
+
+    assert named(username="ana", name="Ana Silva", display_name="Ana Silva") == "Ana Silva (ana)"
+    assert named(username="ana", name="ana", display_name="ana") == "ana"
+    # Jupyter's anonymous user: its name, not its random id
+    assert named(username="71aa60ef11bd43afb49c37313dac28a5", name="Anonymous Callisto", display_name="Anonymous Callisto") == "Anonymous Callisto"
+    assert named(username="jose", name="", display_name="") == "jose"
+    value = _header_value("José Núñez (jose)")
+    assert value.isascii() and unquote(value) == "José Núñez (jose)"
