@@ -113,7 +113,7 @@ test.describe('Models sidebar', () => {
     await expect(bar).toBeVisible();
     await bar.locator('textarea').fill('holds on the holdout');
     await bar.getByRole('button', { name: '✓ Approve' }).click();
-    await expect(bar.locator('.jp-nbdeploy-review[data-decision="approve"]')).toContainText(/✓ Approved by \S+ · \d{4}-\d\d-\d\d \d\d:\d\d UTC/);
+    await expect(bar.locator('.jp-nbdeploy-review[data-decision="approve"]')).toContainText(/✓ Approved by Anonymous \S+ · \d{4}-\d\d-\d\d \d\d:\d\d UTC/);
     await expect(bar.locator('.jp-nbdeploy-review')).toContainText('holds on the holdout');
     await bar.screenshot({ path: path.join(SCREENSHOTS, 'ui-review-light.png') });
     // The sidebar shows the review on the version.
