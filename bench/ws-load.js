@@ -120,47 +120,37 @@ function open(url, token) {
   });
 }
 
-/** Sends one JSON text frame on a fresh connection and returns the reply with the same id. */
-export async function wsRequest(url, token, message) {
+/** Sends one frame on a fresh connection and returns the JSON reply that repeats `id` (an `error` reply rejects). */
+async function requestOnce(url, token, id, frame) {
   const ws = await open(url.replace(/^http/, 'ws') + '/ws', token);
   try {
     return await new Promise((resolve, reject) => {
       ws.on('message', (data, isBinary) => {
         if (isBinary) return;
         const msg = JSON.parse(data.toString());
-        if (msg.id !== message.id) return;
+        if (msg.id !== id) return;
         if (msg.type === 'error') reject(new Error(`${msg.code}: ${msg.error}`));
         else resolve(msg);
       });
       ws.on('error', reject);
-      ws.send(JSON.stringify(message));
+      ws.send(frame);
     });
   } finally {
     ws.close();
   }
 }
 
+/** Sends one JSON text frame on a fresh connection and returns the reply with the same id. */
+export function wsRequest(url, token, message) {
+  return requestOnce(url, token, message.id, JSON.stringify(message));
+}
+
 /** Sends one binary frame (header + payload) on a fresh connection and returns the reply with the header's id. */
-export async function registerBinary(url, token, header, payload) {
-  const ws = await open(url.replace(/^http/, 'ws') + '/ws', token);
-  try {
-    return await new Promise((resolve, reject) => {
-      ws.on('message', (data, isBinary) => {
-        if (isBinary) return;
-        const msg = JSON.parse(data.toString());
-        if (msg.id !== header.id) return;
-        if (msg.type === 'error') reject(new Error(`${msg.code}: ${msg.error}`));
-        else resolve(msg);
-      });
-      ws.on('error', reject);
-      const json = Buffer.from(JSON.stringify(header), 'utf8');
-      const length = Buffer.alloc(4);
-      length.writeUInt32LE(json.length, 0);
-      ws.send(Buffer.concat([length, json, payload]));
-    });
-  } finally {
-    ws.close();
-  }
+export function registerBinary(url, token, header, payload) {
+  const json = Buffer.from(JSON.stringify(header), 'utf8');
+  const length = Buffer.alloc(4);
+  length.writeUInt32LE(json.length, 0);
+  return requestOnce(url, token, header.id, Buffer.concat([length, json, payload]));
 }
 
 /** A live subscriber of a model that counts the events it gets, by kind. */

@@ -1,14 +1,10 @@
 /**
  * The Models sidebar: the connection to the service (connected as whom, or why not), the
  * registry's models with their versions, traffic, validation and alerts, and the current
- * notebook's section. It re-lists at the refresh rate while it is visible — and, slowly,
- * while it is not, so that models made meanwhile are subscribed to and their alerts
- * reach the user — and clears the alert badge when it is shown.
+ * notebook's section. It re-lists at the refresh rate while it is visible (live events —
+ * the models model follows every model, new ones included — keep it current otherwise),
+ * and clears the alert badge when it is shown.
  */
-
-/** While hidden, lists this many times less often, and at most once a minute. */
-const HIDDEN_SLOWDOWN = 6;
-const HIDDEN_MIN_SECONDS = 60;
 
 import { Widget } from '@lumino/widgets';
 
@@ -49,7 +45,6 @@ export class ModelsPanel extends Widget {
     this._models.client.stateChanged.connect(this._render, this);
     this._notebook?.changed.connect(this._render, this);
     this._render();
-    this._models.startPolling(this._hiddenSeconds());
   }
 
   /** The badge this panel clears when shown. */
@@ -64,7 +59,9 @@ export class ModelsPanel extends Widget {
 
   set refreshSeconds(seconds: number) {
     this._refreshSeconds = seconds;
-    this._models.startPolling(this.isVisible ? seconds : this._hiddenSeconds());
+    if (this.isVisible) {
+      this._models.startPolling(seconds);
+    }
   }
 
   override dispose(): void {
@@ -88,11 +85,7 @@ export class ModelsPanel extends Widget {
 
   protected override onAfterHide(msg: Message): void {
     super.onAfterHide(msg);
-    this._models.startPolling(this._hiddenSeconds());
-  }
-
-  private _hiddenSeconds(): number {
-    return this._refreshSeconds > 0 ? Math.max(HIDDEN_MIN_SECONDS, this._refreshSeconds * HIDDEN_SLOWDOWN) : 0;
+    this._models.stopPolling();
   }
 
   private _render(): void {

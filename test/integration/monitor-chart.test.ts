@@ -8,31 +8,10 @@ import { JSDOM } from 'jsdom';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture, fp32 } from '../support/models.js';
 import { NotebookClient } from '../support/notebook-client.js';
+import { IRIS_SDS, gaussian, irisProfile, irisRows } from '../support/iris-traffic.js';
 import { type ServiceProcess, cleanup, startService } from '../support/service.js';
 
 const IRIS = fixture('iris_classifier.onnx');
-const MEANS = [5.8, 3.0, 3.8, 1.2];
-const SDS = [0.8, 0.4, 1.7, 0.75];
-const FEATURES = ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'];
-
-function gaussian(seed: number): () => number {
-  let s = seed >>> 0;
-  const u = (): number => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return (s + 0.5) / 4294967296;
-  };
-  return () => Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
-}
-
-function irisRows(n: number, g: () => number, shift: number[] = [0, 0, 0, 0]): number[][] {
-  return Array.from({ length: n }, () => MEANS.map((m, j) => m + SDS[j]! * g() + shift[j]!));
-}
-
-function profile(): Record<string, unknown> {
-  const rows = irisRows(1000, gaussian(99));
-  return { features: Object.fromEntries(FEATURES.map((name, j) => [name, { kind: 'numeric', null_rate: 0, sample: rows.map((r) => r[j]) }])) };
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let service: ServiceProcess;
@@ -42,7 +21,7 @@ beforeAll(async () => {
   // One-second windows: a few seconds of traffic make several points.
   service = await startService({ args: ['--monitor-window-seconds', '1'] });
   ws = await NotebookClient.connect(service);
-  const registered = await ws.register('iris', IRIS, { profile: profile() });
+  const registered = await ws.register('iris', IRIS, { profile: irisProfile() });
   await ws.promote('iris', registered.version);
 });
 
@@ -64,7 +43,7 @@ describe('monitor', () => {
     expect(failed.code).toBe('NBD_ERR_INPUT_SHAPE');
     await sleep(1100); // the next window
     // petal_length shifted by 3 standard deviations
-    for (let r = 0; r < 5; r++) await infer(`shifted-${r}`, irisRows(40, g, [0, 0, 3 * SDS[2]!, 0]));
+    for (let r = 0; r < 5; r++) await infer(`shifted-${r}`, irisRows(40, g, [0, 0, 3 * IRIS_SDS[2]!, 0]));
     // ground truth for the first window's predictions: every label right
     const ids = sent.filter((s) => s.id.startsWith('normal')).flatMap((s) => s.labels.map((_, i) => `${s.id}#${i}`));
     const truth = sent.filter((s) => s.id.startsWith('normal')).flatMap((s) => s.labels);

@@ -6,42 +6,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture, fp32 } from '../support/models.js';
 import { NotebookClient } from '../support/notebook-client.js';
+import { IRIS_FEATURES, gaussian, irisProfile, irisRows } from '../support/iris-traffic.js';
 import { type ServiceProcess, cleanup, startService } from '../support/service.js';
 
 const IRIS = fixture('iris_classifier.onnx');
-const MEANS = [5.8, 3.0, 3.8, 1.2];
-const SDS = [0.8, 0.4, 1.7, 0.75];
-const FEATURES = ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'];
-
-/** Seeded standard normal draws (LCG + Box–Muller), so that every run sends the same data. */
-function gaussian(seed: number): () => number {
-  let s = seed >>> 0;
-  const u = (): number => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return (s + 0.5) / 4294967296;
-  };
-  return () => Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
-}
-
-function irisRows(n: number, g: () => number, shift: number[] = [0, 0, 0, 0]): number[][] {
-  return Array.from({ length: n }, () => MEANS.map((m, j) => m + SDS[j]! * g() + shift[j]!));
-}
-
-function profile(): Record<string, unknown> {
-  const g = gaussian(99);
-  const rows = irisRows(1000, g);
-  return {
-    features: Object.fromEntries(FEATURES.map((name, j) => [name, { kind: 'numeric', null_rate: 0, sample: rows.map((r) => r[j]) }]))
-  };
-}
-
 let service: ServiceProcess;
 let ws: NotebookClient;
 
 beforeAll(async () => {
   service = await startService({ args: ['--monitor-window-seconds', '60'] });
   ws = await NotebookClient.connect(service);
-  const registered = await ws.register('iris', IRIS, { profile: profile() });
+  const registered = await ws.register('iris', IRIS, { profile: irisProfile() });
   await ws.promote('iris', registered.version);
 });
 
@@ -74,8 +49,8 @@ describe('status', () => {
     expect(s.ops.throughput_per_s).toBeGreaterThan(0);
     expect(Date.parse(s.to) - Date.parse(s.from)).toBe(900_000);
     expect(s.versions).toEqual([expect.objectContaining({ version: 1, role: 'production', shadow_requests: 0 })]);
-    expect(Object.keys(s.drift).sort()).toEqual([...FEATURES].sort());
-    for (const name of FEATURES) expect(s.drift[name]).toMatchObject({ method: 'ks', drifted: false });
+    expect(Object.keys(s.drift).sort()).toEqual([...IRIS_FEATURES].sort());
+    for (const name of IRIS_FEATURES) expect(s.drift[name]).toMatchObject({ method: 'ks', drifted: false });
     expect(s.drift_share).toBe(0);
     expect(s.performance).toMatchObject({ labelled: 0, labelled_share: 0, accuracy: null });
     expect(s.concept_drift).toBeNull();

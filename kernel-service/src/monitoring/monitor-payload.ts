@@ -5,7 +5,7 @@
  */
 import { type Panel, chartPanels, monitorChartSpec } from './monitor-chart.js';
 import type { Monitor, StatusView } from './monitor.js';
-import type { AlertRecord, MonitorSeries } from './series.js';
+import type { ChartAlert, MonitorSeries } from './series.js';
 
 export interface MonitorPayload {
   model: string;
@@ -19,7 +19,7 @@ export interface MonitorPayload {
   generated_at: string;
   from: string;
   to: string;
-  status: StatusView & { alerts?: readonly AlertRecord[] };
+  status: StatusView & { alerts?: readonly ChartAlert[] };
   series: MonitorSeries;
   panels: Panel[];
   /** Vega-Lite; its named datasets are the arrays of `series` of the same name (monitor-chart.ts `withData`). */
@@ -35,7 +35,7 @@ export function monitorPayload(
   model: string,
   lastSeconds: number,
   version?: number,
-  alertsSince?: (since: number) => readonly AlertRecord[]
+  alertsSince?: (since: number) => readonly ChartAlert[]
 ): MonitorPayload {
   const monitored = monitor.status(model, lastSeconds, version);
   const alerts = alertsSince?.(Date.parse(monitored.from));

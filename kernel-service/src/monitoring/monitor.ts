@@ -27,7 +27,7 @@ import { ADWIN, type DriftDetector, PageHinkley, restoreDetector } from './detec
 import { type DriftMethod, driftTest } from './drift-statistics.js';
 import type { IntegrityKind, IntegrityReport } from './integrity.js';
 import { IntegrityCounts } from './integrity-counts.js';
-import { type AlertRecord, type MonitorSeries, SeriesCache, buildSeries } from './series.js';
+import { type ChartAlert, type MonitorSeries, SeriesCache, buildSeries } from './series.js';
 import type { MonitoringStore, PredictionRecord } from './store.js';
 import { MonitorWindow, type Ops, type WindowState } from './window.js';
 
@@ -386,7 +386,7 @@ export class Monitor {
    * The span of a `status` view over time (series.ts): per bucket of windows, operations of
    * every version, and drift and performance of the version the view describes.
    */
-  series(model: string, view: Pick<StatusView, 'from' | 'to' | 'version'>, alerts?: readonly AlertRecord[]): MonitorSeries {
+  series(model: string, view: Pick<StatusView, 'from' | 'to' | 'version'>, alerts?: readonly ChartAlert[]): MonitorSeries {
     this.flush();
     const from = Date.parse(view.from);
     const to = Date.parse(view.to);

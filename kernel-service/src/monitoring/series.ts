@@ -10,6 +10,7 @@ import { OTHER_CATEGORY, type PerformanceState, emptyPerformance, mergePerforman
 import { countCategories } from './categorical.js';
 import { driftTest } from './drift-statistics.js';
 import { MonitorWindow, Ops, type WindowState } from './window.js';
+import type { AlertView } from './alerts.js';
 
 /** Buckets per span at most: a chart of ~800 px stays readable, and a refresh stays cheap (drift tests per bucket × feature). */
 export const MAX_POINTS = 60;
@@ -23,19 +24,9 @@ export interface SeriesFeature {
   reference: readonly unknown[] | undefined;
 }
 
-/** An alert as the alerting engine reports it (any extra fields are kept). */
-export interface AlertRecord {
-  rule: string;
-  metric?: string;
-  severity?: string;
-  state: 'firing' | 'resolved';
-  value?: number | null;
-  threshold?: number | null;
-  fired_at: string;
-  resolved_at?: string | null;
-  message?: string;
-  version?: number | null;
-}
+/** What the chart reads of an alert (`alerts.ts`'s AlertView; tests give only these fields). */
+export type ChartAlert = Pick<AlertView, 'rule' | 'state' | 'fired_at'> &
+  Partial<Pick<AlertView, 'metric' | 'severity' | 'value' | 'threshold' | 'resolved_at' | 'message' | 'version'>>;
 
 export interface SeriesInput {
   /** The span: ms since the epoch. */
@@ -56,7 +47,7 @@ export interface SeriesInput {
   performance: (from: number, to: number) => readonly PerformanceState[];
   /** The positive class of a binary classifier, if known (the same for every bucket). */
   positive: string | null;
-  alerts?: readonly AlertRecord[];
+  alerts?: readonly ChartAlert[];
 }
 
 export interface OpsPoint {
@@ -94,7 +85,7 @@ export interface MonitorSeries {
   /** Per bucket and kind (kinds with violations only); null when the span has none. */
   integrity: Array<{ t: number; kind: string; count: number }> | null;
   /** Alerts that fired or were resolved in the span, with ms times for the chart. */
-  alerts: Array<AlertRecord & { t: number; t_end: number | null }>;
+  alerts: Array<ChartAlert & { t: number; t_end: number | null }>;
 }
 
 /** The bucket length for a span: whole windows, at most MAX_POINTS buckets. */

@@ -16,15 +16,7 @@ import {
 import { Monitor, type ObservedInference } from '../../src/monitoring/monitor.js';
 import { SqliteMonitoringStore } from '../../src/monitoring/store.js';
 import { MonitorWindow, type WindowState } from '../../src/monitoring/window.js';
-
-function gaussian(seed: number): () => number {
-  let s = seed >>> 0;
-  const u = (): number => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return (s + 0.5) / 4294967296;
-  };
-  return () => Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
-}
+import { gaussian } from '../../../test/support/iris-traffic.js';
 
 describe('Reservoir', () => {
   it('should keep at most 1,000 values, a uniform sample, the same for the same seed', () => {
