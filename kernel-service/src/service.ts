@@ -10,16 +10,17 @@ import path from 'node:path';
 import { Access, loadOrCreateToken } from './auth.js';
 import { createRouter } from './http/routes.js';
 import { ServiceMetrics } from './metrics.js';
-import { type WindowState, MonitorWindow } from './monitoring/window.js';
 import { SqliteAlertStore } from './monitoring/alert-store.js';
 import { AlertEngine } from './monitoring/alerts.js';
 import { Monitor } from './monitoring/monitor.js';
 import { SqliteMonitoringStore } from './monitoring/store.js';
+import { mergeWindowStates } from './monitoring/window.js';
 import { WebhookSender } from './monitoring/webhooks.js';
 import { type ServiceOptions, resolveOptions } from './options.js';
 import { ArtifactStore } from './registry/artifact-store.js';
 import type { Registry } from './registry/registry.js';
 import { SqliteRegistry } from './registry/sqlite-registry.js';
+import { type SqliteDatabase, openDatabase } from './storage/sqlite-database.js';
 import { DataPlane } from './serving/data-plane.js';
 import { Deployer } from './serving/deployer.js';
 import { ModelServer } from './serving/model-server.js';
@@ -49,7 +50,10 @@ export class Service {
     const { stateDir, log } = this.options;
     mkdirSync(stateDir, { recursive: true, mode: 0o700 });
     this.token = loadOrCreateToken(stateDir, this.options.token);
-    this.registry = new SqliteRegistry(path.join(stateDir, DATABASE_FILE));
+    // One connection for the registry and the stores of this thread; the monitoring worker opens its own.
+    const file = path.join(stateDir, DATABASE_FILE);
+    this._db = openDatabase(file);
+    this.registry = new SqliteRegistry(this._db);
     this.store = new ArtifactStore(path.join(stateDir, ARTIFACTS_DIR));
     const runtime = { intraOpThreads: this.options.intraOpThreads };
     this.server = new ModelServer(this.registry, this.store, runtime, this.metrics, log);
@@ -57,10 +61,11 @@ export class Service {
     this.deployer = new Deployer(this.registry, this.store, this.server, runtime, this.options.validationGate);
     this.live = new LiveEvents(this.options.slowSubscriberBytes);
     if (this.options.monitoring) {
-      const file = path.join(stateDir, DATABASE_FILE);
-      // Monitoring and alerting share the registry's database file, in their own tables.
-      this._monitoringStore = new SqliteMonitoringStore(file, mergeWindowStates);
-      const monitor = new Monitor(this.registry, this._monitoringStore, {
+      // Monitoring's tables are migrated here, before its worker opens its own connection to them.
+      new SqliteMonitoringStore(this._db, mergeWindowStates);
+      // The worker writes most and checkpoints the WAL; commits here never wait for a checkpoint.
+      this._db.pragma('wal_autocheckpoint = 0');
+      const monitor = new Monitor(file, {
         windowSeconds: this.options.monitorWindowSeconds,
         retentionMs: this.options.monitorRetentionDays * 24 * 3600 * 1000,
         log
@@ -69,7 +74,7 @@ export class Service {
       this.dataPlane.observe((event) => {
         if (event.monitored) monitor.observe(event);
       });
-      this._alertStore = new SqliteAlertStore(file);
+      this._alertStore = new SqliteAlertStore(this._db);
       const alerts = new AlertEngine(this.registry, this._alertStore, (model, seconds, options) => monitor.status(model, seconds, undefined, options), {
         monitorWindowSeconds: this.options.monitorWindowSeconds,
         retentionMs: this.options.monitorRetentionDays * 24 * 3600 * 1000
@@ -86,11 +91,7 @@ export class Service {
       // Once a second, off the inference path: the live window stream, then the alert rules.
       monitor.onUpdate((updates) => {
         this.live.windowsUpdated(updates);
-        try {
-          alerts.evaluate(updates.map((u) => u.model));
-        } catch (error) {
-          log(`alert evaluation failed: ${(error as Error).message}`);
-        }
+        alerts.evaluate(updates.map((u) => u.model)).catch((error: Error) => log(`alert evaluation failed: ${error.message}`));
       });
     }
     this.deployer.on('change', (summary, action) => this.live.deploymentChanged(summary, action));
@@ -174,28 +175,19 @@ export class Service {
       this.live.close();
       await this.server.close();
       this.webhooks?.close();
-      try {
-        this.monitor?.close();
-      } finally {
-        this._monitoringStore?.close();
-        this._alertStore?.close();
-      }
+      // The ring and the open windows are written before the worker exits.
+      await this.monitor?.close();
+      this._alertStore?.close();
       this.registry.close();
+      this._db.close();
     })();
     return this._stopped;
   }
 
-  private readonly _monitoringStore: SqliteMonitoringStore | undefined;
+  private readonly _db: SqliteDatabase;
   private readonly _alertStore: SqliteAlertStore | undefined;
   private _http: Server | null = null;
   private _sockets: NotebookSockets | null = null;
   private _stopping = false;
   private _stopped: Promise<void> | null = null;
-}
-
-/** A stored window and one saved again under the same key (a restart within one window): their merge. */
-function mergeWindowStates(stored: WindowState, added: WindowState): WindowState {
-  const w = MonitorWindow.fromJSON(stored);
-  w.merge(added);
-  return w.toJSON();
 }

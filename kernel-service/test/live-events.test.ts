@@ -1,7 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { WebSocket } from 'ws';
-import type { AlertView } from '../src/monitoring/alerts.js';
-import type { WindowUpdate } from '../src/monitoring/monitor.js';
+import type { AlertView, WindowUpdate } from '../src/monitoring/views.js';
 import { MonitorWindow } from '../src/monitoring/window.js';
 import { LiveEvents } from '../src/ws/live-events.js';
 

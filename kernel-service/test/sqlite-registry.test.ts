@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { NewVersion } from '../src/registry/registry.js';
 import { SqliteRegistry } from '../src/registry/sqlite-registry.js';
-import { DEFAULT_INTEGRITY_POLICY } from '../src/monitoring/integrity.js';
+import { DEFAULT_INTEGRITY_POLICY } from '../src/protocol/integrity.js';
 
 const alice = { user: 'alice', notebook: 'churn.ipynb' };
 

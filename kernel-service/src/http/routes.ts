@@ -8,7 +8,7 @@ import FindMyWay from 'find-my-way';
 import { type Access, actorOf } from '../auth.js';
 import { ServiceError, asServiceError } from '../errors.js';
 import type { ServiceMetrics } from '../metrics.js';
-import { decodeJsonInput } from '../monitoring/integrity.js';
+import { decodeJsonInput } from '../serving/admission.js';
 import { tensorToJsonText } from '../protocol/datatypes.js';
 import { InferRequest, ModelConfig, RepositoryIndexRequest, RepositoryLoadRequest, describeIssues } from '../protocol/oip.js';
 import { MODEL_FILE } from '../registry/artifact-store.js';

@@ -3,7 +3,7 @@
  * threshold over a span, a severity, a cool-down), the rules every deployment gets by
  * default, and how a rule reads its metric from a `StatusView`. Pure functions, no I/O.
  */
-import type { StatusView } from './monitor.js';
+import type { StatusView } from './views.js';
 
 export const ALERT_METRICS = [
   'drift_share',

@@ -1,10 +1,10 @@
 /**
  * Where alerting keeps what outlives the process: each deployment's rules and webhooks (when
  * they are not the defaults) and the alert history. An interface, like the monitoring store,
- * so that PostgreSQL can follow; the SQLite implementation shares the registry's database
- * file, in its own tables with its own schema version (`alerts_schema`).
+ * so that PostgreSQL can follow; the SQLite implementation shares the service's SQLite
+ * database, in its own tables with its own schema version (component `alerts`).
  */
-import Database from 'better-sqlite3';
+import { type Migration, type SqliteDatabase, migrate, openDatabase, versionInTable } from '../storage/sqlite-database.js';
 import type { AlertCondition, AlertMetric, AlertRule, AlertSeverity } from './alert-rules.js';
 
 export type AlertState = 'firing' | 'resolved';
@@ -56,7 +56,7 @@ export interface AlertStore {
   close(): void;
 }
 
-const MIGRATIONS: string[] = [
+const MIGRATIONS: Migration[] = [
   `CREATE TABLE alert_rules (
      model TEXT PRIMARY KEY,
      rules TEXT NOT NULL,
@@ -107,22 +107,14 @@ interface AlertRow {
 }
 
 export class SqliteAlertStore implements AlertStore {
-  private readonly _db: Database.Database;
+  private readonly _db: SqliteDatabase;
+  private readonly _owned: boolean;
 
-  constructor(file: string) {
-    this._db = new Database(file);
-    this._db.pragma('journal_mode = WAL');
-    this._db.pragma('synchronous = NORMAL');
-    this._db.pragma('busy_timeout = 5000');
-    this._db.exec('CREATE TABLE IF NOT EXISTS alerts_schema (version INTEGER NOT NULL)');
-    const row = this._db.prepare<[], { version: number }>('SELECT version FROM alerts_schema').get();
-    if (!row) this._db.prepare('INSERT INTO alerts_schema (version) VALUES (0)').run();
-    for (let i = row?.version ?? 0; i < MIGRATIONS.length; i++) {
-      this._db.transaction(() => {
-        this._db.exec(MIGRATIONS[i]!);
-        this._db.prepare('UPDATE alerts_schema SET version = ?').run(i + 1);
-      })();
-    }
+  /** A database file, or the service's shared connection (closed by its owner). */
+  constructor(database: string | SqliteDatabase) {
+    this._owned = typeof database === 'string';
+    this._db = typeof database === 'string' ? openDatabase(database) : database;
+    migrate(this._db, 'alerts', MIGRATIONS, versionInTable('alerts_schema'));
   }
 
   loadRules(model: string): AlertRule[] | null {
@@ -209,7 +201,7 @@ export class SqliteAlertStore implements AlertStore {
   }
 
   close(): void {
-    this._db.close();
+    if (this._owned) this._db.close();
   }
 
   private _get(id: number): AlertRecord | undefined {

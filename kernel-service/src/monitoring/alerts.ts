@@ -20,26 +20,7 @@ import {
   rulesFrom
 } from './alert-rules.js';
 import type { AlertQuery, AlertRecord, AlertStore } from './alert-store.js';
-import type { StatusOptions, StatusView } from './monitor.js';
-
-/** An alert as the protocol, the live events and webhooks show it. */
-export interface AlertView {
-  id: number;
-  model: string;
-  version: number | null;
-  rule: string;
-  metric: string;
-  severity: string;
-  state: 'firing' | 'resolved';
-  condition: string;
-  value: number;
-  threshold: number;
-  window_seconds: number;
-  fired_at: string;
-  resolved_at: string | null;
-  resolved_value: number | null;
-  message: string;
-}
+import type { AlertView, StatusOptions, StatusView } from './views.js';
 
 export function alertView(a: AlertRecord): AlertView {
   return {
@@ -75,7 +56,7 @@ export interface AlertEngineOptions {
 }
 
 /** The monitoring status of a model over the last `seconds` (the monitor's `status`). */
-export type StatusSource = (model: string, lastSeconds: number, options: StatusOptions) => StatusView;
+export type StatusSource = (model: string, lastSeconds: number, options: StatusOptions) => StatusView | Promise<StatusView>;
 
 export type AlertListener = (alert: AlertView) => void;
 
@@ -139,17 +120,35 @@ export class AlertEngine {
 
   /**
    * Evaluates the rules of these models (those whose windows changed) and of every model
-   * with an alert firing (so that alerts resolve when traffic stops). Returns the alerts
-   * that fired or resolved.
+   * with an alert firing (so that alerts resolve when traffic stops). Resolves with the alerts
+   * that fired or resolved. One evaluation runs at a time: models asked for meanwhile are
+   * evaluated together in the next one (the status comes from the monitoring worker).
    */
-  evaluate(models: Iterable<string>): AlertView[] {
+  evaluate(models: Iterable<string>): Promise<AlertView[]> {
+    for (const m of models) this._queued.add(m);
+    // (A failed evaluation is its caller's to report; the next one runs regardless.)
+    this._next ??= this._running
+      .catch(() => [])
+      .then(() => {
+        this._next = null;
+        const asked = [...this._queued];
+        this._queued.clear();
+        this._running = this._evaluate(asked);
+        return this._running;
+      });
+    return this._next;
+  }
+
+  // --- internals -------------------------------------------------------------------
+
+  private async _evaluate(models: readonly string[]): Promise<AlertView[]> {
     const now = this.options.now();
     const changed: AlertView[] = [];
     const all = new Set(models);
     for (const m of this.firingModels) all.add(m);
     for (const model of all) {
       if (!this._registry.getModel(model)) continue;
-      changed.push(...this._evaluateModel(model, now));
+      changed.push(...(await this._evaluateModel(model, now)));
     }
     if (now - this._lastPrune >= 3600_000) {
       this._lastPrune = now;
@@ -158,9 +157,7 @@ export class AlertEngine {
     return changed;
   }
 
-  // --- internals -------------------------------------------------------------------
-
-  private _evaluateModel(model: string, now: number): AlertView[] {
+  private async _evaluateModel(model: string, now: number): Promise<AlertView[]> {
     const { rules } = this._rulesOf(model);
     const statuses = new Map<string, StatusView>();
     const changed: AlertView[] = [];
@@ -178,7 +175,7 @@ export class AlertEngine {
       const seconds = ruleWindowSeconds(r, this.options.monitorWindowSeconds);
       const statusKey = `${seconds}/${ops}`;
       let status = statuses.get(statusKey);
-      if (!status) statuses.set(statusKey, (status = this._status(model, seconds, { drift: !ops })));
+      if (!status) statuses.set(statusKey, (status = await this._status(model, seconds, { drift: !ops })));
       const m = measure(r.metric, status);
       if (m === undefined) continue;
       if (validated === undefined && typeof r.threshold === 'string') validated = this._validated(model, status.version);
@@ -275,6 +272,10 @@ export class AlertEngine {
   /** When each model's slow rules were last evaluated (ms). */
   private readonly _lastSlow = new Map<string, number>();
   private _lastPrune = 0;
+  /** Models waiting for the next evaluation; the one running; the next one, once asked for. */
+  private readonly _queued = new Set<string>();
+  private _running: Promise<AlertView[]> = Promise.resolve([]);
+  private _next: Promise<AlertView[]> | null = null;
 }
 
 function key(model: string, rule: string): string {

@@ -8,7 +8,7 @@
  * against the training rate gives z > NULL_SPIKE_Z. From the moment a feature spikes, every
  * null of it in the window counts (those before included).
  */
-import { INTEGRITY_KINDS, type IntegrityKind, type IntegrityReport } from './integrity.js';
+import { INTEGRITY_KINDS, type IntegrityKind, type IntegrityReport } from '../protocol/integrity.js';
 
 export const NULL_SPIKE_MIN_ROWS = 20;
 export const NULL_SPIKE_MIN_EXCESS = 0.05;

@@ -4,8 +4,9 @@
  * them — so a saved notebook shows the last snapshot without the service.
  */
 import { type Panel, chartPanels, monitorChartSpec } from './monitor-chart.js';
-import type { Monitor, StatusView } from './monitor.js';
+import type { Monitor } from './monitor.js';
 import type { ChartAlert, MonitorSeries } from './series.js';
+import type { StatusView } from './views.js';
 
 export interface MonitorPayload {
   model: string;
@@ -30,18 +31,18 @@ export interface MonitorPayload {
  * The chart's payload over the last `lastSeconds`; `alertsSince` gives the alerts firing now
  * or fired or resolved since a time (ms), when the service has alerting.
  */
-export function monitorPayload(
+export async function monitorPayload(
   monitor: Monitor,
   model: string,
   lastSeconds: number,
   version?: number,
   alertsSince?: (since: number) => readonly ChartAlert[]
-): MonitorPayload {
-  const monitored = monitor.status(model, lastSeconds, version);
+): Promise<MonitorPayload> {
+  const monitored = await monitor.status(model, lastSeconds, version);
   const alerts = alertsSince?.(Date.parse(monitored.from));
   // The status summary carries the alerts as the `status` reply does.
   const status = alerts ? { ...monitored, alerts } : monitored;
-  const series = monitor.series(model, status, alerts);
+  const series = await monitor.series(model, status, alerts);
   const from = Date.parse(status.from);
   const to = Date.parse(status.to);
   const panels = chartPanels(series);

@@ -10,7 +10,7 @@ import { OTHER_CATEGORY, type PerformanceState, emptyPerformance, mergePerforman
 import { countCategories } from './categorical.js';
 import { driftTest } from './drift-statistics.js';
 import { MonitorWindow, Ops, type WindowState } from './window.js';
-import type { AlertView } from './alerts.js';
+import type { AlertView } from './views.js';
 
 /** Buckets per span at most: a chart of ~800 px stays readable, and a refresh stays cheap (drift tests per bucket × feature). */
 export const MAX_POINTS = 60;

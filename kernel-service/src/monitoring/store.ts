@@ -1,11 +1,13 @@
 /**
  * Where monitoring keeps what outlives memory: closed windows (JSON, sketches and samples
- * included, so they merge later), the predictions log that delayed ground truth joins,
- * performance per window, and the concept-drift detectors' states. An interface, so that a
- * PostgreSQL implementation can follow the embedded SQLite one, which shares the
- * registry's database file (its own tables and its own schema version).
+ * included, so they merge later), the hour blocks (every window of an hour merged, kept as
+ * windows are saved, so that a long span merges a block per hour), the predictions log that
+ * delayed ground truth joins, performance per window, and the concept-drift detectors'
+ * states. An interface, so that a PostgreSQL implementation can follow the embedded SQLite
+ * one, which shares the service's database (its own tables, schema component `monitoring`).
  */
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { type Migration, type SqliteDatabase, migrate, openDatabase, versionInTable } from '../storage/sqlite-database.js';
 import { type PerformanceState, emptyPerformance } from './accumulators.js';
 import type { WindowState } from './window.js';
 
@@ -24,21 +26,37 @@ export interface PredictionRecord {
   at: number;
 }
 
-export type WindowOps = Pick<WindowState, 'modelVersion' | 'start' | 'served' | 'shadow'>;
-
 export interface DetectorRecord {
   state: unknown;
   /** When it last detected drift (ms), or null. */
   detectedAt: number | null;
 }
 
+/** Blocks are this long: one per hour of windows. */
+export const BLOCK_SECONDS = 3600;
+
+/** The start of the block a window starting at `start` (ms) belongs to. */
+export function blockStart(start: number): number {
+  return Math.floor(start / (BLOCK_SECONDS * 1000)) * BLOCK_SECONDS * 1000;
+}
+
 export interface MonitoringStore {
-  /** Saves windows; a window already stored under the same (model, version, start) is merged with. */
+  /**
+   * Saves windows; a window already stored under the same (model, version, start) is merged
+   * with. Each window is also merged into its hour's block.
+   */
   saveWindows(windows: readonly WindowState[]): void;
   /** Windows of the model that overlap [from, to) (ms). */
   loadWindows(model: string, from: number, to: number): WindowState[];
-  /** Only the operations (served and shadow) of the windows that overlap [from, to): far cheaper than whole windows. */
-  loadWindowOps(model: string, from: number, to: number): WindowOps[];
+  /** Which windows of the model overlap [from, to), without their states (cheap). */
+  windowKeys(model: string, from: number, to: number): Array<{ version: number; start: number }>;
+  loadWindow(model: string, version: number, start: number): WindowState | undefined;
+  /**
+   * The hour blocks of the model whose hour lies within [from, to): per version, every window
+   * that started in the hour merged (its `start` is the first window's start). Only hours whose
+   * windows are all stored describe the hour whole.
+   */
+  loadBlocks(model: string, from: number, to: number): Array<{ block: number; state: WindowState }>;
   appendPredictions(rows: readonly PredictionRecord[]): void;
   /**
    * The logged predictions of these keys not joined to ground truth yet, marked as joined
@@ -58,47 +76,87 @@ export interface MonitoringStore {
   close(): void;
 }
 
-const MIGRATIONS: string[] = [
-  `CREATE TABLE monitor_windows (
-     model TEXT NOT NULL,
-     version INTEGER NOT NULL,
-     start INTEGER NOT NULL,
-     seconds INTEGER NOT NULL,
-     state TEXT NOT NULL,
-     PRIMARY KEY (model, start, version)
-   );
-   CREATE TABLE monitor_predictions (
-     seq INTEGER PRIMARY KEY AUTOINCREMENT,
-     model TEXT NOT NULL,
-     key TEXT NOT NULL,
-     version INTEGER NOT NULL,
-     window_start INTEGER NOT NULL,
-     label TEXT,
-     score REAL,
-     value REAL,
-     at INTEGER NOT NULL,
-     labelled INTEGER NOT NULL DEFAULT 0
-   );
-   CREATE INDEX monitor_predictions_by_key ON monitor_predictions(model, key);
-   CREATE INDEX monitor_predictions_by_at ON monitor_predictions(at);
-   CREATE TABLE monitor_performance (
-     model TEXT NOT NULL,
-     version INTEGER NOT NULL,
-     window_start INTEGER NOT NULL,
-     state TEXT NOT NULL,
-     PRIMARY KEY (model, version, window_start)
-   );
-   CREATE TABLE monitor_detectors (
-     model TEXT NOT NULL,
-     version INTEGER NOT NULL,
-     state TEXT NOT NULL,
-     detected_at INTEGER,
-     PRIMARY KEY (model, version)
-   );`
-];
+function migrations(mergeWindows: (stored: WindowState, added: WindowState) => WindowState): Migration[] {
+  return [
+    `CREATE TABLE monitor_windows (
+       model TEXT NOT NULL,
+       version INTEGER NOT NULL,
+       start INTEGER NOT NULL,
+       seconds INTEGER NOT NULL,
+       state TEXT NOT NULL,
+       PRIMARY KEY (model, start, version)
+     );
+     CREATE TABLE monitor_predictions (
+       seq INTEGER PRIMARY KEY AUTOINCREMENT,
+       model TEXT NOT NULL,
+       key TEXT NOT NULL,
+       version INTEGER NOT NULL,
+       window_start INTEGER NOT NULL,
+       label TEXT,
+       score REAL,
+       value REAL,
+       at INTEGER NOT NULL,
+       labelled INTEGER NOT NULL DEFAULT 0
+     );
+     CREATE INDEX monitor_predictions_by_key ON monitor_predictions(model, key);
+     CREATE INDEX monitor_predictions_by_at ON monitor_predictions(at);
+     CREATE TABLE monitor_performance (
+       model TEXT NOT NULL,
+       version INTEGER NOT NULL,
+       window_start INTEGER NOT NULL,
+       state TEXT NOT NULL,
+       PRIMARY KEY (model, version, window_start)
+     );
+     CREATE TABLE monitor_detectors (
+       model TEXT NOT NULL,
+       version INTEGER NOT NULL,
+       state TEXT NOT NULL,
+       detected_at INTEGER,
+       PRIMARY KEY (model, version)
+     );`,
+    // Hour blocks, built from the windows already stored.
+    (db) => {
+      db.exec(`CREATE TABLE monitor_blocks (
+         model TEXT NOT NULL,
+         version INTEGER NOT NULL,
+         start INTEGER NOT NULL,
+         state TEXT NOT NULL,
+         PRIMARY KEY (model, start, version)
+       )`);
+      const put = db.prepare('INSERT INTO monitor_blocks (model, version, start, state) VALUES (?, ?, ?, ?)');
+      const hours = db
+        .prepare<[number, number], { model: string; version: number; start: number }>(
+          'SELECT DISTINCT model, version, (start / ?) * ? AS start FROM monitor_windows'
+        )
+        .all(BLOCK_SECONDS * 1000, BLOCK_SECONDS * 1000);
+      const windows = db.prepare<[string, number, number, number], { state: string }>(
+        'SELECT state FROM monitor_windows WHERE model = ? AND version = ? AND start >= ? AND start < ? ORDER BY start'
+      );
+      for (const h of hours) {
+        let block: WindowState | null = null;
+        for (const row of windows.all(h.model, h.version, h.start, h.start + BLOCK_SECONDS * 1000)) {
+          const w = JSON.parse(row.state) as WindowState;
+          block = block ? addToBlock(block, w, mergeWindows) : asBlock(w);
+        }
+        if (block) put.run(h.model, h.version, h.start, JSON.stringify(block));
+      }
+    }
+  ];
+}
+
+/** A window as the first of its block. */
+function asBlock(w: WindowState): WindowState {
+  return { ...w, seconds: BLOCK_SECONDS };
+}
+
+function addToBlock(block: WindowState, w: WindowState, mergeWindows: (stored: WindowState, added: WindowState) => WindowState): WindowState {
+  return { ...mergeWindows(block, w), start: Math.min(block.start, w.start), seconds: BLOCK_SECONDS };
+}
 
 /** Rows per multi-row INSERT into the predictions log (8 parameters each, far below SQLite's limit). */
 const INSERT_ROWS = 50;
+
+type Statement = Database.Statement;
 
 interface PredictionRow {
   seq: number;
@@ -113,22 +171,17 @@ interface PredictionRow {
 }
 
 export class SqliteMonitoringStore implements MonitoringStore {
-  private readonly _db: Database.Database;
+  private readonly _db: SqliteDatabase;
+  private readonly _owned: boolean;
 
-  constructor(file: string, private readonly _mergeWindows: (stored: WindowState, added: WindowState) => WindowState) {
-    this._db = new Database(file);
-    this._db.pragma('journal_mode = WAL');
-    this._db.pragma('synchronous = NORMAL');
-    this._db.pragma('busy_timeout = 5000');
-    this._db.exec('CREATE TABLE IF NOT EXISTS monitoring_schema (version INTEGER NOT NULL)');
-    const row = this._db.prepare<[], { version: number }>('SELECT version FROM monitoring_schema').get();
-    if (!row) this._db.prepare('INSERT INTO monitoring_schema (version) VALUES (0)').run();
-    for (let i = row?.version ?? 0; i < MIGRATIONS.length; i++) {
-      this._db.transaction(() => {
-        this._db.exec(MIGRATIONS[i]!);
-        this._db.prepare('UPDATE monitoring_schema SET version = ?').run(i + 1);
-      })();
-    }
+  /** A database file, or a connection it shares (closed by its owner). */
+  constructor(
+    database: string | SqliteDatabase,
+    private readonly _mergeWindows: (stored: WindowState, added: WindowState) => WindowState
+  ) {
+    this._owned = typeof database === 'string';
+    this._db = typeof database === 'string' ? openDatabase(database) : database;
+    migrate(this._db, 'monitoring', migrations(_mergeWindows), versionInTable('monitoring_schema'));
     this._getWindow = this._db.prepare('SELECT state FROM monitor_windows WHERE model = ? AND start = ? AND version = ?');
     this._putWindow = this._db.prepare(
       `INSERT INTO monitor_windows (model, version, start, seconds, state) VALUES (?, ?, ?, ?, ?)
@@ -140,18 +193,56 @@ export class SqliteMonitoringStore implements MonitoringStore {
     this._insertPredictions = this._db.prepare(
       `INSERT INTO monitor_predictions (model, key, version, window_start, label, score, value, at) VALUES ${Array(INSERT_ROWS).fill('(?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`
     );
+    this._getBlock = this._db.prepare('SELECT state FROM monitor_blocks WHERE model = ? AND start = ? AND version = ?');
+    this._putBlock = this._db.prepare(
+      `INSERT INTO monitor_blocks (model, version, start, state) VALUES (?, ?, ?, ?)
+       ON CONFLICT (model, start, version) DO UPDATE SET state = excluded.state`
+    );
     this._findPrediction = this._db.prepare('SELECT * FROM monitor_predictions WHERE model = ? AND key = ? AND labelled = 0 ORDER BY seq DESC LIMIT 1');
     this._markLabelled = this._db.prepare('UPDATE monitor_predictions SET labelled = 1 WHERE seq = ?');
   }
 
   saveWindows(windows: readonly WindowState[]): void {
     this.transaction(() => {
+      const blocks = new Map<string, WindowState>();
       for (const w of windows) {
         const stored = this._getWindow.get(w.model, w.start, w.modelVersion) as { state: string } | undefined;
         const state = stored ? this._mergeWindows(JSON.parse(stored.state) as WindowState, w) : w;
         this._putWindow.run(w.model, w.modelVersion, w.start, w.seconds, JSON.stringify(state));
+        // What the window adds (not its merged state) goes into the block, which already has the rest.
+        const key = `${w.model}\u0000${w.modelVersion}\u0000${blockStart(w.start)}`;
+        const block = blocks.get(key);
+        blocks.set(key, block ? addToBlock(block, w, this._mergeWindows) : asBlock(w));
+      }
+      for (const added of blocks.values()) {
+        const start = blockStart(added.start);
+        const stored = this._getBlock.get(added.model, start, added.modelVersion) as { state: string } | undefined;
+        const state = stored ? addToBlock(JSON.parse(stored.state) as WindowState, added, this._mergeWindows) : added;
+        this._putBlock.run(added.model, added.modelVersion, start, JSON.stringify(state));
       }
     });
+  }
+
+  windowKeys(model: string, from: number, to: number): Array<{ version: number; start: number }> {
+    return this._db
+      .prepare<[string, number, number], { version: number; start: number }>(
+        'SELECT version, start FROM monitor_windows WHERE model = ? AND start < ? AND start + seconds * 1000 > ? ORDER BY start, version'
+      )
+      .all(model, to, from);
+  }
+
+  loadWindow(model: string, version: number, start: number): WindowState | undefined {
+    const row = this._getWindow.get(model, start, version) as { state: string } | undefined;
+    return row ? (JSON.parse(row.state) as WindowState) : undefined;
+  }
+
+  loadBlocks(model: string, from: number, to: number): Array<{ block: number; state: WindowState }> {
+    return this._db
+      .prepare<[string, number, number, number], { start: number; state: string }>(
+        'SELECT start, state FROM monitor_blocks WHERE model = ? AND start >= ? AND start + ? <= ? ORDER BY start, version'
+      )
+      .all(model, from, BLOCK_SECONDS * 1000, to)
+      .map((r) => ({ block: r.start, state: JSON.parse(r.state) as WindowState }));
   }
 
   loadWindows(model: string, from: number, to: number): WindowState[] {
@@ -161,16 +252,6 @@ export class SqliteMonitoringStore implements MonitoringStore {
       )
       .all(model, to, from)
       .map((r) => JSON.parse(r.state) as WindowState);
-  }
-
-  loadWindowOps(model: string, from: number, to: number): WindowOps[] {
-    return this._db
-      .prepare<[string, number, number], { version: number; start: number; served: string; shadow: string }>(
-        `SELECT version, start, json_extract(state, '$.served') AS served, json_extract(state, '$.shadow') AS shadow
-         FROM monitor_windows WHERE model = ? AND start < ? AND start + seconds * 1000 > ? ORDER BY start, version`
-      )
-      .all(model, to, from)
-      .map((r) => ({ modelVersion: r.version, start: r.start, served: JSON.parse(r.served), shadow: JSON.parse(r.shadow) }));
   }
 
   appendPredictions(rows: readonly PredictionRecord[]): void {
@@ -259,6 +340,8 @@ export class SqliteMonitoringStore implements MonitoringStore {
   prune(before: number, maxPredictions: number): void {
     this.transaction(() => {
       this._db.prepare('DELETE FROM monitor_windows WHERE start + seconds * 1000 <= ?').run(before);
+      // A block that began before the cut no longer describes its hour: its remaining windows are read one by one.
+      this._db.prepare('DELETE FROM monitor_blocks WHERE start < ?').run(before);
       this._db.prepare('DELETE FROM monitor_performance WHERE window_start < ?').run(before);
       this._db.prepare('DELETE FROM monitor_predictions WHERE at < ?').run(before);
       const newest = this._db.prepare<[], { seq: number | null }>('SELECT MAX(seq) AS seq FROM monitor_predictions').get()?.seq;
@@ -266,14 +349,21 @@ export class SqliteMonitoringStore implements MonitoringStore {
     });
   }
 
-  close(): void {
-    this._db.close();
+  /** Moves the write-ahead log's pages into the database file without waiting for readers (SQLite's PASSIVE checkpoint). */
+  checkpoint(): void {
+    this._db.pragma('wal_checkpoint(PASSIVE)');
   }
 
-  private readonly _getWindow: Database.Statement;
-  private readonly _putWindow: Database.Statement;
-  private readonly _insertPrediction: Database.Statement;
-  private readonly _insertPredictions: Database.Statement;
-  private readonly _findPrediction: Database.Statement;
-  private readonly _markLabelled: Database.Statement;
+  close(): void {
+    if (this._owned) this._db.close();
+  }
+
+  private readonly _getWindow: Statement;
+  private readonly _putWindow: Statement;
+  private readonly _getBlock: Statement;
+  private readonly _putBlock: Statement;
+  private readonly _insertPrediction: Statement;
+  private readonly _insertPredictions: Statement;
+  private readonly _findPrediction: Statement;
+  private readonly _markLabelled: Statement;
 }

@@ -6,7 +6,7 @@
  * back-off on network errors, 429 and 5xx; nothing here waits on inference or makes it wait.
  * What cannot be delivered is logged and counted, never dropped silently.
  */
-import type { AlertView } from './alerts.js';
+import type { AlertView } from './views.js';
 
 export interface WebhookOptions {
   /** Deliveries queued, waiting for a retry or in flight, at most; past it new ones are dropped (counted, logged). */

@@ -13,7 +13,7 @@ import {
   mergeAccumulator,
   newAccumulator
 } from './accumulators.js';
-import type { IntegrityKind } from './integrity.js';
+import type { IntegrityKind } from '../protocol/integrity.js';
 import { type FeatureIntegrityState, IntegrityCounts } from './integrity-counts.js';
 import { LatencySketch, type LatencySketchState } from './latency-sketch.js';
 
@@ -146,4 +146,11 @@ export class MonitorWindow {
     if (state.integrity) w.integrity.merge({ counts: state.integrity, features: state.integrityFeatures ?? {} });
     return w;
   }
+}
+
+/** A stored window and one saved again under the same key (a restart within one window, or a block and its next window): their merge. */
+export function mergeWindowStates(stored: WindowState, added: WindowState): WindowState {
+  const w = MonitorWindow.fromJSON(stored);
+  w.merge(added);
+  return w.toJSON();
 }

@@ -4,7 +4,7 @@
  * payloads the JupyterLab extension renders (extension/src/payloads.ts).
  */
 import type { MonitorPayload } from '../monitoring/monitor-payload.js';
-import type { StatusView } from '../monitoring/monitor.js';
+import type { StatusView } from '../monitoring/views.js';
 import type { ModelView } from '../protocol/views.js';
 import type { ClassificationDetails, Curves, Metrics } from './metrics.js';
 import type { GateResult } from './gates.js';

@@ -3,7 +3,7 @@
  * changed it (the append-only audit log). An interface, so that a PostgreSQL backend can
  * follow the embedded SQLite one without touching its callers.
  */
-import type { IntegrityPolicy } from '../monitoring/integrity.js';
+import type { IntegrityPolicy } from '../protocol/integrity.js';
 import type { Signature } from '../runtime/signature.js';
 
 export const STAGES = ['none', 'staging', 'production', 'archived'] as const;

@@ -3,9 +3,9 @@
  * together with its audit entry, so a process killed at any point leaves either the
  * whole change or none of it. The audit log refuses UPDATE and DELETE.
  */
-import Database from 'better-sqlite3';
 import { ServiceError } from '../errors.js';
-import { DEFAULT_INTEGRITY_POLICY, type IntegrityPolicy } from '../monitoring/integrity.js';
+import { type Migration, type SqliteDatabase, migrate, openDatabase } from '../storage/sqlite-database.js';
+import { DEFAULT_INTEGRITY_POLICY, type IntegrityPolicy } from '../protocol/integrity.js';
 import type {
   Actor,
   AuditEntry,
@@ -23,7 +23,7 @@ import type {
   VersionRecord
 } from './registry.js';
 
-const MIGRATIONS: string[] = [
+const MIGRATIONS: Migration[] = [
   `CREATE TABLE models (
      name TEXT PRIMARY KEY,
      created_at TEXT NOT NULL,
@@ -172,15 +172,16 @@ interface ReviewRow {
 const now = (): string => new Date().toISOString();
 
 export class SqliteRegistry implements Registry {
-  private readonly _db: Database.Database;
+  private readonly _db: SqliteDatabase;
+  /** Whether the registry opened the connection (and closes it) or was given one it shares. */
+  private readonly _owned: boolean;
 
-  constructor(file: string) {
-    this._db = new Database(file);
-    this._db.pragma('journal_mode = WAL');
-    this._db.pragma('synchronous = NORMAL');
-    this._db.pragma('foreign_keys = ON');
-    this._db.pragma('busy_timeout = 5000');
-    this._migrate();
+  /** A database file, or the service's shared connection (closed by its owner). */
+  constructor(database: string | SqliteDatabase) {
+    this._owned = typeof database === 'string';
+    this._db = typeof database === 'string' ? openDatabase(database) : database;
+    // Builds before the shared runner kept the registry's version in `user_version`.
+    migrate(this._db, 'registry', MIGRATIONS, (db) => db.pragma('user_version', { simple: true }) as number);
   }
 
   registerVersion(input: NewVersion, actor: Actor): { version: VersionRecord; created: boolean } {
@@ -428,17 +429,7 @@ export class SqliteRegistry implements Registry {
   }
 
   close(): void {
-    this._db.close();
-  }
-
-  private _migrate(): void {
-    const current = this._db.pragma('user_version', { simple: true }) as number;
-    for (let i = current; i < MIGRATIONS.length; i++) {
-      this._db.transaction(() => {
-        this._db.exec(MIGRATIONS[i]!);
-        this._db.pragma(`user_version = ${i + 1}`);
-      })();
-    }
+    if (this._owned) this._db.close();
   }
 
   private _withValidation(version: VersionRecord): VersionRecord {

@@ -8,7 +8,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { ServiceError } from '../errors.js';
-import type { IntegrityPolicy } from '../monitoring/integrity.js';
+import type { IntegrityPolicy } from '../protocol/integrity.js';
 import { ArtifactStore, MODEL_FILE } from '../registry/artifact-store.js';
 import type { Actor, BatchingConfig, DeploymentChange, ModelSummary, Registry, Stage, VersionRecord } from '../registry/registry.js';
 import { readModelFile } from '../runtime/model-file.js';

@@ -8,7 +8,7 @@ import type { Tensor } from '../protocol/datatypes.js';
 import type { BatchingConfig, VersionRecord } from '../registry/registry.js';
 import { OnnxModel, type RuntimeOptions } from '../runtime/onnx-model.js';
 import type { Signature } from '../runtime/signature.js';
-import { IntegrityPlan } from '../monitoring/integrity.js';
+import { IntegrityPlan } from './admission.js';
 import { Batcher } from './batcher.js';
 
 export class LoadedVersion {

@@ -10,7 +10,8 @@ import type { ServiceMetrics } from '../metrics.js';
 import type { ArtifactStore } from '../registry/artifact-store.js';
 import type { ModelSummary, Registry, VersionRecord } from '../registry/registry.js';
 import type { RuntimeOptions } from '../runtime/onnx-model.js';
-import { DEFAULT_INTEGRITY_POLICY, IntegrityPlan, type IntegrityPolicy } from '../monitoring/integrity.js';
+import { DEFAULT_INTEGRITY_POLICY, type IntegrityPolicy } from '../protocol/integrity.js';
+import { IntegrityPlan } from './admission.js';
 import { LoadedVersion } from './loaded-version.js';
 
 export interface ModelRoutes {

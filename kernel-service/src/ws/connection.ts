@@ -7,7 +7,7 @@
 import type { WebSocket } from 'ws';
 import { ServiceError, asServiceError } from '../errors.js';
 import { type Tensor, tensorFromBytes, tensorToBytes, tensorToJsonText } from '../protocol/datatypes.js';
-import { type RequestTensor, decodeJsonInput } from '../monitoring/integrity.js';
+import { type RequestTensor, decodeJsonInput } from '../serving/admission.js';
 import {
   type BinaryInferMessage,
   BinaryMessage,
@@ -190,7 +190,7 @@ export class Connection {
           throw new ServiceError('NBD_ERR_VERSION_NOT_FOUND', { model: msg.model, version: msg.version });
         }
         if (!this._ctx.monitor) throw new ServiceError('NBD_ERR_BAD_REQUEST', { issues: 'this service runs without monitoring' });
-        const status = this._ctx.monitor.status(msg.model, msg.last_seconds ?? 900, msg.version, {
+        const status = await this._ctx.monitor.status(msg.model, msg.last_seconds ?? 900, msg.version, {
           driftMethod: msg.drift_method,
           driftThresholds: msg.drift_thresholds
         });
@@ -230,7 +230,7 @@ export class Connection {
         }
         if (!this._ctx.monitor) throw new ServiceError('NBD_ERR_BAD_REQUEST', { issues: 'this service runs without monitoring' });
         const alerts = this._ctx.alerts;
-        const payload = monitorPayload(
+        const payload = await monitorPayload(
           this._ctx.monitor,
           msg.model,
           msg.last_seconds ?? 900,
@@ -305,7 +305,7 @@ export class Connection {
     return this._ctx.dataPlane.infer(msg.model, msg.version, { id: msg.request_id, inputs, outputs: msg.outputs, monitor: msg.monitor }, 'ws');
   }
 
-  private _feedback(msg: FeedbackMessage, actor: Actor): void {
+  private async _feedback(msg: FeedbackMessage, actor: Actor): Promise<void> {
     if (msg.ground_truth.length !== msg.request_ids.length) {
       throw new ServiceError('NBD_ERR_BAD_REQUEST', {
         issues: `ground_truth has ${msg.ground_truth.length} values for ${msg.request_ids.length} request ids; give one per id`
@@ -316,8 +316,9 @@ export class Connection {
     const count = this._ctx.registry.recordFeedback(records, actor);
     // Performance of the windows the predictions belong to (stored feedback stays the record).
     // A failing join must not make the stored feedback look refused; the ground truth is kept.
+    // The join runs in the monitoring worker after every prediction served before it.
     try {
-      this._ctx.monitor?.feedback(msg.model, records);
+      await this._ctx.monitor?.feedback(msg.model, records);
     } catch {
       // (the performance of these rows stays unjoined)
     }

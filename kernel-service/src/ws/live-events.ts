@@ -8,8 +8,7 @@
  * Memory per subscriber is therefore bounded whatever the traffic.
  */
 import type { WebSocket } from 'ws';
-import type { AlertView } from '../monitoring/alerts.js';
-import { type OpsView, type WindowUpdate, opsView } from '../monitoring/monitor.js';
+import { type AlertView, type OpsView, type WindowUpdate, opsView } from '../monitoring/views.js';
 import { Ops } from '../monitoring/window.js';
 import { modelView } from '../protocol/views.js';
 import type { ModelSummary } from '../registry/registry.js';

@@ -2,8 +2,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Registry } from '../../src/registry/registry.js';
 import { DEFAULT_RULES, measure, resolveThreshold, rule, rulesFrom } from '../../src/monitoring/alert-rules.js';
 import { SqliteAlertStore } from '../../src/monitoring/alert-store.js';
-import { AlertEngine, type AlertView } from '../../src/monitoring/alerts.js';
-import type { StatusView } from '../../src/monitoring/monitor.js';
+import { AlertEngine } from '../../src/monitoring/alerts.js';
+import type { AlertView, StatusView } from '../../src/monitoring/views.js';
 
 interface Shape {
   requests?: number;
@@ -127,92 +127,92 @@ describe('AlertEngine', () => {
   });
   afterEach(() => store.close());
 
-  it('should fire once when a default rule breaks, and resolve when the metric is back', () => {
+  it('should fire once when a default rule breaks, and resolve when the metric is back', async () => {
     const e = engine();
     current = status({ requests: 100, errors: 2 });
-    expect(e.evaluate(['m'])).toEqual([]);
+    expect(await e.evaluate(['m'])).toEqual([]);
     current = status({ requests: 100, errors: 10 });
-    const [fired] = e.evaluate(['m']);
+    const [fired] = await e.evaluate(['m']);
     expect(fired).toMatchObject({ model: 'm', version: 1, rule: 'error_rate', metric: 'error_rate', severity: 'critical', state: 'firing', value: 0.1, threshold: 0.05, window_seconds: 300 });
     expect(fired!.message).toBe('error rate of "m" version 1 is 0.1, > 0.05, over the last 300 s');
     clock += 1000;
-    expect(e.evaluate(['m'])).toEqual([]); // still firing: no second alert
+    expect(await e.evaluate(['m'])).toEqual([]); // still firing: no second alert
     current = status({ requests: 100, errors: 1 });
     clock += 1000;
-    const [resolved] = e.evaluate([]); // a firing model is evaluated even without new traffic
+    const [resolved] = await e.evaluate([]); // a firing model is evaluated even without new traffic
     expect(resolved).toMatchObject({ id: fired!.id, state: 'resolved', resolved_value: 0.01, resolved_at: new Date(clock).toISOString() });
     expect(told.map((a) => a.state)).toEqual(['firing', 'resolved']);
     expect(e.alerts({ model: 'm' })).toEqual([resolved]);
   });
 
-  it('should not fire below the minimum count, and resolve when the span has no data', () => {
+  it('should not fire below the minimum count, and resolve when the span has no data', async () => {
     const e = engine();
     current = status({ requests: 10, errors: 10 });
-    expect(e.evaluate(['m'])).toEqual([]); // 10 requests < 20
+    expect(await e.evaluate(['m'])).toEqual([]); // 10 requests < 20
     current = status({ requests: 20, errors: 10 });
-    expect(e.evaluate(['m'])).toHaveLength(1);
+    expect(await e.evaluate(['m'])).toHaveLength(1);
     current = status({ requests: 5, errors: 5 });
-    expect(e.evaluate(['m'])).toEqual([]); // too few to tell: the state stays
+    expect(await e.evaluate(['m'])).toEqual([]); // too few to tell: the state stays
     current = status({});
-    expect(e.evaluate(['m'])).toEqual([expect.objectContaining({ state: 'resolved', resolved_value: null })]);
+    expect(await e.evaluate(['m'])).toEqual([expect.objectContaining({ state: 'resolved', resolved_value: null })]);
     expect(told.at(-1)!.message).toContain('no data over the last 300 s');
   });
 
-  it('should stay quiet for the cool-down after an alert resolves', () => {
+  it('should stay quiet for the cool-down after an alert resolves', async () => {
     const e = engine();
     e.setRules('m', [{ name: 'p99', metric: 'latency_p99_ms', condition: '>', threshold: 100, cooldown_seconds: 60, min_count: 1 }]);
     const slow = status({ requests: 50, p99: 250 });
     const fast = status({ requests: 50, p99: 20 });
     current = slow;
-    expect(e.evaluate(['m'])).toHaveLength(1);
+    expect(await e.evaluate(['m'])).toHaveLength(1);
     current = fast;
     clock += 5_000;
-    expect(e.evaluate(['m'])).toEqual([expect.objectContaining({ state: 'resolved' })]);
+    expect(await e.evaluate(['m'])).toEqual([expect.objectContaining({ state: 'resolved' })]);
     current = slow;
     clock += 59_000;
-    expect(e.evaluate(['m'])).toEqual([]); // 59 s after resolving: within the cool-down
+    expect(await e.evaluate(['m'])).toEqual([]); // 59 s after resolving: within the cool-down
     clock += 1_000;
-    expect(e.evaluate(['m'])).toEqual([expect.objectContaining({ state: 'firing', rule: 'p99', value: 250 })]);
+    expect(await e.evaluate(['m'])).toEqual([expect.objectContaining({ state: 'firing', rule: 'p99', value: 250 })]);
     // The cool-down holds across a restart too (read from the stored history).
     current = fast;
     clock += 1_000;
-    e.evaluate(['m']);
+    await e.evaluate(['m']);
     current = slow;
     clock += 30_000;
-    expect(engine().evaluate(['m'])).toEqual([]);
+    expect(await engine().evaluate(['m'])).toEqual([]);
   });
 
-  it('should compare accuracy with the validated accuracy, only with enough ground truth', () => {
+  it('should compare accuracy with the validated accuracy, only with enough ground truth', async () => {
     current = status({ requests: 500, accuracy: 0.8, labelled: 300 });
-    expect(engine().evaluate(['m'])).toEqual([]); // no validation report: nothing to compare with
+    expect(await engine().evaluate(['m'])).toEqual([]); // no validation report: nothing to compare with
     validated = { accuracy: 0.9 };
     const e = engine();
     current = status({ requests: 500, accuracy: 0.8, labelled: 99 });
-    expect(e.evaluate(['m'])).toEqual([]);
+    expect(await e.evaluate(['m'])).toEqual([]);
     current = status({ requests: 500, accuracy: 0.86, labelled: 300 });
-    expect(e.evaluate(['m'])).toEqual([]);
+    expect(await e.evaluate(['m'])).toEqual([]);
     current = status({ requests: 500, accuracy: 0.8, labelled: 300 });
-    const [fired] = e.evaluate(['m']);
+    const [fired] = await e.evaluate(['m']);
     expect(fired).toMatchObject({ rule: 'accuracy', severity: 'critical', value: 0.8, condition: '<' });
     expect(fired!.threshold).toBeCloseTo(0.85, 12);
     expect(fired!.message).toContain('(validated - 0.05)');
   });
 
-  it('should fire on drift share and on integrity violations when the status has them', () => {
+  it('should fire on drift share and on integrity violations when the status has them', async () => {
     const e = engine();
     current = status({ requests: 200, driftShare: 0.75 });
-    expect(e.evaluate(['m']).map((a) => a.rule)).toEqual(['drift']);
+    expect((await e.evaluate(['m'])).map((a) => a.rule)).toEqual(['drift']);
     current = status({ requests: 200, driftShare: 0.75, integrity: { missing: 30 } });
-    expect(e.evaluate(['m']).map((a) => a.rule)).toEqual(['integrity']);
+    expect((await e.evaluate(['m'])).map((a) => a.rule)).toEqual(['integrity']);
   });
 
-  it('should resolve the alerts of a rule that is removed, and keep firing alerts across a restart', () => {
+  it('should resolve the alerts of a rule that is removed, and keep firing alerts across a restart', async () => {
     let e = engine();
     current = status({ requests: 100, errors: 50 });
-    e.evaluate(['m']);
+    await e.evaluate(['m']);
     e = engine(); // a restart: the firing alert is read back
     expect(e.firingModels).toEqual(new Set(['m']));
-    expect(e.evaluate(['m'])).toEqual([]);
+    expect(await e.evaluate(['m'])).toEqual([]);
     const after = e.setRules('m', [{ name: 'drift', metric: 'drift_share', condition: '>', threshold: 0.9 }]);
     expect(after.custom).toBe(true);
     expect(told.at(-1)).toMatchObject({ rule: 'error_rate', state: 'resolved' });
@@ -220,10 +220,10 @@ describe('AlertEngine', () => {
     expect(e.setRules('m', null)).toEqual({ rules: DEFAULT_RULES.map((r) => ({ ...r })), custom: false });
   });
 
-  it('should evaluate rules on operations every time, and the costly ones at most every 10 s', () => {
+  it('should evaluate rules on operations every time, and the costly ones at most every 10 s', async () => {
     const e = engine(10_000);
     current = status({ requests: 200, driftShare: 0.1 });
-    e.evaluate(['m']);
+    await e.evaluate(['m']);
     // One status without drift tests for the ops rules, one with them for the others (same 300 s span).
     expect(asked).toEqual([
       { seconds: 300, drift: true },
@@ -232,14 +232,14 @@ describe('AlertEngine', () => {
     asked = [];
     current = status({ requests: 200, driftShare: 0.9, errors: 100 });
     clock += 1000;
-    expect(e.evaluate(['m']).map((a) => a.rule)).toEqual(['error_rate']);
+    expect((await e.evaluate(['m'])).map((a) => a.rule)).toEqual(['error_rate']);
     expect(asked).toEqual([{ seconds: 300, drift: false }]);
     clock += 9000;
-    expect(e.evaluate(['m']).map((a) => a.rule)).toEqual(['drift']);
+    expect((await e.evaluate(['m'])).map((a) => a.rule)).toEqual(['drift']);
   });
 
-  it('should ignore models that are not registered', () => {
+  it('should ignore models that are not registered', async () => {
     current = status({ requests: 100, errors: 100 });
-    expect(engine().evaluate(['gone'])).toEqual([]);
+    expect(await engine().evaluate(['gone'])).toEqual([]);
   });
 });

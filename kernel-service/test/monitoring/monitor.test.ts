@@ -13,7 +13,8 @@ import {
   emptyPerformance,
   performanceMetrics
 } from '../../src/monitoring/accumulators.js';
-import { Monitor, type ObservedInference } from '../../src/monitoring/monitor.js';
+import type { ObservedInference } from '../../src/monitoring/ingest.js';
+import { MonitorState } from '../../src/monitoring/monitor-state.js';
 import { SqliteMonitoringStore } from '../../src/monitoring/store.js';
 import { MonitorWindow, type WindowState } from '../../src/monitoring/window.js';
 import { gaussian } from '../../../test/support/iris-traffic.js';
@@ -102,7 +103,7 @@ describe('MonitorWindow', () => {
   });
 });
 
-// --- the monitor, with a fake registry and a real SQLite store ---------------------------
+// --- monitoring in one thread, with a fake registry and a real SQLite store ---------------
 
 const FEATURES = ['a', 'b'];
 
@@ -158,7 +159,7 @@ function event(requestId: string, rows: number[][], at: number, labels: number[]
   };
 }
 
-describe('Monitor', () => {
+describe('MonitorState', () => {
   let dir: string;
   let store: SqliteMonitoringStore;
   let clock: number;
@@ -178,8 +179,8 @@ describe('Monitor', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const monitor = (task: 'classification' | 'regression' = 'classification'): Monitor =>
-    new Monitor(fakeRegistry(task), store, { windowSeconds: 60, now: () => clock });
+  const monitor = (task: 'classification' | 'regression' = 'classification'): MonitorState =>
+    new MonitorState(fakeRegistry(task), store, { windowSeconds: 60, now: () => clock });
 
   it('should count operations at once, and merge closed windows from the store with the open one', () => {
     const m = monitor();
@@ -227,9 +228,9 @@ describe('Monitor', () => {
     for (let r = 0; r < 200; r++) m.observe(event(`big${r}`, Array.from({ length: 500 }, (_, i) => [i, -i]), clock + r));
     const s = m.status('m', 900);
     expect(s.ops.rows).toBe(100_000);
-    const open = (m as unknown as { _open: Map<string, MonitorWindow> })._open;
-    expect(open.size).toBe(1);
-    const acc = [...open.values()][0]!.features.get('a')!;
+    const open = m.ingest.openWindowsOf('m');
+    expect(open).toHaveLength(1);
+    const acc = open[0]!.features.get('a')!;
     expect(acc.kind === 'numeric' && acc.reservoir.values.length).toBe(1000);
     m.close();
   });
@@ -264,7 +265,7 @@ describe('Monitor', () => {
   });
 
   it('should compute MAE and RMSE for a regressor', () => {
-    const m = new Monitor(fakeRegistry('regression'), store, { windowSeconds: 60, now: () => clock });
+    const m = new MonitorState(fakeRegistry('regression'), store, { windowSeconds: 60, now: () => clock });
     m.observe({
       ...event('r', [[0, 0], [0, 0]], clock),
       outputs: [{ name: 'value', datatype: 'FP32', shape: [2, 1], data: Float32Array.from([1, 5]) }]

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { AlertView } from '../../src/monitoring/alerts.js';
+import type { AlertView } from '../../src/monitoring/views.js';
 import { WebhookSender, redact, slackPayload } from '../../src/monitoring/webhooks.js';
 
 const ALERT: AlertView = {

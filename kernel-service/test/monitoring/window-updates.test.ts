@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Registry } from '../../src/registry/registry.js';
-import { Monitor, type ObservedInference, type WindowUpdate } from '../../src/monitoring/monitor.js';
+import type { ObservedInference } from '../../src/monitoring/ingest.js';
+import { MonitorState } from '../../src/monitoring/monitor-state.js';
+import type { WindowUpdate } from '../../src/monitoring/views.js';
 import { SqliteMonitoringStore } from '../../src/monitoring/store.js';
 import { MonitorWindow, type WindowState } from '../../src/monitoring/window.js';
 
@@ -16,11 +18,11 @@ const merge = (a: WindowState, b: WindowState): WindowState => {
 /** A registry that knows no versions: the monitor keeps operations only. */
 const registry = { getVersion: () => undefined, getProfile: () => undefined, getModel: () => undefined } as unknown as Registry;
 
-describe('Monitor updates', () => {
+describe('MonitorState updates', () => {
   let dir: string;
   let store: SqliteMonitoringStore;
   let clock: number;
-  let monitor: Monitor;
+  let monitor: MonitorState;
   let updates: WindowUpdate[][];
 
   const observe = (version: number, overrides: Partial<ObservedInference> = {}): void =>
@@ -47,7 +49,7 @@ describe('Monitor updates', () => {
     dir = mkdtempSync(path.join(tmpdir(), 'nbdeploy-updates-'));
     store = new SqliteMonitoringStore(path.join(dir, 'db.sqlite'), merge);
     clock = 600_000; // a multiple of the 10 s window
-    monitor = new Monitor(registry, store, { windowSeconds: 10, now: () => clock });
+    monitor = new MonitorState(registry, store, { windowSeconds: 10, now: () => clock });
     updates = [];
     monitor.onUpdate((u) => updates.push([...u]));
   });

@@ -1,5 +1,7 @@
 /**
- * Data integrity of one request against the version's signature and training profile.
+ * Request admission: the data integrity of one request against the version's signature and
+ * training profile, and what the deployment's policy does with it (serving decides; monitoring
+ * only counts the report it is handed, see monitoring/integrity-counts.ts).
  *
  * Kinds (docs/monitoring.md, "Integrity"): `missing_feature`, `unexpected_feature` (with a
  * likely rename: an unexpected input whose values fit a missing feature), `type_mismatch`
@@ -18,54 +20,11 @@
 import { Float16Array } from '@petamoriken/float16';
 import { ServiceError } from '../errors.js';
 import { DATATYPE_INFO, type Datatype, type NumericArray, type Tensor, elementCount, tensorFromJson } from '../protocol/datatypes.js';
+import { type FeatureNulls, type IntegrityPolicy, type IntegrityReport, type Violation } from '../protocol/integrity.js';
 import { type Signature, type TensorSpec, formatShape } from '../runtime/signature.js';
-
-export const INTEGRITY_KINDS = ['missing_feature', 'unexpected_feature', 'type_mismatch', 'new_category', 'out_of_range', 'null_spike'] as const;
-export type IntegrityKind = (typeof INTEGRITY_KINDS)[number];
-
-export type IntegrityAction = 'refuse' | 'serve';
-export type IntegrityPolicy = Record<IntegrityKind, IntegrityAction>;
-
-/** Refuse what the model cannot answer meaningfully without guessing; serve (and count) the rest. */
-export const DEFAULT_INTEGRITY_POLICY: IntegrityPolicy = {
-  missing_feature: 'refuse',
-  unexpected_feature: 'serve',
-  type_mismatch: 'serve',
-  new_category: 'serve',
-  out_of_range: 'serve',
-  // A window-level check: a single request is never refused for it.
-  null_spike: 'serve'
-};
 
 /** The training range [min, max] is widened by this share of (max - min) on each side. */
 export const OUT_OF_RANGE_MARGIN = 0.1;
-
-export interface Violation {
-  kind: IntegrityKind;
-  /** The input or feature concerned. */
-  feature: string;
-  detail: string;
-  /** Values of the request it concerns (rows of the feature). */
-  rows: number;
-  /** What serving does about it ("coerced to FP32", "dropped", "as sent"). */
-  served: string;
-  /** Whether the request was refused (for this or another violation). */
-  refused: boolean;
-}
-
-/** Nulls seen in one feature of one request, with the training null rate to compare with. */
-export interface FeatureNulls {
-  feature: string;
-  nulls: number;
-  rows: number;
-  trainingNullRate: number | null;
-}
-
-/** What monitoring learns of a request's integrity. */
-export interface IntegrityReport {
-  violations: Violation[];
-  nulls: FeatureNulls[];
-}
 
 /**
  * A JSON input whose elements did not all fit its declared datatype, kept with its raw

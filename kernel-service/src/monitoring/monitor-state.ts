@@ -1,0 +1,122 @@
+/**
+ * Everything monitoring knows, in one thread: ingest (open windows, the predictions log),
+ * the settled windows cached for long spans, the feedback join, and the queries — `status`
+ * and the series behind the monitor chart. The monitoring worker (monitor-worker.ts) runs one
+ * on its own database connection; tests run one in place.
+ */
+import type { Registry } from '../registry/registry.js';
+import { type FeedbackItem, joinFeedback } from './feedback.js';
+import { Ingest, type IngestOptions, type ObservedInference } from './ingest.js';
+import { monitoringSeries } from './monitor-series.js';
+import { type ChartAlert, type MonitorSeries, SeriesCache } from './series.js';
+import { SettledWindows } from './settled-windows.js';
+import { monitoringStatus } from './status.js';
+import type { MonitoringStore } from './store.js';
+import type { StatusOptions, StatusView, WindowUpdateListener } from './views.js';
+import { VersionPlans } from './version-plan.js';
+
+export type MonitorStateOptions = IngestOptions;
+
+export class MonitorState {
+  readonly ingest: Ingest;
+  readonly options: MonitorStateOptions;
+
+  constructor(
+    private readonly _registry: Registry,
+    private readonly _store: MonitoringStore,
+    options: Partial<MonitorStateOptions> = {}
+  ) {
+    this._plans = new VersionPlans(_registry);
+    this._settled = new SettledWindows(_store);
+    this.ingest = new Ingest(this._plans, _store, options, (windows) => this._settled.stored(windows));
+    this.options = this.ingest.options;
+    // Closes windows nobody sends traffic to any more, tells listeners, prunes: about once a second.
+    this._timer = setInterval(() => this.ingest.tick(), Math.min(1000, this.options.windowSeconds * 1000));
+    this._timer.unref();
+  }
+
+  observe(event: ObservedInference): void {
+    this.ingest.observe(event);
+  }
+
+  onUpdate(listener: WindowUpdateListener): void {
+    this.ingest.onUpdate(listener);
+  }
+
+  /** Joins ground truth to logged predictions (those still buffered included) and adds it to their windows' performance. */
+  feedback(model: string, items: readonly FeedbackItem[]): number {
+    if (this._closed) return 0;
+    this.ingest.flush();
+    return joinFeedback(this._store, model, items, this.options.now);
+  }
+
+  /** The model's monitoring over the last `lastSeconds`, merged from settled and open windows. */
+  status(model: string, lastSeconds = 900, requestedVersion?: number, options: StatusOptions = {}): StatusView {
+    this.ingest.flush();
+    const settledBefore = this.ingest.settledBefore(model);
+    return monitoringStatus(
+      {
+        registry: this._registry,
+        store: this._store,
+        plans: this._plans,
+        windowSeconds: this.options.windowSeconds,
+        now: this.options.now(),
+        settled: (from, to) => this._settled.span(model, from, to, settledBefore),
+        open: this.ingest.openWindowsOf(model)
+      },
+      model,
+      lastSeconds,
+      requestedVersion,
+      options
+    );
+  }
+
+  /**
+   * The span of a `status` view over time (series.ts): per bucket of windows, operations of
+   * every version, and drift and performance of the version the view describes.
+   */
+  series(model: string, view: Pick<StatusView, 'from' | 'to' | 'version'>, alerts?: readonly ChartAlert[]): MonitorSeries {
+    this.ingest.flush();
+    return monitoringSeries(
+      {
+        store: this._store,
+        plans: this._plans,
+        windowSeconds: this.options.windowSeconds,
+        stored: (from, to) => this._settled.windows(model, from, to),
+        open: this.ingest.openWindowsOf(model),
+        settledBefore: this.ingest.settledBefore(model),
+        cache: this._seriesCache
+      },
+      model,
+      view,
+      alerts
+    );
+  }
+
+  /** Writes the buffered predictions and the windows closed since the last flush. */
+  flush(): void {
+    this.ingest.flush();
+  }
+
+  /** Persists everything, open windows included; takes no more events. */
+  close(): void {
+    if (this._closed) return;
+    this._closed = true;
+    clearInterval(this._timer);
+    this.ingest.close();
+  }
+
+  get openWindows(): number {
+    return this.ingest.openWindows;
+  }
+
+  get droppedPredictions(): number {
+    return this.ingest.droppedPredictions;
+  }
+
+  private readonly _plans: VersionPlans;
+  private readonly _settled: SettledWindows;
+  private readonly _seriesCache = new SeriesCache();
+  private readonly _timer: NodeJS.Timeout;
+  private _closed = false;
+}

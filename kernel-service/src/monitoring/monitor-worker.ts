@@ -1,0 +1,126 @@
+/**
+ * The monitoring worker thread: everything monitoring does besides the request path's append
+ * to the ring (inference-ring.ts). It reads the batches the main thread hands it into the
+ * windows, writes the predictions log and the closed windows with its own SQLite connection
+ * (WAL, beside the main thread's), runs the WAL checkpoints, answers `status`, the series and
+ * the feedback join from cached settled windows, and tells the main thread once a second what
+ * the windows took (the live window stream and the alert rules, which stay there).
+ *
+ * Messages are handled in the order they arrive, so a query or a feedback join sees every
+ * inference handed over before it.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { SqliteRegistry } from '../registry/sqlite-registry.js';
+import { openDatabase } from '../storage/sqlite-database.js';
+import { type RingBatch, readBatch } from './inference-ring.js';
+import { MonitorState } from './monitor-state.js';
+import { SqliteMonitoringStore } from './store.js';
+import type { WindowUpdate } from './views.js';
+import { type MonitorWindow, type WindowState, mergeWindowStates } from './window.js';
+
+/** What the main thread starts the worker with. */
+export interface MonitorWorkerData {
+  file: string;
+  windowSeconds: number;
+  retentionMs: number;
+  maxPredictions?: number;
+  /** Names the main thread interned before this worker started (a restarted worker). */
+  names: string[];
+  checkpointMs: number;
+}
+
+/** A window update as it crosses to the main thread: the windows with their operations only. */
+export interface WindowUpdateMessage {
+  model: string;
+  windowSeconds: number;
+  versions: Array<{ version: number; window: WindowState; added: WindowUpdate['versions'][number]['added'] }>;
+  windows: WindowState[];
+}
+
+export type ToWorker =
+  | { type: 'batch'; batch: RingBatch }
+  | { type: 'status'; id: number; args: Parameters<MonitorState['status']> }
+  | { type: 'series'; id: number; args: Parameters<MonitorState['series']> }
+  | { type: 'feedback'; id: number; args: Parameters<MonitorState['feedback']> }
+  | { type: 'close'; id: number };
+
+export type FromWorker =
+  | { type: 'ready' }
+  | { type: 'ack'; rows: number; numbers: Float64Array }
+  | { type: 'reply'; id: number; result?: unknown; error?: string }
+  | { type: 'updates'; updates: WindowUpdateMessage[] }
+  | { type: 'log'; message: string };
+
+function opsOnly(w: MonitorWindow): WindowState {
+  const { integrityFeatures: _features, ...state } = w.toJSON();
+  return { ...state, features: {}, prediction: null };
+}
+
+if (parentPort) {
+  const port = parentPort;
+  const data = workerData as MonitorWorkerData;
+  const post = (message: FromWorker, transfer?: ArrayBuffer[]): void => port.postMessage(message, transfer ?? []);
+  const db = openDatabase(data.file);
+  // Checkpoints run here, on a timer, rather than inside whichever commit crosses the threshold.
+  db.pragma('wal_autocheckpoint = 0');
+  const store = new SqliteMonitoringStore(db, mergeWindowStates);
+  const state = new MonitorState(new SqliteRegistry(db), store, {
+    windowSeconds: data.windowSeconds,
+    retentionMs: data.retentionMs,
+    ...(data.maxPredictions !== undefined ? { maxPredictions: data.maxPredictions } : {}),
+    log: (message) => post({ type: 'log', message })
+  });
+  state.onUpdate((updates) => {
+    post({
+      type: 'updates',
+      updates: updates.map((u) => ({
+        model: u.model,
+        windowSeconds: u.windowSeconds,
+        versions: u.versions.map((v) => ({ version: v.version, window: opsOnly(v.window), added: v.added })),
+        windows: u.windows.map(opsOnly)
+      }))
+    });
+  });
+  const names = [...data.names];
+  const checkpoints = setInterval(() => {
+    try {
+      store.checkpoint();
+    } catch (error) {
+      post({ type: 'log', message: `monitoring: WAL checkpoint failed: ${(error as Error).message}` });
+    }
+  }, data.checkpointMs);
+
+  port.on('message', (message: ToWorker) => {
+    switch (message.type) {
+      case 'batch': {
+        for (const event of readBatch(message.batch, names)) state.observe(event);
+        const numbers = message.batch.numbers;
+        post({ type: 'ack', rows: message.batch.rows, numbers }, [numbers.buffer as ArrayBuffer]);
+        return;
+      }
+      case 'close': {
+        clearInterval(checkpoints);
+        let error: string | undefined;
+        try {
+          state.close();
+          store.checkpoint();
+        } catch (e) {
+          error = (e as Error).message;
+        }
+        db.close();
+        post({ type: 'reply', id: message.id, error });
+        port.close();
+        return;
+      }
+      default:
+        try {
+          const result =
+            message.type === 'status' ? state.status(...message.args) : message.type === 'series' ? state.series(...message.args) : state.feedback(...message.args);
+          post({ type: 'reply', id: message.id, result });
+        } catch (error) {
+          post({ type: 'reply', id: message.id, error: (error as Error).message });
+        }
+    }
+  });
+  post({ type: 'ready' });
+}
