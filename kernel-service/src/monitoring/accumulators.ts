@@ -77,8 +77,9 @@ export class Reservoir {
     this.missing += other.missing;
     const total = this.seen + other.seen;
     if (total === 0) return;
+    // Loops rather than push(...spread): merges of long spans add up many 1,000-value samples.
     if (this.values.length + other.values.length <= this.size) {
-      this.values.push(...other.values);
+      for (const v of other.values) this.values.push(v);
       this.seen = total;
       return;
     }
@@ -87,8 +88,50 @@ export class Reservoir {
     const mine = this._pick(this.values, fromThis);
     const theirs = this._pick(other.values, fromOther);
     this.values.length = 0;
-    this.values.push(...mine, ...theirs);
+    for (const v of mine) this.values.push(v);
+    for (const v of theirs) this.values.push(v);
     this.seen = total;
+  }
+
+  /**
+   * Adds many samples at once (the windows and blocks of a long span): the merged sample takes
+   * from this one and each of `others` in proportion to the values each saw, as `merge` does,
+   * but draws only the values it keeps, so that merging n samples costs about one sample's
+   * size instead of n of them.
+   */
+  mergeAll(others: ReadonlyArray<Reservoir | ReservoirState>): void {
+    const sources: Array<{ seen: number; values: readonly number[] }> = [{ seen: this.seen, values: this.values.slice() }];
+    let total = this.seen;
+    let kept = this.values.length;
+    for (const o of others) {
+      this.missing += o.missing;
+      if (o.values.length === 0) continue;
+      sources.push(o);
+      total += o.seen;
+      kept += o.values.length;
+    }
+    if (total === 0) return;
+    this.values.length = 0;
+    this.seen = total;
+    if (kept <= this.size) {
+      for (const s of sources) for (const v of s.values) this.values.push(v);
+      return;
+    }
+    // Shares in proportion to what each saw (at most what each kept); the largest remainders get the rest.
+    const exact = sources.map((s) => (this.size * s.seen) / total);
+    const quota = sources.map((s, i) => Math.min(s.values.length, Math.floor(exact[i]!)));
+    let left = this.size - quota.reduce((a, q) => a + q, 0);
+    const byRemainder = sources.map((_, i) => i).sort((a, b) => exact[b]! - Math.floor(exact[b]!) - (exact[a]! - Math.floor(exact[a]!)));
+    for (let pass = 0; left > 0 && pass < 2; pass++) {
+      for (const i of byRemainder) {
+        if (left === 0) break;
+        const spare = sources[i]!.values.length - quota[i]!;
+        const give = pass === 0 ? Math.min(1, spare) : Math.min(left, spare);
+        quota[i]! += give;
+        left -= give;
+      }
+    }
+    sources.forEach((s, i) => this._sampleInto(s.values, quota[i]!));
   }
 
   toJSON(): ReservoirState {
@@ -103,15 +146,32 @@ export class Reservoir {
     return r;
   }
 
+  /** Appends k values of `from` drawn without replacement (Floyd's algorithm: O(k), no copy). */
+  private _sampleInto(from: readonly number[], k: number): void {
+    if (k >= from.length) {
+      for (const v of from) this.values.push(v);
+      return;
+    }
+    const chosen = new Set<number>();
+    for (let j = from.length - k; j < from.length; j++) {
+      const t = Math.floor(this._random() * (j + 1));
+      chosen.add(chosen.has(t) ? j : t);
+    }
+    for (const i of chosen) this.values.push(from[i]!);
+  }
+
   /** k values of `from` without replacement (a partial Fisher–Yates on a copy). */
   private _pick(from: readonly number[], k: number): number[] {
-    if (k >= from.length) return [...from];
-    const copy = [...from];
+    const copy = from.slice();
+    if (k >= from.length) return copy;
     for (let i = 0; i < k; i++) {
       const j = i + Math.floor(this._random() * (copy.length - i));
-      [copy[i], copy[j]] = [copy[j]!, copy[i]!];
+      const t = copy[i]!;
+      copy[i] = copy[j]!;
+      copy[j] = t;
     }
-    return copy.slice(0, k);
+    copy.length = k;
+    return copy;
   }
 
   private readonly _random: () => number;

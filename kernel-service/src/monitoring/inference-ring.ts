@@ -144,8 +144,8 @@ export class InferenceRing {
     } else {
       n[p++] = NUMBERS;
       n[p++] = count;
-      n.set(data, p);
-      p += count;
+      // A loop: most tensors here are a few values, for which TypedArray.set costs more.
+      for (let i = 0; i < count; i++) n[p++] = data[i]!;
     }
     this._length = p;
   }
@@ -194,8 +194,8 @@ export class InferenceRing {
 }
 
 /**
- * The inferences of a batch, as the ring was given them (numeric tensor data as Float64Array
- * views, integer and boolean values as numbers). `names` is the reader's table of interned
+ * The inferences of a batch, as the ring was given them (numeric tensor data as arrays of
+ * numbers, integer and boolean values included). `names` is the reader's table of interned
  * names, which the batch extends.
  */
 export function readBatch(batch: RingBatch, names: string[]): ObservedInference[] {
@@ -218,9 +218,11 @@ export function readBatch(batch: RingBatch, names: string[]): ObservedInference[
       const first = n[p++]!;
       data = s.slice(first, first + count);
     } else if (encoding === NUMBERS) {
-      data = n.subarray(p, p + count);
-      p += count;
-    } else data = new Float64Array(0);
+      // Plain arrays: cheaper to make than typed-array views for the few values most tensors hold.
+      const values = new Array<number>(count);
+      for (let i = 0; i < count; i++) values[i] = n[p++]!;
+      data = values as unknown as Tensor['data'];
+    } else data = [];
     return { name, datatype, shape, data } as Tensor;
   };
   for (let e = 0; e < batch.events; e++) {

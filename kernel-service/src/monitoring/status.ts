@@ -41,10 +41,18 @@ export function monitoringStatus(src: StatusSources, model: string, lastSeconds:
     if (!w) merged.set(version, (w = new MonitorWindow(model, version, from, src.windowSeconds)));
     return w;
   };
+  // Per version, every state of the span merged at once (each drift sample drawn once).
+  const states = new Map<number, WindowState[]>();
+  const add = (version: number, state: WindowState): void => {
+    const list = states.get(version);
+    if (list) list.push(state);
+    else states.set(version, [state]);
+  };
   for (const state of src.settled(from, to)) {
-    const w = into(state.start, state.modelVersion);
-    if (withDrift) w.merge(state);
+    into(state.start, state.modelVersion);
+    if (withDrift) add(state.modelVersion, state);
     else {
+      const w = merged.get(state.modelVersion)!;
       w.served.merge(state.served);
       w.shadow.merge(state.shadow);
     }
@@ -52,12 +60,13 @@ export function monitoringStatus(src: StatusSources, model: string, lastSeconds:
   for (const open of src.open) {
     if (open.end <= from) continue;
     const w = into(open.start, open.version);
-    if (withDrift) w.merge(open.toJSON());
+    if (withDrift) add(open.version, open.toJSON());
     else {
       w.served.merge(open.served);
       w.shadow.merge(open.shadow);
     }
   }
+  for (const [version, list] of states) merged.get(version)!.mergeAll(list);
 
   const summary = src.registry.getModel(model);
   const deployment = summary?.deployment;

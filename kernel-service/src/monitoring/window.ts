@@ -5,6 +5,7 @@
  * merge and go to JSON whole, so any span is the merge of its windows.
  */
 import {
+  type ReservoirState,
   type ValueAccumulator,
   type ValueAccumulatorState,
   accumulatorFromJSON,
@@ -117,6 +118,29 @@ export class MonitorWindow {
     }
     if (state.prediction) mergeAccumulator(this.predictions(state.prediction.kind), state.prediction);
     if (state.integrity) this.integrity.merge({ counts: state.integrity, features: state.integrityFeatures ?? {} });
+  }
+
+  /**
+   * Merges many states (a span's blocks and windows): what merging them one by one gives,
+   * except that each numeric sample is drawn once from all of them (Reservoir.mergeAll).
+   */
+  mergeAll(states: readonly WindowState[]): void {
+    const samples = new Map<ValueAccumulator, ReservoirState[]>();
+    const later = (into: ValueAccumulator | null, s: ValueAccumulatorState): void => {
+      if (!into) return;
+      if (into.kind !== 'numeric' || s.kind !== 'numeric') return mergeAccumulator(into, s);
+      let list = samples.get(into);
+      if (!list) samples.set(into, (list = []));
+      list.push(s.reservoir);
+    };
+    for (const state of states) {
+      this.served.merge(state.served);
+      this.shadow.merge(state.shadow);
+      for (const [name, s] of Object.entries(state.features)) later(this.feature(name, s.kind), s);
+      if (state.prediction) later(this.predictions(state.prediction.kind), state.prediction);
+      if (state.integrity) this.integrity.merge({ counts: state.integrity, features: state.integrityFeatures ?? {} });
+    }
+    for (const [into, list] of samples) if (into.kind === 'numeric') into.reservoir.mergeAll(list);
   }
 
   toJSON(): WindowState {
