@@ -4,7 +4,7 @@
 // Environment: BENCH_SECONDS (measured seconds per scenario, default 8),
 // BENCH_WARMUP_SECONDS (default 2), BENCH_CONNECTIONS (default 64),
 // BENCH_WS_DEPTH (requests in flight per WebSocket client, default 8),
-// BENCH_ONLY (comma-separated scenario keys: inproc,bare,fastapi,http,ws,ws-nobatch,monitoring),
+// BENCH_ONLY (comma-separated scenario keys: inproc,bare,fastapi,http,ws,ws-nobatch,monitoring,status),
 // BENCH_NBDEPLOY_NODE_ARGS (extra node flags for the nbdeploy service, for profiling),
 // BENCH_NBDEPLOY_BIN (another build's bin/nbdeploy.js, to compare two builds).
 // `npm run bench -- memory` runs only the memory scenario (bench/memory.js: 10M requests, minutes).
@@ -17,7 +17,8 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import ort from 'onnxruntime-node';
 import { runMemory } from './memory.js';
-import { irisProfile, registerBinary, runWsLoad, subscribe, wsRequest } from './ws-load.js';
+import { historyProfile, writeHistory } from './monitoring-history.js';
+import { askRepeatedly, irisProfile, registerBinary, runWsLoad, subscribe, wsRequest } from './ws-load.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const MODEL = path.join(ROOT, 'test/fixtures/models/iris_classifier.onnx');
@@ -37,8 +38,8 @@ const WARMUP = num('BENCH_WARMUP_SECONDS', 2);
 const CONNECTIONS = Math.round(num('BENCH_CONNECTIONS', 64));
 const WS_DEPTH = Math.round(num('BENCH_WS_DEPTH', 8));
 const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',').map((s) => s.trim())) : null;
-// monitor-on and monitor-off are measured together, as `monitoring`.
-const wanted = (key) => !ONLY || ONLY.has(key.startsWith('monitor-') ? 'monitoring' : key);
+// monitor-on and monitor-off are measured together, as `monitoring`; status-off and status-on as `status`.
+const wanted = (key) => !ONLY || ONLY.has(key.startsWith('monitor-') ? 'monitoring' : key.startsWith('status-') ? 'status' : key);
 
 const MODEL_NAME = 'iris';
 const INPUT = 'input';
@@ -325,8 +326,9 @@ async function withBatchStats(nbd, run, model = MODEL_NAME) {
   return { ...r, meanBatchRows: runs > 0 ? (after.sum - before.sum) / runs : NaN };
 }
 
-async function startNbdeploy(extraArgs = []) {
-  const stateDir = mkdtempSync(path.join(os.tmpdir(), 'nbdeploy-bench-'));
+/** An nbdeploy service with the iris model loaded, on a fresh state dir (or `stateDir`, which it then does not own). */
+async function startNbdeploy(extraArgs = [], existingStateDir = null) {
+  const stateDir = existingStateDir ?? mkdtempSync(path.join(os.tmpdir(), 'nbdeploy-bench-'));
   // BENCH_NBDEPLOY_NODE_ARGS: extra node flags for the service, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
   const nodeArgs = (process.env.BENCH_NBDEPLOY_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
   // BENCH_NBDEPLOY_BIN: another build's bin/nbdeploy.js, to compare builds.
@@ -335,7 +337,7 @@ async function startNbdeploy(extraArgs = []) {
   try {
     server = await startServer('nbdeploy', process.execPath, [...nodeArgs, bin, 'serve', '--port', '0', '--state-dir', stateDir, ...extraArgs]);
   } catch (error) {
-    rmSync(stateDir, { recursive: true, force: true });
+    if (!existingStateDir) rmSync(stateDir, { recursive: true, force: true });
     throw error;
   }
   server.stateDir = stateDir;
@@ -353,7 +355,7 @@ async function startNbdeploy(extraArgs = []) {
     server.batching = got.model.versions.find((v) => v.version === 1).batching;
   } catch (error) {
     await stopServer(server);
-    rmSync(stateDir, { recursive: true, force: true });
+    if (!existingStateDir) rmSync(stateDir, { recursive: true, force: true });
     throw error;
   }
   return server;
@@ -439,6 +441,62 @@ function mergeRuns(list) {
   };
 }
 
+// ---------------------------------------------------------------- a day's status under load
+
+const HISTORY = 'history30';
+const HISTORY_FEATURES = 30;
+const HISTORY_ROWS_PER_MINUTE = 2000;
+
+/**
+ * `status` over 24 h of a 30-feature model that served 2,000 rows a minute, while the WS load
+ * of (g) runs on another model of the same service: the day's windows are written through the
+ * monitoring store into the state dir (bench/monitoring-history.js) while the service is
+ * stopped; then, on the restarted service, one status alone (its caches cold), the load alone
+ * (i), and the load with a client asking that status back to back, one in flight (j).
+ */
+async function statusUnderLoad() {
+  let nbd = await startNbdeploy();
+  const stateDir = nbd.stateDir;
+  try {
+    try {
+      await registerBinary(nbd.url, nbd.token, { type: 'register', id: 'p', model: PROFILED, profile: irisProfile(EXPECTED.input) }, readFileSync(MODEL));
+      // The day's windows are those of a 30-feature model; the ONNX file only needs to be registered under its name.
+      await registerBinary(nbd.url, nbd.token, { type: 'register', id: 'h', model: HISTORY, profile: historyProfile(HISTORY_FEATURES) }, readFileSync(MODEL));
+    } finally {
+      await stopServer(nbd);
+      nbd = null;
+    }
+    process.stdout.write(`  writing 24 h of windows of a ${HISTORY_FEATURES}-feature model at ${HISTORY_ROWS_PER_MINUTE} rows/min ...`);
+    const written = await writeHistory({ file: path.join(stateDir, 'registry.sqlite'), model: HISTORY, features: HISTORY_FEATURES, rowsPerMinute: HISTORY_ROWS_PER_MINUTE, hours: 24 });
+    process.stdout.write(` ${written.windows} windows in ${written.seconds.toFixed(0)} s
+`);
+    nbd = await startNbdeploy([], stateDir);
+    const question = { type: 'status', model: HISTORY, last_seconds: 86_400 };
+    const check = (reply) => {
+      if (reply.ops.requests < 100 * 60 * 23 || Object.keys(reply.drift).length !== HISTORY_FEATURES) {
+        throw new Error(`the 24 h status lacks the day's windows: ${reply.ops.requests} requests, ${Object.keys(reply.drift).length} features tested`);
+      }
+    };
+    const t0 = performance.now();
+    check(await wsRequest(nbd.url, nbd.token, { ...question, id: 'cold' }));
+    const coldMs = performance.now() - t0;
+    const alone = await withBatchStats(nbd, () => nbdeployWs(nbd, PROFILED), PROFILED);
+    const asker = await askRepeatedly(nbd.url, nbd.token, question, check);
+    let withStatus;
+    let asked;
+    try {
+      withStatus = await withBatchStats(nbd, () => nbdeployWs(nbd, PROFILED), PROFILED);
+    } finally {
+      asked = await asker.stop();
+    }
+    if (asked.errors > 0 || asked.latencies.length === 0) throw new Error(`the 24 h status failed ${asked.errors} time(s), answered ${asked.latencies.length}`);
+    return { alone, withStatus, status: { coldMs, ...summarize(asked.latencies), count: asked.latencies.length }, written };
+  } finally {
+    if (nbd) await stopServer(nbd);
+    rmSync(stateDir, { recursive: true, force: true });
+  }
+}
+
 // ---------------------------------------------------------------- report
 
 const SCENARIOS = [
@@ -449,7 +507,9 @@ const SCENARIOS = [
   { key: 'ws', label: '(e) nbdeploy WS binary, batching' },
   { key: 'ws-nobatch', label: '(f) nbdeploy WS binary, no batching' },
   { key: 'monitor-on', label: '(g) as (e), monitoring on' },
-  { key: 'monitor-off', label: '(h) as (e), --no-monitoring' }
+  { key: 'monitor-off', label: '(h) as (e), --no-monitoring' },
+  { key: 'status-off', label: '(i) as (g), a day in the database' },
+  { key: 'status-on', label: '(j) as (i), 24 h status asked' }
 ];
 
 const fmtInt = (n) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '—');
@@ -564,24 +624,31 @@ async function main() {
     }
   }
 
-  if (wanted('monitoring')) {
-    let pair = null;
+  /** One measurement that gives several scenarios' rows (measured together, alternately), each reported as its own. */
+  const runTogether = async (message, measure, parts) => {
+    let measured = null;
     let failure = null;
     try {
-      process.stdout.write('measuring monitoring on and off (alternately, on/off/off/on) ...\n');
-      pair = await monitoringPair();
+      process.stdout.write(`${message} ...\n`);
+      measured = await measure();
     } catch (error) {
       failure = error;
     }
-    await run('monitor-on', async () => {
-      if (failure) throw failure;
-      return pair.on;
-    });
-    await run('monitor-off', async () => {
-      if (failure) throw failure;
-      return pair.off;
-    });
+    for (const [key, part] of parts) {
+      await run(key, async () => {
+        if (failure) throw failure;
+        return measured[part];
+      });
+    }
+    return measured;
+  };
+  if (wanted('monitoring')) {
+    await runTogether('measuring monitoring on and off (alternately, on/off/off/on)', monitoringPair, [['monitor-on', 'on'], ['monitor-off', 'off']]);
   }
+  const statusMeasured = wanted('status')
+    ? await runTogether('measuring a 24 h status under load', statusUnderLoad, [['status-off', 'alone'], ['status-on', 'withStatus']])
+    : null;
+  const statusTimes = statusMeasured?.status ?? null;
 
   const ok = (key) => results[key] && !results[key].error;
   const rps = (key) => (ok(key) ? results[key].requestsPerSec : NaN);
@@ -594,14 +661,21 @@ async function main() {
     httpVsInProcess: rps('http') / rps('inproc'),
     bareVsInProcess: rps('bare') / rps('inproc'),
     monitoringOnVsOff: rps('monitor-on') / rps('monitor-off'),
-    monitoringCpuOnVsOff: ok('monitor-on') && ok('monitor-off') ? results['monitor-on'].serverCpuMicrosPerRequest / results['monitor-off'].serverCpuMicrosPerRequest : NaN
+    monitoringCpuOnVsOff: ok('monitor-on') && ok('monitor-off') ? results['monitor-on'].serverCpuMicrosPerRequest / results['monitor-off'].serverCpuMicrosPerRequest : NaN,
+    // A day's status (ms, each asked back to back while the load runs), and what it does to inference p99.
+    status24hMedianMs: statusTimes ? statusTimes.p50 : NaN,
+    status24hP95Ms: statusTimes ? statusTimes.p95 : NaN,
+    status24hColdMs: statusTimes ? statusTimes.coldMs : NaN,
+    statusP99WithVsWithout: ok('status-on') && ok('status-off') ? results['status-on'].latencyMs.p99 / results['status-off'].latencyMs.p99 : NaN
   };
   const targets = {
     httpVsFastapi: { aim: 15, met: ratios.httpVsFastapi >= 15 },
     httpVsBare: { aim: 0.9, met: ratios.httpVsBare >= 0.9 },
     wsPredictionsPerSec: { aim: 200_000, met: ratios.wsPredictionsPerSec >= 200_000 },
     // Under 5 % throughput lost to monitoring.
-    monitoringOnVsOff: { aim: 0.95, met: ratios.monitoringOnVsOff >= 0.95 }
+    monitoringOnVsOff: { aim: 0.95, met: ratios.monitoringOnVsOff >= 0.95 },
+    status24hMedianMs: { aim: 250, met: ratios.status24hMedianMs <= 250 },
+    statusP99WithVsWithout: { aim: 2, met: ratios.statusP99WithVsWithout <= 2 }
   };
   const verdict = (t, value) => (Number.isFinite(value) ? (t.met ? 'met' : 'NOT met') : 'not measured');
 
@@ -620,6 +694,13 @@ async function main() {
   const pct = (x) => (Number.isFinite(x) ? `${(100 * x).toFixed(1)}%` : 'n/a');
   console.log(`monitoring on / off, req/s    ${pct(ratios.monitoringOnVsOff).padStart(8)}   (aim ≥ 95%: ${verdict(targets.monitoringOnVsOff, ratios.monitoringOnVsOff)})`);
   console.log(`monitoring on / off, CPU/req  ${pct(ratios.monitoringCpuOnVsOff).padStart(8)}`);
+  if (statusTimes) {
+    console.log(
+      `24 h status, ms               ${fmtMs(ratios.status24hMedianMs).padStart(8)}   (median of ${statusTimes.count} asked during (j); aim ≤ 250 ms: ${verdict(targets.status24hMedianMs, ratios.status24hMedianMs)};` +
+        ` p95 ${fmtMs(statusTimes.p95)}, first after start ${fmtMs(statusTimes.coldMs)})`
+    );
+  }
+  console.log(`inference p99, (j) / (i)      ${fmtRatio(ratios.statusP99WithVsWithout).padStart(8)}   (aim ≤ 2×: ${verdict(targets.statusP99WithVsWithout, ratios.statusP99WithVsWithout)})`);
   const fastapiInfo = results.fastapi?.info;
   if (fastapiInfo) {
     console.log(`\nFastAPI: ${JSON.stringify(fastapiInfo)}`);

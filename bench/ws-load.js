@@ -189,3 +189,51 @@ export function irisProfile(rows) {
 }
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Asks one request over and over on one connection, the next as soon as the previous one is
+ * answered (the worst case for a long query). `stop()` resolves with each answer's time in ms
+ * and the error replies; a reply `check` throws for ends the loop with that error.
+ */
+export async function askRepeatedly(url, token, message, check = () => {}) {
+  const ws = await open(url.replace(/^http/, 'ws') + '/ws', token);
+  const latencies = [];
+  let errors = 0;
+  let failure = null;
+  let stopping = false;
+  let id = 0;
+  let sentAt = 0;
+  let resolveStopped;
+  const stopped = new Promise((resolve) => (resolveStopped = resolve));
+  const send = () => {
+    if (stopping) return resolveStopped();
+    sentAt = performance.now();
+    ws.send(JSON.stringify({ ...message, id: ++id }));
+  };
+  ws.on('message', (data, isBinary) => {
+    if (isBinary) return;
+    const msg = JSON.parse(data.toString());
+    if (msg.id !== id) return;
+    if (msg.type === 'error') errors++;
+    else {
+      latencies.push(performance.now() - sentAt);
+      try {
+        check(msg);
+      } catch (error) {
+        failure ??= error;
+        stopping = true;
+      }
+    }
+    send();
+  });
+  send();
+  return {
+    async stop() {
+      stopping = true;
+      await stopped;
+      ws.close();
+      if (failure) throw failure;
+      return { latencies, errors };
+    }
+  };
+}

@@ -124,11 +124,12 @@ function migrations(mergeWindows: (stored: WindowState, added: WindowState) => W
          PRIMARY KEY (model, start, version)
        )`);
       const put = db.prepare('INSERT INTO monitor_blocks (model, version, start, state) VALUES (?, ?, ?, ?)');
+      // An integer literal: a bound number is a REAL to SQLite, whose division would not round down.
       const hours = db
-        .prepare<[number, number], { model: string; version: number; start: number }>(
-          'SELECT DISTINCT model, version, (start / ?) * ? AS start FROM monitor_windows'
+        .prepare<[], { model: string; version: number; start: number }>(
+          `SELECT DISTINCT model, version, (start / ${BLOCK_SECONDS * 1000}) * ${BLOCK_SECONDS * 1000} AS start FROM monitor_windows`
         )
-        .all(BLOCK_SECONDS * 1000, BLOCK_SECONDS * 1000);
+        .all();
       const windows = db.prepare<[string, number, number, number], { state: string }>(
         'SELECT state FROM monitor_windows WHERE model = ? AND version = ? AND start >= ? AND start < ? ORDER BY start'
       );
