@@ -40,7 +40,8 @@ export function historyProfile(count, seed = 7) {
 
 /**
  * Writes `hours` of one-minute windows of (model, version), ending at the last whole minute
- * before `end`, into the SQLite database `file`. Returns the count of windows and seconds taken.
+ * before `end`, into the SQLite database `file`. Returns the count of windows, the first and last
+ * window starts (ms) and the seconds taken.
  */
 export async function writeHistory({ file, model, version = 1, features = 30, rowsPerMinute = 2000, requestsPerMinute = 100, hours = 24, end = Date.now(), seed = 1 }) {
   const { SqliteMonitoringStore } = await lib('monitoring/store.js');
@@ -78,5 +79,5 @@ export async function writeHistory({ file, model, version = 1, features = 30, ro
   } finally {
     store.close();
   }
-  return { windows, seconds: (performance.now() - started) / 1000 };
+  return { windows, first, last, seconds: (performance.now() - started) / 1000 };
 }
