@@ -87,6 +87,7 @@ export class ModelInstance {
     this._released = true;
     const worker = this._worker!;
     if (this._pending.size > 0) await new Promise<void>((resolve) => (this._idle = resolve));
+    if (this._exited) return;
     const released = new Promise<void>((resolve) => {
       worker.on('message', (m: FromWorker) => m.op === 'released' && resolve());
       worker.once('exit', () => resolve());
@@ -101,6 +102,7 @@ export class ModelInstance {
   private _spawn(): Promise<Signature> {
     const worker = new Worker(workerScript());
     this._worker = worker;
+    this._exited = false;
     this._options.onWorkers?.(1);
     return new Promise<Signature>((resolve, reject) => {
       let loaded = false;
@@ -133,6 +135,7 @@ export class ModelInstance {
       worker.on('exit', (code) => {
         this._options.onWorkers?.(-1);
         if (this._worker !== worker) return;
+        this._exited = true;
         const reason = failure ? failure.message : `exit code ${code}`;
         if (!loaded) reject(new ServiceError('NBD_ERR_MODEL_INVALID', { reason: `the inference worker stopped while loading it (${reason})` }));
         if (!this._released) this._died(reason);
@@ -185,6 +188,8 @@ export class ModelInstance {
   private _broken: string | null = null;
   private _deaths: number[] = [];
   private _idle: (() => void) | null = null;
+  /** The current worker has exited (it died and was not replaced, or was released). */
+  private _exited = false;
 }
 
 /**
