@@ -7,7 +7,8 @@
 // BENCH_ONLY (comma-separated scenario keys: inproc,bare,fastapi,http,ws,ws-nobatch,monitoring,isolation),
 // BENCH_NBDEPLOY_NODE_ARGS (extra node flags for the nbdeploy service, for profiling),
 // BENCH_NBDEPLOY_BIN (another build's bin/nbdeploy.js, to compare two builds).
-// `npm run bench -- memory` runs only the memory scenario (bench/memory.js: 10M requests, minutes).
+// `npm run bench -- memory` runs only the memory scenario (bench/memory.js: 10M requests, minutes);
+// `npm run bench -- overload` only the overload scenario (bench/overload.js: 10× capacity for 60 s).
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import os from 'node:os';
@@ -18,6 +19,7 @@ import autocannon from 'autocannon';
 import ort from 'onnxruntime-node';
 import { runIsolation } from './isolation.js';
 import { runMemory } from './memory.js';
+import { runOverload } from './overload.js';
 import { irisProfile, registerBinary, runWsLoad, subscribe, wsRequest } from './ws-load.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -703,7 +705,7 @@ async function main() {
   if (rows.some((r) => r.error) || isolation?.error) process.exitCode = 1;
 }
 
-const entry = process.argv.includes('memory') ? runMemory : main;
+const entry = process.argv.includes('memory') ? runMemory : process.argv.includes('overload') ? runOverload : main;
 entry().catch((error) => {
   console.error(error);
   killAll();

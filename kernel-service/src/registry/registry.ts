@@ -27,7 +27,7 @@ export interface BatchingConfig {
 }
 
 /** Serving settings of a version registered without any (and what older records lack). */
-export const DEFAULT_BATCHING: BatchingConfig = { maxBatchSize: 64, maxQueueDelayMicros: 0, instances: 1, maxQueueSize: 2048 };
+export const DEFAULT_BATCHING: BatchingConfig = { maxBatchSize: 64, maxQueueDelayMicros: 0, instances: 1, maxQueueSize: 1024 };
 
 /** The most instances one version may have: each is a thread with its own copy of the model. */
 export const MAX_INSTANCES = 64;
