@@ -22,6 +22,7 @@ import type {
   ValidationRecord,
   VersionRecord
 } from './registry.js';
+import { DEFAULT_BATCHING } from './registry.js';
 
 const MIGRATIONS: Migration[] = [
   `CREATE TABLE models (
@@ -511,7 +512,7 @@ function toVersion(row: VersionRow): VersionRecord {
     artifact: row.artifact,
     signature: JSON.parse(row.signature),
     metadata: JSON.parse(row.metadata),
-    batching: JSON.parse(row.batching) as BatchingConfig,
+    batching: { ...DEFAULT_BATCHING, ...(JSON.parse(row.batching) as Partial<BatchingConfig>) },
     stage: row.stage,
     createdAt: row.created_at,
     createdBy: row.created_by,
