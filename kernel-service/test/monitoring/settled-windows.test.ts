@@ -135,6 +135,8 @@ describe('hour blocks', () => {
     old.exec(`CREATE TABLE monitoring_schema (version INTEGER NOT NULL); INSERT INTO monitoring_schema VALUES (1);
       CREATE TABLE monitor_windows (model TEXT NOT NULL, version INTEGER NOT NULL, start INTEGER NOT NULL, seconds INTEGER NOT NULL, state TEXT NOT NULL, PRIMARY KEY (model, start, version));
       CREATE TABLE monitor_predictions (seq INTEGER PRIMARY KEY AUTOINCREMENT, model TEXT NOT NULL, key TEXT NOT NULL, version INTEGER NOT NULL, window_start INTEGER NOT NULL, label TEXT, score REAL, value REAL, at INTEGER NOT NULL, labelled INTEGER NOT NULL DEFAULT 0);
+      CREATE INDEX monitor_predictions_by_key ON monitor_predictions(model, key);
+      CREATE INDEX monitor_predictions_by_at ON monitor_predictions(at);
       CREATE TABLE monitor_performance (model TEXT NOT NULL, version INTEGER NOT NULL, window_start INTEGER NOT NULL, state TEXT NOT NULL, PRIMARY KEY (model, version, window_start));
       CREATE TABLE monitor_detectors (model TEXT NOT NULL, version INTEGER NOT NULL, state TEXT NOT NULL, detected_at INTEGER, PRIMARY KEY (model, version));`);
     const put = old.prepare('INSERT INTO monitor_windows VALUES (?, ?, ?, ?, ?)');
@@ -145,6 +147,10 @@ describe('hour blocks', () => {
       const blocks = upgraded.loadBlocks('m', T0, T0 + 5 * HOUR);
       expect(blocks).toHaveLength(10);
       expect(blocks.reduce((n, b) => n + b.state.served.requests, 0)).toBe(day().reduce((n, w) => n + w.served.requests, 0));
+      const raw = new Database(file, { readonly: true });
+      expect(raw.prepare("SELECT name FROM sqlite_master WHERE name = 'monitor_predictions_by_at'").all()).toEqual([]);
+      expect(raw.prepare("SELECT version FROM schema_versions WHERE component = 'monitoring'").get()).toEqual({ version: 3 });
+      raw.close();
     } finally {
       upgraded.close();
     }
