@@ -8,6 +8,7 @@
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { featureNames, historyProfile, writeHistory } from '../../bench/monitoring-history.js';
+import { ROOT } from '../support/service.js';
 import { fixture, fp32 } from '../support/models.js';
 import { NotebookClient } from '../support/notebook-client.js';
 import { gaussian, irisProfile, irisRows } from '../support/iris-traffic.js';
@@ -117,5 +118,44 @@ describe('the monitoring worker', () => {
     const after = await ws.call({ type: 'status', model: 'iris' });
     expect(after.performance.labelled).toBe(100);
     await ws.close();
+  });
+
+  it('should restart a worker that dies, say so in the log, and answer again', async () => {
+    // The built monitor (its worker is a built file), on a database the service's stores made.
+    const lib = (p: string) => import(path.join(ROOT, 'lib', 'kernel-service', p));
+    const { Monitor } = await lib('monitoring/monitor.js');
+    const { SqliteMonitoringStore } = await lib('monitoring/store.js');
+    const { SqliteRegistry } = await lib('registry/sqlite-registry.js');
+    const { mergeWindowStates } = await lib('monitoring/window.js');
+    const file = path.join(makeTempDir(), 'registry.sqlite');
+    new SqliteRegistry(file).close();
+    new SqliteMonitoringStore(file, mergeWindowStates).close();
+    const logged: string[] = [];
+    const monitor = new Monitor(file, { windowSeconds: 1, log: (m: string) => logged.push(m) });
+    const observe = (requestId: string) =>
+      monitor.observe({
+        model: 'm',
+        version: 1,
+        requestId,
+        shadow: false,
+        inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 1], data: Float32Array.from([1]) }],
+        outputs: null,
+        error: null,
+        latencyMs: 1,
+        at: Date.now()
+      });
+    try {
+      observe('a');
+      expect((await monitor.status('m', 60)).ops.requests).toBe(1);
+      const dead = (monitor as unknown as { _worker: { terminate(): Promise<number> } })._worker;
+      await dead.terminate();
+      while (!logged.some((m) => m.includes('the monitoring worker stopped'))) await new Promise((r) => setTimeout(r, 50));
+      expect(logged.find((m) => m.includes('the monitoring worker stopped'))).toMatch(/restarting it/);
+      observe('b');
+      // The new worker answers (what the dead one held in its open window is gone; the log said so).
+      expect((await monitor.status('m', 60)).ops.requests).toBeGreaterThanOrEqual(1);
+    } finally {
+      await monitor.close();
+    }
   });
 });

@@ -108,6 +108,11 @@ export class Monitor {
     this._closing = true;
     this._closed = (async () => {
       this._handOver();
+      if (this._down) {
+        this.options.log(`the monitoring worker was down at shutdown: the monitoring of ${this._handedRows} row(s) is not written`);
+        this._queued.length = 0;
+        return;
+      }
       const worker = this._worker;
       const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
       try {
@@ -125,11 +130,15 @@ export class Monitor {
   // --- internals -------------------------------------------------------------------
 
   private _start(): Worker {
+    // The names the new worker starts with: those handed over, but for those the batches queued for it bring.
+    const handed = this._ring.handedNames();
+    let queuedNames = 0;
+    for (const q of this._queued) if (q.message.type === 'batch') queuedNames += q.message.batch.names.length;
     const data: MonitorWorkerData = {
       file: this._file,
       windowSeconds: this.options.windowSeconds,
       retentionMs: this.options.retentionMs,
-      names: this._ring.handedNames(),
+      names: handed.slice(0, handed.length - queuedNames),
       checkpointMs: this.options.checkpointMs
     };
     const worker = new Worker(new URL('./monitor-worker.js', import.meta.url), { workerData: data });
@@ -138,6 +147,8 @@ export class Monitor {
     worker.on('error', (error) => this.options.log(`the monitoring worker failed: ${error.stack ?? error.message}`));
     worker.on('exit', (code) => {
       if (worker !== this._worker) return;
+      // Until the new worker starts, what is posted waits in `_queued`.
+      this._down = true;
       const lost = this._handedRows;
       this._handedRows = 0;
       for (const p of this._pending.values()) p.reject(new Error('the monitoring worker stopped before it answered; ask again'));
@@ -150,7 +161,10 @@ export class Monitor {
           (lost > 0 ? `; the monitoring of ${lost} row(s) handed to it is lost` : '')
       );
       setTimeout(() => {
-        if (!this._closing) this._worker = this._start();
+        if (this._closing) return;
+        this._worker = this._start();
+        this._down = false;
+        for (const q of this._queued.splice(0)) this._post(q.message, q.transfer);
       }, delay).unref();
     });
     return worker;
@@ -218,10 +232,14 @@ export class Monitor {
   }
 
   private _post(message: ToWorker, transfer: ArrayBuffer[] = []): void {
-    this._worker.postMessage(message, transfer);
+    if (this._down) this._queued.push({ message, transfer });
+    else this._worker.postMessage(message, transfer);
   }
 
   private _worker: Worker;
+  /** Whether the worker died and its successor has not started yet; what is posted meanwhile. */
+  private _down = false;
+  private readonly _queued: Array<{ message: ToWorker; transfer: ArrayBuffer[] }> = [];
   private readonly _ring = new InferenceRing();
   private readonly _listeners: WindowUpdateListener[] = [];
   private readonly _pending = new Map<number, Pending>();
