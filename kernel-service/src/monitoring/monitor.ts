@@ -115,12 +115,16 @@ export class Monitor {
       }
       const worker = this._worker;
       const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+      // A worker that neither answers nor exits within 10 s is stopped: shutdown must end.
+      const timeout = setTimeout(() => {
+        this.options.log('the monitoring worker did not finish writing within 10 s; stopping it');
+        void worker.terminate();
+      }, 10_000);
       try {
         await this._ask('close', undefined);
       } catch (error) {
         this.options.log(`monitoring could not write its open windows: ${(error as Error).message}`);
       }
-      const timeout = setTimeout(() => void worker.terminate(), 10_000);
       await exited;
       clearTimeout(timeout);
     })();
