@@ -8,17 +8,15 @@ import FindMyWay from 'find-my-way';
 import { type Access, actorOf } from '../auth.js';
 import { ServiceError, asServiceError } from '../errors.js';
 import type { ServiceMetrics } from '../metrics.js';
-import { decodeJsonInput } from '../monitoring/integrity.js';
-import { tensorToJsonText } from '../protocol/datatypes.js';
-import { InferRequest, ModelConfig, RepositoryIndexRequest, RepositoryLoadRequest, describeIssues } from '../protocol/oip.js';
+import { ModelConfig, RepositoryIndexRequest, RepositoryLoadRequest, describeIssues } from '../protocol/oip.js';
 import { MODEL_FILE } from '../registry/artifact-store.js';
 import type { BatchingConfig, Registry } from '../registry/registry.js';
-import type { InferResult } from '../serving/data-plane.js';
 import type { DataPlane } from '../serving/data-plane.js';
 import type { Deployer } from '../serving/deployer.js';
 import { type ModelServer, newestServable } from '../serving/model-server.js';
 import { VERSION } from '../version.js';
-import { readJson } from './body.js';
+import { INFERENCE_HEADER, decodeContent, inferResponseBody, parseInferBody } from './binary-tensors.js';
+import { readBody, readJson } from './body.js';
 
 export interface HttpContext {
   access: Access;
@@ -53,14 +51,6 @@ export function sendError(res: ServerResponse, error: unknown): void {
   // A body we refused to read must not be parsed as the next request on this connection.
   if (failure.code === 'NBD_ERR_BODY_TOO_LARGE') res.setHeader('connection', 'close');
   sendJson(res, failure.status, failure);
-}
-
-/** The OIP response, written as text (see datatypes.ts). */
-export function inferResponseText(result: InferResult): string {
-  return (
-    `{"model_name":${JSON.stringify(result.modelName)},"model_version":"${result.modelVersion}",` +
-    `"id":${JSON.stringify(result.id)},"outputs":[${result.outputs.map(tensorToJsonText).join(',')}]}`
-  );
 }
 
 function parseVersion(model: string, raw: string | undefined): number | undefined {
@@ -98,7 +88,7 @@ export function createRouter(ctx: HttpContext): (req: IncomingMessage, res: Serv
   });
 
   guarded('GET', '/v2', (_req, res) =>
-    sendJson(res, 200, { name: 'nbdeploy', version: VERSION, extensions: ['model_repository', 'metrics', 'nbdeploy_ws'] })
+    sendJson(res, 200, { name: 'nbdeploy', version: VERSION, extensions: ['binary_tensor_data', 'model_repository', 'metrics', 'nbdeploy_ws'] })
   );
 
   const metadata: Handler = (_req, res, { name, version }) => {
@@ -139,11 +129,14 @@ export function createRouter(ctx: HttpContext): (req: IncomingMessage, res: Serv
     // In flight from its headers on: a shutdown that begins while the body arrives still answers it.
     const admission = ctx.dataPlane.admit();
     try {
-      const body = await readJson(req, ctx.maxRequestBytes, InferRequest);
-      // Elements that do not fit their datatype stay raw until the data plane checks integrity.
-      const inputs = body.inputs.map((i) => decodeJsonInput(i.name, i.datatype, i.shape, i.data));
-      const result = await ctx.dataPlane.infer(model, v, { id: body.id, inputs, outputs: body.outputs, monitor: body.parameters?.monitor !== false }, 'http', admission);
-      sendText(res, 200, inferResponseText(result));
+      // JSON, or Triton's binary tensor extension (binary-tensors.ts). JSON elements that do not
+      // fit their datatype stay raw until the data plane checks integrity.
+      const raw = decodeContent(await readBody(req, ctx.maxRequestBytes), req.headers['content-encoding'], ctx.maxRequestBytes);
+      const body = parseInferBody(raw, req.headers[INFERENCE_HEADER]);
+      const result = await ctx.dataPlane.infer(model, v, body.request, 'http', admission);
+      const response = inferResponseBody(result, body.binaryOutput);
+      res.writeHead(200, { ...response.headers, 'content-length': Buffer.byteLength(response.body) });
+      res.end(response.body);
     } finally {
       admission.release();
     }
