@@ -31,6 +31,9 @@ class RunningService:
             self.process.kill()
             raise RuntimeError(f"nbdeploy serve did not start: {line!r} {self.process.stderr.read()}")
         self.url = match.group(1)
+        # With --grpc-port: "listening on http://… (gRPC on host:port)"
+        grpc_match = re.search(r"\(gRPC on (\S+)\)", line)
+        self.grpc_address = grpc_match.group(1) if grpc_match else None
         self.token = (state_dir / "token").read_text().strip()
 
     def stop(self) -> None:

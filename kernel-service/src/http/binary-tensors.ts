@@ -10,7 +10,7 @@
 import { gunzipSync, inflateSync } from 'node:zlib';
 import { ServiceError } from '../errors.js';
 import { decodeJsonInput, type RequestTensor } from '../monitoring/integrity.js';
-import { DATATYPE_INFO, type Tensor, elementCount, tensorFromBytes, tensorToBytes, tensorToJsonText } from '../protocol/datatypes.js';
+import { type Tensor, tensorFromExactBytes, tensorToBytes, tensorToJsonText } from '../protocol/datatypes.js';
 import { HttpInferRequest, describeIssues } from '../protocol/oip.js';
 import type { InferInput, InferResult } from '../serving/data-plane.js';
 
@@ -101,19 +101,7 @@ export function parseInferBody(body: Buffer, headerLength: string | string[] | u
           `(${binary.length} bytes follow the JSON header)`
       );
     }
-    const elementSize = DATATYPE_INFO[datatype].array?.BYTES_PER_ELEMENT;
-    if (elementSize !== undefined && size !== elementCount(shape) * elementSize) {
-      throw inputError(
-        name,
-        `parameters.binary_data_size is ${size} bytes; shape [${shape.join(', ')}] of ${datatype} takes ${elementCount(shape) * elementSize}`
-      );
-    }
-    const slice = binary.subarray(offset, offset + size);
-    const { tensor, used } = tensorFromBytes(name, datatype, shape, slice, 0);
-    if (used !== size) {
-      throw inputError(name, `parameters.binary_data_size is ${size} bytes but the ${elementCount(shape)} BYTES elements of shape [${shape.join(', ')}] take ${used}`);
-    }
-    inputs.push(tensor);
+    inputs.push(tensorFromExactBytes(name, datatype, shape, binary.subarray(offset, offset + size), 'parameters.binary_data_size'));
     offset += size;
   }
   if (binary !== null && offset !== binary.length) {

@@ -13,8 +13,8 @@ import { MODEL_FILE } from '../registry/artifact-store.js';
 import type { BatchingConfig, Registry } from '../registry/registry.js';
 import type { DataPlane } from '../serving/data-plane.js';
 import type { Deployer } from '../serving/deployer.js';
-import { type ModelServer, newestServable } from '../serving/model-server.js';
-import { VERSION } from '../version.js';
+import { isModelReady, modelMetadata, parseVersion, serverMetadata } from '../serving/model-metadata.js';
+import type { ModelServer } from '../serving/model-server.js';
 import { INFERENCE_HEADER, decodeContent, inferResponseBody, parseInferBody } from './binary-tensors.js';
 import { readBody, readJson } from './body.js';
 
@@ -53,15 +53,6 @@ export function sendError(res: ServerResponse, error: unknown): void {
   sendJson(res, failure.status, failure);
 }
 
-function parseVersion(model: string, raw: string | undefined): number | undefined {
-  if (raw === undefined) return undefined;
-  const version = Number(raw);
-  if (!Number.isInteger(version) || version < 1) {
-    throw new ServiceError('NBD_ERR_VERSION_NOT_FOUND', { model, version: JSON.stringify(raw) });
-  }
-  return version;
-}
-
 export function createRouter(ctx: HttpContext): (req: IncomingMessage, res: ServerResponse) => void {
   const router = FindMyWay({
     ignoreTrailingSlash: true,
@@ -87,37 +78,17 @@ export function createRouter(ctx: HttpContext): (req: IncomingMessage, res: Serv
     sendJson(res, ready ? 200 : 503, { ready });
   });
 
-  guarded('GET', '/v2', (_req, res) =>
-    sendJson(res, 200, { name: 'nbdeploy', version: VERSION, extensions: ['binary_tensor_data', 'model_repository', 'metrics', 'nbdeploy_ws'] })
-  );
+  guarded('GET', '/v2', (_req, res) => sendJson(res, 200, serverMetadata()));
 
   const metadata: Handler = (_req, res, { name, version }) => {
-    const model = name!;
-    const summary = ctx.registry.getModel(model);
-    if (!summary) throw new ServiceError('NBD_ERR_MODEL_NOT_FOUND', { model });
-    const v = parseVersion(model, version);
-    const record =
-      v !== undefined
-        ? summary.versions.find((r) => r.version === v)
-        : summary.versions.find((r) => r.version === summary.deployment.production) ?? newestServable(summary) ?? summary.versions.at(-1);
-    if (!record) throw new ServiceError('NBD_ERR_VERSION_NOT_FOUND', { model, version: version ?? '' });
-    const tensor = (t: { name: string; datatype: string; shape: number[] }) => ({ name: t.name, datatype: t.datatype, shape: t.shape });
-    sendJson(res, 200, {
-      name: model,
-      versions: v !== undefined ? [String(v)] : summary.versions.filter((r) => r.stage !== 'archived').map((r) => String(r.version)),
-      platform: 'onnxruntime_onnx',
-      inputs: record.signature.inputs.map(tensor),
-      outputs: record.signature.outputs.map(tensor),
-      parameters: { version: String(record.version), stage: record.stage, sha256: record.sha256 }
-    });
+    sendJson(res, 200, modelMetadata(ctx.registry, name!, parseVersion(name!, version)));
   };
   guarded('GET', '/v2/models/:name', metadata);
   guarded('GET', '/v2/models/:name/versions/:version', metadata);
 
   const ready: Handler = (_req, res, { name, version }) => {
     const model = name!;
-    if (!ctx.registry.getModel(model)) throw new ServiceError('NBD_ERR_MODEL_NOT_FOUND', { model });
-    const isReady = ctx.isAcceptingTraffic() && ctx.server.isReady(model, parseVersion(model, version));
+    const isReady = isModelReady(ctx.registry, ctx.server, model, parseVersion(model, version)) && ctx.isAcceptingTraffic();
     sendJson(res, isReady ? 200 : 503, { name: model, ready: isReady });
   };
   guarded('GET', '/v2/models/:name/ready', ready);
