@@ -166,7 +166,14 @@ export class Service {
         maxRequestBytes: this.options.maxRequestBytes,
         isAcceptingTraffic: () => !this._stopping
       });
-      this._grpcPort = await this._grpc.listen(this.options.host, this.options.grpcPort);
+      try {
+        this._grpcPort = await this._grpc.listen(this.options.host, this.options.grpcPort);
+      } catch (error) {
+        // Nothing half-started: the HTTP listener goes too.
+        this._grpc.forceShutdown();
+        await new Promise<void>((resolve) => http.close(() => resolve()));
+        throw error;
+      }
     }
     return this;
   }
