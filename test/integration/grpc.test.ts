@@ -312,6 +312,23 @@ describe('the same serving as HTTP', () => {
     }
   });
 
+  it('should batch concurrent gRPC calls into shared onnxruntime runs, as it batches HTTP and WS requests', async () => {
+    await rest.register('slow', { 'model.onnx': fixture('slow_identity.onnx') });
+    const labels = { model: 'slow', version: '1' };
+    const before = await rest.metrics();
+    // Sent together: while one run is busy (slow_identity takes a few ms per row), the others queue and run together.
+    const calls = Array.from({ length: 8 }, (_, n) =>
+      rpc.call('ModelInfer', { model_name: 'slow', inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 64], contents: { fp32_contents: Array.from({ length: 64 }, (_, j) => n * 100 + j) } }] })
+    );
+    const responses = await Promise.all(calls);
+    responses.forEach((r, n) => expect(r.outputs[0].contents.fp32_contents[0]).toBe(n * 100));
+    const after = await rest.metrics();
+    const runs = metricValue(after, 'nbdeploy_batch_rows_count', labels) - metricValue(before, 'nbdeploy_batch_rows_count', labels);
+    const rows = metricValue(after, 'nbdeploy_batch_rows_sum', labels) - metricValue(before, 'nbdeploy_batch_rows_sum', labels);
+    expect(rows).toBe(8);
+    expect(runs).toBeLessThan(8);
+  });
+
   it('should route unversioned requests by the deployment: production and its canary share', async () => {
     const ws = await NotebookClient.connect(service);
     try {
