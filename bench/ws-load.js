@@ -17,7 +17,8 @@ const RING = 4096; // send times, indexed by request id; must exceed `depth`
  * @param {string} o.token     bearer token
  * @param {string} o.model     model name
  * @param {string} o.input     input tensor name
- * @param {number[]} o.row     one row of FP32 features
+ * @param {number[]} o.row     one row of FP32 features (all rows of a request, with o.rows)
+ * @param {number} [o.rows]    rows per request (default 1): o.row holds them all, one after another
  * @param {number} o.clients   concurrent connections
  * @param {number} o.depth     requests in flight per connection
  * @param {number} o.warmupMs  load before measuring
@@ -31,7 +32,8 @@ export async function runWsLoad(o) {
   const wsUrl = o.url.replace(/^http/, 'ws') + '/ws';
   const row = Buffer.from(new Float32Array(o.row).buffer);
   const headHead = '{"type":"infer","id":';
-  const headTail = `,"model":${JSON.stringify(o.model)},"inputs":[{"name":${JSON.stringify(o.input)},"datatype":"FP32","shape":[1,${o.row.length}]}]}`;
+  const rows = o.rows ?? 1;
+  const headTail = `,"model":${JSON.stringify(o.model)},"inputs":[{"name":${JSON.stringify(o.input)},"datatype":"FP32","shape":[${rows},${o.row.length / rows}]}]}`;
 
   const state = loadState();
 

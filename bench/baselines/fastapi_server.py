@@ -1,18 +1,21 @@
 """FastAPI + uvicorn + Python onnxruntime: the baseline a team would write by hand.
 
 Serves POST /v2/models/{name}/infer with the same Open Inference Protocol v2 JSON request
-and response shapes as nbdeploy, on one uvicorn worker, request bodies validated with
+and response shapes as nbdeploy, on WORKERS uvicorn worker processes (default 2) sharing one
+listening socket, as `uvicorn --workers N` runs them, request bodies validated with
 pydantic (as nbdeploy validates with zod), access log off. uvicorn picks uvloop and
 httptools when they are installed (as `uvicorn[standard]` installs them); the line
 `info {...}` on stdout says which it uses.
 
-    .venv/bin/python bench/baselines/fastapi_server.py MODEL.onnx [PORT]
+    .venv/bin/python bench/baselines/fastapi_server.py MODEL.onnx [PORT [WORKERS]]
 
 prints "listening on http://127.0.0.1:PORT" once it accepts connections.
 """
 
 import importlib.util
 import json
+import os
+import signal
 import socket
 import sys
 from typing import Any, Optional
@@ -27,14 +30,22 @@ from pydantic import BaseModel
 
 model_path = sys.argv[1]
 port = int(sys.argv[2]) if len(sys.argv) > 2 else 0
+workers = int(sys.argv[3]) if len(sys.argv) > 3 else 2
 
-options = ort.SessionOptions()
-# The same thread settings as nbdeploy and the bare Node server: one thread per run.
-options.intra_op_num_threads = 1
-options.inter_op_num_threads = 1
-options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-session = ort.InferenceSession(model_path, options, providers=["CPUExecutionProvider"])
-output_names = [o.name for o in session.get_outputs()]
+
+def load_session():
+    options = ort.SessionOptions()
+    # The same thread settings as nbdeploy and the bare Node server: one thread per run.
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return ort.InferenceSession(model_path, options, providers=["CPUExecutionProvider"])
+
+
+# Checked once here (a bad model fails before any worker starts); each worker process
+# loads its own session after the fork, since onnxruntime's state does not survive a fork.
+output_names = [o.name for o in load_session().get_outputs()]
+session = None
 
 OIP_DATATYPES = {
     np.dtype("float32"): "FP32",
@@ -107,9 +118,32 @@ if __name__ == "__main__":
         "uvicorn": uvicorn.__version__,
         "loop": "uvloop" if has_uvloop else "asyncio",
         "http": "httptools" if has_httptools else "h11",
+        "workers": workers,
     }
     print("info " + json.dumps(info), flush=True)
-    config = uvicorn.Config(app, workers=1, access_log=False, log_level="warning", loop="auto", http="auto")
-    server = Server(config)
-    server.port = sock.getsockname()[1]
-    server.run(sockets=[sock])
+    sock.listen(2048)
+    # Like uvicorn's multiprocess supervisor: the socket is bound once, each worker process
+    # (forked after the model loaded, as gunicorn's preload does) accepts on it.
+    children = []
+    for _ in range(workers):
+        pid = os.fork()
+        if pid == 0:
+            session = load_session()
+            config = uvicorn.Config(app, access_log=False, log_level="warning", loop="auto", http="auto")
+            server = Server(config)
+            server.port = sock.getsockname()[1]
+            server.run(sockets=[sock])
+            os._exit(0)
+        children.append(pid)
+
+    def stop(signum, _frame):
+        for pid in children:
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    for pid in children:
+        os.waitpid(pid, 0)

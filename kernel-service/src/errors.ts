@@ -61,6 +61,10 @@ export const ERRORS = {
     'tensor "{tensor}" keeps its data in "{location}", which {reason}'
   ),
   NBD_ERR_INFERENCE_FAILED: spec(500, 'inference failed for model "{model}" version {version}: {reason}'),
+  NBD_ERR_OVERLOADED: spec(
+    503,
+    'model "{model}" version {version} is overloaded: {queued} requests are already queued (its max_queue_size); retry after {retry_after} s'
+  ),
   NBD_ERR_DEPLOY_CONFLICT: spec(409, '{reason}'),
   NBD_ERR_VALIDATION_REQUIRED: spec(
     409,

@@ -53,6 +53,33 @@ export class ServiceMetrics {
     registers: [this.registry]
   });
 
+  readonly inferenceWorkers = new client.Gauge({
+    name: 'nbdeploy_inference_workers',
+    help: 'Worker threads running onnxruntime sessions (every instance of every loaded version)',
+    registers: [this.registry]
+  });
+
+  readonly workerRestarts = new client.Counter({
+    name: 'nbdeploy_inference_worker_restarts_total',
+    help: 'Inference worker threads that stopped unexpectedly and were replaced, by model and version',
+    labelNames: ['model', 'version'] as const,
+    registers: [this.registry]
+  });
+
+  /** What the queued-requests gauge reads when scraped (the model server sets it). */
+  queues: () => ReadonlyArray<{ model: string; version: number; queued: number }> = () => [];
+
+  readonly queuedRequests = new client.Gauge({
+    name: 'nbdeploy_queued_requests',
+    help: 'Requests waiting for a run, by model and version (each version refuses past its max_queue_size)',
+    labelNames: ['model', 'version'] as const,
+    registers: [this.registry],
+    collect: () => {
+      this.queuedRequests.reset();
+      for (const q of this.queues()) this.queuedRequests.set({ model: q.model, version: String(q.version) }, q.queued);
+    }
+  });
+
   readonly wsConnections = new client.Gauge({
     name: 'nbdeploy_websocket_connections',
     help: 'Open WebSocket connections on /ws',

@@ -18,6 +18,8 @@
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from typing import TYPE_CHECKING, Any
 
 from ._session import client as _client
@@ -66,6 +68,20 @@ def __getattr__(name: str) -> Any:
         globals()[name] = value
         return value
     raise AttributeError(f"module 'nbdeploy' has no attribute {name!r}")
+
+
+class _Package(types.ModuleType):
+    """Importing a submodule sets an attribute of its name on the package: `nbdeploy.deploy`
+    would become the module `deploy.py` instead of the function `nd.deploy` (the same for
+    `export` and `validate`) as soon as anything imported it. The functions keep their names."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _LAZY and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 __all__ = [

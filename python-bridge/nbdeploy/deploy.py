@@ -100,8 +100,13 @@ def deploy(
     shadow: bool = False,
     override: str | None = None,
     name: str | None = None,
+    batching: dict[str, int] | None = None,
 ) -> Deployment:
-    """Deploys an artifact (registering it first) or a registered version (`name=` then)."""
+    """Deploys an artifact (registering it first) or a registered version (`name=` then).
+
+    `batching` sets how the version is served: `instances` (worker threads, each with its own
+    session), `max_batch_size`, `max_queue_delay_us`, `max_queue_size` (docs/protocol.md).
+    """
     svc = client()
     if isinstance(art, ModelArtifact):
         model, version = art.name, ensure_registered(svc, art)
@@ -120,6 +125,8 @@ def deploy(
         raise ValueError(f"stage must be 'production' or 'staging', got {stage!r}")
     if override is not None:
         message["override"] = override
+    if batching is not None:
+        message["batching"] = dict(batching)
     try:
         reply = svc.call("deploy", **with_context(message))
     except ServiceError as error:

@@ -83,8 +83,10 @@ def test_failing_gate_blocks_deploy_until_overridden(nd):
     assert [g["status"] for g in report.gates] == ["fail"]
     with pytest.raises(nd.DeployRefusedError, match="did not pass its gates"):
         nd.deploy(art)
-    dep = nd.deploy(art, override="accepted by the lead for a demo")
+    dep = nd.deploy(art, override="accepted by the lead for a demo", batching={"instances": 2, "max_queue_size": 64})
     assert dep.stage == "production"
+    served = next(v for v in dep.view["versions"] if v["version"] == art.version)["batching"]
+    assert served["instances"] == 2 and served["max_queue_size"] == 64
     audit = nd._client().call("audit", model="iris-gated")["entries"]
     assert audit[0]["action"] == "promote" and audit[0]["details"]["override"] == "accepted by the lead for a demo"
 

@@ -10,7 +10,7 @@ import { ServiceError, asServiceError } from '../errors.js';
 import type { ServiceMetrics } from '../metrics.js';
 import { ModelConfig, RepositoryIndexRequest, RepositoryLoadRequest, describeIssues } from '../protocol/oip.js';
 import { MODEL_FILE } from '../registry/artifact-store.js';
-import type { BatchingConfig, Registry } from '../registry/registry.js';
+import { type BatchingConfig, MAX_INSTANCES, type Registry } from '../registry/registry.js';
 import type { DataPlane } from '../serving/data-plane.js';
 import type { Deployer } from '../serving/deployer.js';
 import { isModelReady, modelMetadata, parseVersion, serverMetadata } from '../serving/model-metadata.js';
@@ -50,6 +50,7 @@ export function sendError(res: ServerResponse, error: unknown): void {
   }
   // A body we refused to read must not be parsed as the next request on this connection.
   if (failure.code === 'NBD_ERR_BODY_TOO_LARGE') res.setHeader('connection', 'close');
+  if (failure.params.retry_after !== undefined) res.setHeader('retry-after', String(failure.params.retry_after));
   sendJson(res, failure.status, failure);
 }
 
@@ -185,8 +186,13 @@ function repositoryFiles(parameters: Record<string, unknown>): { files: Map<stri
     if (!parsed.success) throw new ServiceError('NBD_ERR_BAD_REQUEST', { issues: `config: ${describeIssues(parsed.error)}` });
     config = {};
     if (parsed.data.max_batch_size !== undefined) config.maxBatchSize = parsed.data.max_batch_size;
-    if (parsed.data.dynamic_batching?.max_queue_delay_microseconds !== undefined) {
-      config.maxQueueDelayMicros = parsed.data.dynamic_batching.max_queue_delay_microseconds;
+    const { dynamic_batching: dynamic, instance_group: groups } = parsed.data;
+    if (dynamic?.max_queue_delay_microseconds !== undefined) config.maxQueueDelayMicros = dynamic.max_queue_delay_microseconds;
+    if (dynamic?.default_queue_policy?.max_queue_size !== undefined) config.maxQueueSize = dynamic.default_queue_policy.max_queue_size;
+    if (groups && groups.length > 0) {
+      const instances = groups.reduce((n, g) => n + (g.count ?? 1), 0);
+      if (instances > MAX_INSTANCES) throw new ServiceError('NBD_ERR_BAD_REQUEST', { issues: `config: instance_group counts add up to ${instances}; at most ${MAX_INSTANCES}` });
+      config.instances = instances;
     }
   }
   return { files, config };

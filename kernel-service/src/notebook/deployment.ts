@@ -19,6 +19,8 @@ export interface DeployOptions {
   shadow?: boolean;
   /** Production without a passing validation: the reason goes to the audit log. */
   override?: string;
+  /** How the version is served: instances (worker threads), max_batch_size, max_queue_delay_us, max_queue_size. */
+  batching?: { instances?: number; max_batch_size?: number; max_queue_delay_us?: number; max_queue_size?: number };
 }
 
 export function snippets(url: string, model: string, signature: ModelSignature | null): Record<string, string> {
@@ -81,6 +83,7 @@ export async function deploy(client: NotebookClient, art: ModelArtifact | { name
     throw new InputError(`stage must be "production" or "staging", got ${JSON.stringify(options.stage)}`);
   }
   if (options.override !== undefined) message.override = options.override;
+  if (options.batching !== undefined) message.batching = options.batching;
   try {
     const { reply } = await client.request(withContext(message), DeploymentReply);
     return deploymentOf(client.info.url, reply.model, art.version);

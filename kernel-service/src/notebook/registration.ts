@@ -36,7 +36,7 @@ export interface RegisterOptions extends SignatureOptions {
   /** The model card: owner, intended_use, training_data, personal_data. */
   card?: ModelCard;
   /** Dynamic batching for the version (docs/protocol.md). */
-  batching?: { max_batch_size?: number; max_queue_delay_us?: number };
+  batching?: { max_batch_size?: number; max_queue_delay_us?: number; instances?: number; max_queue_size?: number };
 }
 
 async function loadLocally(model: string | Uint8Array, bytes: Uint8Array): Promise<OnnxModel> {

@@ -51,7 +51,7 @@ export const Model: z.ZodType<ModelView> = z.looseObject({
       created_by: z.string(),
       signature: ServiceSignature,
       metadata: z.record(z.string(), z.unknown()),
-      batching: z.looseObject({ max_batch_size: z.number(), max_queue_delay_us: z.number() }),
+      batching: z.looseObject({ max_batch_size: z.number(), max_queue_delay_us: z.number(), instances: z.number(), max_queue_size: z.number() }),
       validation: z
         .looseObject({
           id: z.number(),

@@ -10,7 +10,7 @@ import { z } from 'zod';
 
 const DRIFT_METHODS = ['ks', 'chisquare', 'wasserstein', 'jensenshannon', 'psi'] as const;
 import { DATATYPES } from './datatypes.js';
-import { REVIEW_DECISIONS } from '../registry/registry.js';
+import { MAX_INSTANCES, REVIEW_DECISIONS } from '../registry/registry.js';
 import { ALERT_CONDITIONS, ALERT_METRICS, ALERT_SEVERITIES, RELATIVE_THRESHOLD } from '../monitoring/alert-rules.js';
 import { Dimension, RequestInput, RequestOutput } from './oip.js';
 
@@ -30,7 +30,11 @@ export type Context = z.infer<typeof Context>;
 
 export const Batching = z.strictObject({
   max_batch_size: z.number().int().min(0).max(65536).optional(),
-  max_queue_delay_us: z.number().int().min(0).max(10_000_000).optional()
+  max_queue_delay_us: z.number().int().min(0).max(10_000_000).optional(),
+  /** Worker threads with a session each: runs of this version in parallel. */
+  instances: z.number().int().min(1).max(MAX_INSTANCES).optional(),
+  /** Requests that may wait for a run before 503 / NBD_ERR_OVERLOADED. */
+  max_queue_size: z.number().int().min(1).max(1_000_000).optional()
 });
 export type Batching = z.infer<typeof Batching>;
 

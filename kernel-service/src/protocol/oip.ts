@@ -3,6 +3,7 @@
  * Responses are written as text by the data plane (see datatypes.ts for why).
  */
 import { z } from 'zod';
+import { MAX_INSTANCES } from '../registry/registry.js';
 import { DATATYPES } from './datatypes.js';
 
 export const Parameters = z.record(z.string(), z.unknown());
@@ -67,9 +68,12 @@ export const ModelConfig = z.looseObject({
   dynamic_batching: z
     .looseObject({
       max_queue_delay_microseconds: z.number().int().nonnegative().optional(),
-      preferred_batch_size: z.array(z.number().int().positive()).optional()
+      preferred_batch_size: z.array(z.number().int().positive()).optional(),
+      default_queue_policy: z.looseObject({ max_queue_size: z.number().int().min(1).max(1_000_000).optional() }).optional()
     })
     .optional(),
+  /** Instances of the model: their counts add up (nbdeploy runs every instance on CPU). */
+  instance_group: z.array(z.looseObject({ count: z.number().int().min(1).max(MAX_INSTANCES).optional() })).optional(),
   parameters: Parameters.optional()
 });
 export type ModelConfig = z.infer<typeof ModelConfig>;

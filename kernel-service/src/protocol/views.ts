@@ -12,7 +12,7 @@ export interface VersionView {
   created_by: string;
   signature: VersionRecord['signature'];
   metadata: Record<string, unknown>;
-  batching: { max_batch_size: number; max_queue_delay_us: number };
+  batching: { max_batch_size: number; max_queue_delay_us: number; instances: number; max_queue_size: number };
   validation: {
     id: number;
     passed: boolean;
@@ -46,7 +46,12 @@ export function versionView(v: VersionRecord): VersionView {
     created_by: v.createdBy,
     signature: v.signature,
     metadata: v.metadata,
-    batching: { max_batch_size: v.batching.maxBatchSize, max_queue_delay_us: v.batching.maxQueueDelayMicros },
+    batching: {
+      max_batch_size: v.batching.maxBatchSize,
+      max_queue_delay_us: v.batching.maxQueueDelayMicros,
+      instances: v.batching.instances,
+      max_queue_size: v.batching.maxQueueSize
+    },
     validation: v.validation
       ? { id: v.validation.id, passed: v.validation.passed, created_at: v.validation.createdAt, created_by: v.validation.createdBy, review: v.validation.review }
       : null

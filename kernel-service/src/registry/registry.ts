@@ -20,7 +20,17 @@ export interface BatchingConfig {
   maxBatchSize: number;
   /** How long a request may wait for others before its batch runs (µs); 0 = only those already queued. */
   maxQueueDelayMicros: number;
+  /** Worker threads with a session each (Triton's instance_group count): runs of this version in parallel. */
+  instances: number;
+  /** Requests that may wait for a run; past it requests get 503 with Retry-After. */
+  maxQueueSize: number;
 }
+
+/** Serving settings of a version registered without any (and what older records lack). */
+export const DEFAULT_BATCHING: BatchingConfig = { maxBatchSize: 64, maxQueueDelayMicros: 0, instances: 1, maxQueueSize: 1024 };
+
+/** The most instances one version may have: each is a thread with its own copy of the model. */
+export const MAX_INSTANCES = 64;
 
 export interface VersionRecord {
   model: string;

@@ -22,6 +22,7 @@ import type {
   ValidationRecord,
   VersionRecord
 } from './registry.js';
+import { DEFAULT_BATCHING } from './registry.js';
 
 const MIGRATIONS: string[] = [
   `CREATE TABLE models (
@@ -520,7 +521,7 @@ function toVersion(row: VersionRow): VersionRecord {
     artifact: row.artifact,
     signature: JSON.parse(row.signature),
     metadata: JSON.parse(row.metadata),
-    batching: JSON.parse(row.batching) as BatchingConfig,
+    batching: { ...DEFAULT_BATCHING, ...(JSON.parse(row.batching) as Partial<BatchingConfig>) },
     stage: row.stage,
     createdAt: row.created_at,
     createdBy: row.created_by,

@@ -1,5 +1,6 @@
 /**
- * The runtime: one ONNX model loaded in onnxruntime-node — load, warm, predict, release.
+ * One ONNX model loaded in onnxruntime-node — load, warm, predict, release. It runs inside
+ * an inference worker thread (inference-worker.ts); the service's event loop never calls it.
  */
 import ort from 'onnxruntime-node';
 import { ServiceError } from '../errors.js';
@@ -52,7 +53,11 @@ export class OnnxModel {
     return outputNames.map((name) => fromOrt(name, results[name]!));
   }
 
-  /** One run on zeros with a batch of one, so the first real request does not pay for it. */
+  /**
+   * One run on zeros with a batch of one, so the first real request does not pay for it.
+   * Some valid models cannot run on zeros (a shape read from an input, a sequence); the
+   * caller logs the failure and serves the model anyway.
+   */
   async warm(): Promise<void> {
     const inputs = this.signature.inputs.map((spec): Tensor => {
       const shape = spec.shape.map((d) => (d === -1 ? 1 : d));
@@ -60,11 +65,7 @@ export class OnnxModel {
       const ctor = DATATYPE_INFO[spec.datatype].array;
       return { name: spec.name, datatype: spec.datatype, shape, data: ctor ? new ctor(n) : new Array<string>(n).fill('') };
     });
-    try {
-      await this.run(inputs, this.signature.outputs.map((o) => o.name));
-    } catch (error) {
-      throw new ServiceError('NBD_ERR_MODEL_INVALID', { reason: `a warm-up run on zeros failed: ${(error as Error).message}` });
-    }
+    await this.run(inputs, this.signature.outputs.map((o) => o.name));
   }
 
   async release(): Promise<void> {

@@ -1,10 +1,14 @@
 /**
- * Dynamic batching: requests for one model version queue up; one run takes up to
- * `maxBatchSize` rows (waiting at most `maxQueueDelayMicros` for more), and its results are
- * split back to each request. While runs are busy the queue fills, so batches grow with
- * load and cost no added latency when the model is idle. A failed run fails each of its
- * requests with the error.
+ * A model version's request queue, with dynamic batching: requests queue up; one run takes
+ * up to `maxBatchSize` rows (waiting at most `maxQueueDelayMicros` for more), and its
+ * results are split back to each request. While runs are busy the queue fills, so batches
+ * grow with load and cost no added latency when the model is idle. A failed run fails each
+ * of its requests with the error. With `maxBatchSize` 1 every request runs alone, in order.
+ *
+ * The queue is bounded: past `maxQueueSize` waiting requests, a request is refused at once
+ * with a `QueueFullError` saying when to retry, so that overload never grows memory.
  */
+import { performance } from 'node:perf_hooks';
 import type { NumericArray, Tensor } from '../protocol/datatypes.js';
 
 export interface BatcherOptions {
@@ -12,6 +16,18 @@ export interface BatcherOptions {
   maxQueueDelayMicros: number;
   /** Runs that may be in flight at once. */
   maxConcurrentRuns: number;
+  /** Requests that may wait for a run; past it they are refused. */
+  maxQueueSize: number;
+}
+
+/** The queue is full: retry after `retryAfterSeconds` (an estimate of how long the queue takes to drain). */
+export class QueueFullError extends Error {
+  constructor(
+    readonly queued: number,
+    readonly retryAfterSeconds: number
+  ) {
+    super(`${queued} requests are queued, the queue's limit`);
+  }
 }
 
 export type RunBatch = (inputs: Tensor[]) => Promise<Tensor[]>;
@@ -32,8 +48,16 @@ export class Batcher {
     private readonly _onBatch: (rows: number, requests: number) => void = () => {}
   ) {}
 
+  /** Requests waiting for a run. */
+  get queued(): number {
+    return this._queue.length;
+  }
+
   /** Queues one request (inputs in signature order, each with the same first dimension). */
   submit(inputs: Tensor[]): Promise<Tensor[]> {
+    if (this._queue.length >= this._options.maxQueueSize) {
+      return Promise.reject(new QueueFullError(this._queue.length, this._retryAfterSeconds()));
+    }
     const rows = inputs[0]?.shape[0] ?? 0;
     const key = inputs.map((t) => t.shape.slice(1).join('x')).join('|');
     return new Promise<Tensor[]>((resolve, reject) => {
@@ -109,9 +133,18 @@ export class Batcher {
     return batch;
   }
 
+  /** How long the queue takes to drain at the recent pace of runs: whole seconds, 1 to 60. */
+  private _retryAfterSeconds(): number {
+    const { maxBatchSize } = this._options;
+    const runs = maxBatchSize > 1 ? Math.ceil(this._queuedRows / maxBatchSize) : this._queue.length;
+    const seconds = (runs * this._runMs) / this._options.maxConcurrentRuns / 1000;
+    return Math.min(60, Math.max(1, Math.ceil(seconds)));
+  }
+
   private async _execute(batch: Pending[]): Promise<void> {
     const rows = batch.reduce((n, p) => n + p.rows, 0);
     this._onBatch(rows, batch.length);
+    const started = performance.now();
     try {
       if (batch.length === 1) {
         batch[0]!.resolve(await this._run(batch[0]!.inputs));
@@ -127,11 +160,15 @@ export class Batcher {
     } catch (error) {
       const failure = error instanceof Error ? error : new Error(String(error));
       for (const p of batch) p.reject(failure);
+    } finally {
+      this._runMs += 0.1 * (performance.now() - started - this._runMs);
     }
   }
 
   private _queue: Pending[] = [];
   private _queuedRows = 0;
+  /** Mean duration of a run (ms), moving average. */
+  private _runMs = 1;
   private _running = 0;
   private _timer: NodeJS.Timeout | null = null;
   private _immediate: NodeJS.Immediate | null = null;

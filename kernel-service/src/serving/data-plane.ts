@@ -132,6 +132,7 @@ export class DataPlane {
       inputs = checkInputs(target.model, target.signature, inputs);
       const outputNames = selectOutputs(target.model, target.signature, request.outputs);
       const outputs = await target.predict(inputs, outputNames).catch((error: unknown) => {
+        if (error instanceof ServiceError) throw error; // a full queue
         throw new ServiceError('NBD_ERR_INFERENCE_FAILED', {
           model: target.model,
           version: target.version,

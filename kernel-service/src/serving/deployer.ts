@@ -10,12 +10,11 @@ import { EventEmitter } from 'node:events';
 import { ServiceError } from '../errors.js';
 import type { IntegrityPolicy } from '../monitoring/integrity.js';
 import { ArtifactStore, MODEL_FILE } from '../registry/artifact-store.js';
-import type { Actor, BatchingConfig, DeploymentChange, ModelSummary, Registry, Stage, VersionRecord } from '../registry/registry.js';
+import { type Actor, type BatchingConfig, DEFAULT_BATCHING, type DeploymentChange, type ModelSummary, type Registry, type Stage, type VersionRecord } from '../registry/registry.js';
 import { readModelFile } from '../runtime/model-file.js';
-import { OnnxModel, type RuntimeOptions } from '../runtime/onnx-model.js';
+import { ModelInstance } from '../runtime/model-instance.js';
+import type { RuntimeOptions } from '../runtime/onnx-model.js';
 import { ModelServer } from './model-server.js';
-
-export const DEFAULT_BATCHING: BatchingConfig = { maxBatchSize: 64, maxQueueDelayMicros: 0 };
 
 export interface RegisterOptions {
   metadata?: Record<string, unknown>;
@@ -76,9 +75,10 @@ export class Deployer extends EventEmitter<DeploymentEvents> {
     const staged = await this._store.stage(files);
     try {
       const info = readModelFile(files.get(MODEL_FILE)!, staged.folder);
-      const onnx = await OnnxModel.load(`${staged.folder}/${MODEL_FILE}`, this._runtime);
-      const signature = onnx.signature;
-      await onnx.release();
+      // Loaded once in a worker thread of its own, to read its signature off the event loop.
+      const probe = await ModelInstance.start(`${staged.folder}/${MODEL_FILE}`, { ...this._runtime, warm: false, label: `model "${model}" (new version)`, log: () => {} });
+      const signature = probe.signature;
+      await probe.release();
       await this._store.commit(staged);
       return await this._queued(model, async () => {
         const result = this._registry.registerVersion(
@@ -116,7 +116,10 @@ export class Deployer extends EventEmitter<DeploymentEvents> {
     return this._serialized(model, async () => {
       const record = this._requireVersion(model, version);
       if (batching) {
-        await this._change(model, { kind: 'batching', version, batching: { ...record.batching, ...batching } }, actor);
+        const next = { ...record.batching, ...batching };
+        // New instances load before the change is written, as a new version would.
+        await this._server.scale(record, next.instances);
+        await this._change(model, { kind: 'batching', version, batching: next }, actor);
       }
       if (canaryPercent !== undefined) {
         return this._change(model, { kind: 'canary', version, percent: canaryPercent }, actor);

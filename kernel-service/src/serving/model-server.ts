@@ -38,7 +38,9 @@ export class ModelServer {
     private readonly _runtime: RuntimeOptions,
     private readonly _metrics: ServiceMetrics,
     private readonly _log: (message: string) => void = () => {}
-  ) {}
+  ) {
+    _metrics.queues = () => this.queues();
+  }
 
   /** Loads what the registry says is served; a model that fails to load is logged and skipped. */
   async start(): Promise<void> {
@@ -69,7 +71,7 @@ export class ModelServer {
     const k = key(record.model, record.version);
     let loading = this._loading.get(k);
     if (!loading) {
-      loading = LoadedVersion.load(record, this._store.modelPath(record.artifact), this._runtime, this._metrics).then(
+      loading = LoadedVersion.load(record, this._store.modelPath(record.artifact), this._runtime, this._metrics, this._log).then(
         (loaded) => {
           loaded.integrity = new IntegrityPlan(record.model, loaded.signature, this._registry.getProfile(record.model, record.version));
           this._ready.set(k, loaded);
@@ -84,6 +86,20 @@ export class ModelServer {
       this._loading.set(k, loading);
     }
     return loading;
+  }
+
+  /**
+   * Gives a version `count` instances before a change that asks for them is written: new
+   * instances load first (a failure changes nothing). A version not loaded gets them when it loads.
+   */
+  async scale(record: VersionRecord, count: number): Promise<void> {
+    const loaded = this._ready.get(key(record.model, record.version)) ?? (await this._loading.get(key(record.model, record.version)));
+    await loaded?.scale(count);
+  }
+
+  /** Requests waiting for a run, per loaded version (the queued-requests gauge). */
+  queues(): Array<{ model: string; version: number; queued: number }> {
+    return [...this._ready.values()].map((v) => ({ model: v.model, version: v.version, queued: v.queued }));
   }
 
   /** Rebuilds a model's routes from the registry and swaps them in; releases what left. */

@@ -9,6 +9,7 @@ import { ServiceError, asServiceError } from '../errors.js';
 import { type Tensor, tensorFromBytes, tensorToBytes, tensorToJsonText } from '../protocol/datatypes.js';
 import { type RequestTensor, decodeJsonInput } from '../monitoring/integrity.js';
 import {
+  type Batching,
   type BinaryInferMessage,
   BinaryMessage,
   type Context,
@@ -338,7 +339,8 @@ export class Connection {
 
   private _replyError(id: RequestId, error: unknown): void {
     const failure = asServiceError(error);
-    this._reply({ type: 'error', id, code: failure.code, error: failure.message, status: failure.status });
+    const retry = failure.params.retry_after;
+    this._reply({ type: 'error', id, code: failure.code, error: failure.message, status: failure.status, ...(retry !== undefined ? { retry_after: retry } : {}) });
   }
 
   private _send(frame: string | Buffer): void {
@@ -389,11 +391,13 @@ function idOf(raw: unknown): RequestId {
   return null;
 }
 
-function batchingOf(b: { max_batch_size?: number; max_queue_delay_us?: number } | undefined): Partial<BatchingConfig> | undefined {
+function batchingOf(b: Batching | undefined): Partial<BatchingConfig> | undefined {
   if (!b) return undefined;
   const out: Partial<BatchingConfig> = {};
   if (b.max_batch_size !== undefined) out.maxBatchSize = b.max_batch_size;
   if (b.max_queue_delay_us !== undefined) out.maxQueueDelayMicros = b.max_queue_delay_us;
+  if (b.instances !== undefined) out.instances = b.instances;
+  if (b.max_queue_size !== undefined) out.maxQueueSize = b.max_queue_size;
   return out;
 }
 
