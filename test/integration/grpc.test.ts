@@ -265,6 +265,24 @@ describe('errors as gRPC statuses, naming what was wrong', () => {
     expect((await rpc.call('ModelInfer', request)).outputs[0].contents.uint_contents).toEqual([1, 2, 3]);
   });
 
+  it('should answer RESOURCE_EXHAUSTED with retry-after past a full queue, and serve the rest', async () => {
+    // One instance, no batching, room for two waiting requests.
+    await rest.register('queued', { 'model.onnx': fixture('slow_identity.onnx') }, { max_batch_size: 0, dynamic_batching: { default_queue_policy: { max_queue_size: 2 } } });
+    const request = { model_name: 'queued', inputs: [{ name: 'x', datatype: 'FP32', shape: [50, 64] }], raw_input_contents: [encodeTensor('FP32', new Array(50 * 64).fill(1))] };
+    const answers = await Promise.all(Array.from({ length: 12 }, () => rpc.call('ModelInfer', request).catch((error: Error) => error)));
+    const refused = answers.filter((a): a is Error & { code: number; details: string; metadata: any } => a instanceof Error);
+    const served = answers.filter((a) => !(a instanceof Error));
+    expect(refused.length).toBeGreaterThan(0);
+    expect(served.length).toBeGreaterThanOrEqual(3);
+    for (const error of refused) {
+      expect(error.code).toBe(status.RESOURCE_EXHAUSTED);
+      expect(error.details).toMatch(/model "queued" version 1 is overloaded: 2 requests are already queued/);
+      expect(error.metadata.get('nbd-error-code')).toEqual(['NBD_ERR_OVERLOADED']);
+      expect(Number(error.metadata.get('retry-after')[0])).toBeGreaterThanOrEqual(1);
+    }
+    for (const response of served) expect(response.outputs[0].shape).toEqual(['50', '64']);
+  });
+
   it('should answer RESOURCE_EXHAUSTED for a message over --max-request-bytes', async () => {
     const small = await startService({ args: ['--grpc-port', '0', '--max-request-bytes', '4096'] });
     const client = GrpcClient.of(small);
