@@ -53,6 +53,21 @@ def service(tmp_path_factory):
     running.stop()
 
 
+@pytest.fixture(scope="module")
+def start_service(tmp_path_factory):
+    """Starts services with extra `serve` arguments (e.g. "--grpc-port", "0"); stops them after the module."""
+    started: list[RunningService] = []
+
+    def start(*extra: str) -> RunningService:
+        running = RunningService(tmp_path_factory.mktemp("nbdeploy-state"), list(extra))
+        started.append(running)
+        return running
+
+    yield start
+    for running in started:
+        running.stop()
+
+
 @pytest.fixture()
 def nd(service, monkeypatch):
     """The notebook API connected to this module's service."""

@@ -10,13 +10,14 @@ import json
 import struct
 import sys
 import urllib.request
+from pathlib import Path
 
 import grpc
 import numpy as np
 import pytest
-from conftest import ROOT, RunningService
 from grpc_tools import protoc
 
+ROOT = Path(__file__).resolve().parents[2]
 PROTO = ROOT / "kernel-service" / "proto" / "grpc_predict_v2.proto"
 MODELS = ROOT / "test" / "fixtures" / "models"
 IRIS = json.loads((MODELS / "iris_classifier.expected.json").read_text())
@@ -40,22 +41,19 @@ def pb(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def grpc_service(tmp_path_factory):
-    running = RunningService(tmp_path_factory.mktemp("nbdeploy-grpc"), ["--grpc-port", "0"])
-    try:
-        assert running.grpc_address, "serve --grpc-port 0 did not say where gRPC listens"
-        for name, file in [("iris", "iris_classifier.onnx"), ("strings", "identity_bytes.onnx"), ("halves", "identity_fp16.onnx")]:
-            body = json.dumps({"parameters": {"file:1/model.onnx": base64.b64encode((MODELS / file).read_bytes()).decode()}}).encode()
-            req = urllib.request.Request(
-                f"{running.url}/v2/repository/models/{name}/load",
-                data=body,
-                headers={"Authorization": f"Bearer {running.token}", "Content-Type": "application/json"},
-            )
-            with urllib.request.urlopen(req) as res:
-                assert res.status == 200
-        yield running
-    finally:
-        running.stop()
+def grpc_service(start_service):
+    running = start_service("--grpc-port", "0")
+    assert running.grpc_address, "serve --grpc-port 0 did not say where gRPC listens"
+    for name, file in [("iris", "iris_classifier.onnx"), ("strings", "identity_bytes.onnx"), ("halves", "identity_fp16.onnx")]:
+        body = json.dumps({"parameters": {"file:1/model.onnx": base64.b64encode((MODELS / file).read_bytes()).decode()}}).encode()
+        req = urllib.request.Request(
+            f"{running.url}/v2/repository/models/{name}/load",
+            data=body,
+            headers={"Authorization": f"Bearer {running.token}", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(req) as res:
+            assert res.status == 200
+    return running
 
 
 @pytest.fixture()
