@@ -4,7 +4,8 @@
 // Environment: BENCH_SECONDS (measured seconds per scenario, default 8),
 // BENCH_WARMUP_SECONDS (default 2), BENCH_CONNECTIONS (default 64),
 // BENCH_WS_DEPTH (requests in flight per WebSocket client, default 8),
-// BENCH_ONLY (comma-separated scenario keys: inproc,bare,fastapi,http,ws,ws-nobatch,monitoring,isolation),
+// BENCH_GRPC_DEPTH (calls in flight per gRPC client, default 8),
+// BENCH_ONLY (comma-separated scenario keys: inproc,bare,fastapi,http,ws,grpc,ws-nobatch,monitoring,isolation),
 // BENCH_NBDEPLOY_NODE_ARGS (extra node flags for the nbdeploy service, for profiling),
 // BENCH_NBDEPLOY_BIN (another build's bin/nbdeploy.js, to compare two builds).
 // `npm run bench -- memory` runs only the memory scenario (bench/memory.js: 10M requests, minutes);
@@ -17,6 +18,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import ort from 'onnxruntime-node';
+import { runGrpcLoad } from './grpc-load.js';
 import { runIsolation } from './isolation.js';
 import { runMemory } from './memory.js';
 import { runOverload } from './overload.js';
@@ -24,6 +26,7 @@ import { irisProfile, registerBinary, runWsLoad, subscribe, wsRequest } from './
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const MODEL = path.join(ROOT, 'test/fixtures/models/iris_classifier.onnx');
+const PROTO = path.join(ROOT, 'kernel-service/proto/grpc_predict_v2.proto');
 const EXPECTED = JSON.parse(readFileSync(path.join(ROOT, 'test/fixtures/models/iris_classifier.expected.json'), 'utf8'));
 const PYTHON = path.join(ROOT, '.venv/bin/python');
 const RESULTS = path.join(ROOT, 'bench/results/latest.json');
@@ -39,6 +42,7 @@ const SECONDS = num('BENCH_SECONDS', 8);
 const WARMUP = num('BENCH_WARMUP_SECONDS', 2);
 const CONNECTIONS = Math.round(num('BENCH_CONNECTIONS', 64));
 const WS_DEPTH = Math.round(num('BENCH_WS_DEPTH', 8));
+const GRPC_DEPTH = Math.round(num('BENCH_GRPC_DEPTH', 8));
 const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',').map((s) => s.trim())) : null;
 // monitor-on and monitor-off are measured together, as `monitoring`.
 const wanted = (key) => !ONLY || ONLY.has(key.startsWith('monitor-') ? 'monitoring' : key);
@@ -89,6 +93,8 @@ function startServer(name, command, args) {
         const m = /^listening on (http:\/\/\S+)/.exec(line);
         if (m && !server.url) {
           server.url = m[1];
+          // nbdeploy with --grpc-port: "listening on URL (gRPC on HOST:PORT)"
+          server.grpcAddress = /\(gRPC on (\S+)\)/.exec(line)?.[1] ?? null;
           clearTimeout(timer);
           resolve(server);
         }
@@ -397,6 +403,32 @@ async function nbdeployWs(nbd, model = MODEL_NAME) {
   return { ...r, ...cpu };
 }
 
+async function nbdeployGrpc(nbd) {
+  if (!nbd.grpcAddress) throw new Error('the nbdeploy service was started without --grpc-port');
+  const probe = cpuProbe(nbd.child.pid);
+  let cpu;
+  const r = await runGrpcLoad({
+    address: nbd.grpcAddress,
+    token: nbd.token,
+    protoFile: PROTO,
+    model: MODEL_NAME,
+    input: INPUT,
+    row: ROW,
+    clients: CONNECTIONS,
+    depth: GRPC_DEPTH,
+    warmupMs: WARMUP * 1000,
+    durationMs: SECONDS * 1000,
+    onWindowStart: () => probe.start(),
+    onWindowEnd: () => (cpu = probe.stop()),
+    check: (response) => {
+      const raw = new Map(response.outputs.map((o, i) => [o.name, response.raw_output_contents[i]]));
+      const probs = raw.get('probabilities');
+      checkPrediction('nbdeploy gRPC', raw.get('label').readBigInt64LE(0), Array.from({ length: probs.length / 4 }, (_, i) => probs.readFloatLE(4 * i)));
+    }
+  });
+  return { ...r, ...cpu };
+}
+
 // ---------------------------------------------------------------- monitoring overhead
 
 const PROFILED = 'iris_profiled';
@@ -460,9 +492,10 @@ const SCENARIOS = [
   { key: 'fastapi', label: '(c) FastAPI + uvicorn (2 workers)' },
   { key: 'http', label: '(d) nbdeploy HTTP OIP v2 JSON' },
   { key: 'ws', label: '(e) nbdeploy WS binary, batching' },
-  { key: 'ws-nobatch', label: '(f) nbdeploy WS binary, no batching' },
-  { key: 'monitor-on', label: '(g) as (e), monitoring on' },
-  { key: 'monitor-off', label: '(h) as (e), --no-monitoring' }
+  { key: 'grpc', label: '(f) nbdeploy gRPC raw contents, batching' },
+  { key: 'ws-nobatch', label: '(g) nbdeploy WS binary, no batching' },
+  { key: 'monitor-on', label: '(h) as (e), monitoring on' },
+  { key: 'monitor-off', label: '(i) as (e), --no-monitoring' }
 ];
 
 const fmtInt = (n) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '—');
@@ -501,7 +534,7 @@ async function main() {
   const ortVersion = JSON.parse(readFileSync(path.join(ROOT, 'node_modules/onnxruntime-node/package.json'), 'utf8')).version;
   console.log(
     `nbdeploy bench: iris_classifier.onnx, 1 row per request, ${CONNECTIONS} concurrent clients` +
-      ` (WebSocket: ${WS_DEPTH} in flight each), ${WARMUP} s warm-up + ${SECONDS} s measured per scenario` +
+      ` (WebSocket: ${WS_DEPTH} in flight each; gRPC: ${GRPC_DEPTH}), ${WARMUP} s warm-up + ${SECONDS} s measured per scenario` +
       `\nmachine: ${os.cpus().length} CPU(s) ${os.cpus()[0]?.model ?? ''}, Node ${process.version}, onnxruntime-node ${ortVersion}; load generator in this process\n`
   );
   const loadBefore = os.loadavg()[0];
@@ -552,13 +585,14 @@ async function main() {
   await run('inproc', scenarioInProcess);
   await run('bare', scenarioBare);
   await run('fastapi', scenarioFastapi);
-  if (wanted('http') || wanted('ws') || wanted('ws-nobatch')) {
+  if (wanted('http') || wanted('ws') || wanted('grpc') || wanted('ws-nobatch')) {
     let nbd;
     try {
-      nbd = await startNbdeploy();
+      nbd = await startNbdeploy(['--grpc-port', '0']);
       nbdeployBatching = nbd.batching;
       await run('http', () => withBatchStats(nbd, () => httpLoad(nbd, `/v2/models/${MODEL_NAME}/infer`, { authorization: `Bearer ${nbd.token}` })));
       await run('ws', () => withBatchStats(nbd, () => nbdeployWs(nbd)));
+      await run('grpc', () => withBatchStats(nbd, () => nbdeployGrpc(nbd)));
       if (wanted('ws-nobatch')) {
         const dep = await wsRequest(nbd.url, nbd.token, { type: 'deploy', id: 2, model: MODEL_NAME, version: 1, stage: 'staging', batching: { max_batch_size: 0 } });
         const batching = dep.model.versions.find((v) => v.version === 1).batching;
@@ -566,7 +600,7 @@ async function main() {
         await run('ws-nobatch', () => withBatchStats(nbd, () => nbdeployWs(nbd)));
       }
     } catch (error) {
-      for (const key of ['http', 'ws', 'ws-nobatch']) {
+      for (const key of ['http', 'ws', 'grpc', 'ws-nobatch']) {
         if (wanted(key) && !results[key]) results[key] = { key, label: SCENARIOS.find((s) => s.key === key).label, error: error.message };
       }
     } finally {
@@ -623,6 +657,8 @@ async function main() {
     wsPredictionsPerSec: rps('ws'),
     wsVsInProcess: rps('ws') / rps('inproc'),
     wsVsWsNoBatching: rps('ws') / rps('ws-nobatch'),
+    grpcVsHttp: rps('grpc') / rps('http'),
+    grpcVsWs: rps('grpc') / rps('ws'),
     httpVsInProcess: rps('http') / rps('inproc'),
     bareVsInProcess: rps('bare') / rps('inproc'),
     monitoringOnVsOff: rps('monitor-on') / rps('monitor-off'),
@@ -655,6 +691,8 @@ async function main() {
   console.log(`nbdeploy WS / in-process      ${fmtRatio(ratios.wsVsInProcess).padStart(8)}`);
   console.log(`nbdeploy WS batching / off    ${fmtRatio(ratios.wsVsWsNoBatching).padStart(8)}`);
   console.log(`nbdeploy HTTP / in-process    ${fmtRatio(ratios.httpVsInProcess).padStart(8)}`);
+  console.log(`nbdeploy gRPC / HTTP          ${fmtRatio(ratios.grpcVsHttp).padStart(8)}`);
+  console.log(`nbdeploy gRPC / WS            ${fmtRatio(ratios.grpcVsWs).padStart(8)}`);
   const pct = (x) => (Number.isFinite(x) ? `${(100 * x).toFixed(1)}%` : 'n/a');
   console.log(`monitoring on / off, req/s    ${pct(ratios.monitoringOnVsOff).padStart(8)}   (aim ≥ 95%: ${verdict(targets.monitoringOnVsOff, ratios.monitoringOnVsOff)})`);
   console.log(`monitoring on / off, CPU/req  ${pct(ratios.monitoringCpuOnVsOff).padStart(8)}`);
@@ -693,7 +731,7 @@ async function main() {
       onnxruntimeNode: ortVersion,
       loadAverageAtStart: loadBefore
     },
-    config: { model: 'iris_classifier.onnx', rowsPerRequest: 1, connections: CONNECTIONS, wsDepth: WS_DEPTH, warmupSeconds: WARMUP, seconds: SECONDS, sessionOptions: SESSION_OPTIONS, nbdeployBatching },
+    config: { model: 'iris_classifier.onnx', rowsPerRequest: 1, connections: CONNECTIONS, wsDepth: WS_DEPTH, grpcDepth: GRPC_DEPTH, warmupSeconds: WARMUP, seconds: SECONDS, sessionOptions: SESSION_OPTIONS, nbdeployBatching },
     scenarios: rows.map(({ latencies, ...r }) => r),
     isolation,
     ratios,

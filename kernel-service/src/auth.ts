@@ -53,6 +53,14 @@ export class Access {
     }
   }
 
+  /** Checks an `authorization` value (`Bearer <token>`) given outside HTTP headers: gRPC metadata. */
+  checkAuthorization(value: string | undefined): void {
+    const presented = value?.startsWith('Bearer ') ? value.slice(7).trim() : undefined;
+    if (!presented || !this._matches(presented)) {
+      throw new ServiceError('NBD_ERR_UNAUTHORIZED');
+    }
+  }
+
   /** Same-origin and configured origins may open WebSockets; others get 403. */
   checkOrigin(req: IncomingMessage): void {
     const origin = req.headers.origin;

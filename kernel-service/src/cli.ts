@@ -1,6 +1,6 @@
 /**
  * The `nbdeploy` command line.
- *   nbdeploy serve [--host 127.0.0.1] [--port 8765] [--state-dir .nbdeploy] [--token T]
+ *   nbdeploy serve [--host 127.0.0.1] [--port 8765] [--grpc-port P] [--state-dir .nbdeploy] [--token T]
  *                  [--allow-origin URL]... [--max-request-bytes N] [--intra-op-threads N]
  *                  [--shutdown-timeout-ms N] [--allow-unvalidated]
  *                  [--monitor-window-seconds N] [--monitor-retention-days N]
@@ -27,6 +27,7 @@ commands:
 serve options:
   --host HOST              address to listen on (default ${DEFAULT_OPTIONS.host})
   --port PORT              port (default ${DEFAULT_OPTIONS.port}; 0 picks a free one)
+  --grpc-port PORT         also serve OIP v2 gRPC on this port (off unless given; 0 picks a free one)
   --state-dir DIR          registry, artifacts and token (default ${DEFAULT_OPTIONS.stateDir})
   --token TOKEN            access token (default: generated once, kept in DIR/${TOKEN_FILE})
   --allow-origin URL       an origin allowed to open WebSockets (repeatable)
@@ -68,6 +69,7 @@ async function serve(args: string[]): Promise<void> {
     options: {
       host: { type: 'string' },
       port: { type: 'string' },
+      'grpc-port': { type: 'string' },
       'state-dir': { type: 'string' },
       token: { type: 'string' },
       'allow-origin': { type: 'string', multiple: true },
@@ -84,6 +86,7 @@ async function serve(args: string[]): Promise<void> {
   const service = new Service({
     host: values.host,
     port: integer('port', values.port),
+    grpcPort: integer('grpc-port', values['grpc-port']),
     stateDir: values['state-dir'],
     token: values.token ?? process.env.NBDEPLOY_TOKEN,
     allowOrigins: values['allow-origin'],
@@ -99,7 +102,8 @@ async function serve(args: string[]): Promise<void> {
   await service.start();
   const tokenNote = values.token ? 'the token given with --token' : `token in ${path.join(service.options.stateDir, TOKEN_FILE)}`;
   console.error(`[nbdeploy] ${VERSION} serving on ${service.url} (state in ${service.options.stateDir}; ${tokenNote})`);
-  console.log(`listening on ${service.url}`);
+  // One line, the URL first: launchers read "listening on <url>".
+  console.log(`listening on ${service.url}${service.grpcAddress ? ` (gRPC on ${service.grpcAddress})` : ''}`);
   let signalled = false;
   const shutdown = (signal: string): void => {
     if (signalled) {
