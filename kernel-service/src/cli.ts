@@ -143,7 +143,7 @@ async function lab(args: string[]): Promise<void> {
   console.error(`[nbdeploy] ${VERSION} serving on ${service.url} (state in ${service.options.stateDir})`);
   const code = await runLab(
     service,
-    { port: integer('port', values.port) ?? 8888, openBrowser: !values['no-browser'], jupyterArgs, notebook: path.join('examples', 'quickstart.ipynb') },
+    { port: integer('port', values.port) ?? 8888, openBrowser: !values['no-browser'], jupyterArgs, examples: 'examples' },
     (message) => console.error(`[nbdeploy] ${message}`)
   );
   await service.stop();
