@@ -8,6 +8,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Access, loadOrCreateToken } from './auth.js';
+import { removeServiceNote, writeServiceNote } from './service-note.js';
 import { createRouter } from './http/routes.js';
 import { ServiceMetrics } from './metrics.js';
 import { type WindowState, MonitorWindow } from './monitoring/window.js';
@@ -149,6 +150,7 @@ export class Service {
         resolve();
       });
     });
+    writeServiceNote(this.options.stateDir, this.url, this.token);
     return this;
   }
 
@@ -159,6 +161,7 @@ export class Service {
   async stop(): Promise<void> {
     if (this._stopped) return this._stopped;
     this._stopping = true;
+    removeServiceNote(this.options.stateDir);
     this._stopped = (async () => {
       const http = this._http;
       const closed = http ? new Promise<void>((resolve) => http.close(() => resolve())) : Promise.resolve();
