@@ -39,7 +39,15 @@ class Deployment:
         return display.deployment_text(self.to_dict())
 
 
-def _snippets(url: str, model: str, signature: dict[str, Any] | None) -> dict[str, str]:
+def _endpoint(url: str, model: str, version: int, traffic: list[dict[str, Any]]) -> str:
+    """The model's route when the version takes part in the model's traffic (production,
+    canary, shadow); otherwise (a staged version) its own versioned route, the only one that
+    reaches it."""
+    base = f"{url.rstrip('/')}/v2/models/{model}"
+    return f"{base}/infer" if any(t["version"] == version for t in traffic) else f"{base}/versions/{version}/infer"
+
+
+def _snippets(endpoint: str, signature: dict[str, Any] | None) -> dict[str, str]:
     example = []
     # every input, or the copied request would be refused for the ones left out
     for i in (signature or {}).get("inputs") or []:
@@ -48,7 +56,6 @@ def _snippets(url: str, model: str, signature: dict[str, Any] | None) -> dict[st
         filler = "a" if i["datatype"] == "BYTES" else 0
         example.append({"name": i["name"], "shape": [1, *row_shape], "datatype": i["datatype"], "data": [filler] * math.prod(row_shape)})
     body = json.dumps({"inputs": example})
-    endpoint = f"{url.rstrip('/')}/v2/models/{model}/infer"
     return {
         "curl": f"curl -X POST {endpoint} \\\n  -H \"Authorization: Bearer $NBDEPLOY_TOKEN\" \\\n  -d '{body}'",
         "python": (
@@ -82,13 +89,14 @@ def deployment_of(view: dict[str, Any], version: int) -> Deployment:
         traffic.append({"version": s, "role": "shadow", "percent": 100})
     record = next(v for v in view["versions"] if v["version"] == version)
     signature = record.get("metadata", {}).get("nbdeploy", {}).get("signature")
+    endpoint = _endpoint(svc.info.url, view["name"], version, traffic)
     return Deployment(
         model=view["name"],
         version=version,
         stage=record["stage"],
         traffic=traffic,
-        endpoint=f"{svc.info.url.rstrip('/')}/v2/models/{view['name']}/infer",
-        snippets=_snippets(svc.info.url, view["name"], signature),
+        endpoint=endpoint,
+        snippets=_snippets(endpoint, signature),
         view=view,
     )
 
