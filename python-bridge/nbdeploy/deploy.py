@@ -20,7 +20,7 @@ class DeployRefusedError(ServiceError):
 
 
 @dataclass
-class Deployment:
+class Deployment(display.Output):
     model: str
     version: int
     stage: str
@@ -108,8 +108,10 @@ def deploy(
     shadow: bool = False,
     override: str | None = None,
     name: str | None = None,
+    show: bool = True,
 ) -> Deployment:
-    """Deploys an artifact (registering it first) or a registered version (`name=` then)."""
+    """Deploys an artifact (registering it first) or a registered version (`name=` then);
+    draws the deployment in the running cell (unless `show=False`)."""
     svc = client()
     if isinstance(art, ModelArtifact):
         model, version = art.name, ensure_registered(svc, art)
@@ -134,12 +136,18 @@ def deploy(
         if error.code == "NBD_ERR_VALIDATION_REQUIRED":
             raise DeployRefusedError(error.code, f"{error.message} — run nd.validate(art, X, y, gates=...) first, or pass override='reason'", error.status) from None
         raise
-    return deployment_of(reply["model"], version)
+    return _shown(deployment_of(reply["model"], version), show)
 
 
-def rollback(name: str) -> Deployment:
-    """Back to the previous production version."""
+def rollback(name: str, show: bool = True) -> Deployment:
+    """Back to the previous production version; draws the deployment (unless `show=False`)."""
     svc = client()
     message: dict[str, Any] = {"model": name}
     view = svc.call("rollback", **with_context(message))["model"]
-    return deployment_of(view, view["deployment"]["production"])
+    return _shown(deployment_of(view, view["deployment"]["production"]), show)
+
+
+def _shown(deployment: Deployment, show: bool) -> Deployment:
+    if show:
+        deployment.show()
+    return deployment
