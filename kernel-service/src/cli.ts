@@ -4,6 +4,7 @@
  * a usage error prints the command's usage on stderr and exits 2.
  */
 import { type Command, UsageError } from './cli/command.js';
+import { audit, canary, models, promote, rollback, undeploy } from './cli/control-plane.js';
 import { lab } from './cli/lab.js';
 import { serve } from './cli/serve.js';
 import { token } from './cli/token.js';
@@ -19,7 +20,7 @@ const version: Command = {
   }
 };
 
-const COMMANDS: readonly Command[] = [serve, lab, token, version];
+const COMMANDS: readonly Command[] = [serve, lab, token, models, promote, canary, rollback, undeploy, audit, version];
 
 const USAGE = `usage: nbdeploy <command> [options]
 

@@ -18,6 +18,7 @@ import { show } from './display.js';
 import { deploy as deployVersion, type DeployOptions, rollback as rollbackModel } from './deployment.js';
 import { withContext } from './context.js';
 import { InputError } from './errors.js';
+import { modelRows } from './model-rows.js';
 import { register as registerModel, type RegisterOptions } from './registration.js';
 import type { MonitorPayload } from '../monitoring/monitor-payload.js';
 import { FeedbackRecorded, ModelsReply, MonitorReply, StatusReply } from './replies.js';
@@ -135,30 +136,5 @@ export async function monitor(name: string, options: { last?: string | number; v
 /** The registry as rows: one per version. */
 export async function models(): Promise<ModelRow[]> {
   const { reply } = await client().request({ type: 'list' }, ModelsReply);
-  const rows: ModelRow[] = [];
-  for (const m of reply.models) {
-    const d = m.deployment;
-    for (const v of m.versions) {
-      const role =
-        d.production === v.version
-          ? 'production'
-          : d.canary && d.canary.version === v.version
-            ? `canary ${d.canary.percent}%`
-            : d.shadows.includes(v.version)
-              ? 'shadow'
-              : '';
-      rows.push({
-        model: m.name,
-        version: v.version,
-        stage: v.stage,
-        traffic: d.serving ? role : 'unloaded',
-        validated: v.validation ? v.validation.passed : null,
-        review: v.validation?.review?.decision ?? null,
-        created_at: v.created_at,
-        created_by: v.created_by,
-        sha256: v.sha256.slice(0, 12)
-      });
-    }
-  }
-  return rows;
+  return modelRows(reply.models);
 }

@@ -125,3 +125,16 @@ export const StatusReply = z.looseObject({
   concept_drift: z.looseObject({ detector: z.string(), detected: z.boolean(), at: z.string().nullable() }).nullable(),
   versions: z.array(z.looseObject({ version: z.number(), role: z.string() }))
 });
+
+export const AuditEntry = z.looseObject({
+  id: z.number(),
+  at: z.string(),
+  actor: z.string(),
+  notebook: z.string().nullable(),
+  action: z.string(),
+  model: z.string().nullable(),
+  version: z.number().nullable(),
+  details: z.record(z.string(), z.unknown())
+});
+export type AuditEntry = z.infer<typeof AuditEntry>;
+export const AuditReply = z.looseObject({ type: z.literal('audit'), entries: z.array(AuditEntry) });
