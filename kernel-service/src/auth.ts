@@ -14,7 +14,7 @@ export const TOKEN_FILE = 'token';
 /** The Jupyter server extension names the Jupyter user here for the audit log. */
 export const USER_HEADER = 'x-nbdeploy-user';
 
-/** The given token, or the one kept in the state dir, or a new one written there (mode 0600). */
+/** The given token, or the one kept in the state dir, or a new one written there (mode 0600; a state dir it makes, 0700). */
 export function loadOrCreateToken(stateDir: string, given?: string): string {
   if (given) return given;
   const file = path.join(stateDir, TOKEN_FILE);
@@ -22,7 +22,7 @@ export function loadOrCreateToken(stateDir: string, given?: string): string {
     const token = readFileSync(file, 'utf8').trim();
     if (token) return token;
   }
-  mkdirSync(stateDir, { recursive: true });
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   const token = randomBytes(24).toString('base64url');
   writeFileSync(file, token + '\n', { mode: 0o600 });
   chmodSync(file, 0o600);

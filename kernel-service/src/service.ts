@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Access, loadOrCreateToken } from './auth.js';
 import { GrpcInferenceServer } from './grpc/grpc-server.js';
+import { removeServiceNote, writeServiceNote } from './service-note.js';
 import { createRouter } from './http/routes.js';
 import { ServiceMetrics } from './metrics.js';
 import { type WindowState, MonitorWindow } from './monitoring/window.js';
@@ -175,6 +176,7 @@ export class Service {
         throw error;
       }
     }
+    writeServiceNote(this.options.stateDir, this.url, this.token);
     return this;
   }
 
@@ -185,6 +187,7 @@ export class Service {
   async stop(): Promise<void> {
     if (this._stopped) return this._stopped;
     this._stopping = true;
+    removeServiceNote(this.options.stateDir);
     this._stopped = (async () => {
       const http = this._http;
       const closed = http ? new Promise<void>((resolve) => http.close(() => resolve())) : Promise.resolve();

@@ -48,8 +48,6 @@ export function sendError(res: ServerResponse, error: unknown): void {
     res.destroy();
     return;
   }
-  // A body we refused to read must not be parsed as the next request on this connection.
-  if (failure.code === 'NBD_ERR_BODY_TOO_LARGE') res.setHeader('connection', 'close');
   if (failure.params.retry_after !== undefined) res.setHeader('retry-after', String(failure.params.retry_after));
   sendJson(res, failure.status, failure);
 }
