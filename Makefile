@@ -85,7 +85,8 @@ node_modules/nbdeploy: | $(NODE_STAMP)
 chromium:
 	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
 
-# The service and JupyterLab together, opening examples/quickstart.ipynb.
+# The service and JupyterLab together, opening a working copy of examples/quickstart.ipynb
+# (in my-notebooks/, ignored by git).
 start: setup
 	node bin/nbdeploy.js lab --port $(LAB_PORT)
 

@@ -4,7 +4,8 @@
 // Environment: BENCH_SECONDS (measured seconds per scenario, default 8),
 // BENCH_WARMUP_SECONDS (default 2), BENCH_CONNECTIONS (default 64),
 // BENCH_WS_DEPTH (requests in flight per WebSocket client, default 8),
-// BENCH_ONLY (comma-separated scenario keys: inproc,bare,fastapi,http,ws,ws-nobatch,monitoring,status,isolation),
+// BENCH_GRPC_DEPTH (calls in flight per gRPC client, default 8),
+// BENCH_ONLY (comma-separated scenario keys: inproc,bare,fastapi,http,ws,grpc,ws-nobatch,monitoring,status,isolation),
 // BENCH_NBDEPLOY_NODE_ARGS (extra node flags for the nbdeploy service, for profiling),
 // BENCH_NBDEPLOY_BIN (another build's bin/nbdeploy.js, to compare two builds).
 // `npm run bench -- memory` runs only the memory scenario (bench/memory.js: 10M requests, minutes);
@@ -17,6 +18,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import ort from 'onnxruntime-node';
+import { runGrpcLoad } from './grpc-load.js';
 import { runIsolation } from './isolation.js';
 import { runMemory } from './memory.js';
 import { historyProfile, writeHistory } from './monitoring-history.js';
@@ -25,6 +27,7 @@ import { askRepeatedly, irisProfile, registerBinary, runWsLoad, subscribe, wsReq
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const MODEL = path.join(ROOT, 'test/fixtures/models/iris_classifier.onnx');
+const PROTO = path.join(ROOT, 'kernel-service/proto/grpc_predict_v2.proto');
 const EXPECTED = JSON.parse(readFileSync(path.join(ROOT, 'test/fixtures/models/iris_classifier.expected.json'), 'utf8'));
 const PYTHON = path.join(ROOT, '.venv/bin/python');
 const RESULTS = path.join(ROOT, 'bench/results/latest.json');
@@ -40,6 +43,7 @@ const SECONDS = num('BENCH_SECONDS', 8);
 const WARMUP = num('BENCH_WARMUP_SECONDS', 2);
 const CONNECTIONS = Math.round(num('BENCH_CONNECTIONS', 64));
 const WS_DEPTH = Math.round(num('BENCH_WS_DEPTH', 8));
+const GRPC_DEPTH = Math.round(num('BENCH_GRPC_DEPTH', 8));
 const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',').map((s) => s.trim())) : null;
 // monitor-on and monitor-off are measured together, as `monitoring`; status-off and status-on as `status`.
 const wanted = (key) => !ONLY || ONLY.has(key.startsWith('monitor-') ? 'monitoring' : key.startsWith('status-') ? 'status' : key);
@@ -90,6 +94,8 @@ function startServer(name, command, args) {
         const m = /^listening on (http:\/\/\S+)/.exec(line);
         if (m && !server.url) {
           server.url = m[1];
+          // nbdeploy with --grpc-port: "listening on URL (gRPC on HOST:PORT)"
+          server.grpcAddress = /\(gRPC on (\S+)\)/.exec(line)?.[1] ?? null;
           clearTimeout(timer);
           resolve(server);
         }
@@ -399,6 +405,32 @@ async function nbdeployWs(nbd, model = MODEL_NAME) {
   return { ...r, ...cpu };
 }
 
+async function nbdeployGrpc(nbd) {
+  if (!nbd.grpcAddress) throw new Error('the nbdeploy service was started without --grpc-port');
+  const probe = cpuProbe(nbd.child.pid);
+  let cpu;
+  const r = await runGrpcLoad({
+    address: nbd.grpcAddress,
+    token: nbd.token,
+    protoFile: PROTO,
+    model: MODEL_NAME,
+    input: INPUT,
+    row: ROW,
+    clients: CONNECTIONS,
+    depth: GRPC_DEPTH,
+    warmupMs: WARMUP * 1000,
+    durationMs: SECONDS * 1000,
+    onWindowStart: () => probe.start(),
+    onWindowEnd: () => (cpu = probe.stop()),
+    check: (response) => {
+      const raw = new Map(response.outputs.map((o, i) => [o.name, response.raw_output_contents[i]]));
+      const probs = raw.get('probabilities');
+      checkPrediction('nbdeploy gRPC', raw.get('label').readBigInt64LE(0), Array.from({ length: probs.length / 4 }, (_, i) => probs.readFloatLE(4 * i)));
+    }
+  });
+  return { ...r, ...cpu };
+}
+
 // ---------------------------------------------------------------- monitoring overhead
 
 const PROFILED = 'iris_profiled';
@@ -462,10 +494,10 @@ const HISTORY_ROWS_PER_MINUTE = 2000;
 
 /**
  * `status` over 24 h of a 30-feature model that served 2,000 rows a minute, while the WS load
- * of (g) runs on another model of the same service: the day's windows are written through the
+ * of (h) runs on another model of the same service: the day's windows are written through the
  * monitoring store into the state dir (bench/monitoring-history.js) while the service is
  * stopped; then, on the restarted service, one status alone (its caches cold), the load alone
- * (i), and the load with a client asking that status back to back, one in flight (j).
+ * (j), and the load with a client asking that status back to back, one in flight (k).
  */
 async function statusUnderLoad() {
   let nbd = await startNbdeploy();
@@ -518,11 +550,12 @@ const SCENARIOS = [
   { key: 'fastapi', label: '(c) FastAPI + uvicorn (2 workers)' },
   { key: 'http', label: '(d) nbdeploy HTTP OIP v2 JSON' },
   { key: 'ws', label: '(e) nbdeploy WS binary, batching' },
-  { key: 'ws-nobatch', label: '(f) nbdeploy WS binary, no batching' },
-  { key: 'monitor-on', label: '(g) as (e), monitoring on' },
-  { key: 'monitor-off', label: '(h) as (e), --no-monitoring' },
-  { key: 'status-off', label: '(i) as (g), a day in the database' },
-  { key: 'status-on', label: '(j) as (i), 24 h status asked' }
+  { key: 'grpc', label: '(f) nbdeploy gRPC raw contents, batching' },
+  { key: 'ws-nobatch', label: '(g) nbdeploy WS binary, no batching' },
+  { key: 'monitor-on', label: '(h) as (e), monitoring on' },
+  { key: 'monitor-off', label: '(i) as (e), --no-monitoring' },
+  { key: 'status-off', label: '(j) as (h), a day in the database' },
+  { key: 'status-on', label: '(k) as (j), 24 h status asked' }
 ];
 
 const fmtInt = (n) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '—');
@@ -561,7 +594,7 @@ async function main() {
   const ortVersion = JSON.parse(readFileSync(path.join(ROOT, 'node_modules/onnxruntime-node/package.json'), 'utf8')).version;
   console.log(
     `nbdeploy bench: iris_classifier.onnx, 1 row per request, ${CONNECTIONS} concurrent clients` +
-      ` (WebSocket: ${WS_DEPTH} in flight each), ${WARMUP} s warm-up + ${SECONDS} s measured per scenario` +
+      ` (WebSocket: ${WS_DEPTH} in flight each; gRPC: ${GRPC_DEPTH}), ${WARMUP} s warm-up + ${SECONDS} s measured per scenario` +
       `\nmachine: ${os.cpus().length} CPU(s) ${os.cpus()[0]?.model ?? ''}, Node ${process.version}, onnxruntime-node ${ortVersion}; load generator in this process\n`
   );
   const loadBefore = os.loadavg()[0];
@@ -612,13 +645,14 @@ async function main() {
   await run('inproc', scenarioInProcess);
   await run('bare', scenarioBare);
   await run('fastapi', scenarioFastapi);
-  if (wanted('http') || wanted('ws') || wanted('ws-nobatch')) {
+  if (wanted('http') || wanted('ws') || wanted('grpc') || wanted('ws-nobatch')) {
     let nbd;
     try {
-      nbd = await startNbdeploy();
+      nbd = await startNbdeploy(['--grpc-port', '0']);
       nbdeployBatching = nbd.batching;
       await run('http', () => withBatchStats(nbd, () => httpLoad(nbd, `/v2/models/${MODEL_NAME}/infer`, { authorization: `Bearer ${nbd.token}` })));
       await run('ws', () => withBatchStats(nbd, () => nbdeployWs(nbd)));
+      await run('grpc', () => withBatchStats(nbd, () => nbdeployGrpc(nbd)));
       if (wanted('ws-nobatch')) {
         const dep = await wsRequest(nbd.url, nbd.token, { type: 'deploy', id: 2, model: MODEL_NAME, version: 1, stage: 'staging', batching: { max_batch_size: 0 } });
         const batching = dep.model.versions.find((v) => v.version === 1).batching;
@@ -626,7 +660,7 @@ async function main() {
         await run('ws-nobatch', () => withBatchStats(nbd, () => nbdeployWs(nbd)));
       }
     } catch (error) {
-      for (const key of ['http', 'ws', 'ws-nobatch']) {
+      for (const key of ['http', 'ws', 'grpc', 'ws-nobatch']) {
         if (wanted(key) && !results[key]) results[key] = { key, label: SCENARIOS.find((s) => s.key === key).label, error: error.message };
       }
     } finally {
@@ -690,6 +724,8 @@ async function main() {
     wsPredictionsPerSec: rps('ws'),
     wsVsInProcess: rps('ws') / rps('inproc'),
     wsVsWsNoBatching: rps('ws') / rps('ws-nobatch'),
+    grpcVsHttp: rps('grpc') / rps('http'),
+    grpcVsWs: rps('grpc') / rps('ws'),
     httpVsInProcess: rps('http') / rps('inproc'),
     bareVsInProcess: rps('bare') / rps('inproc'),
     monitoringOnVsOff: rps('monitor-on') / rps('monitor-off'),
@@ -729,16 +765,18 @@ async function main() {
   console.log(`nbdeploy WS / in-process      ${fmtRatio(ratios.wsVsInProcess).padStart(8)}`);
   console.log(`nbdeploy WS batching / off    ${fmtRatio(ratios.wsVsWsNoBatching).padStart(8)}`);
   console.log(`nbdeploy HTTP / in-process    ${fmtRatio(ratios.httpVsInProcess).padStart(8)}`);
+  console.log(`nbdeploy gRPC / HTTP          ${fmtRatio(ratios.grpcVsHttp).padStart(8)}`);
+  console.log(`nbdeploy gRPC / WS            ${fmtRatio(ratios.grpcVsWs).padStart(8)}`);
   const pct = (x) => (Number.isFinite(x) ? `${(100 * x).toFixed(1)}%` : 'n/a');
   console.log(`monitoring on / off, req/s    ${pct(ratios.monitoringOnVsOff).padStart(8)}   (aim ≥ 95%: ${verdict(targets.monitoringOnVsOff, ratios.monitoringOnVsOff)})`);
   console.log(`monitoring on / off, CPU/req  ${pct(ratios.monitoringCpuOnVsOff).padStart(8)}`);
   if (statusTimes) {
     console.log(
-      `24 h status, ms               ${fmtMs(ratios.status24hMedianMs).padStart(8)}   (median of ${statusTimes.count} asked during (j); aim ≤ 250 ms: ${verdict(targets.status24hMedianMs, ratios.status24hMedianMs)};` +
+      `24 h status, ms               ${fmtMs(ratios.status24hMedianMs).padStart(8)}   (median of ${statusTimes.count} asked during (k); aim ≤ 250 ms: ${verdict(targets.status24hMedianMs, ratios.status24hMedianMs)};` +
         ` p95 ${fmtMs(statusTimes.p95)}, first after start ${fmtMs(statusTimes.coldMs)})`
     );
   }
-  console.log(`inference p99, (j) / (i)      ${fmtRatio(ratios.statusP99WithVsWithout).padStart(8)}   (aim ≤ 2×: ${verdict(targets.statusP99WithVsWithout, ratios.statusP99WithVsWithout)})`);
+  console.log(`inference p99, (k) / (j)      ${fmtRatio(ratios.statusP99WithVsWithout).padStart(8)}   (aim ≤ 2×: ${verdict(targets.statusP99WithVsWithout, ratios.statusP99WithVsWithout)})`);
   if (isolation && !isolation.error) {
     const { alone, loaded } = isolation;
     console.log(
@@ -774,7 +812,7 @@ async function main() {
       onnxruntimeNode: ortVersion,
       loadAverageAtStart: loadBefore
     },
-    config: { model: 'iris_classifier.onnx', rowsPerRequest: 1, connections: CONNECTIONS, wsDepth: WS_DEPTH, warmupSeconds: WARMUP, seconds: SECONDS, sessionOptions: SESSION_OPTIONS, nbdeployBatching },
+    config: { model: 'iris_classifier.onnx', rowsPerRequest: 1, connections: CONNECTIONS, wsDepth: WS_DEPTH, grpcDepth: GRPC_DEPTH, warmupSeconds: WARMUP, seconds: SECONDS, sessionOptions: SESSION_OPTIONS, nbdeployBatching },
     scenarios: rows.map(({ latencies, ...r }) => r),
     isolation,
     ratios,

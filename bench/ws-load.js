@@ -7,6 +7,7 @@
 // reply, in milliseconds, for requests answered inside the measured window.
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
+import { loadState, measureWindow } from './load-window.js';
 
 const RING = 4096; // send times, indexed by request id; must exceed `depth`
 
@@ -34,7 +35,7 @@ export async function runWsLoad(o) {
   const rows = o.rows ?? 1;
   const headTail = `,"model":${JSON.stringify(o.model)},"inputs":[{"name":${JSON.stringify(o.input)},"datatype":"FP32","shape":[${rows},${o.row.length / rows}]}]}`;
 
-  const state = { measuring: false, stopping: false, windowStart: 0, windowEnd: 0, done: 0, errors: 0, firstError: null, latencies: [], checked: false, checkError: null };
+  const state = loadState();
 
   const sockets = await Promise.all(Array.from({ length: o.clients }, () => open(wsUrl, o.token)));
   const finished = sockets.map((ws) => drive(ws));
@@ -90,24 +91,9 @@ export async function runWsLoad(o) {
     });
   }
 
-  await sleep(o.warmupMs);
-  o.onWindowStart?.();
-  state.windowStart = performance.now();
-  state.windowEnd = state.windowStart + o.durationMs;
-  state.measuring = true;
-  await sleep(o.durationMs);
-  o.onWindowEnd?.();
-  state.stopping = true;
-  await Promise.race([Promise.all(finished), sleep(5000)]);
-  for (const ws of sockets) ws.close();
-  if (state.checkError) throw state.checkError;
-  return {
-    seconds: o.durationMs / 1000,
-    requests: state.done,
-    errors: state.errors,
-    firstError: state.firstError,
-    latencies: state.latencies
-  };
+  return measureWindow(o, state, finished, () => {
+    for (const ws of sockets) ws.close();
+  });
 }
 
 function open(url, token) {
@@ -189,8 +175,6 @@ export function irisProfile(rows) {
   });
   return { features };
 }
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Asks one request over and over on one connection, the next as soon as the previous one is

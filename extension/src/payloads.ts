@@ -131,7 +131,11 @@ export interface IDeployment {
   version: number;
   stage: string;
   traffic: ITrafficShare[];
-  /** The Open Inference Protocol v2 infer URL of the model. */
+  /**
+   * The Open Inference Protocol v2 infer URL that reaches this version: the model's route when
+   * the version takes part in its traffic (production, canary, shadow), else (staging) the
+   * version's own route `/v2/models/{model}/versions/{version}/infer`.
+   */
   endpoint: string;
   /** Usage snippets by language: `curl`, `python`, `typescript`. */
   snippets: Record<string, string>;

@@ -14,7 +14,7 @@ export const TOKEN_FILE = 'token';
 /** The Jupyter server extension names the Jupyter user here for the audit log. */
 export const USER_HEADER = 'x-nbdeploy-user';
 
-/** The given token, or the one kept in the state dir, or a new one written there (mode 0600). */
+/** The given token, or the one kept in the state dir, or a new one written there (mode 0600; a state dir it makes, 0700). */
 export function loadOrCreateToken(stateDir: string, given?: string): string {
   if (given) return given;
   const file = path.join(stateDir, TOKEN_FILE);
@@ -22,7 +22,7 @@ export function loadOrCreateToken(stateDir: string, given?: string): string {
     const token = readFileSync(file, 'utf8').trim();
     if (token) return token;
   }
-  mkdirSync(stateDir, { recursive: true });
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   const token = randomBytes(24).toString('base64url');
   writeFileSync(file, token + '\n', { mode: 0o600 });
   chmodSync(file, 0o600);
@@ -48,6 +48,14 @@ export class Access {
     } else if (allowQuery && req.url?.includes('token=')) {
       presented = new URL(req.url, 'http://service').searchParams.get('token') ?? undefined;
     }
+    if (!presented || !this._matches(presented)) {
+      throw new ServiceError('NBD_ERR_UNAUTHORIZED');
+    }
+  }
+
+  /** Checks an `authorization` value (`Bearer <token>`) given outside HTTP headers: gRPC metadata. */
+  checkAuthorization(value: string | undefined): void {
+    const presented = value?.startsWith('Bearer ') ? value.slice(7).trim() : undefined;
     if (!presented || !this._matches(presented)) {
       throw new ServiceError('NBD_ERR_UNAUTHORIZED');
     }

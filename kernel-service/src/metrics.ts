@@ -5,7 +5,7 @@
  */
 import client from 'prom-client';
 
-export type Transport = 'http' | 'ws';
+export type Transport = 'http' | 'ws' | 'grpc';
 
 export class ServiceMetrics {
   readonly registry = new client.Registry();
@@ -99,11 +99,13 @@ export class ServiceMetrics {
       batchSize: this.batchSize.labels(labels),
       ok: {
         http: this.requests.labels({ ...labels, transport: 'http', outcome: 'ok' }),
-        ws: this.requests.labels({ ...labels, transport: 'ws', outcome: 'ok' })
+        ws: this.requests.labels({ ...labels, transport: 'ws', outcome: 'ok' }),
+        grpc: this.requests.labels({ ...labels, transport: 'grpc', outcome: 'ok' })
       },
       failed: {
         http: this.requests.labels({ ...labels, transport: 'http', outcome: 'error' }),
-        ws: this.requests.labels({ ...labels, transport: 'ws', outcome: 'error' })
+        ws: this.requests.labels({ ...labels, transport: 'ws', outcome: 'error' }),
+        grpc: this.requests.labels({ ...labels, transport: 'grpc', outcome: 'error' })
       },
       error: (code: string) => this.errors.inc({ ...labels, code })
     };

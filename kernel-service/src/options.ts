@@ -8,6 +8,8 @@ export interface ServiceOptions {
   host: string;
   /** 0 picks a free port (tests). */
   port: number;
+  /** OIP v2 gRPC on this port, on the same host; off when absent. 0 picks a free port. */
+  grpcPort?: number;
   /** Holds the SQLite registry, the artifacts and the token file. */
   stateDir: string;
   /** The access token; generated on first start and kept in the state dir when absent. */
@@ -62,6 +64,10 @@ export function resolveOptions(given: Partial<ServiceOptions>): ServiceOptions {
     throw new Error(`invalid option: ${message}`);
   };
   if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535) fail(`--port must be 0–65535, got ${given.port}`);
+  if (options.grpcPort !== undefined) {
+    if (!Number.isInteger(options.grpcPort) || options.grpcPort < 0 || options.grpcPort > 65535) fail(`--grpc-port must be 0–65535, got ${given.grpcPort}`);
+    if (options.grpcPort !== 0 && options.grpcPort === options.port) fail(`--grpc-port and --port are both ${options.port}; gRPC needs a port of its own`);
+  }
   if (!options.host) fail('--host is empty');
   if (!(options.maxRequestBytes >= 1024)) fail(`--max-request-bytes must be at least 1024, got ${options.maxRequestBytes}`);
   if (!Number.isInteger(options.intraOpThreads) || options.intraOpThreads < 1) fail(`--intra-op-threads must be a positive integer, got ${options.intraOpThreads}`);

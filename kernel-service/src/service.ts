@@ -8,6 +8,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Access, loadOrCreateToken } from './auth.js';
+import { GrpcInferenceServer } from './grpc/grpc-server.js';
+import { removeServiceNote, writeServiceNote } from './service-note.js';
 import { createRouter } from './http/routes.js';
 import { ServiceMetrics } from './metrics.js';
 import { SqliteAlertStore } from './monitoring/alert-store.js';
@@ -105,6 +107,13 @@ export class Service {
     return `http://${host}:${address.port}`;
   }
 
+  /** `host:port` of the gRPC endpoint (after start), or null without `grpcPort`. */
+  get grpcAddress(): string | null {
+    if (this._grpcPort === null) return null;
+    const { host } = this.options;
+    return host.includes(':') ? `[${host}]:${this._grpcPort}` : `${host}:${this._grpcPort}`;
+  }
+
   async start(): Promise<this> {
     const removed = this.store.sweep(this.registry.artifactKeys());
     if (removed.length > 0) this.options.log(`removed ${removed.length} unfinished or unreferenced artifact folder(s)`);
@@ -150,6 +159,25 @@ export class Service {
         resolve();
       });
     });
+    if (this.options.grpcPort !== undefined) {
+      this._grpc = new GrpcInferenceServer({
+        access,
+        registry: this.registry,
+        server: this.server,
+        dataPlane: this.dataPlane,
+        maxRequestBytes: this.options.maxRequestBytes,
+        isAcceptingTraffic: () => !this._stopping
+      });
+      try {
+        this._grpcPort = await this._grpc.listen(this.options.host, this.options.grpcPort);
+      } catch (error) {
+        // Nothing half-started: the HTTP listener goes too.
+        this._grpc.forceShutdown();
+        await new Promise<void>((resolve) => http.close(() => resolve()));
+        throw error;
+      }
+    }
+    writeServiceNote(this.options.stateDir, this.url, this.token);
     return this;
   }
 
@@ -160,18 +188,22 @@ export class Service {
   async stop(): Promise<void> {
     if (this._stopped) return this._stopped;
     this._stopping = true;
+    removeServiceNote(this.options.stateDir);
     this._stopped = (async () => {
       const http = this._http;
       const closed = http ? new Promise<void>((resolve) => http.close(() => resolve())) : Promise.resolve();
       http?.closeIdleConnections();
+      // gRPC takes no new calls from here; the calls under way finish (the data plane's drain counts them).
+      const grpcClosed = this._grpc?.shutdown() ?? Promise.resolve();
       // In-flight inferences and registry changes (register, deploy) both finish first.
       const drained = Promise.all([this.dataPlane.drain(), this.deployer.drain()]);
       const timeout = new Promise<void>((resolve) => setTimeout(resolve, this.options.shutdownTimeoutMs).unref());
       await Promise.race([drained, timeout]);
       this._sockets?.close();
       http?.closeIdleConnections();
-      await Promise.race([closed, timeout]);
+      await Promise.race([Promise.all([closed, grpcClosed]), timeout]);
       http?.closeAllConnections();
+      this._grpc?.forceShutdown();
       this.live.close();
       await this.server.close();
       this.webhooks?.close();
@@ -188,6 +220,8 @@ export class Service {
   private readonly _alertStore: SqliteAlertStore | undefined;
   private _http: Server | null = null;
   private _sockets: NotebookSockets | null = null;
+  private _grpc: GrpcInferenceServer | null = null;
+  private _grpcPort: number | null = null;
   private _stopping = false;
   private _stopped: Promise<void> | null = null;
 }

@@ -20,7 +20,7 @@ class DeployRefusedError(ServiceError):
 
 
 @dataclass
-class Deployment:
+class Deployment(display.Output):
     model: str
     version: int
     stage: str
@@ -39,7 +39,15 @@ class Deployment:
         return display.deployment_text(self.to_dict())
 
 
-def _snippets(url: str, model: str, signature: dict[str, Any] | None) -> dict[str, str]:
+def _endpoint(url: str, model: str, version: int, traffic: list[dict[str, Any]]) -> str:
+    """The model's route when the version takes part in the model's traffic (production,
+    canary, shadow); otherwise (a staged version) its own versioned route, the only one that
+    reaches it."""
+    base = f"{url.rstrip('/')}/v2/models/{model}"
+    return f"{base}/infer" if any(t["version"] == version for t in traffic) else f"{base}/versions/{version}/infer"
+
+
+def _snippets(endpoint: str, signature: dict[str, Any] | None) -> dict[str, str]:
     example = []
     # every input, or the copied request would be refused for the ones left out
     for i in (signature or {}).get("inputs") or []:
@@ -48,7 +56,6 @@ def _snippets(url: str, model: str, signature: dict[str, Any] | None) -> dict[st
         filler = "a" if i["datatype"] == "BYTES" else 0
         example.append({"name": i["name"], "shape": [1, *row_shape], "datatype": i["datatype"], "data": [filler] * math.prod(row_shape)})
     body = json.dumps({"inputs": example})
-    endpoint = f"{url.rstrip('/')}/v2/models/{model}/infer"
     return {
         "curl": f"curl -X POST {endpoint} \\\n  -H \"Authorization: Bearer $NBDEPLOY_TOKEN\" \\\n  -d '{body}'",
         "python": (
@@ -82,13 +89,14 @@ def deployment_of(view: dict[str, Any], version: int) -> Deployment:
         traffic.append({"version": s, "role": "shadow", "percent": 100})
     record = next(v for v in view["versions"] if v["version"] == version)
     signature = record.get("metadata", {}).get("nbdeploy", {}).get("signature")
+    endpoint = _endpoint(svc.info.url, view["name"], version, traffic)
     return Deployment(
         model=view["name"],
         version=version,
         stage=record["stage"],
         traffic=traffic,
-        endpoint=f"{svc.info.url.rstrip('/')}/v2/models/{view['name']}/infer",
-        snippets=_snippets(svc.info.url, view["name"], signature),
+        endpoint=endpoint,
+        snippets=_snippets(endpoint, signature),
         view=view,
     )
 
@@ -101,8 +109,10 @@ def deploy(
     override: str | None = None,
     name: str | None = None,
     batching: dict[str, int] | None = None,
+    show: bool = True,
 ) -> Deployment:
-    """Deploys an artifact (registering it first) or a registered version (`name=` then).
+    """Deploys an artifact (registering it first) or a registered version (`name=` then);
+    draws the deployment in the running cell (unless `show=False`).
 
     `batching` sets how the version is served: `instances` (worker threads, each with its own
     session), `max_batch_size`, `max_queue_delay_us`, `max_queue_size` (docs/protocol.md).
@@ -133,12 +143,18 @@ def deploy(
         if error.code == "NBD_ERR_VALIDATION_REQUIRED":
             raise DeployRefusedError(error.code, f"{error.message} — run nd.validate(art, X, y, gates=...) first, or pass override='reason'", error.status) from None
         raise
-    return deployment_of(reply["model"], version)
+    return _shown(deployment_of(reply["model"], version), show)
 
 
-def rollback(name: str) -> Deployment:
-    """Back to the previous production version."""
+def rollback(name: str, show: bool = True) -> Deployment:
+    """Back to the previous production version; draws the deployment (unless `show=False`)."""
     svc = client()
     message: dict[str, Any] = {"model": name}
     view = svc.call("rollback", **with_context(message))["model"]
-    return deployment_of(view, view["deployment"]["production"])
+    return _shown(deployment_of(view, view["deployment"]["production"]), show)
+
+
+def _shown(deployment: Deployment, show: bool) -> Deployment:
+    if show:
+        deployment.show()
+    return deployment

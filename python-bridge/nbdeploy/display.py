@@ -7,12 +7,51 @@ The monitor chart's static fallback is an `image/svg+xml` rendering of the chart
 from __future__ import annotations
 
 import html
+import sys
 from typing import Any
 
 from ._json import jsonable
 
 VALIDATION_MIME = "application/vnd.nbdeploy.validation+json"
 DEPLOYMENT_MIME = "application/vnd.nbdeploy.deployment+json"
+
+
+
+def _shell() -> Any:
+    """The running IPython (a Jupyter kernel), or None (a script; IPython is not imported for it)."""
+    ipython = sys.modules.get("IPython")
+    return ipython.get_ipython() if ipython is not None else None
+
+
+class Output:
+    """An nbdeploy output (a report, a deployment, a chart): `show()` draws it in the running
+    cell when it is made, so that `report = nd.validate(...)` draws the report too. When the
+    same object is then a cell's last expression, IPython draws it through `_ipython_display_`
+    (not its reprs), which draws it again only from another cell: `nd.validate(...)` alone, or
+    `report` on the line after, draws once. Subclasses give `_repr_mimebundle_`."""
+
+    #: the execution count of the cell that drew it
+    _shown_in: int | None = None
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def show(self) -> None:
+        """Draws it in the running cell (outside IPython: nothing)."""
+        shell = _shell()
+        if shell is None:
+            return
+        from IPython.display import display
+
+        display(self._repr_mimebundle_(), raw=True)
+        self._shown_in = shell.execution_count
+
+    def _ipython_display_(self) -> None:
+        shell = _shell()
+        if shell is not None and self._shown_in == shell.execution_count:
+            return  # drawn when it was made, in this cell
+        self.show()
+
 
 _TABLE = 'style="border-collapse:collapse;margin:4px 0 10px 0;font-size:12px"'
 _CELL = 'style="border:1px solid rgba(128,128,128,.35);padding:2px 8px;text-align:{align}"'

@@ -57,7 +57,7 @@ def status(
     return {k: v for k, v in reply.items() if k not in ("type", "id")}
 
 
-class MonitorChart:
+class MonitorChart(display.Output):
     """What `nd.monitor` returns: shown as the monitor chart (live in JupyterLab with the
     extension, a static SVG elsewhere); `.status` is the `nd.status` summary of the span,
     `.series` the data over time, `.payload` the whole snapshot, `.svg` the static chart,
@@ -83,13 +83,17 @@ class MonitorChart:
         return self.text
 
 
-def monitor(name: str, last: str | int | float = "15m", version: int | None = None) -> MonitorChart:
+def monitor(name: str, last: str | int | float = "15m", version: int | None = None, show: bool = True) -> MonitorChart:
     """The monitoring chart of `name` over the `last` span ("15m", "1h", "30s"): throughput and
     errors, latency percentiles, drift per feature, integrity violations, performance from
-    delayed labels and alerts, for `version` (default: the production version). Shown as the
-    cell's result; in JupyterLab with the extension it updates live while traffic flows."""
+    delayed labels and alerts, for `version` (default: the production version). Drawn in the
+    running cell (unless `show=False`); in JupyterLab with the extension it updates live while
+    traffic flows."""
     reply = client().call("monitor", model=name, last_seconds=parse_span(last), version=version, svg=True)
-    return MonitorChart(reply["payload"], reply.get("svg"), reply["text"])
+    chart = MonitorChart(reply["payload"], reply.get("svg"), reply["text"])
+    if show:
+        chart.show()
+    return chart
 def alerts(name: str | None = None, last: str | int | float | None = None, state: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
     """Alerts, newest first: of model `name` (all models when None), firing now or fired or
     resolved within `last` ("1h", "7d"; all kept when None), only those in `state`

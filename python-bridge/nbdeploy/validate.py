@@ -30,7 +30,7 @@ SLICE_MIN_ROWS = 10
 
 
 @dataclass
-class ValidationReport:
+class ValidationReport(display.Output):
     model: str
     version: int
     task: str
@@ -142,8 +142,10 @@ def validate(
     slices: Any = None,
     card: dict[str, Any] | None = None,
     resamples: int = 200,
+    show: bool = True,
 ) -> ValidationReport:
-    """Validates an artifact on labelled data through the service; stores and displays the report."""
+    """Validates an artifact on labelled data through the service; stores the report and
+    draws it in the running cell (unless `show=False`)."""
     svc = client()
     version = ensure_registered(svc, art)
     signature = art.signature
@@ -203,5 +205,7 @@ def validate(
     message = {"model": art.name, "version": version, "passed": report.passed, "report": jsonable(report.to_dict())}
     stored = svc.call("attach_validation", **with_context(message))
     report.id = stored["validation"]["id"]
+    if show:
+        report.show()
     return report
 

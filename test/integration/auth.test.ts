@@ -1,11 +1,11 @@
-import { execFileSync } from 'node:child_process';
-import { statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RestClient, request } from '../support/http.js';
 import { fixture } from '../support/models.js';
 import { tryConnect } from '../support/notebook-client.js';
-import { BIN, type ServiceProcess, cleanup, startService } from '../support/service.js';
+import { BIN, type ServiceProcess, cleanup, makeTempDir, startService } from '../support/service.js';
 
 /** Every route but the health probes, with a body where it takes one. */
 const GUARDED_ROUTES: Array<[method: 'GET' | 'POST', path: string, body?: unknown]> = [
@@ -140,7 +140,7 @@ describe('token file', () => {
   });
 
   it('should be what `nbdeploy token` prints, and kept across restarts', async () => {
-    const printed = execFileSync(process.execPath, [BIN, 'token', '--state-dir', service.stateDir], { encoding: 'utf8' }).trim();
+    const printed = token(service.stateDir).stdout.trim();
     expect(printed).toBe(service.token);
     expect(service.token.length).toBeGreaterThanOrEqual(16);
     const stateDir = service.stateDir;
@@ -151,13 +151,48 @@ describe('token file', () => {
     expect(res.status).toBe(200);
   });
 
-  it('should use the token given with --token instead of the file', async () => {
+  it('should print the token a service given --token accepts, or say that the file is not it', async () => {
     const given = 'a-given-token-of-32-characters!!';
     const other = await startService({ args: ['--token', given] });
     expect((await request(other.url, '/v2', { token: given })).status).toBe(200);
-    const fileToken = execFileSync(process.execPath, [BIN, 'token', '--state-dir', other.stateDir], { encoding: 'utf8' }).trim();
-    expect(fileToken).not.toBe(given);
-    expect((await request(other.url, '/v2', { token: fileToken })).status).toBe(401);
+    // No token file is made for a given token, and `nbdeploy token` makes none either.
+    const bare = token(other.stateDir);
+    expect(bare.status).toBe(1);
+    expect(bare.stderr).toContain(`the service running on ${other.url}`);
+    expect(bare.stderr).toContain('was given its token with --token or NBDEPLOY_TOKEN');
+    expect(existsSync(path.join(other.stateDir, 'token'))).toBe(false);
+    expect(token(other.stateDir, { NBDEPLOY_TOKEN: given })).toMatchObject({ status: 0, stdout: `${given}\n` });
+    expect(token(other.stateDir, { NBDEPLOY_TOKEN: 'another-token-of-32-characters!!' }).status).toBe(1);
     await other.stop();
+
+    // A state dir whose file holds the token of an earlier start, now running with another one.
+    const stateDir = other.stateDir;
+    const earlier = await startService({ stateDir });
+    const fileToken = earlier.token;
+    await earlier.stop();
+    const again = await startService({ stateDir, args: ['--token', given] });
+    const refused = token(stateDir);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain(`${path.join(stateDir, 'token')} holds another one`);
+    expect((await request(again.url, '/v2', { token: fileToken })).status).toBe(401);
+    await again.stop();
+    // Once no service runs there, the file is what the next start without --token uses.
+    expect(token(stateDir)).toMatchObject({ status: 0, stdout: `${fileToken}\n` });
+  });
+
+  it('should make nothing when there is no token yet, and say where it will be', () => {
+    const stateDir = path.join(makeTempDir(), 'never-started');
+    const run = token(stateDir);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain(`no token yet: ${path.join(stateDir, 'token')} does not exist`);
+    expect(existsSync(stateDir)).toBe(false);
   });
 });
+
+/** `nbdeploy token --state-dir DIR`, with NBDEPLOY_TOKEN only as `env` says. */
+function token(stateDir: string, env: Record<string, string> = {}): { status: number | null; stdout: string; stderr: string } {
+  const base = { ...process.env };
+  delete base.NBDEPLOY_TOKEN;
+  const run = spawnSync(process.execPath, [BIN, 'token', '--state-dir', stateDir], { encoding: 'utf8', env: { ...base, ...env } });
+  return { status: run.status, stdout: run.stdout, stderr: run.stderr };
+}

@@ -1,3 +1,4 @@
+import http, { Agent } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RestClient, request } from '../support/http.js';
 import { fixture, fp32, twoInputModel } from '../support/models.js';
@@ -143,6 +144,25 @@ describe('request size limit (--max-request-bytes)', () => {
     expect(res.json().code).toBe('NBD_ERR_BODY_TOO_LARGE');
   });
 
+  it.each([
+    ['with Content-Length', false],
+    ['chunked', true]
+  ])('should answer a body far over the limit (%s) with 413, not a broken connection, and keep the connection usable', async (_how, chunked) => {
+    // 256 times the limit: the client is still sending when the 413 is written.
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const refused = await upload(Buffer.alloc(MAX_REQUEST_BYTES * 256, ' '), chunked, agent);
+      expect(refused.error).toBeNull();
+      expect(refused.status).toBe(413);
+      expect(JSON.parse(refused.text).code).toBe('NBD_ERR_BODY_TOO_LARGE');
+      // The rest of the body was read as body, never as the next request, on the same connection.
+      const next = await upload(Buffer.from(JSON.stringify({ inputs: [fp32('input', [ROW])] })), false, agent);
+      expect(next).toMatchObject({ error: null, status: 200, reusedSocket: true });
+    } finally {
+      agent.destroy();
+    }
+  });
+
   it('should refuse an oversized repository load the same way', async () => {
     const res = await rest.load('big', { 'model.onnx': Buffer.alloc(MAX_REQUEST_BYTES) });
     expect(res.status).toBe(413);
@@ -284,3 +304,30 @@ describe('WebSocket frames', () => {
     await stillWorks();
   });
 });
+
+/**
+ * An infer request whose body is written as fast as the connection takes it, recording any
+ * error on the request, even one after the response (an EPIPE while the body is still going out).
+ */
+function upload(body: Buffer, chunked: boolean, agent: Agent): Promise<{ status: number | null; text: string; error: string | null; reusedSocket: boolean }> {
+  return new Promise((resolve) => {
+    const headers: Record<string, string> = { authorization: `Bearer ${service.token}`, 'content-type': 'application/json' };
+    if (!chunked) headers['content-length'] = String(body.length);
+    let status: number | null = null;
+    let text = '';
+    let error: string | null = null;
+    const req = http.request(new URL('/v2/models/iris/infer', service.url), { method: 'POST', headers, agent }, (res) => {
+      status = res.statusCode!;
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+    });
+    req.on('error', (e: NodeJS.ErrnoException) => (error = e.code ?? e.message));
+    req.on('close', () => resolve({ status, text, error, reusedSocket: req.reusedSocket }));
+    if (chunked) {
+      for (let at = 0; at < body.length; at += 16 * 1024) req.write(body.subarray(at, at + 16 * 1024));
+      req.end();
+    } else {
+      req.end(body);
+    }
+  });
+}

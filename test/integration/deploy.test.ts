@@ -176,6 +176,18 @@ describe('deploy over /ws', () => {
     const res = await rest.infer('undeploy', [fp32('input', [ROW])], 2);
     expect(res.status).toBe(409);
     expect(res.json().code).toBe('NBD_ERR_VERSION_ARCHIVED');
+    // Evaluation requests (a validation run again, kept out of monitoring) still reach it,
+    // loading it on demand, over WebSocket and REST; monitored traffic keeps being refused.
+    const evaluated = await alice.call({ type: 'infer', model: 'undeploy', version: 2, inputs: [fp32('input', [ROW])], monitor: false });
+    expect(evaluated).toMatchObject({ type: 'infer_result', model_version: 2 });
+    expect((await rest.infer('undeploy', [fp32('input', [ROW])], 2, { parameters: { monitor: false } })).status).toBe(200);
+    expect((await rest.infer('undeploy', [fp32('input', [ROW])], 2)).json().code).toBe('NBD_ERR_VERSION_ARCHIVED');
+    expect(await alice.request({ type: 'infer', model: 'undeploy', version: 2, inputs: [fp32('input', [ROW])] })).toMatchObject({ code: 'NBD_ERR_VERSION_ARCHIVED' });
+    // ... and it can be deployed again
+    const restaged = await alice.call({ type: 'deploy', model: 'undeploy', version: 2, stage: 'staging' });
+    expect(restaged.model.versions[1].stage).toBe('staging');
+    expect((await rest.infer('undeploy', [fp32('input', [ROW])], 2)).status).toBe(200);
+    await alice.call({ type: 'undeploy', model: 'undeploy', version: 2 });
 
     const refused = await alice.request({ type: 'undeploy', model: 'undeploy', version: 1 });
     expect(refused).toMatchObject({ type: 'error', code: 'NBD_ERR_DEPLOY_CONFLICT' });

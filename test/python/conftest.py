@@ -31,6 +31,9 @@ class RunningService:
             self.process.kill()
             raise RuntimeError(f"nbdeploy serve did not start: {line!r} {self.process.stderr.read()}")
         self.url = match.group(1)
+        # With --grpc-port: "listening on http://… (gRPC on host:port)"
+        grpc_match = re.search(r"\(gRPC on (\S+)\)", line)
+        self.grpc_address = grpc_match.group(1) if grpc_match else None
         self.token = (state_dir / "token").read_text().strip()
 
     def stop(self) -> None:
@@ -48,6 +51,21 @@ def service(tmp_path_factory):
     running = RunningService(tmp_path_factory.mktemp("nbdeploy-state"), [])
     yield running
     running.stop()
+
+
+@pytest.fixture(scope="module")
+def start_service(tmp_path_factory):
+    """Starts services with extra `serve` arguments (e.g. "--grpc-port", "0"); stops them after the module."""
+    started: list[RunningService] = []
+
+    def start(*extra: str) -> RunningService:
+        running = RunningService(tmp_path_factory.mktemp("nbdeploy-state"), list(extra))
+        started.append(running)
+        return running
+
+    yield start
+    for running in started:
+        running.stop()
 
 
 @pytest.fixture()

@@ -3,6 +3,10 @@ feedback → rollback, on scikit-learn's bundled datasets."""
 
 from __future__ import annotations
 
+import json
+import re
+import urllib.request
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -89,6 +93,22 @@ def test_failing_gate_blocks_deploy_until_overridden(nd):
     assert served["instances"] == 2 and served["max_queue_size"] == 64
     audit = nd._client().call("audit", model="iris-gated")["entries"]
     assert audit[0]["action"] == "promote" and audit[0]["details"]["override"] == "accepted by the lead for a demo"
+
+
+def test_staged_version_gets_the_versioned_endpoint_that_reaches_it(nd, service):
+    X_train, X_test, y_train, y_test = split(load_iris)
+    first = nd.export(LogisticRegression(max_iter=1000).fit(X_train, y_train), X_train, name="iris-staged", y=y_train)
+    assert nd.deploy(first, override="not validated in this test").endpoint == f"{service.url}/v2/models/iris-staged/infer"
+    second = nd.export(LogisticRegression(C=0.1, max_iter=1000).fit(X_train, y_train), X_train, name="iris-staged", y=y_train)
+    staged = nd.deploy(second, stage="staging")
+    assert staged.stage == "staging"
+    assert staged.endpoint == f"{service.url}/v2/models/iris-staged/versions/{second.version}/infer"
+    assert all(staged.endpoint in snippet for snippet in staged.snippets.values())
+    # What an integrator copies from the curl snippet reaches the staged version, not production.
+    body = re.search(r"-d '(.*)'", staged.snippets["curl"]).group(1)
+    answer = urllib.request.urlopen(urllib.request.Request(staged.endpoint, data=body.encode(), headers={"Authorization": f"Bearer {service.token}"}))
+    assert json.loads(answer.read())["model_version"] == str(second.version)
+    assert nd.deploy(second, canary=10).endpoint == f"{service.url}/v2/models/iris-staged/infer"
 
 
 def test_dataframe_with_categories_and_missing_values(nd):

@@ -26,6 +26,16 @@ def _bundles(notebook) -> list[dict]:
     return [out for cell in notebook.cells if cell.cell_type == "code" for out in cell.get("outputs", []) if out.get("output_type") == "display_data"]
 
 
+def _run():
+    """Runs the quickstart in tslab and checks that no cell failed or wrote to stderr."""
+    notebook = nbformat.read(EXAMPLES / "typescript-quickstart.ipynb", as_version=4)
+    # The notebook's folder: tslab resolves `nbdeploy/notebook` and the data files from there.
+    NotebookClient(notebook, timeout=300, kernel_name="tslab", resources={"metadata": {"path": str(EXAMPLES)}}).execute()
+    errors = [out for cell in notebook.cells for out in cell.get("outputs", []) if out.get("output_type") in ("error",) or out.get("name") == "stderr"]
+    assert not errors, errors
+    return notebook
+
+
 def test_typescript_quickstart_runs_and_shows_the_outputs(service, monkeypatch, nd):
     try:
         spec = KernelSpecManager().get_kernel_spec("tslab")
@@ -34,13 +44,8 @@ def test_typescript_quickstart_runs_and_shows_the_outputs(service, monkeypatch, 
     assert Path(spec.argv[0]).is_file(), f"the tslab kernel starts {spec.argv[0]}, which does not exist: run `make setup`"
     monkeypatch.setenv("NBDEPLOY_URL", service.url)
     monkeypatch.setenv("NBDEPLOY_TOKEN", service.token)
-    notebook = nbformat.read(EXAMPLES / "typescript-quickstart.ipynb", as_version=4)
+    notebook = _run()
     assert notebook.metadata["kernelspec"]["name"] == "tslab"
-    # The notebook's folder: tslab resolves `nbdeploy/notebook` and the data files from there.
-    NotebookClient(notebook, timeout=300, kernel_name="tslab", resources={"metadata": {"path": str(EXAMPLES)}}).execute()
-
-    errors = [out for cell in notebook.cells for out in cell.get("outputs", []) if out.get("output_type") in ("error",) or out.get("name") == "stderr"]
-    assert not errors, errors
     bundles = _bundles(notebook)
     shown = {mime for b in bundles for mime in b["data"]}
     assert MIMES <= shown, shown
@@ -77,3 +82,6 @@ def test_typescript_quickstart_runs_and_shows_the_outputs(service, monkeypatch, 
     for name, value in python_report.metrics.items():
         assert abs(value - report["metrics"][name]) < 1e-9, name
     assert python_report.details["confusion_matrix"] == report["details"]["confusion_matrix"]
+
+    # Run again against the same service, as people re-run notebooks: the versions exist now.
+    _run()

@@ -9,6 +9,8 @@ export interface HttpResponse {
   status: number;
   headers: IncomingHttpHeaders;
   text: string;
+  /** The body's bytes (binary responses). */
+  body: Buffer;
   /** The body parsed as JSON (throws with the text when it is not JSON). */
   json<T = any>(): T;
 }
@@ -44,11 +46,13 @@ export function request(baseUrl: string, path: string, options: RequestOptions =
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('error', reject);
       res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
+        const body = Buffer.concat(chunks);
+        const text = body.toString('utf8');
         resolve({
           status: res.statusCode!,
           headers: res.headers,
           text,
+          body,
           json() {
             try {
               return JSON.parse(text);

@@ -28,6 +28,8 @@ export interface StartOptions {
 export class ServiceProcess {
   /** Resolves once the process has exited, with its exit code or signal. */
   readonly exited: Promise<Exit>;
+  /** `host:port` of the gRPC endpoint when started with `--grpc-port`. */
+  grpcAddress: string | null = null;
 
   constructor(
     readonly child: ChildProcess,
@@ -141,6 +143,7 @@ export async function startService(options: StartOptions = {}): Promise<ServiceP
   const tokenIndex = args.indexOf('--token');
   const token = tokenIndex >= 0 ? args[tokenIndex + 1]! : readFileSync(path.join(stateDir, 'token'), 'utf8').trim();
   const service = new ServiceProcess(child, url, token, stateDir, exited, () => stderr);
+  service.grpcAddress = /\(gRPC on (\S+)\)/.exec(stdout)?.[1] ?? null;
   running.add(service);
   void exited.then(() => running.delete(service));
   return service;

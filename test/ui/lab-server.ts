@@ -6,7 +6,7 @@
  * The returned teardown stops the process group it started, by its pid.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -27,6 +27,12 @@ export default async function startLab(config: FullConfig): Promise<() => Promis
   // make setup links it in the repository (see the Makefile's tslab target).
   mkdirSync(path.join(temp, 'node_modules'));
   symlinkSync(root, path.join(temp, 'node_modules', 'nbdeploy'));
+  // The tests save when they mean to: an autosave (every 2 min) that is still being written
+  // when a test saves makes JupyterLab ask whether the file "changed on disk", and the
+  // dialog holds the save until the test times out.
+  const docmanager = path.join(temp, 'settings', '@jupyterlab', 'docmanager-extension');
+  mkdirSync(docmanager, { recursive: true });
+  writeFileSync(path.join(docmanager, 'plugin.jupyterlab-settings'), JSON.stringify({ autosave: false }));
   const python = path.join(root, '.venv', 'bin', 'python');
   const galataExtension = execFileSync(python, ['-c', 'import jupyterlab.galata as g, os; print(os.path.dirname(g.__file__))'], {
     encoding: 'utf8'

@@ -1,6 +1,10 @@
 /**
- * Request bodies: refused with 413 before any byte is read when Content-Length says they
- * are too large, and cut off at the limit when the length is not announced.
+ * Request bodies: refused with 413 before any byte is kept when Content-Length says they
+ * are too large, and cut off at the limit when the length is not announced. Either way the
+ * rest of the body is read and thrown away, as Node does for every response that leaves a
+ * body unread: a client still sending gets the 413 rather than a reset connection (closing
+ * a socket with unread data resets it, and the client's kernel drops the response it had not
+ * read yet), and the connection stays usable, the rest framed as body, never as a request.
  */
 import type { IncomingMessage } from 'node:http';
 import type { z } from 'zod';
@@ -23,7 +27,8 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       size += chunk.length;
       if (size > limit) {
         req.removeAllListeners('data');
-        req.pause();
+        req.resume(); // no listener: the rest is discarded
+
         reject(new ServiceError('NBD_ERR_BODY_TOO_LARGE', { size: `more than ${limit}`, limit }));
         return;
       }

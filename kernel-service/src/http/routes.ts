@@ -8,17 +8,15 @@ import FindMyWay from 'find-my-way';
 import { type Access, actorOf } from '../auth.js';
 import { ServiceError, asServiceError } from '../errors.js';
 import type { ServiceMetrics } from '../metrics.js';
-import { decodeJsonInput } from '../serving/admission.js';
-import { tensorToJsonText } from '../protocol/datatypes.js';
-import { InferRequest, ModelConfig, RepositoryIndexRequest, RepositoryLoadRequest, describeIssues } from '../protocol/oip.js';
+import { ModelConfig, RepositoryIndexRequest, RepositoryLoadRequest, describeIssues } from '../protocol/oip.js';
 import { MODEL_FILE } from '../registry/artifact-store.js';
 import { type BatchingConfig, MAX_INSTANCES, type Registry } from '../registry/registry.js';
-import type { InferResult } from '../serving/data-plane.js';
 import type { DataPlane } from '../serving/data-plane.js';
 import type { Deployer } from '../serving/deployer.js';
-import { type ModelServer, newestServable } from '../serving/model-server.js';
-import { VERSION } from '../version.js';
-import { readJson } from './body.js';
+import { isModelReady, modelMetadata, parseVersion, serverMetadata } from '../serving/model-metadata.js';
+import type { ModelServer } from '../serving/model-server.js';
+import { INFERENCE_HEADER, decodeContent, inferResponseBody, parseInferBody } from './binary-tensors.js';
+import { readBody, readJson } from './body.js';
 
 export interface HttpContext {
   access: Access;
@@ -50,27 +48,8 @@ export function sendError(res: ServerResponse, error: unknown): void {
     res.destroy();
     return;
   }
-  // A body we refused to read must not be parsed as the next request on this connection.
-  if (failure.code === 'NBD_ERR_BODY_TOO_LARGE') res.setHeader('connection', 'close');
   if (failure.params.retry_after !== undefined) res.setHeader('retry-after', String(failure.params.retry_after));
   sendJson(res, failure.status, failure);
-}
-
-/** The OIP response, written as text (see datatypes.ts). */
-export function inferResponseText(result: InferResult): string {
-  return (
-    `{"model_name":${JSON.stringify(result.modelName)},"model_version":"${result.modelVersion}",` +
-    `"id":${JSON.stringify(result.id)},"outputs":[${result.outputs.map(tensorToJsonText).join(',')}]}`
-  );
-}
-
-function parseVersion(model: string, raw: string | undefined): number | undefined {
-  if (raw === undefined) return undefined;
-  const version = Number(raw);
-  if (!Number.isInteger(version) || version < 1) {
-    throw new ServiceError('NBD_ERR_VERSION_NOT_FOUND', { model, version: JSON.stringify(raw) });
-  }
-  return version;
 }
 
 export function createRouter(ctx: HttpContext): (req: IncomingMessage, res: ServerResponse) => void {
@@ -98,37 +77,17 @@ export function createRouter(ctx: HttpContext): (req: IncomingMessage, res: Serv
     sendJson(res, ready ? 200 : 503, { ready });
   });
 
-  guarded('GET', '/v2', (_req, res) =>
-    sendJson(res, 200, { name: 'nbdeploy', version: VERSION, extensions: ['model_repository', 'metrics', 'nbdeploy_ws'] })
-  );
+  guarded('GET', '/v2', (_req, res) => sendJson(res, 200, serverMetadata()));
 
   const metadata: Handler = (_req, res, { name, version }) => {
-    const model = name!;
-    const summary = ctx.registry.getModel(model);
-    if (!summary) throw new ServiceError('NBD_ERR_MODEL_NOT_FOUND', { model });
-    const v = parseVersion(model, version);
-    const record =
-      v !== undefined
-        ? summary.versions.find((r) => r.version === v)
-        : summary.versions.find((r) => r.version === summary.deployment.production) ?? newestServable(summary) ?? summary.versions.at(-1);
-    if (!record) throw new ServiceError('NBD_ERR_VERSION_NOT_FOUND', { model, version: version ?? '' });
-    const tensor = (t: { name: string; datatype: string; shape: number[] }) => ({ name: t.name, datatype: t.datatype, shape: t.shape });
-    sendJson(res, 200, {
-      name: model,
-      versions: v !== undefined ? [String(v)] : summary.versions.filter((r) => r.stage !== 'archived').map((r) => String(r.version)),
-      platform: 'onnxruntime_onnx',
-      inputs: record.signature.inputs.map(tensor),
-      outputs: record.signature.outputs.map(tensor),
-      parameters: { version: String(record.version), stage: record.stage, sha256: record.sha256 }
-    });
+    sendJson(res, 200, modelMetadata(ctx.registry, name!, parseVersion(name!, version)));
   };
   guarded('GET', '/v2/models/:name', metadata);
   guarded('GET', '/v2/models/:name/versions/:version', metadata);
 
   const ready: Handler = (_req, res, { name, version }) => {
     const model = name!;
-    if (!ctx.registry.getModel(model)) throw new ServiceError('NBD_ERR_MODEL_NOT_FOUND', { model });
-    const isReady = ctx.isAcceptingTraffic() && ctx.server.isReady(model, parseVersion(model, version));
+    const isReady = isModelReady(ctx.registry, ctx.server, model, parseVersion(model, version)) && ctx.isAcceptingTraffic();
     sendJson(res, isReady ? 200 : 503, { name: model, ready: isReady });
   };
   guarded('GET', '/v2/models/:name/ready', ready);
@@ -140,11 +99,14 @@ export function createRouter(ctx: HttpContext): (req: IncomingMessage, res: Serv
     // In flight from its headers on: a shutdown that begins while the body arrives still answers it.
     const admission = ctx.dataPlane.admit();
     try {
-      const body = await readJson(req, ctx.maxRequestBytes, InferRequest);
-      // Elements that do not fit their datatype stay raw until the data plane checks integrity.
-      const inputs = body.inputs.map((i) => decodeJsonInput(i.name, i.datatype, i.shape, i.data));
-      const result = await ctx.dataPlane.infer(model, v, { id: body.id, inputs, outputs: body.outputs, monitor: body.parameters?.monitor !== false }, 'http', admission);
-      sendText(res, 200, inferResponseText(result));
+      // JSON, or Triton's binary tensor extension (binary-tensors.ts). JSON elements that do not
+      // fit their datatype stay raw until the data plane checks integrity.
+      const raw = decodeContent(await readBody(req, ctx.maxRequestBytes), req.headers['content-encoding'], ctx.maxRequestBytes);
+      const body = parseInferBody(raw, req.headers[INFERENCE_HEADER]);
+      const result = await ctx.dataPlane.infer(model, v, body.request, 'http', admission);
+      const response = inferResponseBody(result, body.binaryOutput);
+      res.writeHead(200, { ...response.headers, 'content-length': Buffer.byteLength(response.body) });
+      res.end(response.body);
     } finally {
       admission.release();
     }

@@ -23,7 +23,16 @@ export interface DeployOptions {
   batching?: { instances?: number; max_batch_size?: number; max_queue_delay_us?: number; max_queue_size?: number };
 }
 
-export function snippets(url: string, model: string, signature: ModelSignature | null): Record<string, string> {
+/**
+ * The model's route when the version takes part in the model's traffic (production, canary,
+ * shadow); otherwise (a staged version) its own versioned route, the only one that reaches it.
+ */
+export function endpointOf(url: string, model: string, version: number, traffic: readonly TrafficShare[]): string {
+  const base = `${url.replace(/\/+$/, '')}/v2/models/${model}`;
+  return traffic.some((t) => t.version === version) ? `${base}/infer` : `${base}/versions/${version}/infer`;
+}
+
+export function snippets(endpoint: string, signature: ModelSignature | null): Record<string, string> {
   // every input, or the copied request would be refused for the ones left out
   const example = (signature?.inputs ?? []).map((i) => {
     const rowShape = i.shape.slice(1).map((d) => Math.max(d, 1));
@@ -32,7 +41,6 @@ export function snippets(url: string, model: string, signature: ModelSignature |
   });
   // Python's json.dumps spacing, so both bridges write the same snippets
   const body = JSON.stringify({ inputs: example }).replace(/([,:])(?=[^\s])/g, '$1 ');
-  const endpoint = `${url.replace(/\/+$/, '')}/v2/models/${model}/infer`;
   return {
     curl: `curl -X POST ${endpoint} \\\n  -H "Authorization: Bearer $NBDEPLOY_TOKEN" \\\n  -d '${body}'`,
     python:
@@ -61,14 +69,8 @@ export function deploymentOf(url: string, view: ModelView, version: number): Dep
   for (const s of d.shadows) traffic.push({ version: s, role: 'shadow', percent: 100 });
   const record = view.versions.find((v) => v.version === version);
   const signature = ((record?.metadata.nbdeploy ?? {}) as { signature?: ModelSignature }).signature ?? null;
-  return {
-    model: view.name,
-    version,
-    stage: record?.stage ?? 'none',
-    traffic,
-    endpoint: `${url.replace(/\/+$/, '')}/v2/models/${view.name}/infer`,
-    snippets: snippets(url, view.name, signature)
-  };
+  const endpoint = endpointOf(url, view.name, version, traffic);
+  return { model: view.name, version, stage: record?.stage ?? 'none', traffic, endpoint, snippets: snippets(endpoint, signature) };
 }
 
 export async function deploy(client: NotebookClient, art: ModelArtifact | { name: string; version: number }, options: DeployOptions = {}): Promise<Deployment> {

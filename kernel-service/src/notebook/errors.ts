@@ -33,6 +33,8 @@ export class DeployRefusedError extends ServiceError {}
 /** No service answers at the URL. */
 export class ServiceUnreachableError extends NbdeployError {
   readonly url: string;
+  /** What went wrong, without the advice. */
+  readonly reason: string;
 
   constructor(url: string, reason: string) {
     super(
@@ -41,6 +43,7 @@ export class ServiceUnreachableError extends NbdeployError {
         'or point nd.connect({ url, token }) / NBDEPLOY_URL at a running one.'
     );
     this.url = url;
+    this.reason = reason;
   }
 }
 

@@ -18,9 +18,15 @@ import { show } from './display.js';
 import { deploy as deployVersion, type DeployOptions, rollback as rollbackModel } from './deployment.js';
 import { withContext } from './context.js';
 import { InputError } from './errors.js';
+import { modelRows } from './model-rows.js';
 import { register as registerModel, type RegisterOptions } from './registration.js';
 import type { MonitorPayload } from '../monitoring/monitor-payload.js';
-import { FeedbackRecorded, ModelsReply, MonitorReply, StatusReply } from './replies.js';
+import type { z } from 'zod';
+import type { AlertRuleInput } from '../protocol/notebook.js';
+import type { AlertView as Alert } from '../monitoring/views.js';
+import type { DriftMethod } from '../monitoring/drift-statistics.js';
+import type { IntegrityPolicy } from '../protocol/integrity.js';
+import { AlertRulesReply, AlertsReply, DeploymentReply, FeedbackRecorded, ModelReply, ModelsReply, MonitorReply, StatusReply } from './replies.js';
 import type { Rows } from './rows.js';
 import { predictRows } from './serving.js';
 import type { ClassLabel } from './signature.js';
@@ -37,7 +43,16 @@ export type { ClassLabel, ModelSignature, InputSpec, Task } from './signature.js
 export type { MetricValue, Metrics } from './metrics.js';
 export type { GateResult, GateStatus } from './gates.js';
 export type { Profile } from './profile.js';
-export type { RegisterOptions, ValidateOptions, DeployOptions };
+export type { RegisterOptions, ValidateOptions, DeployOptions, Alert, AlertRuleInput, DriftMethod, IntegrityPolicy };
+
+/** What `alertRules` returns: the rules in force, whether they are the deployment's own, its webhooks, how many service-wide webhooks apply too. */
+export interface AlertRules {
+  model: string;
+  rules: Array<Required<Omit<AlertRuleInput, 'window_seconds'>> & { window_seconds: number | null }>;
+  custom: boolean;
+  webhooks: string[];
+  service_webhooks: number;
+}
 export type * from './types.js';
 
 /** Whether to show the output in the notebook (default true). */
@@ -109,10 +124,21 @@ export function parseSpan(last: string | number): number {
   return seconds;
 }
 
+export interface StatusOptions {
+  last?: string | number;
+  version?: number;
+  /** Test every feature it applies to this way instead of the default choice: "ks", "chisquare", "wasserstein", "jensenshannon", "psi". */
+  driftMethod?: DriftMethod;
+  /** Replaces the default thresholds, e.g. `{ psi: 0.2 }`. */
+  driftThresholds?: Partial<Record<DriftMethod, number>>;
+}
+
 /** Monitoring of a model over the `last` span ("15m", "1h"): ops, drift, performance, concept drift, as data. */
-export async function status(name: string, options: { last?: string | number; version?: number } = {}): Promise<Status> {
+export async function status(name: string, options: StatusOptions = {}): Promise<Status> {
   const message: Record<string, unknown> & { type: string } = { type: 'status', model: name, last_seconds: parseSpan(options.last ?? '15m') };
   if (options.version !== undefined) message.version = options.version;
+  if (options.driftMethod !== undefined) message.drift_method = options.driftMethod;
+  if (options.driftThresholds !== undefined) message.drift_thresholds = options.driftThresholds;
   const { reply } = await client().request(message, StatusReply);
   const { type: _type, id: _id, ...rest } = reply as Record<string, unknown>;
   return rest as unknown as Status;
@@ -132,33 +158,53 @@ export async function monitor(name: string, options: { last?: string | number; v
   return { status: chart.payload.status, series: chart.payload.series, payload: chart.payload, svg: chart.svg ?? null, text: chart.text };
 }
 
+/**
+ * Alerts, newest first: of model `name` (every model when left out), firing now or fired or
+ * resolved within `last` ("1h", "7d"; all kept when left out), only those in `state` if given.
+ */
+export async function alerts(name?: string, options: { last?: string | number; state?: 'firing' | 'resolved'; limit?: number } = {}): Promise<Alert[]> {
+  const message: Record<string, unknown> & { type: string } = { type: 'list_alerts' };
+  if (name !== undefined) message.model = name;
+  if (options.state !== undefined) message.state = options.state;
+  if (options.limit !== undefined) message.limit = options.limit;
+  if (options.last !== undefined) message.last_seconds = parseSpan(options.last);
+  const { reply } = await client().request(message, AlertsReply);
+  return reply.alerts as unknown as Alert[];
+}
+
+/**
+ * A deployment's alert rules and webhooks. `rules` replaces its rules (`null`: back to the
+ * defaults); `webhooks` replaces its own webhooks (the service's `--alert-webhook` ones
+ * apply as well). Rules are like `{ name: "errors", metric: "error_rate", condition: ">",
+ * threshold: 0.02 }` (docs/monitoring.md#alerts).
+ */
+export async function alertRules(name: string, options: { rules?: AlertRuleInput[] | null; webhooks?: string[] } = {}): Promise<AlertRules> {
+  let reply: z.infer<typeof AlertRulesReply> | null = null;
+  if (options.rules !== undefined) reply = (await client().request(withContext({ type: 'set_alert_rules', model: name, rules: options.rules }), AlertRulesReply)).reply;
+  if (options.webhooks !== undefined) {
+    reply = (await client().request(withContext({ type: 'set_alert_webhooks', model: name, webhooks: [...options.webhooks] }), AlertRulesReply)).reply;
+  }
+  reply ??= (await client().request({ type: 'get_alert_rules', model: name }, AlertRulesReply)).reply;
+  const { type: _type, id: _id, ...rest } = reply as Record<string, unknown>;
+  return rest as unknown as AlertRules;
+}
+
+/**
+ * A deployment's data-integrity policy: for each kind ("missing_feature",
+ * "unexpected_feature", "type_mismatch", "new_category", "out_of_range", "null_spike"),
+ * "refuse" (a 400 naming the field) or "serve" (served, and counted either way). Kinds given
+ * are changed (audited), e.g. `nd.integrityPolicy("churn", { out_of_range: "refuse" })`.
+ */
+export async function integrityPolicy(name: string, changes: Partial<IntegrityPolicy> = {}): Promise<IntegrityPolicy> {
+  const { reply } =
+    Object.keys(changes).length > 0
+      ? await client().request(withContext({ type: 'set_integrity_policy', model: name, policy: { ...changes } }), DeploymentReply)
+      : await client().request({ type: 'get_model', model: name }, ModelReply);
+  return { ...reply.model.deployment.integrity_policy } as IntegrityPolicy;
+}
+
 /** The registry as rows: one per version. */
 export async function models(): Promise<ModelRow[]> {
   const { reply } = await client().request({ type: 'list' }, ModelsReply);
-  const rows: ModelRow[] = [];
-  for (const m of reply.models) {
-    const d = m.deployment;
-    for (const v of m.versions) {
-      const role =
-        d.production === v.version
-          ? 'production'
-          : d.canary && d.canary.version === v.version
-            ? `canary ${d.canary.percent}%`
-            : d.shadows.includes(v.version)
-              ? 'shadow'
-              : '';
-      rows.push({
-        model: m.name,
-        version: v.version,
-        stage: v.stage,
-        traffic: d.serving ? role : 'unloaded',
-        validated: v.validation ? v.validation.passed : null,
-        review: v.validation?.review?.decision ?? null,
-        created_at: v.created_at,
-        created_by: v.created_by,
-        sha256: v.sha256.slice(0, 12)
-      });
-    }
-  }
-  return rows;
+  return modelRows(reply.models);
 }

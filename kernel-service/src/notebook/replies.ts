@@ -125,3 +125,28 @@ export const StatusReply = z.looseObject({
   concept_drift: z.looseObject({ detector: z.string(), detected: z.boolean(), at: z.string().nullable() }).nullable(),
   versions: z.array(z.looseObject({ version: z.number(), role: z.string() }))
 });
+
+export const AuditEntry = z.looseObject({
+  id: z.number(),
+  at: z.string(),
+  actor: z.string(),
+  notebook: z.string().nullable(),
+  action: z.string(),
+  model: z.string().nullable(),
+  version: z.number().nullable(),
+  details: z.record(z.string(), z.unknown())
+});
+export type AuditEntry = z.infer<typeof AuditEntry>;
+export const AuditReply = z.looseObject({ type: z.literal('audit'), entries: z.array(AuditEntry) });
+
+/** An alert as the service lists it (monitoring/alerts.ts's AlertView; fields pass through). */
+export const AlertReplyItem = z.looseObject({ id: z.number(), model: z.string(), rule: z.string(), state: z.string(), severity: z.string(), message: z.string() });
+export const AlertsReply = z.looseObject({ type: z.literal('alerts'), alerts: z.array(AlertReplyItem) });
+export const AlertRulesReply = z.looseObject({
+  type: z.literal('alert_rules'),
+  model: z.string(),
+  rules: z.array(z.looseObject({ name: z.string(), metric: z.string(), condition: z.string() })),
+  custom: z.boolean(),
+  webhooks: z.array(z.string()),
+  service_webhooks: z.number()
+});

@@ -295,6 +295,24 @@ export function tensorFromBytes(
   return { tensor: { name, datatype, shape, data }, used: byteLength };
 }
 
+/**
+ * Decodes a tensor that takes exactly `bytes`: Triton's binary data, gRPC raw contents.
+ * `what` names where the bytes came from in the error (e.g. "raw_input_contents[0]").
+ */
+export function tensorFromExactBytes(name: string, datatype: Datatype, shape: number[], bytes: Buffer, what: string): Tensor {
+  const count = elementCount(shape);
+  const elementSize = DATATYPE_INFO[datatype].array?.BYTES_PER_ELEMENT;
+  const dims = `[${shape.join(', ')}]`;
+  if (elementSize !== undefined && bytes.length !== count * elementSize) {
+    throw new ServiceError('NBD_ERR_INPUT_DATA', { name, reason: `${what} is ${bytes.length} bytes; shape ${dims} of ${datatype} takes ${count * elementSize}` });
+  }
+  const { tensor, used } = tensorFromBytes(name, datatype, shape, bytes, 0);
+  if (used !== bytes.length) {
+    throw new ServiceError('NBD_ERR_INPUT_DATA', { name, reason: `${what} is ${bytes.length} bytes but the ${count} BYTES elements of shape ${dims} take ${used}` });
+  }
+  return tensor;
+}
+
 function truncated(name: string, shape: number[]): ServiceError {
   return new ServiceError('NBD_ERR_INPUT_DATA', {
     name,

@@ -35,6 +35,16 @@ export const InferRequest = z.strictObject({
 export type InferRequest = z.infer<typeof InferRequest>;
 
 /**
+ * An input of an HTTP request: with Triton's binary tensor extension its elements follow the
+ * JSON instead of `data` (`parameters.binary_data_size` says how many bytes they take).
+ */
+export const HttpRequestInput = RequestInput.extend({ data: z.array(z.unknown()).optional() });
+export type HttpRequestInput = z.infer<typeof HttpRequestInput>;
+
+export const HttpInferRequest = InferRequest.extend({ inputs: z.array(HttpRequestInput).min(1) });
+export type HttpInferRequest = z.infer<typeof HttpInferRequest>;
+
+/**
  * Triton's model-repository `load` body. `file:<version>/<path>` parameters carry base64
  * file contents (the ONNX model as `file:1/model.onnx`, external data beside it);
  * `config` is a JSON string (Triton's config in JSON form: max_batch_size, dynamic_batching).

@@ -100,7 +100,7 @@ export class DataPlane {
     if (this._closing && !admission) throw new ServiceError('NBD_ERR_SHUTTING_DOWN');
     this._inflight++;
     try {
-      const route = this._server.route(model, version);
+      const route = this._server.route(model, version, request.monitor === false);
       const { target, shadows, integrity } = route instanceof Promise ? await route : (route as Route);
       const id = request.id ?? timeOrderedId();
       const outputs = await this._run(target, id, request, transport, false, integrity);

@@ -20,6 +20,8 @@ export interface ModelRoutes {
   canary: { target: LoadedVersion; percent: number } | null;
   shadows: LoadedVersion[];
   integrity: IntegrityPolicy;
+  /** Versions that only evaluation requests reach (archived ones). */
+  archived: ReadonlySet<number>;
 }
 
 /** The route a request takes: the version that answers, and the versions that shadow it. */
@@ -120,7 +122,8 @@ export class ModelServer {
       primary: primaryVersion === undefined ? null : loaded.get(primaryVersion)!,
       canary: d.canary && d.canary.percent > 0 ? { target: loaded.get(d.canary.version)!, percent: d.canary.percent } : null,
       shadows: d.shadows.map((v) => loaded.get(v)!),
-      integrity: d.integrityPolicy ?? DEFAULT_INTEGRITY_POLICY
+      integrity: d.integrityPolicy ?? DEFAULT_INTEGRITY_POLICY,
+      archived: new Set(summary.versions.filter((r) => r.stage === 'archived').map((r) => r.version))
     });
     const keep = new Set(needed);
     for (const record of summary.versions) {
@@ -130,8 +133,12 @@ export class ModelServer {
     }
   }
 
-  /** The route for a request: a named version, or the model's traffic split. */
-  route(model: string, version: number | undefined): Route | Promise<Route> {
+  /**
+   * The route for a request: a named version, or the model's traffic split. Evaluation
+   * requests (a validation run, kept out of monitoring) may also name an archived version,
+   * which then loads on demand until the model's next change releases it.
+   */
+  route(model: string, version: number | undefined, evaluation = false): Route | Promise<Route> {
     const routes = this._routes.get(model);
     if (!routes) {
       if (!this._registry.getModel(model)) throw new ServiceError('NBD_ERR_MODEL_NOT_FOUND', { model });
@@ -139,6 +146,7 @@ export class ModelServer {
     }
     if (!routes.serving) throw new ServiceError('NBD_ERR_MODEL_UNAVAILABLE', { model });
     if (version !== undefined) {
+      if (!evaluation && routes.archived.has(version)) throw new ServiceError('NBD_ERR_VERSION_ARCHIVED', { model, version });
       const ready = this._ready.get(key(model, version));
       if (ready) return { target: ready, shadows: [], integrity: routes.integrity };
       return this._loadOnRequest(model, version).then((target) => ({ target, shadows: [], integrity: routes.integrity }));
@@ -163,11 +171,10 @@ export class ModelServer {
     await Promise.all([...this._ready.keys()].map((k) => this._retire(k)));
   }
 
-  /** Versions that are registered but not routed (e.g. a candidate under validation) load on demand. */
+  /** Versions that are registered but not routed (a candidate under validation, an archived version validated again) load on demand. */
   private async _loadOnRequest(model: string, version: number): Promise<LoadedVersion> {
     const record = this._registry.getVersion(model, version);
     if (!record) throw new ServiceError('NBD_ERR_VERSION_NOT_FOUND', { model, version });
-    if (record.stage === 'archived') throw new ServiceError('NBD_ERR_VERSION_ARCHIVED', { model, version });
     return this.ensureLoaded(record);
   }
 

@@ -1,0 +1,101 @@
+/** `nbdeploy serve`: the inference service, until SIGTERM or SIGINT. */
+import path from 'node:path';
+import { TOKEN_FILE } from '../auth.js';
+import { DEFAULT_OPTIONS } from '../options.js';
+import { VERSION } from '../version.js';
+import { type Command, decimal, integer, parseCommandLine } from './command.js';
+
+export const serve: Command = {
+  name: 'serve',
+  summary: 'start the inference service (HTTP + WebSocket on one port)',
+  usage: `usage: nbdeploy serve [options]
+
+Starts the inference service; prints "listening on URL" on stdout once it listens.
+
+options:
+  --host HOST              address to listen on (default ${DEFAULT_OPTIONS.host})
+  --port PORT              port (default ${DEFAULT_OPTIONS.port}; 0 picks a free one)
+  --grpc-port PORT         also serve OIP v2 gRPC on this port (off unless given; 0 picks a free one)
+  --state-dir DIR          registry, artifacts and token (default ${DEFAULT_OPTIONS.stateDir})
+  --token TOKEN            access token (default: NBDEPLOY_TOKEN, else generated once and kept in DIR/${TOKEN_FILE})
+  --allow-origin URL       an origin allowed to open WebSockets (repeatable)
+  --max-request-bytes N    largest request body or WebSocket message (default ${DEFAULT_OPTIONS.maxRequestBytes})
+  --intra-op-threads N     onnxruntime threads per run (default ${DEFAULT_OPTIONS.intraOpThreads})
+  --shutdown-timeout-ms N  how long SIGTERM waits for in-flight requests (default ${DEFAULT_OPTIONS.shutdownTimeoutMs})
+  --allow-unvalidated      let versions go to production without a passing validation report
+  --monitor-window-seconds N  length of a monitoring window (default ${DEFAULT_OPTIONS.monitorWindowSeconds})
+  --monitor-retention-days N  how long monitoring data is kept (default ${DEFAULT_OPTIONS.monitorRetentionDays})
+  --alert-webhook URL      POST every alert (firing, resolved) there as Slack-compatible JSON (repeatable)
+  --no-monitoring          serve without monitoring, alerts or the live window stream (to measure their cost)
+  -h, --help               print this and exit
+`,
+  run: runServe
+};
+
+async function runServe(args: string[]): Promise<void> {
+  const { values } = parseCommandLine({
+    args,
+    strict: true,
+    options: {
+      host: { type: 'string' },
+      port: { type: 'string' },
+      'grpc-port': { type: 'string' },
+      'state-dir': { type: 'string' },
+      token: { type: 'string' },
+      'allow-origin': { type: 'string', multiple: true },
+      'max-request-bytes': { type: 'string' },
+      'intra-op-threads': { type: 'string' },
+      'shutdown-timeout-ms': { type: 'string' },
+      'allow-unvalidated': { type: 'boolean' },
+      'monitor-window-seconds': { type: 'string' },
+      'monitor-retention-days': { type: 'string' },
+      'alert-webhook': { type: 'string', multiple: true },
+      'no-monitoring': { type: 'boolean' }
+    }
+  });
+  const token = values.token ?? process.env.NBDEPLOY_TOKEN;
+  // Loaded when used: the service's modules (onnxruntime, SQLite) take a while, and --help needs none of them.
+  const { Service } = await import('../service.js');
+  const service = new Service({
+    host: values.host,
+    port: integer('port', values.port),
+    grpcPort: integer('grpc-port', values['grpc-port']),
+    stateDir: values['state-dir'],
+    token,
+    allowOrigins: values['allow-origin'],
+    maxRequestBytes: integer('max-request-bytes', values['max-request-bytes']),
+    intraOpThreads: integer('intra-op-threads', values['intra-op-threads']),
+    shutdownTimeoutMs: integer('shutdown-timeout-ms', values['shutdown-timeout-ms']),
+    validationGate: values['allow-unvalidated'] ? false : undefined,
+    monitorWindowSeconds: integer('monitor-window-seconds', values['monitor-window-seconds']),
+    monitorRetentionDays: decimal('monitor-retention-days', values['monitor-retention-days']),
+    monitoring: values['no-monitoring'] ? false : undefined,
+    alertWebhooks: values['alert-webhook']
+  });
+  await service.start();
+  const tokenNote = values.token
+    ? 'the token given with --token'
+    : token
+      ? 'the token in NBDEPLOY_TOKEN'
+      : `token in ${path.join(service.options.stateDir, TOKEN_FILE)}`;
+  console.error(`[nbdeploy] ${VERSION} serving on ${service.url} (state in ${service.options.stateDir}; ${tokenNote})`);
+  console.log(`listening on ${service.url}${service.grpcAddress ? ` (gRPC on ${service.grpcAddress})` : ''}`);
+  let signalled = false;
+  const shutdown = (signal: string): void => {
+    if (signalled) {
+      console.error(`[nbdeploy] second ${signal}: exiting now`);
+      process.exit(1);
+    }
+    signalled = true;
+    console.error(`[nbdeploy] ${signal}: finishing in-flight requests, then exiting`);
+    service.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        console.error(`[nbdeploy] shutdown failed: ${(error as Error).message}`);
+        process.exit(1);
+      }
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
