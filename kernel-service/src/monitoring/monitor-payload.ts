@@ -1,11 +1,14 @@
 /**
  * What `nd.monitor` shows and the `monitor` message returns: a self-contained payload —
- * the `status` summary of the span, the series over time, and the chart spec that draws
- * them — so a saved notebook shows the last snapshot without the service.
+ * the `status` summary of the span, the series over time as the chart draws them, and the
+ * chart spec that draws them — so a saved notebook shows the last snapshot without the
+ * service; with it, the chart as an SVG and a text summary (the notebook output's
+ * fallbacks). A live view asks only for the buckets it does not have settled (`since`).
  */
-import { type Panel, chartPanels, monitorChartSpec } from './monitor-chart.js';
+import { type ChartSeries, type Panel, chartPanels, chartSeries, monitorChartSpecFor, seriesSince } from './monitor-chart.js';
+import { monitorSvg } from './monitor-svg.js';
 import type { Monitor, StatusView } from './monitor.js';
-import type { ChartAlert, MonitorSeries } from './series.js';
+import type { ChartAlert } from './series.js';
 
 export interface MonitorPayload {
   model: string;
@@ -20,10 +23,19 @@ export interface MonitorPayload {
   from: string;
   to: string;
   status: StatusView & { alerts?: readonly ChartAlert[] };
-  series: MonitorSeries;
+  /** Whole, or from `series.since` on (see `monitorOutput`). */
+  series: ChartSeries;
   panels: Panel[];
   /** Vega-Lite; its named datasets are the arrays of `series` of the same name (monitor-chart.ts `withData`). */
   spec: Record<string, unknown>;
+}
+
+/** The `monitor` reply's content. */
+export interface MonitorOutput {
+  payload: MonitorPayload;
+  text: string;
+  /** The whole chart as SVG, when asked for. */
+  svg?: string;
 }
 
 /**
@@ -41,11 +53,8 @@ export function monitorPayload(
   const alerts = alertsSince?.(Date.parse(monitored.from));
   // The status summary carries the alerts as the `status` reply does.
   const status = alerts ? { ...monitored, alerts } : monitored;
-  const series = monitor.series(model, status, alerts);
-  const from = Date.parse(status.from);
-  const to = Date.parse(status.to);
-  const panels = chartPanels(series);
-  return {
+  const series = chartSeries(monitor.series(model, status, alerts));
+  const payload = {
     model,
     version: status.version,
     version_pinned: version !== undefined,
@@ -57,9 +66,26 @@ export function monitorPayload(
     to: status.to,
     status,
     series,
-    panels,
-    spec: monitorChartSpec({ panels, from, to, bucketSeconds: series.bucket_seconds, featureCount: series.drift_features.length })
+    panels: chartPanels(series)
   };
+  return { ...payload, spec: monitorChartSpecFor(payload) };
+}
+
+/**
+ * The `monitor` reply: the payload (with `since`, only the buckets from then on, for a live
+ * view that has the settled ones before), its text summary and, with `svg`, the whole chart
+ * as SVG.
+ */
+export async function monitorOutput(
+  monitor: Monitor,
+  model: string,
+  request: { lastSeconds: number; version?: number; since?: number; svg?: boolean },
+  alertsSince?: (since: number) => readonly ChartAlert[]
+): Promise<MonitorOutput> {
+  const whole = monitorPayload(monitor, model, request.lastSeconds, request.version, alertsSince);
+  const svg = request.svg ? await monitorSvg(whole) : undefined;
+  const payload = request.since !== undefined ? { ...whole, series: seriesSince(whole.series, request.since) } : whole;
+  return { payload, text: monitorText(whole), ...(svg !== undefined ? { svg } : {}) };
 }
 
 function spanText(seconds: number): string {

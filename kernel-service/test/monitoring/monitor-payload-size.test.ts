@@ -4,10 +4,9 @@
  * output carries it — the JSON payload, the SVG fallback and the text summary.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { withData } from '../../src/monitoring/monitor-chart.js';
 import { type MonitorPayload, monitorText } from '../../src/monitoring/monitor-payload.js';
-import { renderSvg } from '../../src/monitoring/monitor-svg.js';
-import { type MonitoredHour, monitoredHour } from './monitored-hour.js';
+import { monitorSvg } from '../../src/monitoring/monitor-svg.js';
+import { HOUR_START, type MonitoredHour, monitoredHour } from './monitored-hour.js';
 
 const kb = (text: string): number => Buffer.byteLength(text) / 1024;
 
@@ -18,21 +17,40 @@ let svg: string;
 beforeAll(async () => {
   hour = await monitoredHour();
   payload = hour.payload(3600);
-  svg = await renderSvg(withData(payload.spec, payload.series));
+  svg = await monitorSvg(payload);
 }, 120_000);
 
 afterAll(() => hour?.close());
 
 describe('the 1 h monitor output of a 30-feature model', () => {
+  it('should stay small: payload and SVG together', () => {
+    // Was 396 KB of payload and 759 KB of SVG. The issue's aim is 100 KB; see docs/monitoring.md.
+    expect(kb(JSON.stringify(payload)) + kb(svg)).toBeLessThan(165);
+    expect(kb(svg)).toBeLessThan(75);
+  });
+
+  it('should send a live view only the buckets it has not settled', async () => {
+    const since = payload.series.settled_until;
+    expect(since).toBeGreaterThanOrEqual(HOUR_START + 59 * 60_000); // the hour's windows are stored
+    await hour.serve(5000, 10); // a little more traffic in the open window
+    const live = (await hour.output({ lastSeconds: 3600, since })).payload;
+    expect(live.series.since).toBe(since);
+    expect(live.series.ops.map((o) => o.t)).toEqual([since, since + 60_000].filter((t) => t < Date.parse(live.to)));
+    expect(live.series.ops.at(-1)!.requests).toBeGreaterThanOrEqual(10);
+    expect(live.series.performance.map((p) => p.t)).toEqual(payload.series.performance.map((p) => p.t)); // whole: late labels change any bucket
+    expect(kb(JSON.stringify(live))).toBeLessThan(kb(JSON.stringify(payload)) / 2); // the status summary, spec and performance stay whole
+  });
+
   it('should have every panel', async () => {
     expect(payload.panels).toEqual(['traffic', 'latency', 'drift', 'integrity', 'performance', 'alerts']);
     expect(payload.series.drift_features.length).toBe(30);
+    expect(payload.series.features.length).toBe(30);
     expect(payload.series.ops.length).toBe(61);
     const json = JSON.stringify(payload);
     const parts: Record<string, number> = { payload: kb(json), svg: kb(svg), text: kb(monitorText(payload)) };
     for (const [key, value] of Object.entries(payload)) parts[`payload.${key}`] = kb(JSON.stringify(value));
     for (const [key, value] of Object.entries(payload.series)) parts[`payload.series.${key}`] = kb(JSON.stringify(value));
-    if (process.env.NBDEPLOY_DUMP) (await import('node:fs')).writeFileSync(process.env.NBDEPLOY_DUMP, JSON.stringify({ payload, svg }));
+    if (process.env.NBDEPLOY_DUMP) (await import('node:fs')).writeFileSync(process.env.NBDEPLOY_DUMP, JSON.stringify({ payload, svg, text: monitorText(payload) }));
     console.info(Object.entries(parts).map(([k, v]) => `${k.padEnd(32)} ${v.toFixed(1).padStart(8)} KB`).join('\n'));
   });
 });

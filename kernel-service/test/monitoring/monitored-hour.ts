@@ -22,7 +22,7 @@ import { AlertEngine } from '../../src/monitoring/alerts.js';
 import { SqliteAlertStore } from '../../src/monitoring/alert-store.js';
 import { DEFAULT_INTEGRITY_POLICY, IntegrityPlan, inspectRequest } from '../../src/monitoring/integrity.js';
 import { Monitor } from '../../src/monitoring/monitor.js';
-import { type MonitorPayload, monitorPayload } from '../../src/monitoring/monitor-payload.js';
+import { type MonitorOutput, type MonitorPayload, monitorOutput, monitorPayload } from '../../src/monitoring/monitor-payload.js';
 import { SqliteMonitoringStore } from '../../src/monitoring/store.js';
 import { MonitorWindow, type WindowState } from '../../src/monitoring/window.js';
 import { profileRows } from '../../src/notebook/profile.js';
@@ -54,6 +54,8 @@ export interface MonitoredHour {
   now: number;
   /** The `monitor` payload over the last `seconds`, as the service builds it for the reply. */
   payload(seconds?: number): MonitorPayload;
+  /** The `monitor` reply's content (payload, text, SVG), as the service builds it. */
+  output(request: { lastSeconds: number; since?: number; svg?: boolean }): Promise<MonitorOutput>;
   /** Moves the clock on and serves `requests` more requests of 20 rows (like the hour's normal traffic). */
   serve(ms: number, requests?: number): Promise<void>;
   close(): void;
@@ -166,6 +168,7 @@ export async function monitoredHour(): Promise<MonitoredHour> {
       return clock;
     },
     payload: (seconds = 3600) => monitorPayload(monitor, MODEL, seconds, undefined, (since) => alerts.alerts({ model: MODEL, since })),
+    output: (request) => monitorOutput(monitor, MODEL, request, (since) => alerts.alerts({ model: MODEL, since })),
     async serve(ms: number, requests = 1) {
       const start = clock;
       for (let r = 0; r < requests; r++) {
