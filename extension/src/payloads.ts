@@ -137,10 +137,9 @@ export interface IDeployment {
   snippets: Record<string, string>;
 }
 
-/** One bucket of the monitor chart's `ops` series. */
+/** One bucket of the monitor chart's `ops` series (older payloads also have `t_end`). */
 export interface IMonitorOpsPoint {
   t: number;
-  t_end: number;
   requests: number;
   errors: number;
   rows: number;
@@ -167,7 +166,14 @@ export interface IMonitorPayload {
   from: string;
   to: string;
   status: { ops: { requests: number; rows: number; errors: number }; [field: string]: unknown };
-  series: { ops: IMonitorOpsPoint[]; [dataset: string]: unknown };
+  series: {
+    ops: IMonitorOpsPoint[];
+    /** Buckets that start before this (ms) no longer change (payloads from before it was sent lack it). */
+    settled_until?: number;
+    /** On a reply to `since`: the rows per bucket are those from then on only. */
+    since?: number;
+    [dataset: string]: unknown;
+  };
   panels: string[];
   spec: Record<string, unknown>;
 }
