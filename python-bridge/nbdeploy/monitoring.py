@@ -60,8 +60,10 @@ def status(
 class MonitorChart:
     """What `nd.monitor` returns: shown as the monitor chart (live in JupyterLab with the
     extension, a static SVG elsewhere); `.status` is the `nd.status` summary of the span,
-    `.series` the data over time, `.payload` the whole snapshot, `.svg` the static chart,
-    `.text` the summary (also its repr)."""
+    `.series` the data over time as the chart draws them (numbers to 4 significant digits;
+    drift a row per bucket with a cell per feature of `series["features"]`, performance a row
+    per bucket with a column per metric: see docs/monitoring.md), `.payload` the whole
+    snapshot, `.svg` the static chart, `.text` the summary (also its repr)."""
 
     def __init__(self, payload: dict[str, Any], svg: str | None, text: str) -> None:
         self.payload = payload
