@@ -151,8 +151,7 @@ export interface IMonitorOpsPoint {
 
 /**
  * The monitor chart (`nd.monitor`, the service's `monitor` reply; docs/monitoring.md): the
- * status summary of the span, the series per bucket (the chart's named datasets) and the
- * Vega-Lite spec that draws them.
+ * series per bucket (the chart's named datasets) and the Vega-Lite spec that draws them.
  */
 export interface IMonitorPayload {
   model: string;
@@ -165,7 +164,8 @@ export interface IMonitorPayload {
   generated_at: string;
   from: string;
   to: string;
-  status: { ops: { requests: number; rows: number; errors: number }; [field: string]: unknown };
+  /** Payloads from before the status summary moved into the `monitor` reply carry it; nothing here reads it. */
+  status?: unknown;
   series: {
     ops: IMonitorOpsPoint[];
     /** Buckets that start before this (ms) no longer change (payloads from before it was sent lack it). */

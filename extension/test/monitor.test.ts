@@ -118,7 +118,6 @@ describe('mergeMonitorPayload', () => {
     generated_at: new Date(to).toISOString(),
     from: new Date(from).toISOString(),
     to: new Date(to).toISOString(),
-    status: { ops: { requests: 0, rows: 0, errors: 0 } },
     series: { ops: [], features: [{ f: 0, feature: 'a' }], ...series } as IMonitorPayload['series'],
     panels: ['traffic', 'latency'],
     spec: {}
@@ -192,17 +191,17 @@ describe('RenderedMonitor', () => {
     await traffic(4, 200);
     // 3 + 4 requests in the chart, through stats events and a fresh `monitor` payload.
     await until(() => sum(widget.chart.view!.data('ops'), 'requests') === 7, 'the new traffic in the chart');
-    expect(widget.payload!.status.ops.requests).toBe(7);
+    expect(sum(widget.payload!.series.ops, 'requests')).toBe(7);
     expect(widget.chart.view).toBe(view); // data swapped in place: no re-draw
     // The latest snapshot went back into the output, with a fresh SVG fallback, and did not loop.
     await until(() => model.writes.length > 0, 'a write-back');
     const written = model.writes.at(-1)!;
-    expect((written[MONITOR_MIME_TYPE] as IMonitorPayload).status.ops.requests).toBeGreaterThanOrEqual(3);
+    expect(sum((written[MONITOR_MIME_TYPE] as IMonitorPayload).series.ops, 'requests')).toBeGreaterThanOrEqual(3);
     expect(String(written['image/svg+xml'])).toMatch(/^<svg/);
     expect(written['text/plain']).toMatch(/^Monitoring of iris v1 over the last 5m \(to /);
     expect(widget.chart.view).toBe(view);
     // Only the buckets not settled were asked for; the snapshot written is whole all the same:
-    // one row per bucket over the span, adding up to the status summary of the span.
+    // one row per bucket over the span, adding up to the traffic of the span's text summary.
     expect(asked.filter(m => m.type === 'monitor').length).toBeGreaterThan(0);
     expect(asked.filter(m => m.type === 'monitor').every(m => m.since === snapshot.series.settled_until || (typeof m.since === 'number' && m.since > snapshot.series.settled_until!))).toBe(true);
     const whole = written[MONITOR_MIME_TYPE] as IMonitorPayload;
@@ -211,7 +210,8 @@ describe('RenderedMonitor', () => {
     expect(whole.series.ops[0]!.t).toBe(Math.floor(Date.parse(whole.from) / bucketMs) * bucketMs);
     expect(whole.series.ops.every((o, i) => i === 0 || o.t === whole.series.ops[i - 1]!.t + bucketMs)).toBe(true);
     expect(whole.series.ops.at(-1)!.t).toBeGreaterThan(Date.parse(whole.to) - bucketMs - 1);
-    expect(sum(whole.series.ops, 'requests')).toBe(whole.status.ops.requests);
+    expect(String(written['text/plain'])).toContain(`traffic: ${sum(whole.series.ops, 'requests')} requests,`);
+    expect(whole.status).toBeUndefined(); // the status summary is the reply's, not the output's
     expect(sum(widget.chart.view!.data('ops'), 'requests')).toBe(sum(widget.payload!.series.ops, 'requests'));
     // The re-render that setData causes (OutputArea calls renderModel again) draws nothing.
     let drawn = 0;

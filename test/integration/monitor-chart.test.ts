@@ -1,6 +1,6 @@
 /**
- * The `monitor` message against a real `nbdeploy serve`: the chart's payload (status, series
- * per bucket of windows, the Vega-Lite spec) follows the traffic — requests and errors per
+ * The `monitor` message against a real `nbdeploy serve`: the chart's payload (series per
+ * bucket of windows, the Vega-Lite spec) and the status of its span follow the traffic — requests and errors per
  * bucket, drift that starts when the inputs shift, performance once labels arrive — and the
  * service renders the chart to an SVG with marks.
  */
@@ -55,9 +55,10 @@ describe('monitor', () => {
     expect(p).toMatchObject({ model: 'iris', version: 1, last_seconds: 30, window_seconds: 1, bucket_seconds: 1 });
     expect(Date.parse(p.to) - Date.parse(p.from)).toBe(30_000);
     expect(p.generated_at).toBe(p.to);
-    // The status summary of the same span.
-    expect(p.status).toMatchObject({ model: 'iris', version: 1 });
-    expect(p.status.ops).toMatchObject({ requests: 11, errors: 1, rows: 401 });
+    // The status summary of the same span comes beside the payload (the notebook output does not carry it).
+    expect(p.status).toBeUndefined();
+    expect(reply.status).toMatchObject({ model: 'iris', version: 1, from: p.from, to: p.to });
+    expect(reply.status.ops).toMatchObject({ requests: 11, errors: 1, rows: 401 });
     // One point per one-second bucket over the span; the traffic adds up.
     const ops = p.series.ops as Array<{ t: number; requests: number; errors: number; rows: number; p50: number | null }>;
     expect(ops.length).toBeGreaterThanOrEqual(30);
@@ -103,13 +104,16 @@ describe('monitor', () => {
       expect.stringMatching(/^  performance \(200 labelled rows\): accuracy 1\.0000/)
     ]);
 
-    // The SVG parses, and has the chart's marks: lines for latency, rects for drift (a rect per run of equal cells).
+    // The SVG parses, and has the chart's marks: lines for latency, rects for drift (a rect per run of
+    // equal cells, those of one colour in one path), and no points on the lines.
     const doc = new new JSDOM('').window.DOMParser().parseFromString(reply.svg, 'image/svg+xml');
     expect(doc.getElementsByTagName('parsererror').length).toBe(0);
     expect(doc.documentElement.tagName).toBe('svg');
     const marks = [...doc.querySelectorAll('g[class*="role-mark"]')];
     expect(marks.some((m) => m.getAttribute('class')!.includes('mark-line') && m.querySelector('path'))).toBe(true);
-    expect(marks.some((m) => m.getAttribute('class')!.includes('mark-rect') && m.querySelectorAll('path').length >= 2)).toBe(true);
+    const rects = (m: Element) => [...m.querySelectorAll('path')].reduce((n, p) => n + (p.getAttribute('d')!.match(/Z/g) ?? []).length, 0);
+    expect(marks.some((m) => m.getAttribute('class')!.includes('mark-rect') && rects(m) >= 2)).toBe(true);
+    expect(marks.some((m) => m.getAttribute('class')!.includes('mark-symbol'))).toBe(false);
     expect(reply.svg).toContain('>petal_le'); // the feature's row label (shortened to the label width)
   });
 

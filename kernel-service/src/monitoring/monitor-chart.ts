@@ -55,20 +55,47 @@ export interface ChartSeries {
   alerts: MonitorSeries['alerts'];
 }
 
-/** A number as the chart shows it: whole numbers as they are, others to 4 significant digits. */
-export function chartNumber(x: number): number;
-export function chartNumber(x: number | null): number | null;
-export function chartNumber(x: number | null): number | null {
+/**
+ * A number the chart draws (a position: a point, a bar): whole numbers as they are, others to
+ * 4 significant digits — a 10,000th of the axis, well under a pixel — or more when its tooltip
+ * (`shown`, e.g. `.2f`) would otherwise show other digits than the number's own (a value of
+ * 1234.567 shown with 2 decimals; a 4-digit rounding that lands on a half, which the
+ * tooltip's rounding would then take the other way).
+ */
+export function chartNumber(x: number, shown?: (x: number) => string): number;
+export function chartNumber(x: number | null, shown?: (x: number) => string): number | null;
+export function chartNumber(x: number | null, shown?: (x: number) => string): number | null {
   if (x === null || Number.isInteger(x) || !Number.isFinite(x)) return x;
-  return Number(x.toPrecision(4));
+  for (let digits = 4; digits < 17; digits++) {
+    const rounded = Number(x.toPrecision(digits));
+    if (shown === undefined || shown(rounded) === shown(x)) return rounded;
+  }
+  return x;
 }
 
-/** Every number of a row rounded for the chart but its time fields (`t`, `t_end`). */
-function roundRow<T extends object>(row: T): T {
+/**
+ * A number only a tooltip shows, with `decimals` decimals (vega's `.4f`, JavaScript's
+ * `toFixed`): stored as shown, which loses nothing a reader sees (the drift cells' statistic
+ * and p-value: the heat map's colour is their verdict).
+ */
+export function shownNumber(x: number | null, decimals: number): number | null {
+  if (x === null || Number.isInteger(x) || !Number.isFinite(x)) return x;
+  return Number(x.toFixed(decimals));
+}
+
+/** How tooltips show numbers: d3-format's `.Nf` is `toFixed(N)`. */
+const fixed = (decimals: number) => (x: number) => x.toFixed(decimals);
+/** Decimals of the tooltips' numbers (the spec's formats below say the same). */
+const SHOWN = { throughput: 2, latency: 2, drift: 4, performance: 4 } as const;
+
+/** Every number of a row rounded for the chart but its time fields (`t`, `t_end`); `shown` by field. */
+function roundRow<T extends object>(row: T, shown: Record<string, (x: number) => string> = {}): T {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(row)) out[k] = typeof v === 'number' && k !== 't' && k !== 't_end' ? chartNumber(v) : v;
+  for (const [k, v] of Object.entries(row)) out[k] = typeof v === 'number' && k !== 't' && k !== 't_end' ? chartNumber(v, shown[k]) : v;
   return out as T;
 }
+
+const OPS_SHOWN = { throughput_per_s: fixed(SHOWN.throughput), p50: fixed(SHOWN.latency), p95: fixed(SHOWN.latency), p99: fixed(SHOWN.latency) };
 
 /** The series as the chart draws it. */
 export function chartSeries(series: MonitorSeries): ChartSeries {
@@ -90,25 +117,25 @@ export function chartSeries(series: MonitorSeries): ChartSeries {
       drift.set(d.t, (row = { t: d.t, statistic: empty(), p_value: empty(), drifted: empty() }));
     }
     const f = position.get(d.feature)!;
-    row.statistic[f] = chartNumber(d.statistic);
-    row.p_value[f] = chartNumber(d.p_value);
+    row.statistic[f] = shownNumber(d.statistic, SHOWN.drift);
+    row.p_value[f] = shownNumber(d.p_value, SHOWN.drift);
     row.drifted[f] = d.drifted ? 1 : 0;
   }
   const performance = new Map<number, ChartSeries['performance'][number]>();
   for (const p of series.performance) {
     let row = performance.get(p.t);
-    if (!row) performance.set(p.t, (row = { t: p.t, labelled: p.labelled, labelled_share: chartNumber(p.labelled_share) }));
-    row[p.metric as (typeof PERFORMANCE_METRICS)[number]] = chartNumber(p.value);
+    if (!row) performance.set(p.t, (row = { t: p.t, labelled: p.labelled, labelled_share: chartNumber(p.labelled_share, (x) => (x * 100).toFixed(0)) }));
+    row[p.metric as (typeof PERFORMANCE_METRICS)[number]] = chartNumber(p.value, fixed(SHOWN.performance));
   }
   return {
     bucket_seconds: series.bucket_seconds,
     settled_until: series.settled_until,
-    ops: series.ops.map(({ t_end: _, ...o }) => roundRow(o)),
-    versions: series.versions.map(roundRow),
+    ops: series.ops.map(({ t_end: _, ...o }) => roundRow(o, OPS_SHOWN)),
+    versions: series.versions.map((v) => roundRow(v)),
     errors: series.errors,
     drift: [...drift.values()],
     features,
-    drift_share: series.drift_share.map(roundRow),
+    drift_share: series.drift_share.map((d) => roundRow(d)),
     drift_features: series.drift_features,
     drift_features_total: series.drift_features_total,
     performance: [...performance.values()],
@@ -167,19 +194,13 @@ export function monitorChartSpec(options: {
    */
   still?: boolean;
 }): Spec {
-  const x = {
-    field: 't',
-    type: 'temporal',
-    title: null,
-    scale: { domain: { expr: '[t_from, t_to]' } },
-    // 24-hour clock (vega's default writes minutes on a 12-hour clock without am/pm).
-    axis: { labelOverlap: true, tickCount: 8, format: TIME_AXIS_FORMAT }
-  };
+  // The time axis of every panel: its settings (labels, ticks) are the config's `axisX`; each
+  // panel says its encoding once for its layers (those that place marks otherwise add theirs).
+  const x = { field: 't', type: 'temporal', scale: { domain: { expr: '[t_from, t_to]' } } };
   const alertRules: Spec = {
     data: { name: 'alerts' },
-    mark: { type: 'rule', strokeDash: [4, 3], strokeWidth: 1.5 },
+    mark: { type: 'rule' }, // dashed: the config's `rule` (no other rules are drawn)
     encoding: {
-      x: { ...x },
       color: { field: 'severity', type: 'nominal', scale: SEVERITY_COLOURS, legend: null },
       tooltip: [
         { field: 'rule', title: 'alert' },
@@ -190,16 +211,18 @@ export function monitorChartSpec(options: {
     }
   };
   const panel = (title: string, layers: Spec[], extra: Spec = {}): Spec => ({
-    title: { text: title, anchor: 'start', fontSize: 12, fontWeight: 'normal', offset: 4 },
+    title, // its look is the config's `title`
     width: CHART_WIDTH,
     height: PANEL_HEIGHT,
-    // Marks stay inside the plot: the last bucket ends after the span does. No ARIA label per
-    // datum (one per heat-map cell would be most of the SVG, and noise to a screen reader):
-    // the chart's description says what it shows.
-    layer: [...layers, alertRules].map((layer) => ({ ...layer, mark: { ...(layer.mark as Spec), clip: true, aria: false } })),
+    encoding: { x },
+    // Marks stay inside the plot: the last bucket ends after the span does.
+    layer: [...layers, alertRules].map((layer) => ({ ...layer, mark: { ...(layer.mark as Spec), clip: true } })),
     ...extra,
     resolve: { scale: { color: 'independent', ...((extra.resolve as { scale?: object } | undefined)?.scale ?? {}) } }
   });
+
+  // A point per bucket on the lines, for their tooltips (a still image leaves them out: monitor-svg.ts).
+  const point = { size: 14 };
 
   const builders: Record<Panel, () => Spec> = {
     traffic: () =>
@@ -209,15 +232,14 @@ export function monitorChartSpec(options: {
           {
             data: { name: 'ops' },
             // Steps: each bucket's throughput holds over the bucket (no made-up ramps between them).
-            mark: { type: 'area', line: { strokeWidth: 1.5, aria: false }, opacity: 0.25, interpolate: 'step-after', color: '#4c8bd6' },
+            mark: { type: 'area', line: { strokeWidth: 1.5 }, opacity: 0.25, interpolate: 'step-after', color: '#4c8bd6' },
             encoding: {
-              x,
-              y: { field: 'throughput_per_s', type: 'quantitative', title: 'rows/s', axis: { tickCount: 3 } },
+              y: { field: 'throughput_per_s', type: 'quantitative', title: 'rows/s' },
               tooltip: [
                 { field: 't', type: 'temporal', title: 'from', format: '%H:%M:%S' },
                 { field: 'requests', type: 'quantitative' },
                 { field: 'rows', type: 'quantitative' },
-                { field: 'throughput_per_s', type: 'quantitative', title: 'rows/s', format: '.2f' },
+                { field: 'throughput_per_s', type: 'quantitative', title: 'rows/s', format: `.${SHOWN.throughput}f` },
                 { field: 'errors', type: 'quantitative' }
               ]
             }
@@ -232,7 +254,7 @@ export function monitorChartSpec(options: {
             encoding: {
               x: { ...x, field: 'bar_from' },
               x2: { field: 'bar_to' },
-              y: { field: 'count', type: 'quantitative', aggregate: 'sum', stack: true, title: 'errors', axis: { orient: 'right', tickCount: 3, tickMinStep: 1, format: 'd' } },
+              y: { field: 'count', type: 'quantitative', aggregate: 'sum', stack: true, title: 'errors', axis: { orient: 'right', tickMinStep: 1, format: 'd' } },
               color: { field: 'code', type: 'nominal', title: null, scale: { scheme: 'reds' } }, // no legend title left over when there are no errors
               tooltip: [{ field: 'code' }, { field: 'count', type: 'quantitative', aggregate: 'sum', title: 'errors' }]
             }
@@ -245,15 +267,14 @@ export function monitorChartSpec(options: {
         {
           data: { name: 'ops' },
           transform: [{ fold: ['p50', 'p95', 'p99'], as: ['percentile', 'ms'] }, { filter: 'isValid(datum.ms)' }],
-          mark: { type: 'line', point: { size: 14, aria: false }, strokeWidth: 1.5, interpolate: 'monotone' },
+          mark: { type: 'line', point, strokeWidth: 1.5, interpolate: 'monotone' },
           encoding: {
-            x,
-            y: { field: 'ms', type: 'quantitative', title: 'ms', axis: { tickCount: 3 } },
+            y: { field: 'ms', type: 'quantitative', title: 'ms' },
             color: { field: 'percentile', type: 'nominal', title: 'latency', scale: { domain: ['p50', 'p95', 'p99'], range: ['#4c8bd6', '#b07cc6', '#e8a33d'] } },
             tooltip: [
               { field: 't', type: 'temporal', title: 'from', format: '%H:%M:%S' },
               { field: 'percentile' },
-              { field: 'ms', type: 'quantitative', format: '.2f' }
+              { field: 'ms', type: 'quantitative', format: `.${SHOWN.latency}f` }
             ]
           }
         }
@@ -280,7 +301,6 @@ export function monitorChartSpec(options: {
             ],
             mark: { type: 'rect', stroke: null, opacity: 0.9 },
             encoding: {
-              x,
               x2: { field: 't_end' },
               y: { field: 'feature', type: 'nominal', title: null, sort: { field: 'rank', op: 'min', order: 'ascending' }, axis: { labelLimit: 80 } },
               color: {
@@ -294,8 +314,8 @@ export function monitorChartSpec(options: {
                 { field: 'feature' },
                 { field: 't', type: 'temporal', title: 'from', format: '%H:%M:%S' },
                 { field: 'method' },
-                { field: 'statistic', type: 'quantitative', format: '.4f' },
-                { field: 'p_value', type: 'quantitative', format: '.4f', title: 'p-value' },
+                { field: 'statistic', type: 'quantitative', format: `.${SHOWN.drift}f` },
+                { field: 'p_value', type: 'quantitative', format: `.${SHOWN.drift}f`, title: 'p-value' },
                 { field: 'threshold', type: 'quantitative' },
                 { field: 'drifted' }
               ]
@@ -316,7 +336,7 @@ export function monitorChartSpec(options: {
           encoding: {
             x: { ...x, field: 'bar_from' },
             x2: { field: 'bar_to' },
-            y: { field: 'count', type: 'quantitative', aggregate: 'sum', stack: true, title: 'rows', axis: { tickCount: 3 } },
+            y: { field: 'count', type: 'quantitative', aggregate: 'sum', stack: true, title: 'rows' },
             color: { field: 'kind', type: 'nominal', title: 'violation', scale: { scheme: 'tableau10' } },
             tooltip: [{ field: 'kind' }, { field: 'count', type: 'quantitative', aggregate: 'sum', title: 'rows' }]
           }
@@ -327,15 +347,14 @@ export function monitorChartSpec(options: {
         {
           data: { name: 'performance' },
           transform: [{ fold: [...PERFORMANCE_METRICS], as: ['metric', 'value'] }, { filter: 'isValid(datum.value)' }],
-          mark: { type: 'line', point: { size: 14, aria: false }, strokeWidth: 1.5 },
+          mark: { type: 'line', point, strokeWidth: 1.5 },
           encoding: {
-            x,
-            y: { field: 'value', type: 'quantitative', title: null, scale: { zero: false }, axis: { tickCount: 3 } },
+            y: { field: 'value', type: 'quantitative', title: null, scale: { zero: false } },
             color: { field: 'metric', type: 'nominal', title: 'metric', scale: { scheme: 'tableau10' } },
             tooltip: [
               { field: 't', type: 'temporal', title: 'from', format: '%H:%M:%S' },
               { field: 'metric' },
-              { field: 'value', type: 'quantitative', format: '.4f' },
+              { field: 'value', type: 'quantitative', format: `.${SHOWN.performance}f` },
               { field: 'labelled', type: 'quantitative', title: 'labelled rows' },
               { field: 'labelled_share', type: 'quantitative', title: 'labelled share', format: '.0%' }
             ]
@@ -351,7 +370,6 @@ export function monitorChartSpec(options: {
             transform: [{ calculate: 'isValid(datum.t_end) ? datum.t_end : t_to', as: 'until' }],
             mark: { type: 'bar', height: 8, cornerRadius: 2, opacity: 0.8 },
             encoding: {
-              x,
               x2: { field: 'until' },
               y: { field: 'rule', type: 'nominal', title: null, axis: { labelLimit: 80 } },
               color: { field: 'severity', type: 'nominal', title: 'alert', scale: SEVERITY_COLOURS },
@@ -365,7 +383,7 @@ export function monitorChartSpec(options: {
 
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    ...(options.title ? { title: { text: options.title, anchor: 'start', fontSize: 13 } } : {}),
+    ...(options.title ? { title: { text: options.title, fontSize: 13, fontWeight: 'bold' } } : {}),
     params: [
       { name: 't_from', value: options.from },
       { name: 't_to', value: options.to },
@@ -379,11 +397,20 @@ export function monitorChartSpec(options: {
     config: {
       font: 'system-ui, -apple-system, "Segoe UI", Roboto, sans-serif',
       view: { stroke: null },
+      // Said once here rather than on every mark: no ARIA label per datum (one per heat-map
+      // cell would be most of the SVG, and noise to a screen reader; the chart's description
+      // says what it shows); the alert rules (the only rule marks) dashed.
+      mark: { aria: false },
+      rule: { strokeDash: [4, 3], strokeWidth: 1.5 },
       // Every panel's left axis takes the same room, so the plots line up on the time axis.
       axisLeft: { minExtent: 84, maxExtent: 84 },
+      // The shared time axis: 24-hour clock (vega's default writes minutes on a 12-hour clock without am/pm).
+      axisX: { title: null, labelOverlap: true, tickCount: 8, format: TIME_AXIS_FORMAT },
+      axisQuantitative: { tickCount: 3 },
       axis: { labelColor: NEUTRAL.text, titleColor: NEUTRAL.text, domainColor: NEUTRAL.domain, tickColor: NEUTRAL.domain, gridColor: NEUTRAL.grid, labelFontSize: 10, titleFontSize: 10 },
       legend: { labelColor: NEUTRAL.text, titleColor: NEUTRAL.text, labelFontSize: 10, titleFontSize: 10, symbolSize: 60 },
-      title: { color: NEUTRAL.text, subtitleColor: NEUTRAL.text },
+      // The panels' titles (the chart's own, when it has one, says more).
+      title: { color: NEUTRAL.text, subtitleColor: NEUTRAL.text, anchor: 'start', fontSize: 12, fontWeight: 'normal', offset: 4 },
       style: { 'guide-label': { fill: NEUTRAL.text }, 'guide-title': { fill: NEUTRAL.text } }
     }
   };

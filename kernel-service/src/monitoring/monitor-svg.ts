@@ -10,6 +10,7 @@ import { compile } from 'vega-lite';
 import type { TopLevelSpec } from 'vega-lite';
 import { type ChartSeries, monitorChartSpecFor, withData } from './monitor-chart.js';
 import type { MonitorPayload } from './monitor-payload.js';
+import { compactSvg } from './svg-compact.js';
 
 /** Loads nothing: a monitor spec has all its data inline, and a spec naming a URL must not fetch it. */
 const NO_LOADER = {
@@ -19,9 +20,15 @@ const NO_LOADER = {
   file: () => Promise.reject(new Error('the monitor chart loads no external data'))
 };
 
-/** Renders a Vega-Lite spec (with its datasets inline) to SVG text. */
-export async function renderSvg(spec: Record<string, unknown>): Promise<string> {
+/**
+ * Renders a Vega-Lite spec (with its datasets inline) to SVG text; `still` leaves out the
+ * points that lines draw at their data (Vega-Lite's `point` overlays, style `point`): the
+ * interactive chart has them for their tooltips, a still image reads the same without them
+ * (the legends, drawn from the scales, keep their filled circles).
+ */
+export async function renderSvg(spec: Record<string, unknown>, options: { still?: boolean } = {}): Promise<string> {
   const compiled = compile(spec as unknown as TopLevelSpec).spec;
+  if (options.still) withoutPointOverlays(compiled as unknown as VegaGroup);
   const view = new vega.View(vega.parse(compiled), { renderer: 'none', loader: NO_LOADER as unknown as vega.Loader });
   try {
     return await view.toSVG();
@@ -34,7 +41,18 @@ export async function renderSvg(spec: Record<string, unknown>): Promise<string> 
 export async function monitorSvg(payload: MonitorPayload): Promise<string> {
   const spec = monitorChartSpecFor(payload, { still: true });
   const data = withData(spec, payload.series);
-  return compactSvg(await renderSvg({ ...data, datasets: { ...(data.datasets as object), drift_runs: driftRuns(payload.series) } }));
+  return compactSvg(await renderSvg({ ...data, datasets: { ...(data.datasets as object), drift_runs: driftRuns(payload.series) } }, { still: true }));
+}
+
+interface VegaGroup {
+  marks?: Array<VegaGroup & { type: string; style?: string | string[] }>;
+}
+
+/** Takes Vega-Lite's point overlays of lines (symbol marks of style `point`) out of a compiled spec, at any depth. */
+function withoutPointOverlays(group: VegaGroup): void {
+  if (!group.marks) return;
+  group.marks = group.marks.filter((mark) => !(mark.type === 'symbol' && [mark.style].flat().includes('point')));
+  for (const mark of group.marks) withoutPointOverlays(mark);
 }
 
 /**
@@ -59,65 +77,4 @@ export function driftRuns(series: Pick<ChartSeries, 'drift' | 'bucket_seconds'>)
     });
   }
   return runs;
-}
-
-/** Attributes that hold coordinates. */
-const GEOMETRY = /\s(d|transform|x|y|x1|y1|x2|y2|width|height)="([^"]*)"/g;
-const DECIMAL = /-?\d*\.\d+(?:e-?\d+)?/g;
-/** Inherited presentation attributes: said on a group, they hold for its children. */
-const INHERITED = new Set(['fill', 'fill-opacity', 'stroke', 'stroke-width', 'stroke-opacity', 'stroke-dasharray', 'font-size', 'font-weight', 'font-style', 'text-anchor']);
-/** A group of marks with no group inside. */
-const LEAF_GROUP = /(<g class="mark-[^"]*"[^>]*)>((?:(?!<g[\s>]|<\/g>).)*)<\/g>/g;
-const ATTRIBUTE = /\s([\w-]+)="([^"]*)"/g;
-const tenth = (n: string): string => String(Math.round(Number(n) * 10) / 10);
-
-/**
- * vega's SVG drawn the same in fewer bytes: coordinates to a tenth of a pixel; no ARIA or
- * pointer-event attributes (a static image); no paths that draw nothing (vega's unfilled
- * group backgrounds and foregrounds), no `opacity="1"` (the default), no text hidden by
- * `labelOverlap` (opacity 0); axis ticks and grid lines of a group as one path; vega's
- * circle symbols as circles; and what every mark of a group shares (fill, stroke, font…)
- * said once on the group, the font family once on the root.
- */
-export function compactSvg(svg: string): string {
-  let out = svg.replace(GEOMETRY, (_, name: string, value: string) => ` ${name}="${value.replace(DECIMAL, tenth)}"`);
-  out = out.replace(/ (?:role|aria-[\w-]+|pointer-events)="[^"]*"/g, '');
-  out = out.replace(/<path class="(?:background|foreground)" d="[^"]*"(?: display="none")?\/>/g, '');
-  out = out.replace(/ opacity="1"/g, '');
-  out = out.replace(/<text\b[^>]*\sopacity="0"[^>]*>[^<]*<\/text>/g, '');
-  out = out.replace(
-    /<path transform="translate\(([-\d.]+),([-\d.]+)\)" d="M([\d.]+),0A\3,\3,0,1,1,-\3,0A\3,\3,0,1,1,\3,0"/g,
-    '<circle cx="$1" cy="$2" r="$3"'
-  );
-  out = out.replace(LEAF_GROUP, (group: string, open: string, body: string) => {
-    const rules = open.includes('role-axis') ? linesAsPath(body) : null;
-    return hoistShared(open, rules ?? body) ?? (rules !== null ? `${open}>${rules}</g>` : group);
-  });
-  const families = new Map<string, number>();
-  for (const m of out.matchAll(/ font-family="([^"]*)"/g)) families.set(m[1]!, (families.get(m[1]!) ?? 0) + 1);
-  const common = [...families].sort((a, b) => b[1] - a[1])[0]?.[0];
-  if (common !== undefined) {
-    out = out.split(` font-family="${common}"`).join('');
-    out = out.replace(/^<svg\b/, `<svg font-family="${common}"`);
-  }
-  return out;
-}
-
-/** An axis group's lines (`<line transform="translate(x,y)" x2 y2 …/>`, all styled alike) as one path; null otherwise. */
-function linesAsPath(body: string): string | null {
-  const lines = [...body.matchAll(/<line transform="translate\(([-\d.]+),([-\d.]+)\)" x2="([-\d.]+)" y2="([-\d.]+)"((?: [\w-]+="[^"]*")*)\/>/g)];
-  if (lines.length < 2 || lines.map((l) => l[0]).join('') !== body || new Set(lines.map((l) => l[5])).size !== 1) return null;
-  return `<path d="${lines.map(([, x, y, dx, dy]) => `M${x},${y}l${dx},${dy}`).join('')}"${lines[0]![5]}/>`;
-}
-
-/** The group with the inherited attributes all its elements share said on it once; null when none are shared. */
-function hoistShared(open: string, body: string): string | null {
-  const elements = [...body.matchAll(/<(\w+)((?: [\w-]+="[^"]*")*)\/?>/g)].filter((m) => m[1] !== 'tspan');
-  if (elements.length < 2) return null;
-  const attributes = elements.map((m) => new Map([...m[2]!.matchAll(ATTRIBUTE)].map((a) => [a[1]!, a[2]!])));
-  const shared = [...attributes[0]!].filter(([name, value]) => INHERITED.has(name) && attributes.every((a) => a.get(name) === value));
-  if (shared.length === 0) return null;
-  let inner = body;
-  for (const [name, value] of shared) inner = inner.split(` ${name}="${value}"`).join('');
-  return `${open}${shared.map(([name, value]) => ` ${name}="${value}"`).join('')}>${inner}</g>`;
 }

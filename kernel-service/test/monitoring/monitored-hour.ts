@@ -22,7 +22,7 @@ import { AlertEngine } from '../../src/monitoring/alerts.js';
 import { SqliteAlertStore } from '../../src/monitoring/alert-store.js';
 import { DEFAULT_INTEGRITY_POLICY, IntegrityPlan, inspectRequest } from '../../src/monitoring/integrity.js';
 import { Monitor } from '../../src/monitoring/monitor.js';
-import { type MonitorOutput, type MonitorPayload, monitorOutput, monitorPayload } from '../../src/monitoring/monitor-payload.js';
+import { type MonitorOutput, type MonitorSnapshot, monitorOutput, monitorSnapshot } from '../../src/monitoring/monitor-payload.js';
 import { SqliteMonitoringStore } from '../../src/monitoring/store.js';
 import { MonitorWindow, type WindowState } from '../../src/monitoring/window.js';
 import { profileRows } from '../../src/notebook/profile.js';
@@ -52,9 +52,9 @@ export interface MonitoredHour {
   model: string;
   /** The simulated clock now (ms). */
   now: number;
-  /** The `monitor` payload over the last `seconds`, as the service builds it for the reply. */
-  payload(seconds?: number): MonitorPayload;
-  /** The `monitor` reply's content (payload, text, SVG), as the service builds it. */
+  /** The `monitor` payload over the last `seconds` and the status of its span, as the service builds them for the reply. */
+  snapshot(seconds?: number): MonitorSnapshot;
+  /** The `monitor` reply's content (payload, status, text, SVG), as the service builds it. */
   output(request: { lastSeconds: number; since?: number; svg?: boolean }): Promise<MonitorOutput>;
   /** Moves the clock on and serves `requests` more requests of 20 rows (like the hour's normal traffic). */
   serve(ms: number, requests?: number): Promise<void>;
@@ -167,7 +167,7 @@ export async function monitoredHour(): Promise<MonitoredHour> {
     get now() {
       return clock;
     },
-    payload: (seconds = 3600) => monitorPayload(monitor, MODEL, seconds, undefined, (since) => alerts.alerts({ model: MODEL, since })),
+    snapshot: (seconds = 3600) => monitorSnapshot(monitor, MODEL, seconds, undefined, (since) => alerts.alerts({ model: MODEL, since })),
     output: (request) => monitorOutput(monitor, MODEL, request, (since) => alerts.alerts({ model: MODEL, since })),
     async serve(ms: number, requests = 1) {
       const start = clock;

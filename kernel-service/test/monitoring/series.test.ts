@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { compile } from 'vega-lite';
 import { type PerformanceState, addClassification, addRegression, emptyPerformance } from '../../src/monitoring/accumulators.js';
-import { CHART_DATASETS, chartNumber, chartPanels, chartSeries, monitorChartSpec, seriesSince, withData } from '../../src/monitoring/monitor-chart.js';
-import { compactSvg, driftRuns, renderSvg } from '../../src/monitoring/monitor-svg.js';
+import { CHART_DATASETS, chartNumber, chartPanels, chartSeries, monitorChartSpec, seriesSince, shownNumber, withData } from '../../src/monitoring/monitor-chart.js';
+import { driftRuns, renderSvg } from '../../src/monitoring/monitor-svg.js';
+import { compactPath, compactSvg } from '../../src/monitoring/svg-compact.js';
 import { MAX_CHART_FEATURES, MAX_POINTS, SeriesCache, type SeriesInput, bucketSeconds, buildSeries } from '../../src/monitoring/series.js';
 import { MonitorWindow, type WindowState } from '../../src/monitoring/window.js';
 import { mulberry32 } from './random.js';
@@ -277,6 +278,25 @@ describe('chartNumber', () => {
     expect(chartNumber(0.5)).toBe(0.5);
     expect(chartNumber(null)).toBeNull();
   });
+
+  it('should keep the digits a tooltip shows', () => {
+    const twoDecimals = (x: number) => x.toFixed(2);
+    expect(chartNumber(1234.5678, twoDecimals)).toBe(1234.57); // 4 significant digits would show 1235.00
+    expect(chartNumber(33.33333, twoDecimals)).toBe(33.33);
+    // 0.125 would show as 0.13 where 0.124951 shows as 0.12: one more digit.
+    expect(chartNumber(0.124951, twoDecimals)).toBe(0.12495);
+    expect(chartNumber(0.05678, (x) => (x * 100).toFixed(0))).toBe(0.05678);
+  });
+});
+
+describe('shownNumber', () => {
+  it('should store a number only a tooltip shows as the tooltip shows it', () => {
+    expect(shownNumber(0.065342, 4)).toBe(0.0653);
+    expect(shownNumber(1.234e-9, 4)).toBe(0);
+    expect(shownNumber(123.456789, 4)).toBe(123.4568);
+    expect(shownNumber(2, 4)).toBe(2);
+    expect(shownNumber(null, 4)).toBeNull();
+  });
 });
 
 describe('chartSeries', () => {
@@ -299,7 +319,9 @@ describe('chartSeries', () => {
     const c = chartSeries(s);
     expect(c.features).toEqual([{ f: 0, feature: 'a', rank: 0, method: 'ks', threshold: 0.05 }]);
     const a = s.drift.filter((d) => d.feature === 'a');
-    expect(c.drift).toEqual(a.map((d) => ({ t: d.t, statistic: [chartNumber(d.statistic)], p_value: [chartNumber(d.p_value)], drifted: [d.drifted ? 1 : 0] })));
+    // The statistic and p-value as the tooltip shows them (4 decimals): the cells' colour is their verdict.
+    expect(c.drift).toEqual(a.map((d) => ({ t: d.t, statistic: [shownNumber(d.statistic, 4)], p_value: [shownNumber(d.p_value, 4)], drifted: [d.drifted ? 1 : 0] })));
+    expect(c.drift.flatMap((d) => [...d.statistic, ...d.p_value]).every((x) => x === null || x.toFixed(4) === String(x) || Number.isInteger(x * 10_000))).toBe(true);
     expect(c.drift.map((d) => d.drifted[0])).toEqual([0, 1, 0]);
   });
 
@@ -359,14 +381,55 @@ describe('compactSvg', () => {
       '<g class="mark-rect role-mark marks" aria-hidden="true"><path d="M80.98334,6.1538h4.69999v73.84615h-4.69999Z" fill="#e4572e" opacity="0.9"/></g>' +
       '</g></svg>';
     expect(compactSvg(svg)).toBe(
-      `<svg ${font} xmlns="http://www.w3.org/2000/svg" class="marks" width="100" height="50"><g fill="none" transform="translate(10.3,21)">` +
-        '<g class="mark-group role-axis"><g transform="translate(0.5,80.5)"><g>' +
-        '<g class="mark-rule role-axis-tick"><path d="M1.1,0l0,5M40.3,0l0,5" stroke="#888" stroke-width="1"/></g>' +
-        '<g class="mark-text role-axis-label" text-anchor="middle" font-size="10px" fill="#888"><text transform="translate(1.1,15)">09:00</text><text transform="translate(40.3,15)">09:10</text></g>' +
-        '</g></g></g>' +
-        '<g class="mark-symbol role-mark marks" stroke-width="2"><circle cx="-4" cy="55.5" r="1.9" fill="#4c8bd6"/><circle cx="4" cy="30.6" r="1.9" fill="#b07cc6"/></g>' +
-        '<g class="mark-rect role-mark marks"><path d="M81,6.2h4.7v73.8h-4.7Z" fill="#e4572e" opacity="0.9"/></g>' +
+      `<svg ${font} xmlns="http://www.w3.org/2000/svg" width="100" height="50"><g fill="none" transform="translate(10.3,21)">` +
+        // vega's group, transform and content groups as one group; no class a still image does not need; stroke-width 1 is the default.
+        '<g transform="translate(0.5,80.5)"><path d="M1.1,0v5m39.2-5v5" stroke="#888"/>' +
+        '<g text-anchor="middle" font-size="10px" fill="#888"><text x="1.1" y="15">09:00</text><text x="40.3" y="15">09:10</text></g></g>' +
+        '<g class="mark-symbol role-mark" stroke-width="2"><circle cx="-4" cy="55.5" r="1.9" fill="#4c8bd6"/><circle cx="4" cy="30.6" r="1.9" fill="#b07cc6"/></g>' +
+        '<g class="mark-rect role-mark"><path d="M81,6.2h4.7V80H81Z" fill="#e4572e" opacity="0.9"/></g>' +
         '</g></svg>'
     );
+  });
+
+  it('should draw rects of one colour as one path only when none overlaps another', () => {
+    const group = (rects: string) => `<svg xmlns="http://www.w3.org/2000/svg"><g class="mark-rect role-mark" clip-path="url(#c)">${rects}</g></svg>`;
+    const rect = (x: number, y: number, w: number, fill: string) => `<path d="M${x},${y}h${w}v10h-${w}Z" fill="${fill}" opacity="0.9"/>`;
+    // Side by side and one above the other (edges touching): one path per colour, where its first rect was.
+    expect(compactSvg(group(rect(0, 0, 20, '#aaa') + rect(20, 0, 10, '#e45') + rect(30, 0, 5, '#aaa') + rect(0, 10, 35, '#aaa')))).toBe(
+      '<svg xmlns="http://www.w3.org/2000/svg"><g class="mark-rect role-mark" clip-path="url(#c)">' +
+        '<path d="M0,0h20v10H0Zm30,0h5v10h-5ZM0,10h35v10H0Z" fill="#aaa" opacity="0.9"/><path d="M20,0h10v10H20Z" fill="#e45" opacity="0.9"/></g></svg>'
+    );
+    // Overlapping rects stay apart: which one is painted last shows.
+    const overlapping = group(rect(0, 0, 20, '#aaa') + rect(10, 5, 20, '#e45') + rect(40, 0, 5, '#aaa'));
+    expect(compactSvg(overlapping).match(/<path/g)).toHaveLength(3);
+  });
+
+  it('should not merge a group holding a clip with a group moved inside it', () => {
+    // The clip is read in the coordinates of the group that names it: a translation inside must stay inside.
+    const svg = '<svg xmlns="http://www.w3.org/2000/svg"><g clip-path="url(#c)"><g transform="translate(5,0)"><path d="M0,0h1v1H0Z" fill="#000"/></g></g></svg>';
+    expect(compactSvg(svg)).toBe('<svg xmlns="http://www.w3.org/2000/svg"><g clip-path="url(#c)"><g transform="translate(5,0)"><path d="M0,0h1v1H0Z" fill="#000"/></g></g></svg>');
+    // Translations add up; a group of one element without a transform gives it its inherited attributes.
+    const moved = '<svg xmlns="http://www.w3.org/2000/svg"><g transform="translate(1.5,2)"><g><g transform="translate(2,0.5)"><g fill="#123"><text>a</text></g></g></g></g></svg>';
+    expect(compactSvg(moved)).toBe('<svg xmlns="http://www.w3.org/2000/svg"><g transform="translate(3.5,2.5)"><text fill="#123">a</text></g></svg>');
+  });
+
+  it('should leave SVG it cannot read back exactly as the text passes left it', () => {
+    const svg = '<svg xmlns="http://www.w3.org/2000/svg"><!-- a comment --><g class="mark-group role-axis"><g><path d="M0,0L5,0" stroke="#000"/></g></g></svg>';
+    expect(compactSvg(svg)).toBe(svg);
+  });
+});
+
+describe('compactPath', () => {
+  it('should write each segment in its shortest exact form', () => {
+    // Lines along an axis as h/v, a run of them in one direction as one, segments of no length left out.
+    expect(compactPath('M1.1,3.8L8.9,3.8L8.9,3.8L16.8,3.8L16.8,12.5L24.6,12.5L24.6,3.8')).toBe('M1.1,3.8h15.7v8.7h7.8V3.8');
+    // Curves and lines relative where that is shorter; no leading zeros, no comma before a minus.
+    expect(compactPath('M-4,30.6C-1.3,31.6,1.3,32.5,4,32.5L12,30.1Z')).toBe('M-4,30.6c2.7,1,5.3,1.9,8,1.9l8-2.4Z');
+    // After Z the pen is back at the start of the subpath.
+    expect(compactPath('M10,10h5v5h-5ZM10,30h5v5h-5Z')).toBe('M10,10h5v5h-5Zm0,20h5v5h-5Z');
+    // With round or square caps a segment of no length draws a dot: kept.
+    expect(compactPath('M0,0L0,0L5,0', true)).toBe('M0,0h0h5');
+    // Commands it does not rewrite (arcs) leave the path as it is.
+    expect(compactPath('M1.9,0A1.9,1.9,0,1,1,-1.9,0')).toBe('M1.9,0A1.9,1.9,0,1,1,-1.9,0');
   });
 });
