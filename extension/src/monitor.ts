@@ -2,9 +2,10 @@
  * The monitor renderer (`application/vnd.nbdeploy.monitor+json`, from `nd.monitor`): the
  * payload's Vega-Lite chart, drawn at once from the snapshot it carries; where the service
  * is reachable, live — the model's events (at most one refresh per interval) bring a fresh
- * `monitor` payload whose data are swapped into the chart in place — with a time-range
- * selector, and the latest snapshot written back into the output now and then, so a saved
- * notebook shows it without the service. Errors show as a status line above the last chart.
+ * `monitor` payload with only the buckets not settled yet (`since`), merged into the
+ * snapshot and into the drawn chart (vega changesets) — with a time-range selector, and the
+ * latest whole snapshot written back into the output now and then, so a saved notebook
+ * shows it without the service. Errors show as a status line above the last chart.
  */
 
 import type { IRenderMime } from '@jupyterlab/rendermime-interfaces';
@@ -15,7 +16,7 @@ import { formatTime, h } from './dom.js';
 import { MONITOR_MIME_TYPE, RENDERER_RANK } from './mime.js';
 import type { IMonitorPayload } from './payloads.js';
 import { type ConnectionState, type ServiceClient, ServiceRequestError } from './service-client.js';
-import { type IChartData, VegaView } from './vega-view.js';
+import { type IChartData, type IDatasetChange, VegaView } from './vega-view.js';
 
 /** The class of the renderer's node. */
 const RENDERER_CLASS = 'jp-nbdeploy-Monitor';
@@ -54,10 +55,60 @@ function chartData(payload: IMonitorPayload): IChartData {
   };
 }
 
-/** What makes two specs draw differently: the panels and the drift panel's rows. */
+/** What makes two specs draw differently: anything in them but the parameters' values (the span). */
 function layoutKey(payload: IMonitorPayload): string {
-  const features = (payload.series as { drift_features?: unknown[] }).drift_features?.length ?? 0;
-  return `${payload.panels.join(',')}|${features}`;
+  return JSON.stringify({ ...payload.spec, params: undefined });
+}
+
+/** The series' datasets of rows per bucket (`t`): a reply to `since` has their rows from then on only. */
+const BUCKET_DATASETS = ['ops', 'versions', 'errors', 'drift', 'drift_share', 'integrity'];
+
+/** The start of the span's first bucket (ms): rows before it have left the span. */
+function firstBucket(payload: IMonitorPayload): number {
+  const bucketMs = payload.bucket_seconds * 1000;
+  return Math.floor(Date.parse(payload.from) / bucketMs) * bucketMs;
+}
+
+const featuresOf = (payload: IMonitorPayload): string =>
+  JSON.stringify(((payload.series.features as Array<{ feature: string }> | undefined) ?? []).map(f => f.feature));
+
+/**
+ * A reply to `since` merged into the snapshot it was asked from: the rows per bucket the
+ * snapshot has before `since` (and still in the span), then the reply's; everything else the
+ * reply's. Null when they do not fit together (other buckets, other drift features: the
+ * drift cells are in the order of the features): a whole payload is needed.
+ */
+export function mergeMonitorPayload(snapshot: IMonitorPayload, reply: IMonitorPayload): IMonitorPayload | null {
+  const since = reply.series.since;
+  if (since === undefined) {
+    return reply;
+  }
+  if (snapshot.bucket_seconds !== reply.bucket_seconds || snapshot.model !== reply.model || featuresOf(snapshot) !== featuresOf(reply)) {
+    return null;
+  }
+  const first = firstBucket(reply);
+  const series: IMonitorPayload['series'] = { ...reply.series };
+  delete series.since;
+  for (const name of BUCKET_DATASETS) {
+    const kept = (snapshot.series[name] as Array<{ t: number }> | null | undefined) ?? [];
+    const fresh = reply.series[name] as Array<{ t: number }> | null | undefined;
+    series[name] = fresh === null || fresh === undefined ? fresh : [...kept.filter(row => row.t >= first && row.t < since), ...fresh];
+  }
+  return { ...reply, series };
+}
+
+/** The vega changesets that turn the chart of `snapshot` into that of the merged reply. */
+function bucketChanges(reply: IMonitorPayload): Record<string, IDatasetChange> {
+  const since = reply.series.since!;
+  const first = firstBucket(reply);
+  const changes: Record<string, IDatasetChange> = {};
+  for (const name of BUCKET_DATASETS) {
+    const fresh = reply.series[name];
+    if (Array.isArray(fresh)) {
+      changes[name] = { remove: row => (row.t as number) >= since || (row.t as number) < first, insert: fresh };
+    }
+  }
+  return changes;
 }
 
 /** Identifies a snapshot (the one this renderer wrote back is not drawn again). */
@@ -159,22 +210,32 @@ export class RenderedMonitor extends Widget implements IRenderMime.IRenderer {
     this._inFlight = true;
     this._lastRequest = Date.now();
     const writeBack = this._model !== null && Date.now() - this._lastWrite >= this._options.writeBackMs;
+    // The settled buckets of the snapshot drawn are not asked for again (same span only).
+    const since = current.last_seconds === this._span && !this._wholeNext ? current.series.settled_until : undefined;
+    this._wholeNext = false;
     try {
       const reply = await client.request<{ type: string; payload: IMonitorPayload; text?: string; svg?: string }>({
         type: 'monitor',
         model: current.model,
         last_seconds: this._span,
         ...(current.version_pinned && current.version !== null ? { version: current.version } : {}),
-        ...(writeBack ? { svg: true } : {})
+        ...(writeBack ? { svg: true } : {}),
+        ...(typeof since === 'number' ? { since } : {})
       });
       if (this.isDisposed || !isPayload(reply.payload)) {
         return;
       }
-      this._show(reply.payload);
-      await this._draw(reply.payload);
+      const merged = mergeMonitorPayload(this._payload ?? current, reply.payload);
+      if (!merged) {
+        this._wholeNext = true; // e.g. other drift features: the next refresh asks for everything
+        this._again = true;
+        return;
+      }
+      this._show(merged);
+      await this._draw(merged, reply.payload.series.since !== undefined ? bucketChanges(reply.payload) : undefined);
       this._setStatus('live', `Live · updated ${new Date().toLocaleTimeString()}`);
       if (writeBack) {
-        this._writeBack(reply.payload, reply.svg, reply.text);
+        this._writeBack(merged, reply.svg, reply.text);
       }
     } catch (error) {
       if (this.isDisposed) {
@@ -248,12 +309,13 @@ export class RenderedMonitor extends Widget implements IRenderMime.IRenderer {
     }
   }
 
-  private async _draw(payload: IMonitorPayload): Promise<void> {
+  /** Draws the payload: into the chart drawn when only data changed (`changes`: by those rows), else afresh. */
+  private async _draw(payload: IMonitorPayload, changes?: Record<string, IDatasetChange>): Promise<void> {
     const data = chartData(payload);
     const layout = layoutKey(payload);
     try {
       if (layout === this._chartLayout && this._view.view) {
-        await this._view.update(data);
+        await this._view.update(data, changes);
       } else {
         this._chartLayout = layout;
         await this._view.draw(payload.spec, data);
@@ -332,6 +394,7 @@ export class RenderedMonitor extends Widget implements IRenderMime.IRenderer {
   private _refreshPending = false;
   private _inFlight = false;
   private _again = false;
+  private _wholeNext = false;
   private _lastRequest = 0;
   private _lastWrite = 0;
   private _written: string | null = null;

@@ -141,10 +141,9 @@ export interface IDeployment {
   snippets: Record<string, string>;
 }
 
-/** One bucket of the monitor chart's `ops` series. */
+/** One bucket of the monitor chart's `ops` series (older payloads also have `t_end`). */
 export interface IMonitorOpsPoint {
   t: number;
-  t_end: number;
   requests: number;
   errors: number;
   rows: number;
@@ -156,8 +155,7 @@ export interface IMonitorOpsPoint {
 
 /**
  * The monitor chart (`nd.monitor`, the service's `monitor` reply; docs/monitoring.md): the
- * status summary of the span, the series per bucket (the chart's named datasets) and the
- * Vega-Lite spec that draws them.
+ * series per bucket (the chart's named datasets) and the Vega-Lite spec that draws them.
  */
 export interface IMonitorPayload {
   model: string;
@@ -170,8 +168,16 @@ export interface IMonitorPayload {
   generated_at: string;
   from: string;
   to: string;
-  status: { ops: { requests: number; rows: number; errors: number }; [field: string]: unknown };
-  series: { ops: IMonitorOpsPoint[]; [dataset: string]: unknown };
+  /** Payloads from before the status summary moved into the `monitor` reply carry it; nothing here reads it. */
+  status?: unknown;
+  series: {
+    ops: IMonitorOpsPoint[];
+    /** Buckets that start before this (ms) no longer change (payloads from before it was sent lack it). */
+    settled_until?: number;
+    /** On a reply to `since`: the rows per bucket are those from then on only. */
+    since?: number;
+    [dataset: string]: unknown;
+  };
   panels: string[];
   spec: Record<string, unknown>;
 }

@@ -85,6 +85,12 @@ export interface IChartData {
   params: Record<string, unknown>;
 }
 
+/** A change to one dataset of a drawn chart: the rows to take out, the rows to add. */
+export interface IDatasetChange {
+  remove: (row: Record<string, unknown>) => boolean;
+  insert: unknown[];
+}
+
 /** One chart in `host`: drawn, updated in place, re-drawn on theme changes, finalized on dispose. */
 export class VegaView implements IDisposable {
   constructor(private readonly _host: HTMLElement) {
@@ -139,8 +145,12 @@ export class VegaView implements IDisposable {
     this._host.replaceChildren(target);
   }
 
-  /** Swaps datasets and parameter values in the drawn chart (same spec). */
-  async update(data: IChartData): Promise<void> {
+  /**
+   * Swaps datasets and parameter values in the drawn chart (same spec): `data` is the whole
+   * new data (kept for re-draws); a dataset named in `changes` is changed by those rows only
+   * (a vega changeset), the others are replaced.
+   */
+  async update(data: IChartData, changes: Record<string, IDatasetChange> = {}): Promise<void> {
     this._data = data;
     const view = this._result?.view;
     if (!view) {
@@ -153,7 +163,8 @@ export class VegaView implements IDisposable {
       } catch {
         continue; // a dataset no panel of this spec reads
       }
-      view.change(name, vega.changeset().remove(() => true).insert(values));
+      const change = changes[name];
+      view.change(name, change ? vega.changeset().remove(change.remove).insert(change.insert) : vega.changeset().remove(() => true).insert(values));
     }
     for (const [name, value] of Object.entries(data.params)) {
       try {

@@ -10,7 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket as NodeWebSocket } from 'ws';
 
 import { MONITOR_MIME_TYPE } from '../src/mime.js';
-import { RenderedMonitor, monitorRendererFactory } from '../src/monitor.js';
+import { RenderedMonitor, mergeMonitorPayload, monitorRendererFactory } from '../src/monitor.js';
 import type { IMonitorPayload } from '../src/payloads.js';
 import { ServiceClient } from '../src/service-client.js';
 import { fixture, fp32 } from '../../test/support/models.js';
@@ -107,6 +107,48 @@ afterAll(async () => {
   await cleanup();
 });
 
+describe('mergeMonitorPayload', () => {
+  const T = Date.UTC(2026, 0, 1, 12, 0, 0);
+  const payload = (from: number, to: number, series: Record<string, unknown>): IMonitorPayload => ({
+    model: 'm',
+    version: 1,
+    last_seconds: (to - from) / 1000,
+    window_seconds: 60,
+    bucket_seconds: 60,
+    generated_at: new Date(to).toISOString(),
+    from: new Date(from).toISOString(),
+    to: new Date(to).toISOString(),
+    series: { ops: [], features: [{ f: 0, feature: 'a' }], ...series } as IMonitorPayload['series'],
+    panels: ['traffic', 'latency'],
+    spec: {}
+  });
+  const ops = (...ts: number[]) => ts.map(t => ({ t: T + t * 60_000, requests: t, errors: 0, rows: t, throughput_per_s: 0, p50: null, p95: null, p99: null }));
+  const drift = (...ts: number[]) => ts.map(t => ({ t: T + t * 60_000, statistic: [t], p_value: [0.5], drifted: [0] }));
+
+  it('should keep the settled buckets still in the span and take the rest from the reply', () => {
+    const before = payload(T, T + 240_000, { ops: ops(0, 1, 2, 3, 4), drift: drift(0, 2, 3), errors: [], integrity: null, settled_until: T + 180_000 });
+    const reply = payload(T + 90_000, T + 330_000, { ops: ops(3, 4, 5), drift: drift(3, 5), errors: [{ t: T + 300_000, code: 'X', count: 1 }], integrity: null, since: T + 180_000, settled_until: T + 300_000 });
+    const merged = mergeMonitorPayload(before, reply)!;
+    expect(merged.series.ops.map(o => o.requests)).toEqual([1, 2, 3, 4, 5]); // bucket 0 left the span
+    expect((merged.series.drift as Array<{ statistic: number[] }>).map(d => d.statistic[0])).toEqual([2, 3, 5]);
+    expect(merged.series.errors).toEqual([{ t: T + 300_000, code: 'X', count: 1 }]);
+    expect(merged.series.integrity).toBeNull();
+    expect(merged.series.since).toBeUndefined();
+    expect(merged.series.settled_until).toBe(T + 300_000);
+    expect(merged.generated_at).toBe(reply.generated_at);
+    // A whole reply replaces the snapshot.
+    const whole = { ...reply, series: { ...reply.series, since: undefined } };
+    expect(mergeMonitorPayload(before, whole)).toBe(whole);
+  });
+
+  it('should refuse to merge when the drift cells or the buckets do not line up', () => {
+    const before = payload(T, T + 240_000, { ops: ops(0, 1), settled_until: T + 60_000 });
+    const other = payload(T, T + 240_000, { ops: ops(1), since: T + 60_000, features: [{ f: 0, feature: 'b' }] });
+    expect(mergeMonitorPayload(before, other)).toBeNull();
+    expect(mergeMonitorPayload(before, { ...payload(T, T + 240_000, { ops: ops(1), since: T + 60_000 }), bucket_seconds: 120 })).toBeNull();
+  });
+});
+
 describe('RenderedMonitor', () => {
   it('should draw the snapshot a payload carries without a service', async () => {
     const widget = create(null);
@@ -138,6 +180,9 @@ describe('RenderedMonitor', () => {
 
   it('should update live as traffic flows, in the same chart, and write the snapshot back without drawing it again', async () => {
     const client = connect();
+    const asked: Array<Record<string, unknown>> = [];
+    const request = client.request.bind(client);
+    client.request = (message => (asked.push(message), request(message))) as typeof client.request;
     const widget = create(client, { refreshMs: 100, writeBackMs: 0 });
     const model = outputModel(snapshot, () => widget);
     await widget.renderModel(model);
@@ -146,15 +191,28 @@ describe('RenderedMonitor', () => {
     await traffic(4, 200);
     // 3 + 4 requests in the chart, through stats events and a fresh `monitor` payload.
     await until(() => sum(widget.chart.view!.data('ops'), 'requests') === 7, 'the new traffic in the chart');
-    expect(widget.payload!.status.ops.requests).toBe(7);
+    expect(sum(widget.payload!.series.ops, 'requests')).toBe(7);
     expect(widget.chart.view).toBe(view); // data swapped in place: no re-draw
     // The latest snapshot went back into the output, with a fresh SVG fallback, and did not loop.
     await until(() => model.writes.length > 0, 'a write-back');
     const written = model.writes.at(-1)!;
-    expect((written[MONITOR_MIME_TYPE] as IMonitorPayload).status.ops.requests).toBeGreaterThanOrEqual(3);
+    expect(sum((written[MONITOR_MIME_TYPE] as IMonitorPayload).series.ops, 'requests')).toBeGreaterThanOrEqual(3);
     expect(String(written['image/svg+xml'])).toMatch(/^<svg/);
     expect(written['text/plain']).toMatch(/^Monitoring of iris v1 over the last 5m \(to /);
     expect(widget.chart.view).toBe(view);
+    // Only the buckets not settled were asked for; the snapshot written is whole all the same:
+    // one row per bucket over the span, adding up to the traffic of the span's text summary.
+    expect(asked.filter(m => m.type === 'monitor').length).toBeGreaterThan(0);
+    expect(asked.filter(m => m.type === 'monitor').every(m => m.since === snapshot.series.settled_until || (typeof m.since === 'number' && m.since > snapshot.series.settled_until!))).toBe(true);
+    const whole = written[MONITOR_MIME_TYPE] as IMonitorPayload;
+    expect(whole.series.since).toBeUndefined();
+    const bucketMs = whole.bucket_seconds * 1000;
+    expect(whole.series.ops[0]!.t).toBe(Math.floor(Date.parse(whole.from) / bucketMs) * bucketMs);
+    expect(whole.series.ops.every((o, i) => i === 0 || o.t === whole.series.ops[i - 1]!.t + bucketMs)).toBe(true);
+    expect(whole.series.ops.at(-1)!.t).toBeGreaterThan(Date.parse(whole.to) - bucketMs - 1);
+    expect(String(written['text/plain'])).toContain(`traffic: ${sum(whole.series.ops, 'requests')} requests,`);
+    expect(whole.status).toBeUndefined(); // the status summary is the reply's, not the output's
+    expect(sum(widget.chart.view!.data('ops'), 'requests')).toBe(sum(widget.payload!.series.ops, 'requests'));
     // The re-render that setData causes (OutputArea calls renderModel again) draws nothing.
     let drawn = 0;
     const update = widget.chart.update.bind(widget.chart);

@@ -59,18 +59,23 @@ def status(
 
 class MonitorChart(display.Output):
     """What `nd.monitor` returns: shown as the monitor chart (live in JupyterLab with the
-    extension, a static SVG elsewhere); `.status` is the `nd.status` summary of the span,
-    `.series` the data over time, `.payload` the whole snapshot, `.svg` the static chart,
-    `.text` the summary (also its repr)."""
+    extension, a static SVG elsewhere); `.status` is the `nd.status` summary of the span (from
+    the reply: the notebook output does not carry it), `.series` the data over time as the
+    chart draws them (numbers as the chart shows them; drift a row per bucket with a cell per
+    feature of `series["features"]`, performance a row per bucket with a column per metric:
+    see docs/monitoring.md), `.payload` the whole snapshot, `.svg` the static chart, `.text`
+    the summary (also its repr)."""
 
-    def __init__(self, payload: dict[str, Any], svg: str | None, text: str) -> None:
+    def __init__(self, payload: dict[str, Any], svg: str | None, text: str, status: dict[str, Any] | None = None) -> None:
         self.payload = payload
         self.svg = svg
         self.text = text
+        # Payloads from services before the status moved into the reply carry it themselves.
+        self._status = status if status is not None else payload.get("status", {})
 
     @property
     def status(self) -> dict[str, Any]:
-        return self.payload["status"]
+        return self._status
 
     @property
     def series(self) -> dict[str, Any]:
@@ -90,10 +95,12 @@ def monitor(name: str, last: str | int | float = "15m", version: int | None = No
     running cell (unless `show=False`); in JupyterLab with the extension it updates live while
     traffic flows."""
     reply = client().call("monitor", model=name, last_seconds=parse_span(last), version=version, svg=True)
-    chart = MonitorChart(reply["payload"], reply.get("svg"), reply["text"])
+    chart = MonitorChart(reply["payload"], reply.get("svg"), reply["text"], reply["status"])
     if show:
         chart.show()
     return chart
+
+
 def alerts(name: str | None = None, last: str | int | float | None = None, state: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
     """Alerts, newest first: of model `name` (all models when None), firing now or fired or
     resolved within `last` ("1h", "7d"; all kept when None), only those in `state`

@@ -1,6 +1,6 @@
 /**
- * The `monitor` message against a real `nbdeploy serve`: the chart's payload (status, series
- * per bucket of windows, the Vega-Lite spec) follows the traffic — requests and errors per
+ * The `monitor` message against a real `nbdeploy serve`: the chart's payload (series per
+ * bucket of windows, the Vega-Lite spec) and the status of its span follow the traffic — requests and errors per
  * bucket, drift that starts when the inputs shift, performance once labels arrive — and the
  * service renders the chart to an SVG with marks.
  */
@@ -55,9 +55,10 @@ describe('monitor', () => {
     expect(p).toMatchObject({ model: 'iris', version: 1, last_seconds: 30, window_seconds: 1, bucket_seconds: 1 });
     expect(Date.parse(p.to) - Date.parse(p.from)).toBe(30_000);
     expect(p.generated_at).toBe(p.to);
-    // The status summary of the same span.
-    expect(p.status).toMatchObject({ model: 'iris', version: 1 });
-    expect(p.status.ops).toMatchObject({ requests: 11, errors: 1, rows: 401 });
+    // The status summary of the same span comes beside the payload (the notebook output does not carry it).
+    expect(p.status).toBeUndefined();
+    expect(reply.status).toMatchObject({ model: 'iris', version: 1, from: p.from, to: p.to });
+    expect(reply.status.ops).toMatchObject({ requests: 11, errors: 1, rows: 401 });
     // One point per one-second bucket over the span; the traffic adds up.
     const ops = p.series.ops as Array<{ t: number; requests: number; errors: number; rows: number; p50: number | null }>;
     expect(ops.length).toBeGreaterThanOrEqual(30);
@@ -68,17 +69,21 @@ describe('monitor', () => {
     for (const o of ops) expect(o.requests > 0).toBe(o.p50 !== null);
     expect(p.series.errors).toEqual([expect.objectContaining({ code: 'NBD_ERR_INPUT_SHAPE', count: 1 })]);
     expect(p.series.versions.reduce((s: number, v: { requests: number }) => s + v.requests, 0)).toBe(11);
-    // Drift per feature per window: petal_length drifts in the windows after the shift only.
-    const petal = (p.series.drift as Array<{ t: number; feature: string; drifted: boolean; method: string }>).filter((d) => d.feature === 'petal_length');
+    // Drift per feature per window (a row per bucket, a cell per feature of `features`):
+    // petal_length drifts in the windows after the shift only.
+    const feature = (p.series.features as Array<{ f: number; feature: string; method: string }>).find((f) => f.feature === 'petal_length')!;
+    expect(feature.method).toBe('ks');
+    const petal = (p.series.drift as Array<{ t: number; drifted: Array<number | null> }>)
+      .filter((d) => d.drifted[feature.f] !== null)
+      .map((d) => ({ t: d.t, drifted: d.drifted[feature.f] === 1 }));
     expect(petal.length).toBeGreaterThanOrEqual(2);
     const firstShifted = Math.min(...petal.filter((d) => d.drifted).map((d) => d.t));
     expect(petal.filter((d) => d.t < firstShifted).every((d) => !d.drifted)).toBe(true);
     expect(petal.filter((d) => d.t < firstShifted).length).toBeGreaterThanOrEqual(1);
-    expect(petal.every((d) => d.method === 'ks')).toBe(true);
     expect(p.series.drift_features).toContain('petal_length');
     expect(p.series.drift_share.some((d: { share: number }) => d.share > 0)).toBe(true);
     // Performance where the labels joined: accuracy 1 (the truth was the prediction).
-    const accuracy = (p.series.performance as Array<{ metric: string; value: number; t: number }>).filter((m) => m.metric === 'accuracy');
+    const accuracy = (p.series.performance as Array<{ accuracy?: number; t: number }>).filter((m) => m.accuracy !== undefined).map((m) => ({ t: m.t, value: m.accuracy }));
     expect(accuracy.length).toBeGreaterThanOrEqual(1);
     expect(accuracy.every((m) => m.value === 1 && m.t < firstShifted)).toBe(true);
     // No integrity counts or alerts in this service: the panels say so.
@@ -99,14 +104,30 @@ describe('monitor', () => {
       expect.stringMatching(/^  performance \(200 labelled rows\): accuracy 1\.0000/)
     ]);
 
-    // The SVG parses, and has the chart's marks: lines for latency, rects for drift.
+    // The SVG parses, and has the chart's marks: lines for latency, rects for drift (a rect per run of
+    // equal cells, those of one colour in one path), and no points on the lines.
     const doc = new new JSDOM('').window.DOMParser().parseFromString(reply.svg, 'image/svg+xml');
     expect(doc.getElementsByTagName('parsererror').length).toBe(0);
     expect(doc.documentElement.tagName).toBe('svg');
     const marks = [...doc.querySelectorAll('g[class*="role-mark"]')];
     expect(marks.some((m) => m.getAttribute('class')!.includes('mark-line') && m.querySelector('path'))).toBe(true);
-    expect(marks.some((m) => m.getAttribute('class')!.includes('mark-rect') && m.querySelectorAll('path').length >= petal.length)).toBe(true);
-    expect(reply.svg).toContain('petal_length');
+    const rects = (m: Element) => [...m.querySelectorAll('path')].reduce((n, p) => n + (p.getAttribute('d')!.match(/Z/g) ?? []).length, 0);
+    expect(marks.some((m) => m.getAttribute('class')!.includes('mark-rect') && rects(m) >= 2)).toBe(true);
+    expect(marks.some((m) => m.getAttribute('class')!.includes('mark-symbol'))).toBe(false);
+    expect(reply.svg).toContain('>petal_le'); // the feature's row label (shortened to the label width)
+  });
+
+  it('should send only the buckets from `since` on, for a live view that has the settled ones', async () => {
+    const whole = (await ws.call({ type: 'monitor', model: 'iris', last_seconds: 30 })).payload;
+    const since = whole.series.settled_until as number;
+    expect(since).toBeGreaterThan(Date.parse(whole.from) - 1000);
+    const live = (await ws.call({ type: 'monitor', model: 'iris', last_seconds: 30, since })).payload;
+    expect(live.series.since).toBe(since);
+    expect(live.series.ops.length).toBeGreaterThanOrEqual(1);
+    expect(live.series.ops.every((o: { t: number }) => o.t >= since)).toBe(true);
+    expect(live.series.ops.length).toBeLessThan(whole.series.ops.length);
+    expect(live.series.features).toEqual(whole.series.features);
+    expect((await ws.request({ type: 'monitor', model: 'iris', since: -1 })).code).toBe('NBD_ERR_BAD_FRAME');
   });
 
   it('should leave out the SVG unless asked, and refuse unknown models and bad spans', async () => {

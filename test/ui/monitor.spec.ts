@@ -70,7 +70,8 @@ test('the monitor chart renders, and changes as traffic flows', async ({ page, r
     page.evaluate(mime => {
       const panel = (window as any).jupyterapp.shell.currentWidget;
       const outputs: any[] = panel.context.model.toJSON().cells.flatMap((cell: any) => cell.outputs ?? []);
-      return outputs.find(output => output.data?.[mime])?.data[mime].status.ops.requests as number;
+      const ops: Array<{ requests: number }> = outputs.find(output => output.data?.[mime])?.data[mime].series.ops ?? [];
+      return ops.reduce((sum, o) => sum + o.requests, 0);
     }, MONITOR_MIME);
   const firstPath = await throughput();
   const firstRequests = await written();

@@ -8,37 +8,21 @@
 // `--LabApp.user_settings_dir` to keep your own settings as they are.
 
 import { mkdirSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 
-import { chromium } from 'playwright-core';
+import { THEMES, launchChromium, setSetting as setLabSetting, setTheme as setLabTheme } from './lab-browser.js';
 
 const [base, token, notebook, outDir = 'test/output'] = process.argv.slice(2);
 if (!base || !token || !notebook) {
   console.error('usage: node test/ui/screenshot-renderers.js <lab url> <token> <notebook path> [output dir]');
   process.exit(2);
 }
-const THEMES = { light: 'JupyterLab Light', dark: 'JupyterLab Dark' };
 const RENDERERS = ['.jp-nbdeploy-Validation', '.jp-nbdeploy-Deployment'];
-
-async function setSetting(plugin, values) {
-  const response = await fetch(`${base}/lab/api/settings/${plugin}`, {
-    method: 'PUT',
-    headers: { Authorization: `token ${token}`, 'Content-Type': 'application/json' },
-    body: JSON.stringify({ raw: JSON.stringify(values) })
-  });
-  if (!response.ok) {
-    throw new Error(`setting ${plugin} failed: ${response.status} ${await response.text()}`);
-  }
-}
-
-const setTheme = name => setSetting('@jupyterlab/apputils-extension:themes', { theme: name });
+const setSetting = (plugin, values) => setLabSetting(base, token, plugin, values);
+const setTheme = name => setLabTheme(base, token, name);
 
 mkdirSync(outDir, { recursive: true });
-const browser = await chromium.launch({
-  executablePath: execFileSync('sh', ['-c', 'command -v chromium'], { encoding: 'utf8' }).trim(),
-  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run']
-});
+const browser = await launchChromium();
 const problems = [];
 try {
   // no "get notified about Jupyter news?" toast over the outputs

@@ -1,10 +1,16 @@
 /**
  * The monitor chart: one Vega-Lite spec, small panels stacked on a shared time axis —
- * throughput and errors, latency percentiles, drift per feature and the drifted share,
- * integrity violations by kind, performance from delayed labels, alerts — with alerts drawn
- * as rules on every panel. The data are named datasets (the arrays of `MonitorSeries` of the
- * same name), kept out of the spec so a payload carries them once and a live view swaps
- * them without re-drawing; the time span is two parameters, `t_from` and `t_to`.
+ * throughput and errors, latency percentiles, drift per feature, integrity violations by
+ * kind, performance from delayed labels, alerts — with alerts drawn as rules on every panel.
+ * The data are named datasets (the arrays of `ChartSeries` of the same name), kept out of
+ * the spec so a payload carries them once and a live view swaps them without re-drawing; the
+ * time span is two parameters, `t_from` and `t_to`.
+ *
+ * `ChartSeries` is the series as the chart draws it (`chartSeries`): numbers to 4
+ * significant digits, times whole, and compact rows — one row per bucket, the drift of its
+ * features as parallel arrays that the spec flattens — so that an hour of a 30-feature
+ * model stays small. Rows carry their bucket's start `t`, so that a live view can replace
+ * the buckets from a time on (`since`) and keep the settled ones it has.
  *
  * The service renders it to SVG (monitor-svg.ts); the JupyterLab extension draws the same
  * spec from the payload and overrides `config` with the theme's colours. The colours here
@@ -12,14 +18,144 @@
  */
 import type { MonitorSeries } from './series.js';
 
-/** The dataset names the spec reads (each an array of MonitorSeries). */
 /** Time-axis labels per tick unit. */
 const TIME_AXIS_FORMAT = { years: '%Y', months: '%b', days: '%b %d', hours: '%H:%M', minutes: '%H:%M', seconds: ':%S', milliseconds: '.%L' };
 
-export const CHART_DATASETS = ['ops', 'versions', 'errors', 'drift', 'drift_share', 'performance', 'integrity', 'alerts'] as const;
+/** The dataset names the spec reads (each an array of ChartSeries). */
+export const CHART_DATASETS = ['ops', 'versions', 'errors', 'drift', 'features', 'drift_share', 'performance', 'integrity', 'alerts'] as const;
 export type ChartDataset = (typeof CHART_DATASETS)[number];
+/** Datasets of rows per bucket (`t`): a partial series (`since`) has their rows from `since` on only. */
+export const BUCKET_DATASETS = ['ops', 'versions', 'errors', 'drift', 'drift_share', 'integrity'] as const;
+/** The performance metrics, as columns of a `performance` row (the spec folds them). */
+export const PERFORMANCE_METRICS = ['accuracy', 'f1', 'roc_auc', 'mae', 'rmse'] as const;
 
 export type Panel = 'traffic' | 'latency' | 'drift' | 'integrity' | 'performance' | 'alerts';
+
+/** What the chart draws: `MonitorSeries` rounded (4 significant digits) and in compact rows. */
+export interface ChartSeries {
+  /** Seconds per bucket (a multiple of the window length). */
+  bucket_seconds: number;
+  /** Buckets that start before this (ms) are settled: their rows no longer change (bar performance). */
+  settled_until: number;
+  /** Set on a partial series: the rows per bucket are those from this time (ms) on only; the rest is whole. */
+  since?: number;
+  ops: Array<{ t: number; requests: number; errors: number; error_rate: number | null; rows: number; throughput_per_s: number; p50: number | null; p95: number | null; p99: number | null }>;
+  versions: MonitorSeries['versions'];
+  errors: MonitorSeries['errors'];
+  /** Per bucket with drift tests: one value per feature of `features`, in its order (null: not tested); `drifted` 1 or 0. */
+  drift: Array<{ t: number; statistic: Array<number | null>; p_value: Array<number | null>; drifted: Array<number | null> }>;
+  /** The features of the drift panel (at most MAX_CHART_FEATURES) in the profile's order: `f` their place here, `rank` their row (most drifted first). */
+  features: Array<{ f: number; feature: string; rank: number; method: string; threshold: number }>;
+  drift_share: MonitorSeries['drift_share'];
+  drift_features: string[];
+  drift_features_total: number;
+  /** Per bucket with joined labels: the metrics as columns (accuracy, f1, roc_auc or mae, rmse). */
+  performance: Array<{ t: number; labelled: number; labelled_share: number | null } & Partial<Record<(typeof PERFORMANCE_METRICS)[number], number>>>;
+  integrity: MonitorSeries['integrity'];
+  alerts: MonitorSeries['alerts'];
+}
+
+/**
+ * A number the chart draws (a position: a point, a bar): whole numbers as they are, others to
+ * 4 significant digits — a 10,000th of the axis, well under a pixel — or more when its tooltip
+ * (`shown`, e.g. `.2f`) would otherwise show other digits than the number's own (a value of
+ * 1234.567 shown with 2 decimals; a 4-digit rounding that lands on a half, which the
+ * tooltip's rounding would then take the other way).
+ */
+export function chartNumber(x: number, shown?: (x: number) => string): number;
+export function chartNumber(x: number | null, shown?: (x: number) => string): number | null;
+export function chartNumber(x: number | null, shown?: (x: number) => string): number | null {
+  if (x === null || Number.isInteger(x) || !Number.isFinite(x)) return x;
+  for (let digits = 4; digits < 17; digits++) {
+    const rounded = Number(x.toPrecision(digits));
+    if (shown === undefined || shown(rounded) === shown(x)) return rounded;
+  }
+  return x;
+}
+
+/**
+ * A number only a tooltip shows, with `decimals` decimals (vega's `.4f`, JavaScript's
+ * `toFixed`): stored as shown, which loses nothing a reader sees (the drift cells' statistic
+ * and p-value: the heat map's colour is their verdict).
+ */
+export function shownNumber(x: number | null, decimals: number): number | null {
+  if (x === null || Number.isInteger(x) || !Number.isFinite(x)) return x;
+  return Number(x.toFixed(decimals));
+}
+
+/** How tooltips show numbers: d3-format's `.Nf` is `toFixed(N)`. */
+const fixed = (decimals: number) => (x: number) => x.toFixed(decimals);
+/** Decimals of the tooltips' numbers (the spec's formats below say the same). */
+const SHOWN = { throughput: 2, latency: 2, drift: 4, performance: 4 } as const;
+
+/** Every number of a row rounded for the chart but its time fields (`t`, `t_end`); `shown` by field. */
+function roundRow<T extends object>(row: T, shown: Record<string, (x: number) => string> = {}): T {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(row)) out[k] = typeof v === 'number' && k !== 't' && k !== 't_end' ? chartNumber(v, shown[k]) : v;
+  return out as T;
+}
+
+const OPS_SHOWN = { throughput_per_s: fixed(SHOWN.throughput), p50: fixed(SHOWN.latency), p95: fixed(SHOWN.latency), p99: fixed(SHOWN.latency) };
+
+/** The series as the chart draws it. */
+export function chartSeries(series: MonitorSeries): ChartSeries {
+  // The drift panel's features in the profile's order (stable while the same features are
+  // charted, so settled buckets keep their rows); each bucket's cells in that order.
+  const order = new Map(series.feature_names.map((name, i) => [name, i]));
+  const rank = new Map(series.drift_features.map((name, i) => [name, i]));
+  const tests = new Map<string, { method: string; threshold: number }>();
+  for (const d of series.drift) if (!tests.has(d.feature)) tests.set(d.feature, { method: d.method, threshold: d.threshold });
+  const features = [...tests.keys()]
+    .sort((a, b) => order.get(a)! - order.get(b)!)
+    .map((feature, f) => ({ f, feature, rank: rank.get(feature)!, ...tests.get(feature)! }));
+  const position = new Map(features.map((x) => [x.feature, x.f]));
+  const drift = new Map<number, ChartSeries['drift'][number]>();
+  for (const d of series.drift) {
+    let row = drift.get(d.t);
+    if (!row) {
+      const empty = () => features.map(() => null);
+      drift.set(d.t, (row = { t: d.t, statistic: empty(), p_value: empty(), drifted: empty() }));
+    }
+    const f = position.get(d.feature)!;
+    row.statistic[f] = shownNumber(d.statistic, SHOWN.drift);
+    row.p_value[f] = shownNumber(d.p_value, SHOWN.drift);
+    row.drifted[f] = d.drifted ? 1 : 0;
+  }
+  const performance = new Map<number, ChartSeries['performance'][number]>();
+  for (const p of series.performance) {
+    let row = performance.get(p.t);
+    if (!row) performance.set(p.t, (row = { t: p.t, labelled: p.labelled, labelled_share: chartNumber(p.labelled_share, (x) => (x * 100).toFixed(0)) }));
+    row[p.metric as (typeof PERFORMANCE_METRICS)[number]] = chartNumber(p.value, fixed(SHOWN.performance));
+  }
+  return {
+    bucket_seconds: series.bucket_seconds,
+    settled_until: series.settled_until,
+    ops: series.ops.map(({ t_end: _, ...o }) => roundRow(o, OPS_SHOWN)),
+    versions: series.versions.map((v) => roundRow(v)),
+    errors: series.errors,
+    drift: [...drift.values()],
+    features,
+    drift_share: series.drift_share.map((d) => roundRow(d)),
+    drift_features: series.drift_features,
+    drift_features_total: series.drift_features_total,
+    performance: [...performance.values()],
+    integrity: series.integrity,
+    alerts: series.alerts
+  };
+}
+
+/**
+ * The part of a chart series a live view that has the buckets before `since` (ms) needs:
+ * the rows per bucket (BUCKET_DATASETS) from `since` on, the rest whole.
+ */
+export function seriesSince(series: ChartSeries, since: number): ChartSeries {
+  const out: Record<string, unknown> = { ...series, since };
+  for (const name of BUCKET_DATASETS) {
+    const rows = series[name] as Array<{ t: number }> | null;
+    out[name] = rows && rows.filter((r) => r.t >= since);
+  }
+  return out as unknown as ChartSeries;
+}
 
 /** Width of the plotting area: with the legends, the chart fits a notebook's ~800 px. */
 export const CHART_WIDTH = 480;
@@ -33,7 +169,7 @@ const SEVERITY_COLOURS = { domain: ['critical', 'warning', 'info'], range: ['#d9
 type Spec = Record<string, unknown>;
 
 /** The panels a series has something to show in (traffic and latency always). */
-export function chartPanels(series: MonitorSeries): Panel[] {
+export function chartPanels(series: Pick<ChartSeries, 'drift_features' | 'integrity' | 'performance' | 'alerts'>): Panel[] {
   const panels: Panel[] = ['traffic', 'latency'];
   if (series.drift_features.length > 0) panels.push('drift');
   if (series.integrity !== null) panels.push('integrity');
@@ -50,20 +186,21 @@ export function monitorChartSpec(options: {
   bucketSeconds: number;
   featureCount?: number;
   title?: string;
+  /**
+   * For a static image (the SVG fallback): the drift panel reads `drift_runs` — runs of
+   * adjacent buckets of a feature with the same verdict, `{t, t_end, f, drifted}` (see
+   * `driftRuns`) — one rect per run instead of per bucket, which looks the same and has no
+   * tooltips to lose.
+   */
+  still?: boolean;
 }): Spec {
-  const x = {
-    field: 't',
-    type: 'temporal',
-    title: null,
-    scale: { domain: { expr: '[t_from, t_to]' } },
-    // 24-hour clock (vega's default writes minutes on a 12-hour clock without am/pm).
-    axis: { labelOverlap: true, tickCount: 8, format: TIME_AXIS_FORMAT }
-  };
+  // The time axis of every panel: its settings (labels, ticks) are the config's `axisX`; each
+  // panel says its encoding once for its layers (those that place marks otherwise add theirs).
+  const x = { field: 't', type: 'temporal', scale: { domain: { expr: '[t_from, t_to]' } } };
   const alertRules: Spec = {
     data: { name: 'alerts' },
-    mark: { type: 'rule', strokeDash: [4, 3], strokeWidth: 1.5 },
+    mark: { type: 'rule' }, // dashed: the config's `rule` (no other rules are drawn)
     encoding: {
-      x: { ...x },
       color: { field: 'severity', type: 'nominal', scale: SEVERITY_COLOURS, legend: null },
       tooltip: [
         { field: 'rule', title: 'alert' },
@@ -74,14 +211,18 @@ export function monitorChartSpec(options: {
     }
   };
   const panel = (title: string, layers: Spec[], extra: Spec = {}): Spec => ({
-    title: { text: title, anchor: 'start', fontSize: 12, fontWeight: 'normal', offset: 4 },
+    title, // its look is the config's `title`
     width: CHART_WIDTH,
     height: PANEL_HEIGHT,
+    encoding: { x },
     // Marks stay inside the plot: the last bucket ends after the span does.
     layer: [...layers, alertRules].map((layer) => ({ ...layer, mark: { ...(layer.mark as Spec), clip: true } })),
     ...extra,
     resolve: { scale: { color: 'independent', ...((extra.resolve as { scale?: object } | undefined)?.scale ?? {}) } }
   });
+
+  // A point per bucket on the lines, for their tooltips (a still image leaves them out: monitor-svg.ts).
+  const point = { size: 14 };
 
   const builders: Record<Panel, () => Spec> = {
     traffic: () =>
@@ -93,13 +234,12 @@ export function monitorChartSpec(options: {
             // Steps: each bucket's throughput holds over the bucket (no made-up ramps between them).
             mark: { type: 'area', line: { strokeWidth: 1.5 }, opacity: 0.25, interpolate: 'step-after', color: '#4c8bd6' },
             encoding: {
-              x,
-              y: { field: 'throughput_per_s', type: 'quantitative', title: 'rows/s', axis: { tickCount: 3 } },
+              y: { field: 'throughput_per_s', type: 'quantitative', title: 'rows/s' },
               tooltip: [
                 { field: 't', type: 'temporal', title: 'from', format: '%H:%M:%S' },
                 { field: 'requests', type: 'quantitative' },
                 { field: 'rows', type: 'quantitative' },
-                { field: 'throughput_per_s', type: 'quantitative', title: 'rows/s', format: '.2f' },
+                { field: 'throughput_per_s', type: 'quantitative', title: 'rows/s', format: `.${SHOWN.throughput}f` },
                 { field: 'errors', type: 'quantitative' }
               ]
             }
@@ -114,7 +254,7 @@ export function monitorChartSpec(options: {
             encoding: {
               x: { ...x, field: 'bar_from' },
               x2: { field: 'bar_to' },
-              y: { field: 'count', type: 'quantitative', aggregate: 'sum', stack: true, title: 'errors', axis: { orient: 'right', tickCount: 3, tickMinStep: 1, format: 'd' } },
+              y: { field: 'count', type: 'quantitative', aggregate: 'sum', stack: true, title: 'errors', axis: { orient: 'right', tickMinStep: 1, format: 'd' } },
               color: { field: 'code', type: 'nominal', title: null, scale: { scheme: 'reds' } }, // no legend title left over when there are no errors
               tooltip: [{ field: 'code' }, { field: 'count', type: 'quantitative', aggregate: 'sum', title: 'errors' }]
             }
@@ -127,15 +267,14 @@ export function monitorChartSpec(options: {
         {
           data: { name: 'ops' },
           transform: [{ fold: ['p50', 'p95', 'p99'], as: ['percentile', 'ms'] }, { filter: 'isValid(datum.ms)' }],
-          mark: { type: 'line', point: { size: 14 }, strokeWidth: 1.5, interpolate: 'monotone' },
+          mark: { type: 'line', point, strokeWidth: 1.5, interpolate: 'monotone' },
           encoding: {
-            x,
-            y: { field: 'ms', type: 'quantitative', title: 'ms', axis: { tickCount: 3 } },
+            y: { field: 'ms', type: 'quantitative', title: 'ms' },
             color: { field: 'percentile', type: 'nominal', title: 'latency', scale: { domain: ['p50', 'p95', 'p99'], range: ['#4c8bd6', '#b07cc6', '#e8a33d'] } },
             tooltip: [
               { field: 't', type: 'temporal', title: 'from', format: '%H:%M:%S' },
               { field: 'percentile' },
-              { field: 'ms', type: 'quantitative', format: '.2f' }
+              { field: 'ms', type: 'quantitative', format: `.${SHOWN.latency}f` }
             ]
           }
         }
@@ -145,10 +284,23 @@ export function monitorChartSpec(options: {
         'Drift per feature (test against the training profile)',
         [
           {
-            data: { name: 'drift' },
+            data: { name: options.still ? 'drift_runs' : 'drift' },
+            transform: [
+              // One row per bucket and feature, from the bucket rows' parallel arrays (or the runs).
+              ...(options.still
+                ? []
+                : [
+                    { calculate: 'sequence(length(datum.drifted))', as: 'f' },
+                    { flatten: ['f', 'statistic', 'p_value', 'drifted'] },
+                    { filter: 'isValid(datum.drifted)' },
+                    { calculate: 'datum.t + bucket_ms', as: 't_end' }
+                  ]),
+              { lookup: 'f', from: { data: { name: 'features' }, key: 'f', fields: ['feature', 'rank', 'method', 'threshold'] } },
+              { filter: 'isValid(datum.feature)' },
+              { calculate: 'datum.drifted === 1', as: 'drifted' }
+            ],
             mark: { type: 'rect', stroke: null, opacity: 0.9 },
             encoding: {
-              x,
               x2: { field: 't_end' },
               y: { field: 'feature', type: 'nominal', title: null, sort: { field: 'rank', op: 'min', order: 'ascending' }, axis: { labelLimit: 80 } },
               color: {
@@ -162,8 +314,8 @@ export function monitorChartSpec(options: {
                 { field: 'feature' },
                 { field: 't', type: 'temporal', title: 'from', format: '%H:%M:%S' },
                 { field: 'method' },
-                { field: 'statistic', type: 'quantitative', format: '.4f' },
-                { field: 'p_value', type: 'quantitative', format: '.4f', title: 'p-value' },
+                { field: 'statistic', type: 'quantitative', format: `.${SHOWN.drift}f` },
+                { field: 'p_value', type: 'quantitative', format: `.${SHOWN.drift}f`, title: 'p-value' },
                 { field: 'threshold', type: 'quantitative' },
                 { field: 'drifted' }
               ]
@@ -184,7 +336,7 @@ export function monitorChartSpec(options: {
           encoding: {
             x: { ...x, field: 'bar_from' },
             x2: { field: 'bar_to' },
-            y: { field: 'count', type: 'quantitative', aggregate: 'sum', stack: true, title: 'rows', axis: { tickCount: 3 } },
+            y: { field: 'count', type: 'quantitative', aggregate: 'sum', stack: true, title: 'rows' },
             color: { field: 'kind', type: 'nominal', title: 'violation', scale: { scheme: 'tableau10' } },
             tooltip: [{ field: 'kind' }, { field: 'count', type: 'quantitative', aggregate: 'sum', title: 'rows' }]
           }
@@ -194,15 +346,15 @@ export function monitorChartSpec(options: {
       panel('Performance (delayed labels)', [
         {
           data: { name: 'performance' },
-          mark: { type: 'line', point: { size: 14 }, strokeWidth: 1.5 },
+          transform: [{ fold: [...PERFORMANCE_METRICS], as: ['metric', 'value'] }, { filter: 'isValid(datum.value)' }],
+          mark: { type: 'line', point, strokeWidth: 1.5 },
           encoding: {
-            x,
-            y: { field: 'value', type: 'quantitative', title: null, scale: { zero: false }, axis: { tickCount: 3 } },
+            y: { field: 'value', type: 'quantitative', title: null, scale: { zero: false } },
             color: { field: 'metric', type: 'nominal', title: 'metric', scale: { scheme: 'tableau10' } },
             tooltip: [
               { field: 't', type: 'temporal', title: 'from', format: '%H:%M:%S' },
               { field: 'metric' },
-              { field: 'value', type: 'quantitative', format: '.4f' },
+              { field: 'value', type: 'quantitative', format: `.${SHOWN.performance}f` },
               { field: 'labelled', type: 'quantitative', title: 'labelled rows' },
               { field: 'labelled_share', type: 'quantitative', title: 'labelled share', format: '.0%' }
             ]
@@ -218,7 +370,6 @@ export function monitorChartSpec(options: {
             transform: [{ calculate: 'isValid(datum.t_end) ? datum.t_end : t_to', as: 'until' }],
             mark: { type: 'bar', height: 8, cornerRadius: 2, opacity: 0.8 },
             encoding: {
-              x,
               x2: { field: 'until' },
               y: { field: 'rule', type: 'nominal', title: null, axis: { labelLimit: 80 } },
               color: { field: 'severity', type: 'nominal', title: 'alert', scale: SEVERITY_COLOURS },
@@ -232,7 +383,7 @@ export function monitorChartSpec(options: {
 
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    ...(options.title ? { title: { text: options.title, anchor: 'start', fontSize: 13 } } : {}),
+    ...(options.title ? { title: { text: options.title, fontSize: 13, fontWeight: 'bold' } } : {}),
     params: [
       { name: 't_from', value: options.from },
       { name: 't_to', value: options.to },
@@ -246,18 +397,42 @@ export function monitorChartSpec(options: {
     config: {
       font: 'system-ui, -apple-system, "Segoe UI", Roboto, sans-serif',
       view: { stroke: null },
+      // Said once here rather than on every mark: no ARIA label per datum (one per heat-map
+      // cell would be most of the SVG, and noise to a screen reader; the chart's description
+      // says what it shows); the alert rules (the only rule marks) dashed.
+      mark: { aria: false },
+      rule: { strokeDash: [4, 3], strokeWidth: 1.5 },
       // Every panel's left axis takes the same room, so the plots line up on the time axis.
       axisLeft: { minExtent: 84, maxExtent: 84 },
+      // The shared time axis: 24-hour clock (vega's default writes minutes on a 12-hour clock without am/pm).
+      axisX: { title: null, labelOverlap: true, tickCount: 8, format: TIME_AXIS_FORMAT },
+      axisQuantitative: { tickCount: 3 },
       axis: { labelColor: NEUTRAL.text, titleColor: NEUTRAL.text, domainColor: NEUTRAL.domain, tickColor: NEUTRAL.domain, gridColor: NEUTRAL.grid, labelFontSize: 10, titleFontSize: 10 },
       legend: { labelColor: NEUTRAL.text, titleColor: NEUTRAL.text, labelFontSize: 10, titleFontSize: 10, symbolSize: 60 },
-      title: { color: NEUTRAL.text, subtitleColor: NEUTRAL.text },
+      // The panels' titles (the chart's own, when it has one, says more).
+      title: { color: NEUTRAL.text, subtitleColor: NEUTRAL.text, anchor: 'start', fontSize: 12, fontWeight: 'normal', offset: 4 },
       style: { 'guide-label': { fill: NEUTRAL.text }, 'guide-title': { fill: NEUTRAL.text } }
     }
   };
 }
 
+/** The spec of a payload's chart (`still`: for a static image, see `monitorChartSpec`). */
+export function monitorChartSpecFor(
+  payload: { from: string; to: string; panels: readonly Panel[]; series: Pick<ChartSeries, 'bucket_seconds' | 'drift_features'> },
+  options: { still?: boolean } = {}
+): Spec {
+  return monitorChartSpec({
+    panels: payload.panels,
+    from: Date.parse(payload.from),
+    to: Date.parse(payload.to),
+    bucketSeconds: payload.series.bucket_seconds,
+    featureCount: payload.series.drift_features.length,
+    ...options
+  });
+}
+
 /** The spec with its data inline as named datasets: what Vega-Lite compiles. */
-export function withData(spec: Spec, series: Pick<MonitorSeries, ChartDataset>): Spec {
+export function withData(spec: Spec, series: Pick<ChartSeries, ChartDataset>): Spec {
   const datasets: Record<string, unknown[]> = {};
   for (const name of CHART_DATASETS) datasets[name] = (series[name] ?? []) as unknown[];
   return { ...spec, datasets };

@@ -1,11 +1,15 @@
 /**
  * What `nd.monitor` shows and the `monitor` message returns: a self-contained payload —
- * the `status` summary of the span, the series over time, and the chart spec that draws
- * them — so a saved notebook shows the last snapshot without the service.
+ * the series over time as the chart draws them and the chart spec that draws them — so a
+ * saved notebook shows the last snapshot without the service; beside it the `status`
+ * summary of the span (data for code, not drawn, so not written into the notebook), the
+ * chart as an SVG and a text summary (the notebook output's fallbacks). A live view asks
+ * only for the buckets it does not have settled (`since`).
  */
-import { type Panel, chartPanels, monitorChartSpec } from './monitor-chart.js';
+import { type ChartSeries, type Panel, chartPanels, chartSeries, monitorChartSpecFor, seriesSince } from './monitor-chart.js';
+import { monitorSvg } from './monitor-svg.js';
 import type { Monitor } from './monitor.js';
-import type { ChartAlert, MonitorSeries } from './series.js';
+import type { ChartAlert } from './series.js';
 import type { StatusView } from './views.js';
 
 export interface MonitorPayload {
@@ -20,33 +24,47 @@ export interface MonitorPayload {
   generated_at: string;
   from: string;
   to: string;
-  status: StatusView & { alerts?: readonly ChartAlert[] };
-  series: MonitorSeries;
+  /** Whole, or from `series.since` on (see `monitorOutput`). */
+  series: ChartSeries;
   panels: Panel[];
   /** Vega-Lite; its named datasets are the arrays of `series` of the same name (monitor-chart.ts `withData`). */
   spec: Record<string, unknown>;
 }
 
+/** The `status` of the span, with the alerts as the `status` reply has them. */
+export type MonitorStatus = StatusView & { alerts?: readonly ChartAlert[] };
+
+/** A payload and the `status` summary of its span (what the text summary and `nd.monitor(...).status` read). */
+export interface MonitorSnapshot {
+  payload: MonitorPayload;
+  status: MonitorStatus;
+}
+
+/** The `monitor` reply's content. */
+export interface MonitorOutput extends MonitorSnapshot {
+  text: string;
+  /** The whole chart as SVG, when asked for. */
+  svg?: string;
+}
+
 /**
- * The chart's payload over the last `lastSeconds`; `alertsSince` gives the alerts firing now
- * or fired or resolved since a time (ms), when the service has alerting.
+ * The chart's payload over the last `lastSeconds`, and the `status` of that span;
+ * `alertsSince` gives the alerts firing now or fired or resolved since a time (ms), when the
+ * service has alerting.
  */
-export async function monitorPayload(
+export async function monitorSnapshot(
   monitor: Monitor,
   model: string,
   lastSeconds: number,
   version?: number,
   alertsSince?: (since: number) => readonly ChartAlert[]
-): Promise<MonitorPayload> {
+): Promise<MonitorSnapshot> {
   const monitored = await monitor.status(model, lastSeconds, version);
   const alerts = alertsSince?.(Date.parse(monitored.from));
   // The status summary carries the alerts as the `status` reply does.
   const status = alerts ? { ...monitored, alerts } : monitored;
-  const series = await monitor.series(model, status, alerts);
-  const from = Date.parse(status.from);
-  const to = Date.parse(status.to);
-  const panels = chartPanels(series);
-  return {
+  const series = chartSeries(await monitor.series(model, status, alerts));
+  const payload = {
     model,
     version: status.version,
     version_pinned: version !== undefined,
@@ -56,11 +74,27 @@ export async function monitorPayload(
     generated_at: status.to,
     from: status.from,
     to: status.to,
-    status,
     series,
-    panels,
-    spec: monitorChartSpec({ panels, from, to, bucketSeconds: series.bucket_seconds, featureCount: series.drift_features.length })
+    panels: chartPanels(series)
   };
+  return { payload: { ...payload, spec: monitorChartSpecFor(payload) }, status };
+}
+
+/**
+ * The `monitor` reply: the payload (with `since`, only the buckets from then on, for a live
+ * view that has the settled ones before), its text summary and, with `svg`, the whole chart
+ * as SVG.
+ */
+export async function monitorOutput(
+  monitor: Monitor,
+  model: string,
+  request: { lastSeconds: number; version?: number; since?: number; svg?: boolean },
+  alertsSince?: (since: number) => readonly ChartAlert[]
+): Promise<MonitorOutput> {
+  const { payload: whole, status } = await monitorSnapshot(monitor, model, request.lastSeconds, request.version, alertsSince);
+  const svg = request.svg ? await monitorSvg(whole) : undefined;
+  const payload = request.since !== undefined ? { ...whole, series: seriesSince(whole.series, request.since) } : whole;
+  return { payload, status, text: monitorText(whole, status), ...(svg !== undefined ? { svg } : {}) };
 }
 
 function spanText(seconds: number): string {
@@ -72,9 +106,8 @@ function spanText(seconds: number): string {
 
 const fixed = (x: number, digits: number): string => x.toFixed(digits);
 
-/** The payload as a few lines of text: the `text/plain` of the notebook output. */
-export function monitorText(payload: MonitorPayload): string {
-  const s = payload.status;
+/** The payload and its span's status as a few lines of text: the `text/plain` of the notebook output. */
+export function monitorText(payload: MonitorPayload, s: MonitorStatus): string {
   const ops = s.ops;
   const version = payload.version !== null ? ` v${payload.version}` : '';
   const lines = [`Monitoring of ${payload.model}${version} over the last ${spanText(payload.last_seconds)} (to ${payload.generated_at})`];

@@ -3,8 +3,8 @@
  * more windows each), and per bucket the operations of the model (all versions, and each
  * version's share), the drift of each feature of the described version against its
  * training profile, the performance of the predictions whose ground truth has arrived,
- * integrity violations by kind, and the alerts of the span. Long-format rows, ready to be
- * the named datasets of the monitor chart (monitor-chart.ts).
+ * integrity violations by kind, and the alerts of the span. Long-format rows at full
+ * precision; monitor-chart.ts's `chartSeries` makes them the chart's compact datasets.
  */
 import { OTHER_CATEGORY, type PerformanceState, emptyPerformance, mergePerformance, performanceMetrics } from './accumulators.js';
 import { countCategories } from './categorical.js';
@@ -67,6 +67,10 @@ export interface OpsPoint {
 export interface MonitorSeries {
   /** Seconds per bucket (a multiple of the window length). */
   bucket_seconds: number;
+  /** Buckets that start before this (ms) are settled: all their windows stored, so they no longer change (bar performance). */
+  settled_until: number;
+  /** The profile's features, in its order (what drift rows name). */
+  feature_names: string[];
   /** Served traffic of all versions, per bucket. */
   ops: OpsPoint[];
   /** Per bucket and version: served requests, rows, errors, throughput. */
@@ -165,6 +169,9 @@ export function buildSeries(input: SeriesInput): MonitorSeries {
 
   const series: MonitorSeries = {
     bucket_seconds: bucket,
+    // The first bucket not settled (buckets are settled up to the last whole one before settledBefore).
+    settled_until: Math.min(Math.max(first, Math.floor(input.settledBefore / bucketMs) * bucketMs), first + starts.length * bucketMs),
+    feature_names: input.features.map((f) => f.name),
     ops: [],
     versions: [],
     errors: [],

@@ -153,9 +153,9 @@ export async function monitor(name: string, options: { last?: string | number; v
   const message: Record<string, unknown> & { type: string } = { type: 'monitor', model: name, last_seconds: parseSpan(options.last ?? '15m'), svg: true };
   if (options.version !== undefined) message.version = options.version;
   const { reply } = await client().request(message, MonitorReply);
-  const chart = reply as unknown as { payload: MonitorPayload; svg?: string; text: string };
+  const chart = reply as unknown as { payload: MonitorPayload; status: Status; svg?: string; text: string };
   if (options.display !== false) show(monitorBundle(chart));
-  return { status: chart.payload.status, series: chart.payload.series, payload: chart.payload, svg: chart.svg ?? null, text: chart.text };
+  return { status: chart.status, series: chart.payload.series, payload: chart.payload, svg: chart.svg ?? null, text: chart.text };
 }
 
 /**

@@ -95,10 +95,11 @@ export const ValidationRecorded = z.looseObject({
 
 const Nullable = <T extends z.ZodType>(schema: T) => schema.nullable();
 
-/** `monitor`: the chart's payload (see monitoring/monitor-payload.ts), its SVG when asked, and its text summary. */
+/** `monitor`: the chart's payload (see monitoring/monitor-payload.ts), the `status` of its span, its SVG when asked, and its text summary. */
 export const MonitorReply = z.looseObject({
   type: z.literal('monitor'),
-  payload: z.looseObject({ model: z.string(), status: z.looseObject({}), series: z.looseObject({}), spec: z.looseObject({}) }),
+  payload: z.looseObject({ model: z.string(), series: z.looseObject({}), spec: z.looseObject({}) }),
+  status: z.looseObject({}),
   text: z.string(),
   svg: z.string().optional()
 });

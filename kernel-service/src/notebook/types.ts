@@ -121,7 +121,7 @@ export interface ModelRow {
 
 /** What `monitor` shows, as data (Python's `MonitorChart`). */
 export interface MonitorChart {
-  /** `status` over the span: ops, integrity, drift, performance, alerts. */
+  /** `status` over the span: ops, integrity, drift, performance, alerts (the reply's; the payload does not carry it). */
   status: StatusView;
   /** The chart's data per time bucket. */
   series: MonitorPayload['series'];

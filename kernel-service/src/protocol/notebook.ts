@@ -197,7 +197,9 @@ export const StatusMessage = z.strictObject({
 /**
  * The monitor chart's payload over the last `last_seconds` (default 900): the `status`
  * summary, series per bucket of windows and the Vega-Lite spec; with `svg`, the chart
- * rendered to SVG too (the static fallback of notebook outputs).
+ * rendered to SVG too (the static fallback of notebook outputs). With `since` (ms since the
+ * epoch, a previous payload's `series.settled_until`), the series' rows per bucket are those
+ * from then on only: a live view keeps the settled buckets it has.
  */
 export const MonitorMessage = z.strictObject({
   type: z.literal('monitor'),
@@ -205,7 +207,8 @@ export const MonitorMessage = z.strictObject({
   model: ModelName,
   version: Version.optional(),
   last_seconds: z.number().positive().max(366 * 24 * 3600).optional(),
-  svg: z.boolean().optional()
+  svg: z.boolean().optional(),
+  since: z.number().int().nonnegative().optional()
 });
 
 /**

@@ -29,9 +29,7 @@ import type { DataPlane, InferResult } from '../serving/data-plane.js';
 import type { Deployer } from '../serving/deployer.js';
 import type { AlertEngine } from '../monitoring/alerts.js';
 import type { Monitor } from '../monitoring/monitor.js';
-import { withData } from '../monitoring/monitor-chart.js';
-import { monitorPayload, monitorText } from '../monitoring/monitor-payload.js';
-import { renderSvg } from '../monitoring/monitor-svg.js';
+import { monitorOutput } from '../monitoring/monitor-payload.js';
 import { redact } from '../monitoring/webhooks.js';
 import { ALL_MODELS, type LiveEvents } from './live-events.js';
 
@@ -231,15 +229,13 @@ export class Connection {
         }
         if (!this._ctx.monitor) throw new ServiceError('NBD_ERR_BAD_REQUEST', { issues: 'this service runs without monitoring' });
         const alerts = this._ctx.alerts;
-        const payload = await monitorPayload(
+        const output = await monitorOutput(
           this._ctx.monitor,
           msg.model,
-          msg.last_seconds ?? 900,
-          msg.version,
+          { lastSeconds: msg.last_seconds ?? 900, version: msg.version, since: msg.since, svg: msg.svg },
           alerts ? (since) => alerts.alerts({ model: msg.model, since }) : undefined
         );
-        const svg = msg.svg ? await renderSvg(withData(payload.spec, payload.series)) : undefined;
-        return this._reply({ type: 'monitor', id: msg.id, payload, text: monitorText(payload), ...(svg !== undefined ? { svg } : {}) });
+        return this._reply({ type: 'monitor', id: msg.id, ...output });
       }
     }
   }

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { compile } from 'vega-lite';
 import { type PerformanceState, addClassification, addRegression, emptyPerformance } from '../../src/monitoring/accumulators.js';
-import { CHART_DATASETS, chartPanels, monitorChartSpec, withData } from '../../src/monitoring/monitor-chart.js';
-import { renderSvg } from '../../src/monitoring/monitor-svg.js';
+import { CHART_DATASETS, chartNumber, chartPanels, chartSeries, monitorChartSpec, seriesSince, shownNumber, withData } from '../../src/monitoring/monitor-chart.js';
+import { driftRuns, renderSvg } from '../../src/monitoring/monitor-svg.js';
+import { compactPath, compactSvg } from '../../src/monitoring/svg-compact.js';
 import { MAX_CHART_FEATURES, MAX_POINTS, SeriesCache, type SeriesInput, bucketSeconds, buildSeries } from '../../src/monitoring/series.js';
 import { MonitorWindow, type WindowState } from '../../src/monitoring/window.js';
 import { mulberry32 } from './random.js';
@@ -58,6 +59,8 @@ describe('buildSeries', () => {
     const windows = [window(1, T0 - 600_000, 10, { errors: 2 }), window(2, T0 - 600_000, 5), window(1, T0 - 120_000, 30, { latency: 20 })];
     const s = buildSeries(input(windows));
     expect(s.bucket_seconds).toBe(60);
+    expect(s.settled_until).toBe(T0 - 600_000); // nothing stored for good: no bucket settled
+    expect(s.feature_names).toEqual(['a']);
     expect(s.ops.map((p) => p.t)).toEqual(Array.from({ length: 10 }, (_, i) => T0 - 600_000 + i * 60_000));
     expect(s.ops[0]).toMatchObject({ requests: 15, errors: 2, rows: 15, error_rate: 2 / 15, throughput_per_s: 15 / 60, t_end: T0 - 540_000 });
     expect(s.ops[0]!.p50).toBeCloseTo(5, 1);
@@ -91,6 +94,7 @@ describe('buildSeries', () => {
     const first = run();
     expect(loads).toEqual([T0 - 600_000]);
     expect(cache.size).toBe(9); // every bucket but the last, still open
+    expect(first.settled_until).toBe(T0 - 60_000);
     const again = run();
     expect(loads).toEqual([T0 - 600_000, T0 - 60_000]);
     expect(again).toEqual(first);
@@ -234,10 +238,11 @@ describe('monitorChartSpec', () => {
     const spec = monitorChartSpec({ panels: chartPanels(series), from: T0 - 600_000, to: T0, bucketSeconds: 60, featureCount: 1 });
     const warnings: unknown[] = [];
     const logger = { level: () => logger, warn: (...m: unknown[]) => (warnings.push(m), logger), info: () => logger, debug: () => logger, error: (...m: unknown[]) => (warnings.push(m), logger) };
-    const vega = compile(withData(spec, series) as never, { logger: logger as never }).spec;
+    const vega = compile(withData(spec, chartSeries(series)) as never, { logger: logger as never }).spec;
     expect(warnings).toEqual([]);
     const names = new Set((vega.data ?? []).map((d) => d.name));
     for (const name of CHART_DATASETS.filter((n) => n !== 'versions' && n !== 'drift_share')) expect(names).toContain(name);
+    expect(names).not.toContain('drift_runs');
     expect(vega.signals?.filter((s) => ['t_from', 't_to', 'bucket_ms'].includes(s.name)).map((s) => [s.name, (s as { value: unknown }).value])).toEqual([
       ['t_from', T0 - 600_000],
       ['t_to', T0],
@@ -250,7 +255,7 @@ describe('monitorChartSpec', () => {
   it('should render to SVG with a mark per panel', async () => {
     const series = full();
     const spec = monitorChartSpec({ panels: chartPanels(series), from: T0 - 600_000, to: T0, bucketSeconds: 60, featureCount: 1 });
-    const svg = await renderSvg(withData(spec, series));
+    const svg = await renderSvg(withData(spec, chartSeries(series)));
     expect(svg.startsWith('<svg')).toBe(true);
     for (const title of ['Throughput (rows/s) and errors', 'Latency (ms)', 'Drift per feature', 'Integrity violations', 'Performance (delayed labels)', 'Alerts']) {
       expect(svg).toContain(title);
@@ -258,5 +263,173 @@ describe('monitorChartSpec', () => {
     expect(svg).toMatch(/class="mark-line role-mark[^"]*"/);
     expect(svg).toMatch(/class="mark-rect role-mark[^"]*"/);
     expect(svg).toMatch(/class="mark-rule role-mark[^"]*"/);
+  });
+});
+
+describe('chartNumber', () => {
+  it('should keep whole numbers and round the others to 4 significant digits', () => {
+    expect(chartNumber(2000)).toBe(2000);
+    expect(chartNumber(1_772_442_000_000)).toBe(1_772_442_000_000);
+    expect(chartNumber(0.123456)).toBe(0.1235);
+    expect(chartNumber(33.33333)).toBe(33.33);
+    expect(chartNumber(123456.7)).toBe(123500);
+    expect(chartNumber(1.23456e-9)).toBe(1.235e-9);
+    expect(chartNumber(-0.0987654)).toBe(-0.09877);
+    expect(chartNumber(0.5)).toBe(0.5);
+    expect(chartNumber(null)).toBeNull();
+  });
+
+  it('should keep the digits a tooltip shows', () => {
+    const twoDecimals = (x: number) => x.toFixed(2);
+    expect(chartNumber(1234.5678, twoDecimals)).toBe(1234.57); // 4 significant digits would show 1235.00
+    expect(chartNumber(33.33333, twoDecimals)).toBe(33.33);
+    // 0.125 would show as 0.13 where 0.124951 shows as 0.12: one more digit.
+    expect(chartNumber(0.124951, twoDecimals)).toBe(0.12495);
+    expect(chartNumber(0.05678, (x) => (x * 100).toFixed(0))).toBe(0.05678);
+  });
+});
+
+describe('shownNumber', () => {
+  it('should store a number only a tooltip shows as the tooltip shows it', () => {
+    expect(shownNumber(0.065342, 4)).toBe(0.0653);
+    expect(shownNumber(1.234e-9, 4)).toBe(0);
+    expect(shownNumber(123.456789, 4)).toBe(123.4568);
+    expect(shownNumber(2, 4)).toBe(2);
+    expect(shownNumber(null, 4)).toBeNull();
+  });
+});
+
+describe('chartSeries', () => {
+  const windows = [window(1, T0 - 600_000, 30, { errors: 1 }), window(1, T0 - 540_000, 30, { shift: 0.5 }), window(1, T0 - 120_000, 30)];
+  const features = ['b', 'a'].map((name) => ({ name, kind: 'numeric' as const, reference }));
+  // Feature b has no values (the windows fill only a): its cells stay empty.
+  const series = () => buildSeries(input(windows, { features, settledBefore: T0 - 60_000 }));
+
+  it('should round what the chart draws, and leave times whole', () => {
+    const s = series();
+    const c = chartSeries(s);
+    expect(c.ops[0]).toEqual({ t: T0 - 600_000, requests: 30, errors: 1, error_rate: chartNumber(1 / 30), rows: 30, throughput_per_s: 0.5, p50: chartNumber(s.ops[0]!.p50), p95: chartNumber(s.ops[0]!.p95), p99: chartNumber(s.ops[0]!.p99) });
+    expect(c.ops[0]!.error_rate).toBe(0.03333);
+    expect(c.ops.map((o) => o.t)).toEqual(s.ops.map((o) => o.t));
+    expect(c.settled_until).toBe(T0 - 60_000);
+  });
+
+  it('should give one drift row per bucket, its cells in the order of the features', () => {
+    const s = series();
+    const c = chartSeries(s);
+    expect(c.features).toEqual([{ f: 0, feature: 'a', rank: 0, method: 'ks', threshold: 0.05 }]);
+    const a = s.drift.filter((d) => d.feature === 'a');
+    // The statistic and p-value as the tooltip shows them (4 decimals): the cells' colour is their verdict.
+    expect(c.drift).toEqual(a.map((d) => ({ t: d.t, statistic: [shownNumber(d.statistic, 4)], p_value: [shownNumber(d.p_value, 4)], drifted: [d.drifted ? 1 : 0] })));
+    expect(c.drift.flatMap((d) => [...d.statistic, ...d.p_value]).every((x) => x === null || x.toFixed(4) === String(x) || Number.isInteger(x * 10_000))).toBe(true);
+    expect(c.drift.map((d) => d.drifted[0])).toEqual([0, 1, 0]);
+  });
+
+  it('should put the metrics of a bucket in one row', () => {
+    const performance = emptyPerformance();
+    for (const [truth, predicted, score] of [['1', '1', 0.9], ['0', '1', 0.4], ['0', '0', 0.2]] as const) addClassification(performance, truth, predicted, score);
+    const s = buildSeries(input(windows, { positive: '1', performance: (a) => (a === T0 - 600_000 ? [performance] : []) }));
+    const c = chartSeries(s);
+    expect(c.performance).toEqual([{ t: T0 - 600_000, labelled: 3, labelled_share: 0.1, accuracy: 0.6667, f1: 0.6667, roc_auc: 1 }]);
+  });
+
+  it('should give a live view only the buckets from a time on, the rest whole', () => {
+    const c = chartSeries(series());
+    const part = seriesSince(c, T0 - 540_000);
+    expect(part.since).toBe(T0 - 540_000);
+    expect(part.ops.map((o) => o.t)).toEqual(c.ops.filter((o) => o.t >= T0 - 540_000).map((o) => o.t));
+    expect(part.ops.length).toBe(9);
+    expect(part.errors).toEqual([]); // the only error was in the first bucket
+    expect(part.drift.map((d) => d.t)).toEqual([T0 - 540_000, T0 - 120_000]);
+    expect(part.features).toEqual(c.features);
+    expect(part.alerts).toBe(c.alerts);
+    expect(seriesSince(c, T0 - 600_000)).toEqual({ ...c, since: T0 - 600_000 });
+  });
+});
+
+describe('driftRuns', () => {
+  it('should join adjacent buckets of a feature with the same verdict', () => {
+    const t = (i: number) => T0 + i * 60_000;
+    const drift = [
+      { t: t(0), statistic: [0.1, 0.2], p_value: [0.5, 0.01], drifted: [0, 1] },
+      { t: t(1), statistic: [0.1, null], p_value: [0.5, null], drifted: [0, null] },
+      { t: t(2), statistic: [0.3, 0.2], p_value: [0.01, 0.01], drifted: [1, 1] },
+      { t: t(4), statistic: [0.3, 0.2], p_value: [0.01, 0.01], drifted: [1, 1] } // after a bucket without traffic
+    ];
+    expect(driftRuns({ bucket_seconds: 60, drift })).toEqual([
+      { t: t(0), t_end: t(2), f: 0, drifted: 0 },
+      { t: t(0), t_end: t(1), f: 1, drifted: 1 },
+      { t: t(2), t_end: t(3), f: 0, drifted: 1 },
+      { t: t(2), t_end: t(3), f: 1, drifted: 1 },
+      { t: t(4), t_end: t(5), f: 0, drifted: 1 },
+      { t: t(4), t_end: t(5), f: 1, drifted: 1 }
+    ]);
+  });
+});
+
+describe('compactSvg', () => {
+  it('should draw the same with fewer bytes', () => {
+    const font = 'font-family="system-ui, &quot;Segoe UI&quot;"';
+    const svg =
+      '<svg xmlns="http://www.w3.org/2000/svg" class="marks" width="100" height="50"><g fill="none" transform="translate(10.25,21)">' +
+      '<g class="mark-group role-axis" role="graphics-symbol" aria-roledescription="axis" aria-label="X-axis"><g transform="translate(0.5,80.5)">' +
+      '<path class="background" aria-hidden="true" d="M0,0h0v0h0Z" pointer-events="none"/><g>' +
+      '<g class="mark-rule role-axis-tick" pointer-events="none"><line transform="translate(1.0833499,0)" x2="0" y2="5" stroke="#888" stroke-width="1" opacity="1"/><line transform="translate(40.25001,0)" x2="0" y2="5" stroke="#888" stroke-width="1" opacity="1"/></g>' +
+      `<g class="mark-text role-axis-label" pointer-events="none"><text text-anchor="middle" transform="translate(1.0833499,15)" ${font} font-size="10px" fill="#888" opacity="1">09:00</text><text text-anchor="middle" transform="translate(20.7,15)" ${font} font-size="10px" fill="#888" opacity="0">09:05</text><text text-anchor="middle" transform="translate(40.25001,15)" ${font} font-size="10px" fill="#888" opacity="1">09:10</text></g>` +
+      '</g><path class="foreground" aria-hidden="true" d="" pointer-events="none" display="none"/></g></g>' +
+      '<g class="mark-symbol role-mark marks" aria-hidden="true"><path transform="translate(-4,55.462625)" d="M1.871,0A1.871,1.871,0,1,1,-1.871,0A1.871,1.871,0,1,1,1.871,0" fill="#4c8bd6" stroke-width="2"/><path transform="translate(4,30.58)" d="M1.871,0A1.871,1.871,0,1,1,-1.871,0A1.871,1.871,0,1,1,1.871,0" fill="#b07cc6" stroke-width="2"/></g>' +
+      '<g class="mark-rect role-mark marks" aria-hidden="true"><path d="M80.98334,6.1538h4.69999v73.84615h-4.69999Z" fill="#e4572e" opacity="0.9"/></g>' +
+      '</g></svg>';
+    expect(compactSvg(svg)).toBe(
+      `<svg ${font} xmlns="http://www.w3.org/2000/svg" width="100" height="50"><g fill="none" transform="translate(10.3,21)">` +
+        // vega's group, transform and content groups as one group; no class a still image does not need; stroke-width 1 is the default.
+        '<g transform="translate(0.5,80.5)"><path d="M1.1,0v5m39.2-5v5" stroke="#888"/>' +
+        '<g text-anchor="middle" font-size="10px" fill="#888"><text x="1.1" y="15">09:00</text><text x="40.3" y="15">09:10</text></g></g>' +
+        '<g class="mark-symbol role-mark" stroke-width="2"><circle cx="-4" cy="55.5" r="1.9" fill="#4c8bd6"/><circle cx="4" cy="30.6" r="1.9" fill="#b07cc6"/></g>' +
+        '<g class="mark-rect role-mark"><path d="M81,6.2h4.7V80H81Z" fill="#e4572e" opacity="0.9"/></g>' +
+        '</g></svg>'
+    );
+  });
+
+  it('should draw rects of one colour as one path only when none overlaps another', () => {
+    const group = (rects: string) => `<svg xmlns="http://www.w3.org/2000/svg"><g class="mark-rect role-mark" clip-path="url(#c)">${rects}</g></svg>`;
+    const rect = (x: number, y: number, w: number, fill: string) => `<path d="M${x},${y}h${w}v10h-${w}Z" fill="${fill}" opacity="0.9"/>`;
+    // Side by side and one above the other (edges touching): one path per colour, where its first rect was.
+    expect(compactSvg(group(rect(0, 0, 20, '#aaa') + rect(20, 0, 10, '#e45') + rect(30, 0, 5, '#aaa') + rect(0, 10, 35, '#aaa')))).toBe(
+      '<svg xmlns="http://www.w3.org/2000/svg"><g class="mark-rect role-mark" clip-path="url(#c)">' +
+        '<path d="M0,0h20v10H0Zm30,0h5v10h-5ZM0,10h35v10H0Z" fill="#aaa" opacity="0.9"/><path d="M20,0h10v10H20Z" fill="#e45" opacity="0.9"/></g></svg>'
+    );
+    // Overlapping rects stay apart: which one is painted last shows.
+    const overlapping = group(rect(0, 0, 20, '#aaa') + rect(10, 5, 20, '#e45') + rect(40, 0, 5, '#aaa'));
+    expect(compactSvg(overlapping).match(/<path/g)).toHaveLength(3);
+  });
+
+  it('should not merge a group holding a clip with a group moved inside it', () => {
+    // The clip is read in the coordinates of the group that names it: a translation inside must stay inside.
+    const svg = '<svg xmlns="http://www.w3.org/2000/svg"><g clip-path="url(#c)"><g transform="translate(5,0)"><path d="M0,0h1v1H0Z" fill="#000"/></g></g></svg>';
+    expect(compactSvg(svg)).toBe('<svg xmlns="http://www.w3.org/2000/svg"><g clip-path="url(#c)"><g transform="translate(5,0)"><path d="M0,0h1v1H0Z" fill="#000"/></g></g></svg>');
+    // Translations add up; a group of one element without a transform gives it its inherited attributes.
+    const moved = '<svg xmlns="http://www.w3.org/2000/svg"><g transform="translate(1.5,2)"><g><g transform="translate(2,0.5)"><g fill="#123"><text>a</text></g></g></g></g></svg>';
+    expect(compactSvg(moved)).toBe('<svg xmlns="http://www.w3.org/2000/svg"><g transform="translate(3.5,2.5)"><text fill="#123">a</text></g></svg>');
+  });
+
+  it('should leave SVG it cannot read back exactly as the text passes left it', () => {
+    const svg = '<svg xmlns="http://www.w3.org/2000/svg"><!-- a comment --><g class="mark-group role-axis"><g><path d="M0,0L5,0" stroke="#000"/></g></g></svg>';
+    expect(compactSvg(svg)).toBe(svg);
+  });
+});
+
+describe('compactPath', () => {
+  it('should write each segment in its shortest exact form', () => {
+    // Lines along an axis as h/v, a run of them in one direction as one, segments of no length left out.
+    expect(compactPath('M1.1,3.8L8.9,3.8L8.9,3.8L16.8,3.8L16.8,12.5L24.6,12.5L24.6,3.8')).toBe('M1.1,3.8h15.7v8.7h7.8V3.8');
+    // Curves and lines relative where that is shorter; no leading zeros, no comma before a minus.
+    expect(compactPath('M-4,30.6C-1.3,31.6,1.3,32.5,4,32.5L12,30.1Z')).toBe('M-4,30.6c2.7,1,5.3,1.9,8,1.9l8-2.4Z');
+    // After Z the pen is back at the start of the subpath.
+    expect(compactPath('M10,10h5v5h-5ZM10,30h5v5h-5Z')).toBe('M10,10h5v5h-5Zm0,20h5v5h-5Z');
+    // With round or square caps a segment of no length draws a dot: kept.
+    expect(compactPath('M0,0L0,0L5,0', true)).toBe('M0,0h0h5');
+    // Commands it does not rewrite (arcs) leave the path as it is.
+    expect(compactPath('M1.9,0A1.9,1.9,0,1,1,-1.9,0')).toBe('M1.9,0A1.9,1.9,0,1,1,-1.9,0');
   });
 });
