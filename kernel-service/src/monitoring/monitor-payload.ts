@@ -9,6 +9,7 @@
 import { type ChartSeries, type Panel, chartPanels, chartSeries, monitorChartSpecFor, seriesSince } from './monitor-chart.js';
 import { monitorSvg } from './monitor-svg.js';
 import type { Monitor } from './monitor.js';
+import type { MonitorState } from './monitor-state.js';
 import type { ChartAlert } from './series.js';
 import type { StatusView } from './views.js';
 
@@ -52,8 +53,11 @@ export interface MonitorOutput extends MonitorSnapshot {
  * `alertsSince` gives the alerts firing now or fired or resolved since a time (ms), when the
  * service has alerting.
  */
+/** Where a payload's status and series come from: the service's monitor (its worker answers), or monitoring in one thread (tests). */
+export type MonitorQueries = Pick<Monitor, 'status' | 'series'> | Pick<MonitorState, 'status' | 'series'>;
+
 export async function monitorSnapshot(
-  monitor: Monitor,
+  monitor: MonitorQueries,
   model: string,
   lastSeconds: number,
   version?: number,
@@ -86,7 +90,7 @@ export async function monitorSnapshot(
  * as SVG.
  */
 export async function monitorOutput(
-  monitor: Monitor,
+  monitor: MonitorQueries,
   model: string,
   request: { lastSeconds: number; version?: number; since?: number; svg?: boolean },
   alertsSince?: (since: number) => readonly ChartAlert[]

@@ -9,7 +9,6 @@ import * as vega from 'vega';
 import { compile } from 'vega-lite';
 import type { TopLevelSpec } from 'vega-lite';
 import { type ChartSeries, monitorChartSpecFor, withData } from './monitor-chart.js';
-import type { MonitorPayload } from './monitor-payload.js';
 import { compactSvg } from './svg-compact.js';
 
 /** Loads nothing: a monitor spec has all its data inline, and a spec naming a URL must not fetch it. */
@@ -37,8 +36,8 @@ export async function renderSvg(spec: Record<string, unknown>, options: { still?
   }
 }
 
-/** The payload's chart (its series whole) as a compact static SVG. */
-export async function monitorSvg(payload: MonitorPayload): Promise<string> {
+/** The payload's chart (its series whole) as a compact static SVG (typed by what it reads: monitor-payload.ts imports this file). */
+export async function monitorSvg(payload: Parameters<typeof monitorChartSpecFor>[0] & { series: ChartSeries }): Promise<string> {
   const spec = monitorChartSpecFor(payload, { still: true });
   const data = withData(spec, payload.series);
   return compactSvg(await renderSvg({ ...data, datasets: { ...(data.datasets as object), drift_runs: driftRuns(payload.series) } }, { still: true }));

@@ -17,7 +17,7 @@ let svg: string;
 
 beforeAll(async () => {
   hour = await monitoredHour();
-  ({ payload, status } = hour.snapshot(3600));
+  ({ payload, status } = await hour.snapshot(3600));
   svg = await monitorSvg(payload);
 }, 120_000);
 

@@ -3,7 +3,7 @@
  * TypeScript quickstart's breast-cancer classifier (examples/cancer.onnx, 30 numeric
  * features) registered in a real SQLite registry with the profile of its training rows,
  * then 60 one-minute windows of 2,000 rows a minute run through onnxruntime and observed by
- * the real Monitor, with the alert engine evaluating the default rules every minute:
+ * monitoring in one thread (MonitorState), with the alert engine evaluating the default rules every minute:
  *
  * - minutes 10–12: one request in eight has the wrong shape (errors; the error-rate alert);
  * - minutes 25–44: 18 of the 30 features scaled by 1.25 (drift; the drift and accuracy alerts);
@@ -20,8 +20,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AlertEngine } from '../../src/monitoring/alerts.js';
 import { SqliteAlertStore } from '../../src/monitoring/alert-store.js';
-import { DEFAULT_INTEGRITY_POLICY, IntegrityPlan, inspectRequest } from '../../src/monitoring/integrity.js';
-import { Monitor } from '../../src/monitoring/monitor.js';
+import { MonitorState } from '../../src/monitoring/monitor-state.js';
 import { type MonitorOutput, type MonitorSnapshot, monitorOutput, monitorSnapshot } from '../../src/monitoring/monitor-payload.js';
 import { SqliteMonitoringStore } from '../../src/monitoring/store.js';
 import { MonitorWindow, type WindowState } from '../../src/monitoring/window.js';
@@ -29,6 +28,8 @@ import { profileRows } from '../../src/notebook/profile.js';
 import { readSignature } from '../../src/notebook/signature.js';
 import type { Tensor } from '../../src/protocol/datatypes.js';
 import { SqliteRegistry } from '../../src/registry/sqlite-registry.js';
+import { DEFAULT_INTEGRITY_POLICY } from '../../src/protocol/integrity.js';
+import { IntegrityPlan, inspectRequest } from '../../src/serving/admission.js';
 import { OnnxModel } from '../../src/runtime/onnx-model.js';
 import { gaussian } from '../../../test/support/iris-traffic.js';
 import { mulberry32 } from './random.js';
@@ -47,13 +48,13 @@ interface CancerData {
 }
 
 export interface MonitoredHour {
-  monitor: Monitor;
+  monitor: MonitorState;
   alerts: AlertEngine;
   model: string;
   /** The simulated clock now (ms). */
   now: number;
   /** The `monitor` payload over the last `seconds` and the status of its span, as the service builds them for the reply. */
-  snapshot(seconds?: number): MonitorSnapshot;
+  snapshot(seconds?: number): Promise<MonitorSnapshot>;
   /** The `monitor` reply's content (payload, status, text, SVG), as the service builds it. */
   output(request: { lastSeconds: number; since?: number; svg?: boolean }): Promise<MonitorOutput>;
   /** Moves the clock on and serves `requests` more requests of 20 rows (like the hour's normal traffic). */
@@ -90,7 +91,7 @@ export async function monitoredHour(): Promise<MonitoredHour> {
     return w.toJSON();
   };
   const store = new SqliteMonitoringStore(file, merge);
-  const monitor = new Monitor(registry, store, { windowSeconds: 60, now, log: () => undefined });
+  const monitor = new MonitorState(registry, store, { windowSeconds: 60, now, log: () => undefined });
   const alertStore = new SqliteAlertStore(file);
   const alerts = new AlertEngine(registry, alertStore, (model, seconds, options) => monitor.status(model, seconds, undefined, options), {
     monitorWindowSeconds: 60,
@@ -156,7 +157,7 @@ export async function monitoredHour(): Promise<MonitoredHour> {
       monitor.feedback(MODEL, items);
     }
     clock = HOUR_START + (minute + 1) * MINUTE - 1;
-    alerts.evaluate([MODEL]);
+    await alerts.evaluate([MODEL]);
   }
   clock = HOUR_START + 60 * MINUTE + 30_000;
 
