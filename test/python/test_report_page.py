@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from pathlib import Path
 
 import pytest
 from sklearn.datasets import load_breast_cancer
@@ -14,8 +15,8 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from conftest import ROOT
-
+# not imported from conftest: exporters/conftest.py shadows it when the whole suite runs
+ROOT = Path(__file__).resolve().parents[2]
 #: text that would run as markup if it reached the page unescaped
 HOSTILE = '<script>document.title="pwned"</script>'
 BROWSER = ROOT / "test" / "support" / "report-page-browser.js"
