@@ -1,19 +1,18 @@
 /**
- * A Vega-Lite chart as a static SVG, drawn in the service by vega's headless renderer
- * (no canvas, no browser): the monitor chart's fallback image in `nd.monitor` outputs, for
- * viewers without the extension, and the charts of a validation report's standalone page
- * (validation/report-page.ts). Specs have their data inline and load nothing.
+ * The monitor chart as a static SVG, drawn in the service by vega's headless renderer
+ * (no canvas, no browser): the fallback image of `nd.monitor` outputs, for viewers without
+ * the extension. The spec has its data inline and loads nothing.
  */
 import * as vega from 'vega';
 import { compile } from 'vega-lite';
 import type { TopLevelSpec } from 'vega-lite';
 
-/** Loads nothing: the specs have all their data inline, and a spec naming a URL must not fetch it. */
+/** Loads nothing: a monitor spec has all its data inline, and a spec naming a URL must not fetch it. */
 const NO_LOADER = {
-  load: () => Promise.reject(new Error('a chart loads no external data')),
-  sanitize: () => Promise.reject(new Error('a chart loads no external data')),
-  http: () => Promise.reject(new Error('a chart loads no external data')),
-  file: () => Promise.reject(new Error('a chart loads no external data'))
+  load: () => Promise.reject(new Error('the monitor chart loads no external data')),
+  sanitize: () => Promise.reject(new Error('the monitor chart loads no external data')),
+  http: () => Promise.reject(new Error('the monitor chart loads no external data')),
+  file: () => Promise.reject(new Error('the monitor chart loads no external data'))
 };
 
 /** Renders a Vega-Lite spec (with its datasets inline) to SVG text. */
