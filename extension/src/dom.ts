@@ -2,7 +2,36 @@
  * Small DOM helpers the renderers share. Payload text only ever becomes text nodes
  * (never HTML), which is what lets the renderers declare themselves safe for untrusted
  * notebooks.
+ *
+ * Elements come from the page's document, or from another one given to
+ * {@link withDocument}: the service builds a validation report's standalone page with
+ * these helpers in Node, where there is no DOM (kernel-service/src/validation/).
  */
+
+/** What the helpers need of a document. */
+export type ElementFactory = Pick<Document, 'createElement'>;
+
+let elementFactory: ElementFactory | null = null;
+
+/** Runs `render` with elements made by `factory` instead of the page's document. */
+export function withDocument<T>(factory: ElementFactory, render: () => T): T {
+  const previous = elementFactory;
+  elementFactory = factory;
+  try {
+    return render();
+  } finally {
+    elementFactory = previous;
+  }
+}
+
+/** Whether a child or cell is an element rather than text (no `instanceof`: the document may not be the page's). */
+function isNode(value: unknown): value is Node {
+  return typeof value === 'object' && value !== null;
+}
+
+function isTableCell(value: unknown): value is HTMLTableCellElement {
+  return isNode(value) && ((value as Element).tagName === 'TD' || (value as Element).tagName === 'TH');
+}
 
 /** A child of {@link h}: nodes and text; null, undefined and false are skipped. */
 export type Child = Node | string | number | null | undefined | false;
@@ -20,7 +49,7 @@ export function h<K extends keyof HTMLElementTagNameMap>(
   props: IElementProps = {},
   ...children: Child[]
 ): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
+  const node = (elementFactory ?? document).createElement(tag);
   if (props.className) {
     node.className = props.className;
   }
@@ -34,7 +63,7 @@ export function h<K extends keyof HTMLElementTagNameMap>(
     if (child === null || child === undefined || child === false) {
       continue;
     }
-    node.append(child instanceof Node ? child : String(child));
+    node.append(isNode(child) ? child : String(child));
   }
   return node;
 }
@@ -93,13 +122,13 @@ export const TEXT_COLUMN = 'jp-nbdeploy-text';
  * cell given as an element keeps its own class, e.g. {@link TEXT_COLUMN} for a text column.
  */
 export function table(header: (string | HTMLTableCellElement)[], rows: (Child[] | IRow)[], className = ''): HTMLTableElement {
-  const head = h('thead', {}, h('tr', {}, ...header.map(cell => (cell instanceof HTMLTableCellElement ? cell : h('th', {}, cell)))));
+  const head = h('thead', {}, h('tr', {}, ...header.map(cell => (isTableCell(cell) ? cell : h('th', {}, cell)))));
   const body = h(
     'tbody',
     {},
     ...rows.map(row => {
       const { cells, className: rowClass } = Array.isArray(row) ? { cells: row, className: undefined } : row;
-      return h('tr', { className: rowClass }, ...cells.map(cell => (cell instanceof HTMLTableCellElement ? cell : h('td', {}, cell))));
+      return h('tr', { className: rowClass }, ...cells.map(cell => (isTableCell(cell) ? cell : h('td', {}, cell))));
     })
   );
   return h('table', { className: `jp-nbdeploy-table ${className}`.trim() }, head, body);

@@ -66,6 +66,7 @@ export const ERRORS = {
     'model "{model}" version {version} is overloaded: {queued} requests are already queued (its max_queue_size); retry after {retry_after} s'
   ),
   NBD_ERR_DEPLOY_CONFLICT: spec(409, '{reason}'),
+  NBD_ERR_VALIDATION_NOT_FOUND: spec(404, 'version {version} of "{model}" has no stored validation report{which}; validate it first'),
   NBD_ERR_VALIDATION_REQUIRED: spec(
     409,
     'version {version} of "{model}" cannot go to production: {reason}; validate it, or deploy with an override reason (recorded in the audit log)'

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from . import data_checks, display, gates as gates_mod
+from .errors import NbdeployError
 from . import metrics as metrics_mod
 from ._inputs import as_frame
 from ._json import jsonable
@@ -72,6 +74,26 @@ class ValidationReport(display.Output):
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         return display.validation_bundle(self.to_dict())
+
+    def save_html(self, path: str | Path) -> Path:
+        """Writes the report as a standalone HTML page at `path`: the validation panel's content
+        and charts in one file that opens offline in any browser, for reviewers outside Jupyter
+        (as Evidently's `save_html`). The service builds the page from the report it stored,
+        with the reviews recorded since, as it does for TypeScript's `nd.saveHtml`. Returns the
+        absolute path."""
+        if self.id is None:
+            raise NbdeployError(
+                f"this report of {self.model!r} version {self.version} is not stored in the service (it has no id), "
+                "so there is no page to write: save the report that nd.validate() returned"
+            )
+        file = Path(path).expanduser().resolve()
+        if not file.parent.is_dir():
+            raise FileNotFoundError(f"cannot write {path}: the folder {file.parent} does not exist")
+        if file.is_dir():
+            raise IsADirectoryError(f"cannot write {path}: it is a folder")
+        reply = client().call("validation_page", model=self.model, version=self.version, validation_id=self.id)
+        file.write_text(reply["html"], encoding="utf-8")
+        return file
 
     def __repr__(self) -> str:
         return display.validation_text(self.to_dict())

@@ -18,6 +18,7 @@ import { show } from './display.js';
 import { deploy as deployVersion, type DeployOptions, rollback as rollbackModel } from './deployment.js';
 import { withContext } from './context.js';
 import { InputError } from './errors.js';
+import { saveReportPage } from './report-page.js';
 import { modelRows } from './model-rows.js';
 import { register as registerModel, type RegisterOptions } from './registration.js';
 import type { MonitorPayload } from '../monitoring/monitor-payload.js';
@@ -75,6 +76,16 @@ export async function validate(
   const report = await validateVersion(client(), art, rows, labels, options);
   if (options.display !== false) show(validationBundle(report));
   return report;
+}
+
+/**
+ * Writes a stored validation report as a standalone HTML page at `path` (relative to the
+ * notebook's folder): the panel's content and charts in one file that opens offline in any
+ * browser, for reviewers outside Jupyter (Evidently's `save_html`). The service builds it
+ * from the report it stored, with the reviews recorded since. Returns the absolute path.
+ */
+export function saveHtml(report: ValidationReport, path: string): Promise<string> {
+  return saveReportPage(client(), report, path);
 }
 
 /** Deploys a registered version (production by default: it needs a passing validation); shows the deployment. */

@@ -93,6 +93,13 @@ export const ValidationRecorded = z.looseObject({
   validation: z.looseObject({ id: z.number(), passed: z.boolean() })
 });
 
+/** `validation_page`: a stored report as a standalone HTML page. */
+export const ValidationPageReply = z.looseObject({
+  type: z.literal('validation_page'),
+  validation_id: z.number(),
+  html: z.string()
+});
+
 const Nullable = <T extends z.ZodType>(schema: T) => schema.nullable();
 
 /** `monitor`: the chart's payload (see monitoring/monitor-payload.ts), the `status` of its span, its SVG when asked, and its text summary. */

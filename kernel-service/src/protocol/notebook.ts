@@ -159,6 +159,15 @@ export const GetProfileMessage = z.strictObject({ type: z.literal('get_profile')
 
 export const GetValidationMessage = z.strictObject({ type: z.literal('get_validation'), ...base, model: ModelName, version: Version });
 
+/** A stored validation report as a standalone HTML page (the version's latest report without `validation_id`). */
+export const ValidationPageMessage = z.strictObject({
+  type: z.literal('validation_page'),
+  ...base,
+  model: ModelName,
+  version: Version,
+  validation_id: z.number().int().positive().optional()
+});
+
 export const ReviewMessage = z.strictObject({
   type: z.literal('review'),
   ...base,
@@ -286,6 +295,7 @@ export const TextMessage = z.discriminatedUnion('type', [
   FeedbackMessage,
   AttachValidationMessage,
   GetValidationMessage,
+  ValidationPageMessage,
   GetProfileMessage,
   ReviewMessage,
   SubscribeMessage,

@@ -158,6 +158,8 @@ export interface Registry {
   /** Stores a validation report with its version (the latest one counts for deploy). */
   addValidation(model: string, version: number, passed: boolean, report: Record<string, unknown>, actor: Actor): ValidationRecord;
   latestValidation(model: string, version: number): ValidationRecord | undefined;
+  /** A stored report by its id. */
+  getValidation(id: number): ValidationRecord | undefined;
   /** Records a reviewer's decision on the version's latest validation report. */
   addReview(model: string, version: number, decision: ReviewDecision, comment: string, actor: Actor): ReviewRecord;
   reviews(model: string, version: number): ReviewRecord[];

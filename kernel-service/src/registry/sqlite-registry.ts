@@ -368,6 +368,11 @@ export class SqliteRegistry implements Registry {
     return row ? toValidation(row) : undefined;
   }
 
+  getValidation(id: number): ValidationRecord | undefined {
+    const row = this._db.prepare<[number], ValidationRow>('SELECT * FROM validations WHERE id = ?').get(id);
+    return row ? toValidation(row) : undefined;
+  }
+
   addReview(model: string, version: number, decision: ReviewDecision, comment: string, actor: Actor): ReviewRecord {
     return this._db.transaction(() => {
       this._requireVersion(this._summaryOrThrow(model), version);

@@ -31,6 +31,7 @@ import type { AlertEngine } from '../monitoring/alerts.js';
 import type { Monitor } from '../monitoring/monitor.js';
 import { monitorOutput } from '../monitoring/monitor-payload.js';
 import { redact } from '../monitoring/webhooks.js';
+import { validationPage } from '../validation/report-page.js';
 import { ALL_MODELS, type LiveEvents } from './live-events.js';
 
 export interface ConnectionContext {
@@ -155,6 +156,19 @@ export class Connection {
         }
         const view = validation ? validationView(validation, registry.reviews(msg.model, msg.version)) : null;
         return this._reply({ type: 'validation', id: msg.id, validation: view });
+      }
+      case 'validation_page': {
+        const validation =
+          msg.validation_id === undefined ? registry.latestValidation(msg.model, msg.version) : registry.getValidation(msg.validation_id);
+        if (!validation || validation.model !== msg.model || validation.version !== msg.version) {
+          if (!registry.getVersion(msg.model, msg.version)) {
+            throw new ServiceError(registry.getModel(msg.model) ? 'NBD_ERR_VERSION_NOT_FOUND' : 'NBD_ERR_MODEL_NOT_FOUND', { model: msg.model, version: msg.version });
+          }
+          const which = msg.validation_id === undefined ? '' : ` #${msg.validation_id}`;
+          throw new ServiceError('NBD_ERR_VALIDATION_NOT_FOUND', { model: msg.model, version: msg.version, which });
+        }
+        const html = await validationPage(validation, registry.reviews(msg.model, msg.version));
+        return this._reply({ type: 'validation_page', id: msg.id, validation_id: validation.id, html });
       }
       case 'get_profile': {
         const profile = registry.getProfile(msg.model, msg.version);
