@@ -15,6 +15,7 @@ import { ServiceMetrics } from './metrics.js';
 import { SqliteAlertStore } from './monitoring/alert-store.js';
 import { AlertEngine } from './monitoring/alerts.js';
 import { Monitor } from './monitoring/monitor.js';
+import { registerMonitoringMetrics } from './monitoring/prometheus.js';
 import { SqliteMonitoringStore } from './monitoring/store.js';
 import { mergeWindowStates } from './monitoring/window.js';
 import { WebhookSender } from './monitoring/webhooks.js';
@@ -82,6 +83,10 @@ export class Service {
         retentionMs: this.options.monitorRetentionDays * 24 * 3600 * 1000
       });
       this.alerts = alerts;
+      const countIntegrity = registerMonitoringMetrics(this.metrics, { registry: this.registry, monitor, alerts, log });
+      this.dataPlane.observe((event) => {
+        if (event.monitored) countIntegrity(event);
+      });
       const webhooks = new WebhookSender({ log });
       this.webhooks = webhooks;
       alerts.onAlert((alert) => {
