@@ -85,9 +85,9 @@ export class ModelInstance {
   async release(): Promise<void> {
     if (this._released) return;
     this._released = true;
-    const worker = this._worker!;
     if (this._pending.size > 0) await new Promise<void>((resolve) => (this._idle = resolve));
     if (this._exited) return;
+    const worker = this._worker!;
     const released = new Promise<void>((resolve) => {
       worker.on('message', (m: FromWorker) => m.op === 'released' && resolve());
       worker.once('exit', () => resolve());
