@@ -338,7 +338,10 @@ export class SqliteMonitoringStore implements MonitoringStore {
   }
 
   transaction<T>(fn: () => T): T {
-    return this._db.transaction(fn)();
+    // IMMEDIATE: the write lock is taken (waiting up to busy_timeout) before anything is read.
+    // A deferred transaction that reads and then writes fails at once with SQLITE_BUSY when
+    // another connection (the main thread's, or the monitoring worker's) wrote in between.
+    return this._db.transaction(fn).immediate();
   }
 
   prune(before: number, maxPredictions: number): void {

@@ -185,6 +185,10 @@ export class SqliteRegistry implements Registry {
     migrate(this._db, 'registry', MIGRATIONS, (db) => db.pragma('user_version', { simple: true }) as number);
   }
 
+  // Changes run as IMMEDIATE transactions: the monitoring worker writes to the same file from
+  // its own connection, and a deferred transaction that reads and then writes fails at once
+  // (SQLITE_BUSY, not waiting busy_timeout) when that connection committed in between.
+
   registerVersion(input: NewVersion, actor: Actor): { version: VersionRecord; created: boolean } {
     return this._db.transaction(() => {
       const existing = this._db
@@ -223,7 +227,7 @@ export class SqliteRegistry implements Registry {
         );
       this._audit(actor, 'register', input.model, next, { sha256: input.sha256, stage: input.stage ?? 'none' });
       return { version: this.getVersion(input.model, next)!, created: true };
-    })();
+    }).immediate();
   }
 
   listModels(): ModelSummary[] {
@@ -343,7 +347,7 @@ export class SqliteRegistry implements Registry {
       }
       this._audit(actor, change.kind, model, auditVersion, { ...changeDetails(change), ...details });
       return this.getModel(model)!;
-    })();
+    }).immediate();
   }
 
   artifactKeys(): Set<string> {
@@ -358,7 +362,7 @@ export class SqliteRegistry implements Registry {
         .run(model, version, passed ? 1 : 0, JSON.stringify(report), now(), actor.user);
       this._audit(actor, 'validate', model, version, { validation_id: Number(lastInsertRowid), passed });
       return this.latestValidation(model, version)!;
-    })();
+    }).immediate();
   }
 
   latestValidation(model: string, version: number): ValidationRecord | undefined {
@@ -385,7 +389,7 @@ export class SqliteRegistry implements Registry {
         .run(model, version, validation.id, decision, comment, now(), actor.user);
       this._audit(actor, 'review', model, version, { validation_id: validation.id, decision, comment });
       return this.reviews(model, version).find((r) => r.id === Number(lastInsertRowid))!;
-    })();
+    }).immediate();
   }
 
   reviews(model: string, version: number): ReviewRecord[] {
@@ -419,7 +423,7 @@ export class SqliteRegistry implements Registry {
         this._audit(actor, 'feedback', model, null, { count: records.filter((r) => r.model === model).length });
       }
       return records.length;
-    })();
+    }).immediate();
   }
 
   audit(filter: { model?: string; limit?: number }): AuditEntry[] {
