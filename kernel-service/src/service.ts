@@ -16,6 +16,7 @@ import { SqliteAlertStore } from './monitoring/alert-store.js';
 import { AlertEngine } from './monitoring/alerts.js';
 import { Monitor } from './monitoring/monitor.js';
 import { registerMonitoringMetrics } from './monitoring/prometheus.js';
+import { SqliteCaptureStore } from './monitoring/capture-store.js';
 import { SqliteMonitoringStore } from './monitoring/store.js';
 import { mergeWindowStates } from './monitoring/window.js';
 import { WebhookSender } from './monitoring/webhooks.js';
@@ -66,6 +67,7 @@ export class Service {
     if (this.options.monitoring) {
       // Monitoring's tables are migrated here, before its worker opens its own connection to them.
       new SqliteMonitoringStore(this._db, mergeWindowStates);
+      new SqliteCaptureStore(this._db);
       // The worker writes most and checkpoints the WAL; commits here never wait for a checkpoint.
       this._db.pragma('wal_autocheckpoint = 0');
       const monitor = new Monitor(file, {

@@ -11,6 +11,7 @@
 import type { ServiceError } from '../errors.js';
 import type { Tensor } from '../protocol/datatypes.js';
 import type { IntegrityReport } from '../protocol/integrity.js';
+import type { Capture } from './capture.js';
 import type { MonitoringStore, PredictionRecord } from './store.js';
 import type { TrafficCounts, WindowUpdate, WindowUpdateListener } from './views.js';
 import { type VersionPlan, type VersionPlans, alignDown, categoryOf, inputColumns } from './version-plan.js';
@@ -58,6 +59,8 @@ export interface ObservedInference {
   at: number;
   /** The request's data integrity (served traffic; refused requests included). */
   integrity?: IntegrityReport | null;
+  /** Kept by the deployment's capture for this many days; 0 or absent: not kept. */
+  captureDays?: number;
 }
 
 export class Ingest {
@@ -70,7 +73,9 @@ export class Ingest {
     private readonly _plans: VersionPlans,
     private readonly _store: MonitoringStore,
     options: Partial<IngestOptions> = {},
-    private readonly _stored: (windows: readonly WindowState[]) => void = () => {}
+    private readonly _stored: (windows: readonly WindowState[]) => void = () => {},
+    /** Keeps the requests sampled for capture; none without it. */
+    private readonly _capture: Capture | null = null
   ) {
     this.options = { ...DEFAULT_INGEST_OPTIONS, ...options };
     if (!(Number.isInteger(this.options.windowSeconds) && this.options.windowSeconds >= 1)) {
@@ -89,6 +94,10 @@ export class Ingest {
     if (!plan) return;
     accumulateInputs(window, plan, event.inputs, rows);
     this._accumulatePredictions(window, plan, event, rows);
+    if (event.captureDays && this._capture) {
+      this._capture.add(event, plan);
+      this._scheduleFlush();
+    }
   }
 
   /**
@@ -127,10 +136,12 @@ export class Ingest {
     }
     const rows = this._pending.splice(0);
     const closed = this._closing.splice(0).map((w) => w.toJSON());
-    if (rows.length === 0 && closed.length === 0) return;
+    const captured = this._capture?.pending ?? 0;
+    if (rows.length === 0 && closed.length === 0 && captured === 0) return;
     this._store.transaction(() => {
       if (rows.length > 0) this._store.appendPredictions(rows);
       if (closed.length > 0) this._store.saveWindows(closed);
+      if (captured > 0) this._capture!.write();
     });
     if (closed.length > 0) this._stored(closed);
   }
@@ -145,6 +156,7 @@ export class Ingest {
       try {
         this.flush();
         this._store.prune(now - this.options.retentionMs, this.options.maxPredictions);
+        this._capture?.prune(now);
       } catch {
         // A busy or failing database must not stop the service; the next tick retries.
       }

@@ -108,6 +108,37 @@ export const SetIntegrityPolicyMessage = z.strictObject({
   policy: IntegrityPolicyChanges
 });
 
+/**
+ * Keeps a share of the model's served requests — inputs, answers, shadow versions' answers —
+ * for `retention_days` (default 7), for inspection and replay; `rate` 0 stops keeping them.
+ */
+export const SetCaptureMessage = z.strictObject({
+  type: z.literal('set_capture'),
+  ...base,
+  model: ModelName,
+  rate: z.number().min(0).max(1),
+  retention_days: z.number().positive().max(3650).optional()
+});
+
+const Time = z.string().refine((s) => !Number.isNaN(Date.parse(s)), { error: 'expected a date and time, as ISO 8601 (e.g. 2026-12-03T14:00:00Z)' });
+
+/**
+ * The captured rows of a model as a table (one row per served row), oldest first: within
+ * [`from`, `to`) or the last `last_seconds` (default 3,600); the served answers, or with
+ * `shadow` the shadow versions'; at most `limit` rows (default 10,000).
+ */
+export const CapturedMessage = z.strictObject({
+  type: z.literal('captured'),
+  ...base,
+  model: ModelName,
+  version: Version.optional(),
+  from: Time.optional(),
+  to: Time.optional(),
+  last_seconds: z.number().positive().max(366 * 24 * 3600).optional(),
+  shadow: z.boolean().optional(),
+  limit: z.number().int().min(1).max(100_000).optional()
+});
+
 export const RollbackMessage = z.strictObject({ type: z.literal('rollback'), ...base, model: ModelName });
 export const UndeployMessage = z.strictObject({
   type: z.literal('undeploy'),
@@ -289,6 +320,8 @@ export const TextMessage = z.discriminatedUnion('type', [
   SetCanaryMessage,
   SetShadowMessage,
   SetIntegrityPolicyMessage,
+  SetCaptureMessage,
+  CapturedMessage,
   RollbackMessage,
   UndeployMessage,
   InferMessage,
@@ -318,6 +351,8 @@ export type DeployMessage = z.infer<typeof DeployMessage>;
 export type InferMessage = z.infer<typeof InferMessage>;
 export type BinaryInferMessage = z.infer<typeof BinaryInferMessage>;
 export type FeedbackMessage = z.infer<typeof FeedbackMessage>;
+export type SetCaptureMessage = z.infer<typeof SetCaptureMessage>;
+export type CapturedMessage = z.infer<typeof CapturedMessage>;
 
 /** Splits a binary frame into its JSON header and payload. */
 export function splitBinaryFrame(frame: Buffer): { header: unknown; payload: Buffer } {

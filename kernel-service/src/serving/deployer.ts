@@ -10,7 +10,7 @@ import { EventEmitter } from 'node:events';
 import { ServiceError } from '../errors.js';
 import type { IntegrityPolicy } from '../protocol/integrity.js';
 import { ArtifactStore, MODEL_FILE } from '../registry/artifact-store.js';
-import { type Actor, type BatchingConfig, DEFAULT_BATCHING, type DeploymentChange, type ModelSummary, type Registry, type Stage, type VersionRecord } from '../registry/registry.js';
+import { type Actor, type BatchingConfig, type CaptureSettings, DEFAULT_BATCHING, type DeploymentChange, type ModelSummary, type Registry, type Stage, type VersionRecord } from '../registry/registry.js';
 import { readModelFile } from '../runtime/model-file.js';
 import { ModelInstance } from '../runtime/model-instance.js';
 import type { RuntimeOptions } from '../runtime/onnx-model.js';
@@ -167,6 +167,14 @@ export class Deployer extends EventEmitter<DeploymentEvents> {
     });
   }
 
+  /** Keeps a share of the model's served requests (inputs and answers) for `retentionDays`; null stops keeping them. */
+  setCapture(model: string, capture: CaptureSettings | null, actor: Actor): Promise<ModelSummary> {
+    return this._serialized(model, () => {
+      if (!this._registry.getModel(model)) throw new ServiceError('NBD_ERR_MODEL_NOT_FOUND', { model });
+      return this._change(model, { kind: 'capture', capture }, actor);
+    });
+  }
+
   /** Tells subscribers that something about the model changed outside a deployment (a validation, a review). */
   announce(model: string, action: string): void {
     const summary = this._registry.getModel(model);
@@ -303,6 +311,9 @@ function projectChange(summary: ModelSummary, change: DeploymentChange, rollback
       break;
     case 'integrity_policy':
       d.integrityPolicy = change.policy;
+      break;
+    case 'capture':
+      d.capture = change.capture;
       break;
   }
   return { ...summary, deployment: d, versions };

@@ -32,6 +32,7 @@ import type { Monitor } from '../monitoring/monitor.js';
 import { monitorOutput } from '../monitoring/monitor-payload.js';
 import { redact } from '../monitoring/webhooks.js';
 import { validationPage } from '../validation/report-page.js';
+import { capturedReply, setCapture } from './capture-messages.js';
 import { ALL_MODELS, type LiveEvents } from './live-events.js';
 
 export interface ConnectionContext {
@@ -136,6 +137,10 @@ export class Connection {
         return this._deployment(msg.id, await deployer.deploy(msg.model, msg.version, { shadow: msg.enabled }, actor));
       case 'set_integrity_policy':
         return this._deployment(msg.id, await deployer.setIntegrityPolicy(msg.model, msg.policy, actor));
+      case 'set_capture':
+        return this._deployment(msg.id, await setCapture(msg, deployer, this._ctx.monitor, actor));
+      case 'captured':
+        return this._reply(await capturedReply(msg, registry, this._ctx.monitor));
       case 'rollback':
         return this._deployment(msg.id, await deployer.rollback(msg.model, actor));
       case 'undeploy':
