@@ -139,6 +139,8 @@ export interface IDeployment {
   endpoint: string;
   /** Usage snippets by language: `curl`, `python`, `typescript`. */
   snippets: Record<string, string>;
+  /** The share of served requests the deployment keeps, and for how many days (absent in older outputs; null: none). */
+  capture?: { rate: number; retention_days: number } | null;
 }
 
 /** One bucket of the monitor chart's `ops` series (older payloads also have `t_end`). */

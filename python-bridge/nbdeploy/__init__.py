@@ -12,6 +12,8 @@
     nd.alerts("churn", last="1d")        # alerts fired or resolved, newest first
     nd.alert_rules("churn", rules=[...]) # a deployment's alert rules and webhooks
     nd.integrity_policy("churn", out_of_range="refuse")  # refuse or serve each integrity kind
+    nd.capture("churn", rate=0.1)        # keep a tenth of the served requests (7 days)
+    nd.captured("churn", last="1h")      # what was kept, as a DataFrame
     nd.models()
 """
 
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from .artifact import ModelArtifact
+    from .capture import capture, captured
     from .deploy import Deployment, DeployRefusedError, deploy, rollback
     from .export import ParityError, export
     from .exporters import UnsupportedModelError
@@ -59,6 +62,8 @@ _LAZY = {
     "alerts": "monitoring",
     "alert_rules": "monitoring",
     "integrity_policy": "monitoring",
+    "capture": "capture",
+    "captured": "capture",
 }
 
 
@@ -97,6 +102,8 @@ __all__ = [
     "alerts",
     "alert_rules",
     "integrity_policy",
+    "capture",
+    "captured",
     "models",
     "ModelArtifact",
     "ValidationReport",

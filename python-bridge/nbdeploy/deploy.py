@@ -30,7 +30,15 @@ class Deployment(display.Output):
     view: dict[str, Any]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"model": self.model, "version": self.version, "stage": self.stage, "traffic": self.traffic, "endpoint": self.endpoint, "snippets": self.snippets}
+        return {
+            "model": self.model,
+            "version": self.version,
+            "stage": self.stage,
+            "traffic": self.traffic,
+            "endpoint": self.endpoint,
+            "snippets": self.snippets,
+            "capture": self.view.get("deployment", {}).get("capture"),
+        }
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         return display.deployment_bundle(self.to_dict())

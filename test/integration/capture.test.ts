@@ -5,6 +5,7 @@
  * are stored only as salted hashes (checked in the database file itself), and bad requests
  * are refused naming what was wrong.
  */
+import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import onnxProto from 'onnx-proto';
@@ -12,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATABASE_FILE } from '../../kernel-service/src/service.js';
 import { RestClient } from '../support/http.js';
 import { NotebookClient } from '../support/notebook-client.js';
-import { type ServiceProcess, cleanup, startService } from '../support/service.js';
+import { BIN, type ServiceProcess, cleanup, startService } from '../support/service.js';
 
 const { onnx } = onnxProto;
 
@@ -158,5 +159,19 @@ describe('capture', () => {
     expect(String(badTime.error)).toContain('ISO 8601');
     const backwards = await ws.request({ type: 'captured', model: 'people', from: '2026-01-02T00:00:00Z', to: '2026-01-01T00:00:00Z' });
     expect(String(backwards.error)).toContain('must be before');
+  });
+
+  it('should be set from the command line, as a CI pipeline would', () => {
+    const env = { PATH: process.env.PATH ?? '', NBDEPLOY_URL: service.url, NBDEPLOY_TOKEN: service.token };
+    const run = (args: string[]) => spawnSync(process.execPath, [BIN, 'capture', ...args], { encoding: 'utf8', env, timeout: 60_000 });
+    const set = run(['people', '0.5', '--retention-days', '2', '--json']);
+    expect(set.status, set.stderr).toBe(0);
+    expect(JSON.parse(set.stdout).model.deployment.capture).toEqual({ rate: 0.5, retention_days: 2 });
+    const text = run(['people', '0']);
+    expect(text.status, text.stderr).toBe(0);
+    expect(text.stdout).toContain('people keeps no requests');
+    const bad = run(['people', '50']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('RATE is the share of requests kept');
   });
 });

@@ -70,7 +70,7 @@ export function deploymentOf(url: string, view: ModelView, version: number): Dep
   const record = view.versions.find((v) => v.version === version);
   const signature = ((record?.metadata.nbdeploy ?? {}) as { signature?: ModelSignature }).signature ?? null;
   const endpoint = endpointOf(url, view.name, version, traffic);
-  return { model: view.name, version, stage: record?.stage ?? 'none', traffic, endpoint, snippets: snippets(endpoint, signature) };
+  return { model: view.name, version, stage: record?.stage ?? 'none', traffic, endpoint, snippets: snippets(endpoint, signature), capture: d.capture };
 }
 
 export async function deploy(client: NotebookClient, art: ModelArtifact | { name: string; version: number }, options: DeployOptions = {}): Promise<Deployment> {
