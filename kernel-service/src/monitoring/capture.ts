@@ -29,6 +29,7 @@ export class Capture {
       at: event.at,
       shadow: event.shadow,
       rows: rowsOf(event.inputs),
+      latencyMs: event.latencyMs,
       expiresAt: event.at + days * DAY_MS,
       inputs,
       outputs: event.outputs.map((t) => this._captured(t, null))
@@ -50,6 +51,17 @@ export class Capture {
   read(query: CaptureQuery): CapturedRequest[] {
     this.write();
     return this._store.read(query);
+  }
+
+  /** Keeps ground truth given for captured requests (others are not kept). */
+  recordTruth(model: string, items: ReadonlyArray<{ key: string; truth: unknown }>): void {
+    this.write();
+    this._store.recordTruth(model, items);
+  }
+
+  /** The ground truth kept for these feedback keys. */
+  truthOf(model: string, keys: readonly string[]): Map<string, unknown> {
+    return this._store.truthOf(model, keys);
   }
 
   /** Drops requests past their retention. */

@@ -14,6 +14,8 @@ export interface CapturedTable {
   rows: Array<Array<number | string | null>>;
   /** Columns whose values are salted hashes of personal data. */
   hashed: string[];
+  /** The columns of the inputs (the features), in order. */
+  inputs: string[];
   requests: number;
 }
 
@@ -23,6 +25,7 @@ export function capturedTable(requests: readonly CapturedRequest[], plans: Versi
   const names = [...LEADING];
   const columns = new Map<string, number>(names.map((c, i) => [c, i]));
   const hashed = new Set<string>();
+  const inputs = new Set<string>();
   const records: Array<Map<number, number | string | null>> = [];
   const column = (name: string): number => {
     let index = columns.get(name);
@@ -40,6 +43,7 @@ export function capturedTable(requests: readonly CapturedRequest[], plans: Versi
         const features = isInput && plan ? inputColumns(plan, t as unknown as Tensor, tensors.length) : null;
         const indexes = Array.from({ length: width }, (_, j) => column(features?.[j]?.name ?? (width === 1 ? t.name : `${t.name}[${j}]`)));
         for (const j of t.hashed ?? []) if (indexes[j] !== undefined) hashed.add(names[indexes[j]]!);
+        if (isInput) for (const i of indexes) inputs.add(names[i]!);
         return { tensor: t, indexes, width };
       });
     const parts = [...layout(request.inputs, true), ...layout(request.outputs, false)];
@@ -61,6 +65,7 @@ export function capturedTable(requests: readonly CapturedRequest[], plans: Versi
     columns: names,
     rows: records.map((values) => Array.from({ length: width }, (_, i) => values.get(i) ?? null)),
     hashed: [...hashed],
+    inputs: names.filter((n) => inputs.has(n)),
     requests: requests.length
   };
 }

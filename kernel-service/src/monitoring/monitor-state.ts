@@ -6,7 +6,7 @@
  */
 import type { Registry } from '../registry/registry.js';
 import { Capture } from './capture.js';
-import type { CaptureQuery, CaptureStore } from './capture-store.js';
+import type { CaptureQuery, CaptureStore, CapturedRequest } from './capture-store.js';
 import { type CapturedTable, capturedTable } from './captured-table.js';
 import { type FeedbackItem, joinFeedback } from './feedback.js';
 import { Ingest, type IngestOptions, type ObservedInference } from './ingest.js';
@@ -52,7 +52,9 @@ export class MonitorState {
   feedback(model: string, items: readonly FeedbackItem[]): number {
     if (this._closed) return 0;
     this.ingest.flush();
-    return joinFeedback(this._store, model, items, this.options.now);
+    const joined = joinFeedback(this._store, model, items, this.options.now);
+    this._capture?.recordTruth(model, items.map((i) => ({ key: i.requestId, truth: i.groundTruth })));
+    return joined;
   }
 
   /** The model's monitoring over the last `lastSeconds`, merged from settled and open windows. */
@@ -103,6 +105,15 @@ export class MonitorState {
     if (!this._capture) throw new Error('this monitor keeps no captured requests');
     this.ingest.flush();
     return capturedTable(this._capture.read(query), this._plans);
+  }
+
+  /** Captured requests as they were kept, with the ground truth received for their rows (by feedback key), for a replay. */
+  capturedRequests(query: CaptureQuery): { requests: CapturedRequest[]; truth: Record<string, unknown> } {
+    if (!this._capture) throw new Error('this monitor keeps no captured requests');
+    this.ingest.flush();
+    const requests = this._capture.read(query);
+    const keys = requests.flatMap((r) => (r.rows === 1 ? [r.requestId, `${r.requestId}#0`] : Array.from({ length: r.rows }, (_, i) => `${r.requestId}#${i}`)));
+    return { requests, truth: Object.fromEntries(this._capture.truthOf(query.model, keys)) };
   }
 
   /** Writes the buffered predictions and the windows closed since the last flush. */

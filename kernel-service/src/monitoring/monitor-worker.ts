@@ -45,6 +45,7 @@ export type ToWorker =
   | { type: 'series'; id: number; args: Parameters<MonitorState['series']> }
   | { type: 'feedback'; id: number; args: Parameters<MonitorState['feedback']> }
   | { type: 'captured'; id: number; args: Parameters<MonitorState['captured']> }
+  | { type: 'captured_requests'; id: number; args: Parameters<MonitorState['capturedRequests']> }
   | { type: 'close'; id: number };
 
 export type FromWorker =
@@ -129,7 +130,9 @@ if (parentPort) {
                 ? state.series(...message.args)
                 : message.type === 'captured'
                   ? state.captured(...message.args)
-                  : state.feedback(...message.args);
+                  : message.type === 'captured_requests'
+                    ? state.capturedRequests(...message.args)
+                    : state.feedback(...message.args);
           post({ type: 'reply', id: message.id, result });
         } catch (error) {
           post({ type: 'reply', id: message.id, error: (error as Error).message });

@@ -139,6 +139,27 @@ export const CapturedMessage = z.strictObject({
   limit: z.number().int().min(1).max(100_000).optional()
 });
 
+/**
+ * Replays the requests the model captured over [`from`, `to`) or the last `last_seconds`
+ * (default 86,400) through candidate `version` and compares its answers with those served:
+ * `source` "captured" runs them again in the service, "shadow" compares the answers the
+ * version gave as a shadow. Progress arrives as `replay_progress` frames (`replay`: the request's id).
+ */
+export const ReplayMessage = z.strictObject({
+  type: z.literal('replay'),
+  ...base,
+  model: ModelName,
+  version: Version,
+  from: Time.optional(),
+  to: Time.optional(),
+  last_seconds: z.number().positive().max(366 * 24 * 3600).optional(),
+  source: z.enum(['captured', 'shadow']).optional(),
+  /** Rows replayed at most, the oldest first (default 100,000). */
+  limit: z.number().int().min(1).max(1_000_000).optional(),
+  /** Rows of the comparison table in the reply (default 1,000). */
+  table_rows: z.number().int().min(0).max(100_000).optional()
+});
+
 export const RollbackMessage = z.strictObject({ type: z.literal('rollback'), ...base, model: ModelName });
 export const UndeployMessage = z.strictObject({
   type: z.literal('undeploy'),
@@ -322,6 +343,7 @@ export const TextMessage = z.discriminatedUnion('type', [
   SetIntegrityPolicyMessage,
   SetCaptureMessage,
   CapturedMessage,
+  ReplayMessage,
   RollbackMessage,
   UndeployMessage,
   InferMessage,
@@ -353,6 +375,7 @@ export type BinaryInferMessage = z.infer<typeof BinaryInferMessage>;
 export type FeedbackMessage = z.infer<typeof FeedbackMessage>;
 export type SetCaptureMessage = z.infer<typeof SetCaptureMessage>;
 export type CapturedMessage = z.infer<typeof CapturedMessage>;
+export type ReplayMessage = z.infer<typeof ReplayMessage>;
 
 /** Splits a binary frame into its JSON header and payload. */
 export function splitBinaryFrame(frame: Buffer): { header: unknown; payload: Buffer } {

@@ -33,6 +33,7 @@ import { monitorOutput } from '../monitoring/monitor-payload.js';
 import { redact } from '../monitoring/webhooks.js';
 import { validationPage } from '../validation/report-page.js';
 import { capturedReply, setCapture } from './capture-messages.js';
+import { replayReply } from './replay-messages.js';
 import { ALL_MODELS, type LiveEvents } from './live-events.js';
 
 export interface ConnectionContext {
@@ -141,6 +142,8 @@ export class Connection {
         return this._deployment(msg.id, await setCapture(msg, deployer, this._ctx.monitor, actor));
       case 'captured':
         return this._reply(await capturedReply(msg, registry, this._ctx.monitor));
+      case 'replay':
+        return this._reply(await replayReply(msg, { registry, dataPlane: this._ctx.dataPlane, monitor: this._ctx.monitor }, (frame) => this._reply(frame)));
       case 'rollback':
         return this._deployment(msg.id, await deployer.rollback(msg.model, actor));
       case 'undeploy':
