@@ -1,7 +1,7 @@
 import { Agent } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { RestClient, metricValue } from '../support/http.js';
-import { fixture, fp32, variant } from '../support/models.js';
+import { IRIS_METADATA, fixture, fp32, variant } from '../support/models.js';
 import { NotebookClient, type Reply } from '../support/notebook-client.js';
 import { type ServiceProcess, cleanup, startService } from '../support/service.js';
 
@@ -31,7 +31,7 @@ afterAll(async () => {
 /** Registers `count` versions of the iris classifier (distinct bytes) under `model`. */
 async function registerVersions(model: string, count: number): Promise<void> {
   for (let v = 1; v <= count; v++) {
-    const reply = await alice.register(model, v === 1 ? IRIS : variant(IRIS, `v${v}`), { context: CONTEXT });
+    const reply = await alice.register(model, v === 1 ? IRIS : variant(IRIS, `v${v}`), { context: CONTEXT, metadata: IRIS_METADATA });
     expect(reply).toMatchObject({ type: 'registered', model, version: v, created: true });
   }
 }
@@ -67,7 +67,7 @@ describe('deploy over /ws', () => {
     await registerVersions('gated', 1);
     const refused = await alice.request({ type: 'deploy', model: 'gated', version: 1 });
     expect(refused).toMatchObject({ type: 'error', code: 'NBD_ERR_VALIDATION_REQUIRED', status: 409 });
-    await alice.call({ type: 'attach_validation', model: 'gated', version: 1, passed: false, report: { f1: 0.5 } });
+    expect((await alice.validateIris('gated', 1, { gates: { f1: '> 1' } })).validation.passed).toBe(false);
     expect(await alice.request({ type: 'deploy', model: 'gated', version: 1 })).toMatchObject({ code: 'NBD_ERR_VALIDATION_REQUIRED' });
 
     const overridden = await alice.call({ type: 'deploy', model: 'gated', version: 1, override: 'hotfix approved by the on-call lead' });
