@@ -87,24 +87,27 @@ export function classificationScores(
     if (binary) {
       out.roc_auc = rocAuc(yTrue.map((y) => key(y) === key(classes[1]!)), scores.map((s) => s[1]!));
     } else {
+      // scikit-learn refuses one-vs-rest AUC unless every row sums to one (numpy.allclose's tolerances)
+      const probabilities = scores.every((row) => Math.abs(row.reduce((a, b) => a + b, 0) - 1) <= 1e-8 + 1e-5);
       const perClass = classes.map((c, j) => rocAuc(yTrue.map((y) => key(y) === key(c)), scores.map((s) => s[j]!)));
-      out.roc_auc = perClass.every((v) => v !== null) ? mean(perClass as number[]) : null;
+      out.roc_auc = probabilities && perClass.every((v) => v !== null) ? mean(perClass as number[]) : null;
     }
     out.log_loss = logLoss(yTrue, scores, classes);
   }
   return out;
 }
 
-/** Cross-entropy of the true class's probability; rows normalised and clipped as scikit-learn does. */
+/**
+ * Cross-entropy of the true class's probability, clipped to [eps, 1 - eps] as scikit-learn
+ * does; like scikit-learn (1.5 on), rows that do not sum to one are not normalised.
+ */
 export function logLoss(yTrue: readonly ClassLabel[], scores: readonly (readonly number[])[], classes: readonly ClassLabel[]): MetricValue {
   const index = new Map(classes.map((c, i) => [key(c), i]));
   let total = 0;
   for (let i = 0; i < yTrue.length; i++) {
     const j = index.get(key(yTrue[i]!));
     if (j === undefined) return null; // a label the model does not know: scikit-learn refuses too
-    const row = scores[i]!.map((p) => Math.min(Math.max(p, EPS), 1 - EPS));
-    const sum = row.reduce((a, b) => a + b, 0);
-    total -= Math.log(row[j]! / sum);
+    total -= Math.log(Math.min(Math.max(scores[i]![j]!, EPS), 1 - EPS));
   }
   return finiteOrNull(total / yTrue.length);
 }
