@@ -2,7 +2,7 @@
 compare new data with them: `"<= training * 1.1"`). Computed at export, before any service is
 involved, with scikit-learn's own functions and the averaging the service's validation uses
 (a binary model's positive class is `classes[1]`; multiclass scores are macro averages, ROC
-AUC one-vs-rest). Every verdict on new data is the service's (docs/validation.md)."""
+AUC one-vs-rest). Every verdict on new data is the service's (docs/protocol.md, Validation)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def _safe(fn: Any) -> float | None:
 def training_scores(signature: dict[str, Any], y: np.ndarray, outputs: dict[str, Any]) -> dict[str, float | None]:
     """The metrics on the training sample, recorded with the artifact (gates may compare with
     them: `"<= training * 1.1"`): scikit-learn's own functions, with the averaging the
-    service's validation uses (docs/validation.md); the verdict on new data is the service's."""
+    service's validation uses (docs/protocol.md, Validation); the verdict on new data is the service's."""
     if signature["task"] != "classification":
         values = outputs["values"]
         return {

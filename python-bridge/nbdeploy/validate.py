@@ -3,7 +3,7 @@ version that will ship and computes the whole report there — metrics by scikit
 definitions, bootstrap intervals, the production version on the same rows, gates, slices,
 drift against the stored training profile, the governance checklist — and stores it with
 the version for reviewers and for deploy. The notebook shows the report the service stored:
-the verdict is the service's (docs/validation.md). What only the notebook knows (rows shared
+the verdict is the service's (docs/protocol.md, Validation). What only the notebook knows (rows shared
 with the training data, by row hash) goes along as evidence, shown and never deciding."""
 
 from __future__ import annotations

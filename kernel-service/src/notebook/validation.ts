@@ -1,7 +1,7 @@
 /**
  * `validate`: labelled rows sent to the service with the gates, slices and card; the
  * service runs them through the exact version that will ship, computes the whole report
- * (docs/validation.md, "The verdict is the service's"), stores it and sends it back. The
+ * (docs/protocol.md, "Validation: the verdict is the service's"), stores it and sends it back. The
  * notebook shows what the service stored; nothing here decides whether it passed.
  */
 import { tensorToBytes } from '../protocol/datatypes.js';

@@ -2,7 +2,7 @@
  * Percentile-bootstrap confidence intervals of the report's metrics. The resamples are drawn
  * with mulberry32 (monitoring/accumulators.ts's `seededRandom`), a small documented 32-bit
  * generator, from a fixed default seed: the same rows and the same seed give the same
- * intervals on every run and every machine (docs/validation.md).
+ * intervals on every run and every machine (docs/protocol.md, Validation).
  */
 import { seededRandom } from '../monitoring/accumulators.js';
 import type { Metrics } from './metrics.js';
