@@ -99,6 +99,16 @@ describe('validate', () => {
     expect(report.gates[0]).toMatchObject({ metric: 'accuracy', status: 'pass', threshold: 0.75 });
     const without = (await carol.request({ type: 'validate', model: 'iris', version: 2, inputs: [fp32('input', ROWS)], labels: LABELS, baseline: false })).validation.report;
     expect(without).toMatchObject({ baseline: null, baseline_version: null });
+    // an archived version is validated too: loaded on demand, as evaluation traffic
+    await carol.call({ type: 'undeploy', model: 'iris', version: 2 });
+    const archived = await carol.call({ type: 'validate', model: 'iris', version: 2, inputs: [fp32('input', ROWS)], labels: LABELS, baseline: false });
+    expect(archived.validation.report.metrics.accuracy).toBe(1);
+  });
+
+  it('should keep its rows out of monitoring (evaluation traffic)', async () => {
+    // every request to iris so far was a validation's: version 1, production now, has seen none
+    const status = await carol.call({ type: 'status', model: 'iris', version: 1 });
+    expect(status.ops).toMatchObject({ requests: 0, rows: 0 });
   });
 
   it('should show client evidence without letting it decide, and fail a personal-data input from the card', async () => {

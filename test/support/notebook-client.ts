@@ -142,8 +142,8 @@ export class NotebookClient {
 
   /**
    * Makes a version production the way a notebook does: a version registered with nbdeploy's
-   * metadata (IRIS_METADATA) is validated by the service on iris rows (the production gate
-   * asks for a passing report); one registered as plain ONNX, which the service cannot
+   * metadata (IRIS_METADATA) and not validated yet is validated by the service on iris rows
+   * (the production gate asks for a passing report); one registered as plain ONNX, which the service cannot
    * validate, goes with an override reason (the caller's, or a stated default). `extra`
    * goes with both messages (e.g. `context`) and the deploy (e.g. `batching`).
    */
@@ -152,7 +152,7 @@ export class NotebookClient {
     const { model: view } = await this.call({ type: 'get_model', model });
     const record = view.versions.find((v: { version: number }) => v.version === version);
     if (extra.override === undefined && record?.metadata?.nbdeploy?.signature) {
-      await this.validateIris(model, version, context);
+      if (!record.validation?.passed) await this.validateIris(model, version, context);
       return this.call({ type: 'deploy', model, version, ...extra });
     }
     return this.call({ type: 'deploy', model, version, override: 'integration tests: a plain ONNX model has no validation data', ...extra });
