@@ -14,6 +14,7 @@
     nd.integrity_policy("churn", out_of_range="refuse")  # refuse or serve each integrity kind
     nd.capture("churn", rate=0.1)        # keep a tenth of the served requests (7 days)
     nd.captured("churn", last="1h")      # what was kept, as a DataFrame
+    nd.replay("churn", version=4, last="24h")  # what version 4 would have answered on that traffic
     nd.models()
 """
 
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 
     from .artifact import ModelArtifact
     from .capture import capture, captured
+    from .replay import Replay, replay
     from .deploy import Deployment, DeployRefusedError, deploy, rollback
     from .export import ParityError, export
     from .exporters import UnsupportedModelError
@@ -64,6 +66,8 @@ _LAZY = {
     "integrity_policy": "monitoring",
     "capture": "capture",
     "captured": "capture",
+    "replay": "replay",
+    "Replay": "replay",
 }
 
 
@@ -104,12 +108,14 @@ __all__ = [
     "integrity_policy",
     "capture",
     "captured",
+    "replay",
     "models",
     "ModelArtifact",
     "ValidationReport",
     "Deployment",
     "Prediction",
     "MonitorChart",
+    "Replay",
     "NbdeployError",
     "ServiceError",
     "ServiceUnreachableError",

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as nd from '../../kernel-service/src/notebook/index.js';
+import { variant } from '../support/models.js';
 import { ROOT, type ServiceProcess, cleanup, startService } from '../support/service.js';
 
 interface Split {
@@ -52,5 +53,11 @@ describe('capture', () => {
     const limited = await nd.captured('cancer-capture', { limit: 5 });
     expect(limited.rows.length).toBe(5);
     expect(limited.truncated).toBe(true);
+
+    // The same model as a candidate answers every captured row alike.
+    const same = await nd.register(variant(CANCER, 'candidate'), { name: 'cancer-capture', sample: DATA.train.rows, labels: DATA.train.labels });
+    const replayed = await nd.replay('cancer-capture', same.version, { last: '10m' });
+    expect(replayed).toMatchObject({ version: same.version, source: 'captured', rows: 12, agreement: 1, changed: 0 });
+    expect(replayed.table.rows.map((r) => r[1])).toEqual(out.request_ids);
   });
 });

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 from sklearn.datasets import load_iris
 from sklearn.linear_model import LogisticRegression
+from sklearn.tree import DecisionTreeClassifier
 
 
 def test_capture_keeps_served_rows_and_reads_them_back(nd):
@@ -50,3 +51,40 @@ def test_capture_keeps_served_rows_and_reads_them_back(nd):
 def test_capture_refuses_a_rate_outside_zero_to_one(nd):
     with pytest.raises(ValueError, match="between 0 and 1"):
         nd.capture("iris-capture", rate=10)
+
+
+def test_replay_compares_a_challenger_on_captured_traffic(nd):
+    """A challenger that answers differently from production on some rows: the replay's
+    agreement, changed rows and accuracies equal a comparison made here on the same rows with
+    the labels production served and the challenger's own (its ONNX labels are the native ones:
+    export's parity check)."""
+    data = load_iris(as_frame=True)
+    X, y = data.data, data.target
+    production = LogisticRegression(max_iter=1000).fit(X, y)
+    art = nd.export(production, X, name="iris-replay", y=y)
+    nd.validate(art, X.iloc[::5], y.iloc[::5], show=False)
+    nd.deploy(art, show=False)
+    nd.capture("iris-replay", rate=1, show=False)
+    out = nd.predict("iris-replay", X)
+    nd.feedback("iris-replay", out.request_ids, y)
+
+    challenger_model = DecisionTreeClassifier(max_depth=1, random_state=0).fit(X, y)
+    challenger = nd.export(challenger_model, X, name="iris-replay", y=y)
+    nd.deploy(challenger, stage="staging", show=False)
+    expected_labels = challenger_model.predict(X)
+    changed = int((expected_labels != out.labels).sum())
+    assert 0 < changed < len(X)
+
+    result = nd.replay("iris-replay", version=challenger.version, last="1h", show=False)
+    assert result.changed == changed
+    assert result.agreement == (len(X) - changed) / len(X)
+    assert result.report["metrics"]["served"]["accuracy"] == (out.labels == y.to_numpy()).mean()
+    assert result.report["metrics"]["candidate"]["accuracy"] == (expected_labels == y.to_numpy()).mean()
+    rows = result.rows
+    assert len(rows) == len(X) and list(rows["request_id"]) == list(out.request_ids)
+    np.testing.assert_array_equal(rows["candidate"].astype(int).to_numpy(), expected_labels)
+    assert int(rows["changed"].sum()) == changed
+    bundle = result._repr_mimebundle_()
+    assert {"application/vnd.nbdeploy.replay+json", "text/plain", "text/html"} <= set(bundle)
+    assert f"{changed} changed" in bundle["text/plain"]
+    assert len(bundle["application/vnd.nbdeploy.replay+json"]["changed_rows"]["rows"]) == min(changed, 20)

@@ -20,6 +20,7 @@ import { withContext } from './context.js';
 import { InputError } from './errors.js';
 import { saveReportPage } from './report-page.js';
 import { type Captured, type CaptureOptions, type CapturedOptions, readCaptured, setCapture } from './capture.js';
+import { type Replay, type ReplayOptions, runReplay } from './replay.js';
 import { modelRows } from './model-rows.js';
 import { register as registerModel, type RegisterOptions } from './registration.js';
 import type { MonitorPayload } from '../monitoring/monitor-payload.js';
@@ -46,6 +47,7 @@ export type { MetricValue, Metrics } from '../validation/metrics.js';
 export type { GateResult, GateStatus } from '../validation/gates.js';
 export type { Profile } from './profile.js';
 export type { Captured, CaptureOptions } from './capture.js';
+export type { Replay, ReplayOptions } from './replay.js';
 export type { RegisterOptions, ValidateOptions, DeployOptions, Alert, AlertRuleInput, DriftMethod, IntegrityPolicy };
 
 /** What `alertRules` returns: the rules in force, whether they are the deployment's own, its webhooks, how many service-wide webhooks apply too. */
@@ -230,6 +232,16 @@ export async function capture(name: string, options: CaptureOptions & ShowOption
 export function captured(name: string, options: Omit<CapturedOptions, 'lastSeconds'> & { last?: string | number } = {}): Promise<Captured> {
   const { last, ...rest } = options;
   return readCaptured(client(), name, { ...rest, ...(last === undefined ? {} : { lastSeconds: parseSpan(last) }) });
+}
+
+/**
+ * What candidate `version` would have answered on the traffic deployment `name` captured over
+ * the last `last` (default "24h") or `start`–`end`: agreement with what was served, changed
+ * rows by feature range, metric deltas where ground truth arrived, latency (Python's nd.replay).
+ */
+export function replay(name: string, version: number, options: Omit<ReplayOptions, 'lastSeconds'> & { last?: string | number } = {}): Promise<Replay> {
+  const { last, ...rest } = options;
+  return runReplay(client(), name, version, { ...rest, ...(last === undefined ? {} : { lastSeconds: parseSpan(last) }) });
 }
 
 /** The registry as rows: one per version. */
