@@ -17,6 +17,7 @@ import { AlertEngine } from './monitoring/alerts.js';
 import { Monitor } from './monitoring/monitor.js';
 import { registerMonitoringMetrics } from './monitoring/prometheus.js';
 import { SqliteCaptureStore } from './monitoring/capture-store.js';
+import { SqliteReplayStore } from './replay/replay-store.js';
 import { SqliteMonitoringStore } from './monitoring/store.js';
 import { mergeWindowStates } from './monitoring/window.js';
 import { WebhookSender } from './monitoring/webhooks.js';
@@ -42,6 +43,8 @@ export class Service {
   readonly metrics = new ServiceMetrics();
   readonly server: ModelServer;
   readonly dataPlane: DataPlane;
+  /** What replays found, for deploys gated on them. */
+  readonly replays: SqliteReplayStore;
   readonly deployer: Deployer;
   readonly live: LiveEvents;
   /** Absent with `monitoring: false` (`--no-monitoring`), and so are alerts. */
@@ -62,7 +65,8 @@ export class Service {
     const runtime = { intraOpThreads: this.options.intraOpThreads };
     this.server = new ModelServer(this.registry, this.store, runtime, this.metrics, log);
     this.dataPlane = new DataPlane(this.server);
-    this.deployer = new Deployer(this.registry, this.store, this.server, runtime, this.options.validationGate);
+    this.replays = new SqliteReplayStore(this._db);
+    this.deployer = new Deployer(this.registry, this.store, this.server, runtime, this.options.validationGate, this.replays);
     this.live = new LiveEvents(this.options.slowSubscriberBytes);
     if (this.options.monitoring) {
       // Monitoring's tables are migrated here, before its worker opens its own connection to them.
@@ -138,6 +142,7 @@ export class Service {
         alerts: this.alerts,
         serviceWebhooks: this.options.alertWebhooks.length,
         deployer: this.deployer,
+        replays: this.replays,
         live: this.live,
         highWaterBytes: this.options.slowSubscriberBytes * 4
       },

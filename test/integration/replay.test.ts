@@ -131,3 +131,31 @@ describe('replay of captured traffic', () => {
     expect(String((await ws.request({ type: 'replay', model: 'scale', version: 1, source: 'live' })).error)).toContain('source');
   });
 });
+
+describe('replay gates on a deploy', () => {
+  it('should hold a version its latest replay does not clear, and let one through that does', async () => {
+    const gated = (await ws.register('scale', scaler(2, 'gated'))).version as number;
+    // Never replayed: held, naming why.
+    const unreplayed = await ws.request({ type: 'set_canary', model: 'scale', version: gated, percent: 10, gates: { replay_agreement: '>= 0.98' } });
+    expect(unreplayed.code).toBe('NBD_ERR_REPLAY_GATE');
+    expect(String(unreplayed.error)).toContain('has not been replayed');
+
+    const done = await replay({ version: gated });
+    expect(done.replay_id).toEqual(expect.any(Number));
+    const canary = (await ws.call({ type: 'set_canary', model: 'scale', version: gated, percent: 10, gates: { replay_agreement: '>= 0.98', mae_delta: '<= 0' } })) as Record<string, any>;
+    expect(canary.model.deployment.canary).toEqual({ version: gated, percent: 10 });
+    const audit = (await ws.call({ type: 'audit', model: 'scale', limit: 1 })) as Record<string, any>;
+    expect(audit.entries[0].details.replay_gates.map((g: { metric: string; status: string }) => [g.metric, g.status])).toEqual([
+      ['replay_agreement', 'pass'],
+      ['mae_delta', 'pass']
+    ]);
+
+    // Version 3 answers 3x: its replay's agreement misses the gate.
+    await replay({ version: triple });
+    const held = await ws.request({ type: 'promote', model: 'scale', version: triple, override: 'no validation here', gates: { replay_agreement: '>= 0.98' } });
+    expect(held.code).toBe('NBD_ERR_REPLAY_GATE');
+    expect(String(held.error)).toMatch(/misses replay_agreement >= 0.98 \(replay_agreement = 0\.\d+ misses >= 0\.98\)/);
+    const unknown = await ws.request({ type: 'promote', model: 'scale', version: triple, gates: { f1: '>= 0.9' } });
+    expect(String(unknown.error)).toContain('replay_agreement or <metric>_delta');
+  });
+});

@@ -88,3 +88,9 @@ def test_replay_compares_a_challenger_on_captured_traffic(nd):
     assert {"application/vnd.nbdeploy.replay+json", "text/plain", "text/html"} <= set(bundle)
     assert f"{changed} changed" in bundle["text/plain"]
     assert len(bundle["application/vnd.nbdeploy.replay+json"]["changed_rows"]["rows"]) == min(changed, 20)
+
+    # The challenger's agreement misses a 0.98 replay gate: its canary is refused.
+    with pytest.raises(nd.DeployRefusedError, match="replay_agreement"):
+        nd.deploy(challenger, canary=10, gates={"replay_agreement": ">= 0.98"}, show=False)
+    dep = nd.deploy(challenger, canary=10, gates={"replay_agreement": f">= {result.agreement}"}, show=False)
+    assert dep.view["deployment"]["canary"] == {"version": challenger.version, "percent": 10}

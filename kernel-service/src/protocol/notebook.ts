@@ -54,6 +54,15 @@ export const RegisterMessage = z.strictObject({
   batching: Batching.optional()
 });
 
+/** Replay gates of a deploy, read against the version's latest replay: `{"replay_agreement": ">= 0.98", "accuracy_delta": ">= 0"}`. */
+const ReplayGates = z.record(z.string(), z.string().max(200)).superRefine((gates, ctx) => {
+  for (const name of Object.keys(gates)) {
+    if (!/^(replay_agreement|[a-z0-9_]+_delta)$/.test(name)) {
+      ctx.addIssue({ code: 'custom', path: [name], message: `"${name}" is not a replay gate: a replay gate is replay_agreement or <metric>_delta (e.g. accuracy_delta, mae_delta)` });
+    }
+  }
+});
+
 export const DeployMessage = z.strictObject({
   type: z.literal('deploy'),
   ...base,
@@ -64,7 +73,8 @@ export const DeployMessage = z.strictObject({
   shadow: z.boolean().optional(),
   batching: Batching.optional(),
   /** Production without a passing validation report: the reason goes to the audit log. */
-  override: z.string().max(2000).optional()
+  override: z.string().max(2000).optional(),
+  gates: ReplayGates.optional()
 });
 
 export const PromoteMessage = z.strictObject({
@@ -72,14 +82,16 @@ export const PromoteMessage = z.strictObject({
   ...base,
   model: ModelName,
   version: Version,
-  override: z.string().max(2000).optional()
+  override: z.string().max(2000).optional(),
+  gates: ReplayGates.optional()
 });
 export const SetCanaryMessage = z.strictObject({
   type: z.literal('set_canary'),
   ...base,
   model: ModelName,
   version: Version,
-  percent: z.number().min(0).max(100)
+  percent: z.number().min(0).max(100),
+  gates: ReplayGates.optional()
 });
 export const SetShadowMessage = z.strictObject({
   type: z.literal('set_shadow'),

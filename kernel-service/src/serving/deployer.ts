@@ -10,6 +10,8 @@ import { EventEmitter } from 'node:events';
 import { ServiceError } from '../errors.js';
 import type { IntegrityPolicy } from '../protocol/integrity.js';
 import { ArtifactStore, MODEL_FILE } from '../registry/artifact-store.js';
+import { checkReplayGates } from '../replay/replay-gates.js';
+import type { ReplayStore } from '../replay/replay-store.js';
 import { type Actor, type BatchingConfig, type CaptureSettings, DEFAULT_BATCHING, type DeploymentChange, type ModelSummary, type Registry, type Stage, type VersionRecord } from '../registry/registry.js';
 import { readModelFile } from '../runtime/model-file.js';
 import { ModelInstance } from '../runtime/model-instance.js';
@@ -33,6 +35,8 @@ export interface DeployOptions {
   batching?: Partial<BatchingConfig>;
   /** Goes to production without a passing validation report; the reason is audited. */
   override?: string;
+  /** Replay gates read against the version's latest replay (`replay_agreement`, `<metric>_delta`); refused when one fails. */
+  gates?: Readonly<Record<string, string>>;
 }
 
 export interface DeploymentEvents {
@@ -48,7 +52,9 @@ export class Deployer extends EventEmitter<DeploymentEvents> {
     private readonly _server: ModelServer,
     private readonly _runtime: RuntimeOptions,
     /** Production needs a passing validation report (or an override reason). */
-    private readonly _validationGate = true
+    private readonly _validationGate = true,
+    /** Where replays are kept, for deploys with replay gates. */
+    private readonly _replays?: ReplayStore
   ) {
     super();
   }
@@ -115,6 +121,8 @@ export class Deployer extends EventEmitter<DeploymentEvents> {
     }
     return this._serialized(model, async () => {
       const record = this._requireVersion(model, version);
+      // Checked first: a held version changes nothing, its batching included.
+      const gated = options.gates && Object.keys(options.gates).length > 0 ? { replay_gates: checkReplayGates(this._replays, model, version, options.gates) } : {};
       if (batching) {
         const next = { ...record.batching, ...batching };
         // New instances load before the change is written, as a new version would.
@@ -122,16 +130,16 @@ export class Deployer extends EventEmitter<DeploymentEvents> {
         await this._change(model, { kind: 'batching', version, batching: next }, actor);
       }
       if (canaryPercent !== undefined) {
-        return this._change(model, { kind: 'canary', version, percent: canaryPercent }, actor);
+        return this._change(model, { kind: 'canary', version, percent: canaryPercent }, actor, gated);
       }
       if (shadow !== undefined) {
-        return this._change(model, { kind: 'shadow', version, enabled: shadow }, actor);
+        return this._change(model, { kind: 'shadow', version, enabled: shadow }, actor, gated);
       }
       if (stage === 'staging') {
-        return this._change(model, { kind: 'stage', version, stage: 'staging' }, actor);
+        return this._change(model, { kind: 'stage', version, stage: 'staging' }, actor, gated);
       }
       this._checkValidation(model, version, options.override);
-      const details = options.override !== undefined ? { override: options.override } : {};
+      const details = options.override !== undefined ? { override: options.override, ...gated } : gated;
       return this._change(model, { kind: 'promote', version }, actor, details);
     });
   }

@@ -6,7 +6,8 @@
 import { ServiceError } from '../errors.js';
 import type { Monitor } from '../monitoring/monitor.js';
 import type { ReplayMessage } from '../protocol/notebook.js';
-import type { Registry } from '../registry/registry.js';
+import type { Actor, Registry } from '../registry/registry.js';
+import type { ReplayStore } from '../replay/replay-store.js';
 import { runReplay } from '../replay/replay-run.js';
 import type { DataPlane } from '../serving/data-plane.js';
 
@@ -17,7 +18,7 @@ const PROGRESS_EVERY_MS = 250;
 
 export async function replayReply(
   msg: ReplayMessage,
-  ctx: { registry: Registry; dataPlane: DataPlane; monitor: Monitor | undefined },
+  ctx: { registry: Registry; dataPlane: DataPlane; monitor: Monitor | undefined; replays: ReplayStore | undefined; actor: Actor },
   send: (frame: Record<string, unknown>) => void
 ): Promise<Record<string, unknown>> {
   if (!ctx.monitor) throw new ServiceError('NBD_ERR_BAD_REQUEST', { issues: 'this service runs without monitoring, which keeps the captured requests a replay reads' });
@@ -36,5 +37,18 @@ export async function replayReply(
       send({ type: 'replay_progress', replay: msg.id, done, total });
     }
   );
-  return { type: 'replay', id: msg.id, ...result };
+  // Kept (without its rows) for deploys gated on it.
+  const stored = ctx.replays?.save({
+    model: result.model,
+    version: result.version,
+    source: result.source,
+    rows: result.rows,
+    agreement: result.agreement,
+    changed: result.changed,
+    metrics: result.metrics,
+    from: result.from,
+    to: result.to,
+    createdBy: ctx.actor.user
+  });
+  return { type: 'replay', id: msg.id, replay_id: stored?.id ?? null, ...result };
 }
