@@ -9,12 +9,12 @@
 import { createHmac } from 'node:crypto';
 import type { Tensor } from '../protocol/datatypes.js';
 import type { CaptureQuery, CaptureStore, CapturedRequest, CapturedTensor } from './capture-store.js';
-import type { ObservedInference } from './ingest.js';
+import type { CaptureSink, ObservedInference } from './ingest.js';
 import { type VersionPlan, inputColumns } from './version-plan.js';
 
 const DAY_MS = 24 * 3600 * 1000;
 
-export class Capture {
+export class Capture implements CaptureSink {
   constructor(private readonly _store: CaptureStore) {}
 
   /** Keeps a sampled inference (answered ones only: a failed request has no answer to compare). */

@@ -11,7 +11,6 @@
 import type { ServiceError } from '../errors.js';
 import type { Tensor } from '../protocol/datatypes.js';
 import type { IntegrityReport } from '../protocol/integrity.js';
-import type { Capture } from './capture.js';
 import type { MonitoringStore, PredictionRecord } from './store.js';
 import type { TrafficCounts, WindowUpdate, WindowUpdateListener } from './views.js';
 import { type VersionPlan, type VersionPlans, alignDown, categoryOf, inputColumns } from './version-plan.js';
@@ -63,6 +62,15 @@ export interface ObservedInference {
   captureDays?: number;
 }
 
+/** Where sampled requests go (capture.ts): kept with the predictions log's writes and its prune. */
+export interface CaptureSink {
+  add(event: ObservedInference, plan: VersionPlan): void;
+  /** Requests waiting for the next write. */
+  readonly pending: number;
+  write(): void;
+  prune(now: number): void;
+}
+
 export class Ingest {
   readonly options: IngestOptions;
   /** Rows not written to the predictions log because the buffer was full. */
@@ -75,7 +83,7 @@ export class Ingest {
     options: Partial<IngestOptions> = {},
     private readonly _stored: (windows: readonly WindowState[]) => void = () => {},
     /** Keeps the requests sampled for capture; none without it. */
-    private readonly _capture: Capture | null = null
+    private readonly _capture: CaptureSink | null = null
   ) {
     this.options = { ...DEFAULT_INGEST_OPTIONS, ...options };
     if (!(Number.isInteger(this.options.windowSeconds) && this.options.windowSeconds >= 1)) {
