@@ -45,7 +45,8 @@ export function chainAuditLog(db: SqliteDatabase): void {
   const update = db.prepare('UPDATE audit_log SET prev_hash = ?, hash = ? WHERE id = ?');
   let prev = GENESIS_HASH;
   let last: { id: number; hash: string } | null = null;
-  for (const row of db.prepare<[], AuditRow>('SELECT * FROM audit_log ORDER BY id').iterate()) {
+  // All read first: a connection cannot write while it iterates.
+  for (const row of db.prepare<[], AuditRow>('SELECT * FROM audit_log ORDER BY id').all()) {
     const hash = entryHash(row, prev);
     update.run(prev, hash, row.id);
     last = { id: row.id, hash };
