@@ -15,19 +15,7 @@ import type { Actor, AuditEntry } from './registry.js';
 export const GENESIS_HASH = '0'.repeat(64);
 
 /** An audit_log row as stored (details as its JSON text). */
-export interface AuditRow {
-  id: number;
-  at: string;
-  actor: string;
-  notebook: string | null;
-  cell: string | null;
-  action: string;
-  model: string | null;
-  version: number | null;
-  details: string;
-  prev_hash: string | null;
-  hash: string | null;
-}
+export type AuditRow = Omit<AuditEntry, 'details'> & { details: string; prev_hash: string | null; hash: string | null };
 
 /** sha256 over the previous hash and the entry's fields in a fixed order (details as stored). */
 export function entryHash(row: Omit<AuditRow, 'prev_hash' | 'hash'>, prevHash: string): string {
