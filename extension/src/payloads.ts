@@ -68,6 +68,8 @@ export interface ISharedRows {
   rows?: number;
   share?: number;
   detail?: string;
+  /** "client": the notebook's own check, sent as evidence; the service shows it and never lets it decide. */
+  source?: 'client';
 }
 
 export interface IDataChecks {

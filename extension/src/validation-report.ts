@@ -183,7 +183,8 @@ function dataChecks(checks: IDataChecks | undefined): HTMLElement | null {
         { className: `jp-nbdeploy-shared ${shared.checked && shared.rows ? 'jp-mod-warn' : ''}`.trim() },
         shared.checked
           ? `${shared.rows ?? 0} rows (${formatShare(shared.share ?? 0)}) shared with the training sample` +
-            (shared.rows ? ' — they flatter the metrics' : '')
+            (shared.rows ? ' — they flatter the metrics' : '') +
+            (shared.source === 'client' ? ' (the notebook’s check, not part of the verdict)' : '')
           : `Rows shared with training not checked: ${shared.detail ?? 'no training row hashes'}`
       )
     : null;

@@ -12,7 +12,7 @@ import { ModelActions } from '../src/model-actions.js';
 import { ModelsModel } from '../src/models-model.js';
 import { ModelsPanel } from '../src/models-panel.js';
 import { ServiceClient } from '../src/service-client.js';
-import { fixture, variant } from '../../test/support/models.js';
+import { IRIS_METADATA, fixture, variant } from '../../test/support/models.js';
 import { NotebookClient } from '../../test/support/notebook-client.js';
 import { type ServiceProcess, cleanup, startService } from '../../test/support/service.js';
 
@@ -100,12 +100,12 @@ beforeAll(async () => {
   service = await startService();
   setup = await NotebookClient.connect(service);
   const iris = fixture('iris_classifier.onnx');
-  await setup.register('cancer', iris);
-  await setup.register('cancer', variant(iris, 'v2'));
-  await setup.register('cancer', variant(iris, 'v3'));
+  await setup.register('cancer', iris, { metadata: IRIS_METADATA });
+  await setup.register('cancer', variant(iris, 'v2'), { metadata: IRIS_METADATA });
+  await setup.register('cancer', variant(iris, 'v3'), { metadata: IRIS_METADATA });
   await setup.promote('cancer', 1);
   await setup.call({ type: 'deploy', model: 'cancer', version: 2, canary_percent: 25 });
-  await setup.register('wine', variant(iris, 'wine'));
+  await setup.register('wine', variant(iris, 'wine'), { metadata: IRIS_METADATA });
 }, 60_000);
 
 afterEach(() => {

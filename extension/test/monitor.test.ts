@@ -13,7 +13,7 @@ import { MONITOR_MIME_TYPE } from '../src/mime.js';
 import { RenderedMonitor, mergeMonitorPayload, monitorRendererFactory } from '../src/monitor.js';
 import type { IMonitorPayload } from '../src/payloads.js';
 import { ServiceClient } from '../src/service-client.js';
-import { fixture, fp32 } from '../../test/support/models.js';
+import { IRIS_METADATA, fixture, fp32 } from '../../test/support/models.js';
 import { NotebookClient } from '../../test/support/notebook-client.js';
 import { type ServiceProcess, cleanup, startService } from '../../test/support/service.js';
 
@@ -91,7 +91,7 @@ beforeAll(async () => {
   setup = await NotebookClient.connect(service);
   const sample = rows(500, 1);
   const profile = { features: Object.fromEntries(FEATURES.map((name, j) => [name, { kind: 'numeric', null_rate: 0, sample: sample.map(r => r[j]) }])) };
-  const registered = await setup.register('iris', fixture('iris_classifier.onnx'), { profile });
+  const registered = await setup.register('iris', fixture('iris_classifier.onnx'), { profile, metadata: IRIS_METADATA });
   await setup.promote('iris', registered.version);
   await traffic(3, 100);
   snapshot = (await setup.call({ type: 'monitor', model: 'iris', last_seconds: 300 })).payload;

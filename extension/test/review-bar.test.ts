@@ -12,7 +12,7 @@ import { VALIDATION_MIME_TYPE } from '../src/mime.js';
 import type { IValidationReport } from '../src/payloads.js';
 import { ServiceClient } from '../src/service-client.js';
 import { createValidationRendererFactory } from '../src/validation.js';
-import { fixture, variant } from '../../test/support/models.js';
+import { IRIS_METADATA, fixture, variant } from '../../test/support/models.js';
 import { NotebookClient } from '../../test/support/notebook-client.js';
 import { type ServiceProcess, cleanup, startService } from '../../test/support/service.js';
 import passedPayload from './fixtures/validation-passed.json';
@@ -69,10 +69,10 @@ beforeAll(async () => {
   service = await startService();
   setup = await NotebookClient.connect(service);
   const iris = fixture('iris_classifier.onnx');
-  await setup.register('cancer', iris);
-  await setup.register('cancer', variant(iris, 'v2'));
-  await setup.call({ type: 'attach_validation', model: 'cancer', version: 1, passed: true, report: { source: 'extension tests' } });
-  await setup.call({ type: 'attach_validation', model: 'cancer', version: 2, passed: true, report: { source: 'extension tests' } });
+  await setup.register('cancer', iris, { metadata: IRIS_METADATA });
+  await setup.register('cancer', variant(iris, 'v2'), { metadata: IRIS_METADATA });
+  await setup.validateIris('cancer', 1);
+  await setup.validateIris('cancer', 2);
 }, 60_000);
 
 afterEach(() => {
@@ -136,7 +136,7 @@ describe('the reviewer’s bar', () => {
   it('should say when the report shown is not the version’s latest (a review applies to the latest)', async () => {
     const first = await setup.call({ type: 'get_validation', model: 'cancer', version: 2 });
     const older = (first.validation as { id: number }).id;
-    await setup.call({ type: 'attach_validation', model: 'cancer', version: 2, passed: true, report: { source: 'a newer run' } });
+    await setup.validateIris('cancer', 2);
     const client = connectedClient();
     await client.request({ type: 'list' });
     const node = await render(client, reportOf('cancer', 2, older));

@@ -138,6 +138,14 @@ describe('RenderedValidation', () => {
     expect(node.querySelector('.jp-nbdeploy-shared')!.textContent).toBe('0 rows (0.0%) shared with the training sample');
   });
 
+  it('should mark rows shared with training as the notebook’s evidence when the client sent them', async () => {
+    const checks = { ...passed.data_checks, shared_with_training: { checked: true, rows: 2, share: 0.01, source: 'client' as const } };
+    const node = await render({ ...passed, data_checks: checks });
+    expect(node.querySelector('.jp-nbdeploy-shared')!.textContent).toBe(
+      '2 rows (1.0%) shared with the training sample — they flatter the metrics (the notebook’s check, not part of the verdict)'
+    );
+  });
+
   it('should show the governance checklist with missing items marked', async () => {
     const node = await render(failed);
     const rows = rowsOf(node.querySelector('.jp-nbdeploy-checklist'));

@@ -1,6 +1,8 @@
-"""Checks of the validation data itself: does the holdout look like the training data
-(drift per feature against the training profile), and does it share rows with it (a
-holdout that overlaps training flatters the metrics)."""
+"""What only the notebook can check about validation data: does the holdout share rows with
+the training data (a holdout that overlaps training flatters the metrics)? By row hash,
+against the hashes the artifact's profile keeps. Sent with `validate` as evidence: the
+service shows it in the report and never lets it decide `passed`. (Drift of the holdout
+from the training profile is the service's: it keeps the profile.)"""
 
 from __future__ import annotations
 
@@ -9,9 +11,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-P_VALUE = 0.05
 MAX_ROW_HASHES = 50_000
 
 
@@ -31,35 +31,3 @@ def shared_rows(frame: pd.DataFrame, packed: str | None) -> dict[str, Any]:
     training = np.frombuffer(base64.b64decode(packed), dtype="<u8")
     shared = np.isin(row_hashes(frame), training)
     return {"checked": True, "rows": int(shared.sum()), "share": float(shared.mean()) if len(shared) else 0.0}
-
-
-def feature_drift(frame: pd.DataFrame, profile: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Per feature: Kolmogorov–Smirnov (numeric) or chi-square (categorical) against the
-    training sample, drifted when p < 0.05."""
-    out: dict[str, dict[str, Any]] = {}
-    for name, ref in profile.get("features", {}).items():
-        if name not in frame.columns or not ref.get("sample"):
-            continue
-        current = frame[name].dropna()
-        if len(current) == 0:
-            continue
-        if ref["kind"] == "numeric":
-            values = pd.to_numeric(current, errors="coerce").dropna().to_numpy(dtype=float)
-            if len(values) == 0:
-                continue
-            result = stats.ks_2samp(values, np.asarray(ref["sample"], dtype=float))
-            statistic, p = float(result.statistic), float(result.pvalue)
-            method = "ks"
-        else:
-            levels = list(ref["categories"])
-            counts = current.astype(str).value_counts()
-            observed = np.array([counts.get(c, 0) for c in levels] + [counts[~counts.index.isin(levels)].sum()], dtype=float)
-            expected_share = np.array([ref["categories"][c] for c in levels] + [ref.get("other_rate", 0.0)], dtype=float)
-            # categories never seen in training get a small expected share rather than zero
-            expected_share = np.where(expected_share > 0, expected_share, 0.5 / max(ref["count"], 1))
-            expected = expected_share / expected_share.sum() * observed.sum()
-            result = stats.chisquare(observed, expected)
-            statistic, p = float(result.statistic), float(result.pvalue)
-            method = "chi_square"
-        out[name] = {"method": method, "statistic": statistic, "p_value": p, "threshold": P_VALUE, "drifted": p < P_VALUE}
-    return out

@@ -12,9 +12,9 @@ import onnxruntime as ort
 import pandas as pd
 
 from . import lineage as lineage_mod
-from . import metrics as metrics_mod
 from ._inputs import as_frame, build_inputs, slice_rows
 from ._outputs import read_outputs
+from ._training_metrics import training_scores
 from .artifact import ModelArtifact
 from .data_checks import pack_row_hashes
 from .errors import NbdeployError
@@ -132,10 +132,7 @@ def export(
         y_arr = np.asarray(y).reshape(-1)
         profile["label"] = describe(pd.Series(y_arr).astype(str) if signature["task"] == "classification" else y_arr, categorical=signature["task"] == "classification")
         full = run_locally(exported.onnx_bytes, signature, X_sample)
-        if signature["task"] == "classification":
-            training_metrics = metrics_mod.classification_scores(y_arr, full["labels"], full["scores"], signature["classes"])
-        else:
-            training_metrics = metrics_mod.regression_scores(y_arr, full["values"])
+        training_metrics = training_scores(signature, y_arr, full)
     return ModelArtifact(
         name=name,
         onnx_bytes=exported.onnx_bytes,

@@ -1,34 +1,26 @@
-"""`nd.validate`: fresh labelled data through the exact artifact that will ship (the version
-registered in the service), measured, compared with training and with production, gated,
-checked for governance, and stored with the version for reviewers and for deploy."""
+"""`nd.validate`: fresh labelled data sent to the service, which runs it through the exact
+version that will ship and computes the whole report there — metrics by scikit-learn's
+definitions, bootstrap intervals, the production version on the same rows, gates, slices,
+drift against the stored training profile, the governance checklist — and stores it with
+the version for reviewers and for deploy. The notebook shows the report the service stored:
+the verdict is the service's (docs/protocol.md, Validation). What only the notebook knows (rows shared
+with the training data, by row hash) goes along as evidence, shown and never deciding."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
-from . import data_checks, display, gates as gates_mod
+from . import data_checks, display, tensors
 from .errors import NbdeployError
-from . import metrics as metrics_mod
-from ._inputs import as_frame
+from ._inputs import as_frame, build_inputs
 from ._json import jsonable
 from ._session import client
 from .artifact import ModelArtifact
 from .registration import ensure_registered, with_context
-from .serving import predict_rows
-
-#: model-card fields the governance checklist asks for
-CARD_FIELDS = {
-    "owner": "Owner",
-    "intended_use": "Intended use",
-    "training_data": "Training-data source",
-}
-SLICE_MIN_ROWS = 10
 
 
 @dataclass
@@ -48,6 +40,12 @@ class ValidationReport(display.Output):
     slices: list[dict[str, Any]] = field(default_factory=list)
     data_checks: dict[str, Any] = field(default_factory=dict)
     checklist: list[dict[str, Any]] = field(default_factory=list)
+    #: how the service drew the intervals (resamples, seed, level, generator)
+    bootstrap: dict[str, Any] = field(default_factory=dict)
+    #: what the notebook sent as evidence (shown, never deciding `passed`)
+    evidence: dict[str, Any] = field(default_factory=dict)
+    #: who asked the service for this validation
+    validated_by: str = ""
     created_at: str = ""
     id: int | None = None
 
@@ -68,6 +66,9 @@ class ValidationReport(display.Output):
             "slices": self.slices,
             "data_checks": self.data_checks,
             "checklist": self.checklist,
+            "bootstrap": self.bootstrap,
+            "evidence": self.evidence,
+            "validated_by": self.validated_by,
             "created_at": self.created_at,
             "id": self.id,
         }
@@ -99,60 +100,29 @@ class ValidationReport(display.Output):
         return display.validation_text(self.to_dict())
 
 
-def _scores(task: str, classes: list | None, y: np.ndarray, pred: Any, idx: np.ndarray | None = None) -> dict[str, float | None]:
-    take = (lambda a: a if idx is None or a is None else a[idx])
-    if task == "classification":
-        return metrics_mod.classification_scores(take(y), take(pred.labels), take(pred.scores), classes)
-    return metrics_mod.regression_scores(take(y), take(pred.values))
+def _labels(y: Any) -> list[Any]:
+    """The labels as JSON values, one per row (the service checks them against the model)."""
+    return jsonable(np.asarray(y).reshape(-1))
 
 
-def _labels_like(y: Any, classes: list | None) -> np.ndarray:
-    """y with the classes' type (labels from the service come back as int64 or str)."""
-    arr = np.asarray(y).reshape(-1)
-    if classes and isinstance(classes[0], str):
-        return arr.astype(str)
-    return arr
-
-
-def _slices(frame: pd.DataFrame, slices: Any) -> list[tuple[str, np.ndarray]]:
-    """Named row masks: a dict {name: mask}, or column names (categories, or quartiles of numbers)."""
+def _slices(slices: Any) -> Any:
+    """Column names, or {name: boolean mask} as lists."""
     if slices is None:
-        return []
+        return None
     if isinstance(slices, dict):
-        return [(str(k), np.asarray(v, dtype=bool)) for k, v in slices.items()]
-    out = []
-    for column in slices:
-        if column not in frame.columns:
-            raise KeyError(f"slice column {column!r} is not in the validation data")
-        values = frame[column]
-        if pd.api.types.is_numeric_dtype(values) and values.nunique() > 10:
-            bins = pd.qcut(values, 4, duplicates="drop")
-            for interval in bins.cat.categories:
-                label = f"{column} in ({interval.left:.4g}, {interval.right:.4g}]"
-                out.append((label, (bins == interval).to_numpy()))
-        else:
-            for level in values.dropna().unique():
-                out.append((f"{column} = {level}", (values == level).to_numpy()))
-    return out
+        return {str(k): [bool(v) for v in np.asarray(mask, dtype=bool).reshape(-1)] for k, mask in slices.items()}
+    if isinstance(slices, str):
+        return [slices]
+    return [str(c) for c in slices]
 
 
-def _checklist(art_card: dict[str, Any], card: dict[str, Any] | None, inputs: list[str]) -> list[dict[str, Any]]:
-    merged = {**art_card, **(card or {})}
-    items = []
-    for key, label in CARD_FIELDS.items():
-        value = merged.get(key)
-        items.append({"id": key, "label": label, "status": "pass" if value else "missing", "detail": str(value) if value else "not given in the model card"})
-    personal = [str(p) for p in merged.get("personal_data", [])]
-    used = sorted(set(personal) & set(inputs))
-    items.append(
-        {
-            "id": "personal_data",
-            "label": "Personal-data features kept out of the model",
-            "status": "fail" if used else ("pass" if "personal_data" in merged else "missing"),
-            "detail": f"the model takes {', '.join(used)}, flagged as personal data" if used else (f"flagged: {', '.join(personal) or 'none'}" if "personal_data" in merged else "no features flagged (card field personal_data)"),
-        }
-    )
-    return items
+def _report(validation: dict[str, Any]) -> ValidationReport:
+    """The stored validation as the report object."""
+    report = dict(validation.get("report") or {})
+    known = {f for f in ValidationReport.__dataclass_fields__}
+    fields = {k: v for k, v in report.items() if k in known}
+    fields.update(passed=bool(validation["passed"]), id=validation["id"])
+    return ValidationReport(**fields)
 
 
 def validate(
@@ -166,68 +136,40 @@ def validate(
     resamples: int = 200,
     show: bool = True,
 ) -> ValidationReport:
-    """Validates an artifact on labelled data through the service; stores the report and
-    draws it in the running cell (unless `show=False`)."""
+    """Validates an artifact on labelled data: the service runs the rows through the registered
+    version, computes and stores the report; it is drawn in the running cell (unless `show=False`)."""
     svc = client()
     version = ensure_registered(svc, art)
-    signature = art.signature
-    task, classes = signature["task"], signature.get("classes")
-    y_arr = _labels_like(y, classes) if task == "classification" else np.asarray(y, dtype=float).reshape(-1)
-    # evaluation traffic: the service answers it but keeps it out of monitoring
-    pred = predict_rows(svc, art.name, X, version=version, monitor=False)
-    if len(pred) != len(y_arr):
-        raise ValueError(f"X has {len(pred)} rows but y has {len(y_arr)}")
-    metrics = _scores(task, classes, y_arr, pred)
-    details: dict[str, Any] = {}
-    if task == "classification":
-        details = metrics_mod.classification_details(y_arr, pred.labels, classes) | metrics_mod.curves(y_arr, pred.scores, classes)
-    intervals = metrics_mod.bootstrap_intervals(lambda idx: _scores(task, classes, y_arr, pred, idx), len(y_arr), resamples) if resamples else {}
-
-    baseline_metrics, baseline_version = None, None
-    if baseline == "production":
-        production = svc.call("get_model", model=art.name)["model"]["deployment"]["production"]
-        if production is not None and production != version:
-            baseline_version = production
-            baseline_metrics = _scores(task, classes, y_arr, predict_rows(svc, art.name, X, version=production, monitor=False))
-
-    gate_results = [g.to_dict() for g in gates_mod.evaluate(gates or {}, metrics, baseline_metrics, art.training_metrics)]
-    frame = as_frame(X, signature.get("feature_names"))
-    slice_rows_ = []
-    for name, mask in _slices(frame, slices):
-        idx = np.flatnonzero(mask)
-        row = {"slice": name, "rows": int(len(idx))}
-        row["metrics"] = _scores(task, classes, y_arr, pred, idx) if len(idx) >= SLICE_MIN_ROWS else None
-        slice_rows_.append(row)
-    drift = data_checks.feature_drift(frame, art.profile)
-    checks = {
-        "drift": drift,
-        "drifted_features": sorted(k for k, v in drift.items() if v["drifted"]),
-        "shared_with_training": data_checks.shared_rows(frame, art.profile.get("row_hashes")),
+    labels = _labels(y)
+    inputs = build_inputs(art.signature, X)
+    rows = len(next(iter(inputs.values()))[0]) if inputs else 0
+    if len(labels) != rows:
+        raise ValueError(f"X has {rows} rows but y has {len(labels)}")
+    headers, payloads = [], []
+    for name, (array, datatype) in inputs.items():
+        header, data = tensors.encode(array, datatype)
+        headers.append({"name": name, **header})
+        payloads.append(data)
+    frame = as_frame(X, art.signature.get("feature_names"))
+    message: dict[str, Any] = {
+        "type": "validate",
+        "model": art.name,
+        "version": version,
+        "inputs": headers,
+        "labels": labels,
+        "baseline": baseline == "production",
+        "resamples": int(resamples),
+        # only the notebook has the rows as the training profile hashed them: evidence, never the verdict
+        "evidence": {"shared_with_training": data_checks.shared_rows(frame, art.profile.get("row_hashes"))},
     }
-    checklist = _checklist(art.card, card, [i["name"] for i in signature["inputs"]] + list(signature.get("feature_names") or []))
-    passed = all(g["status"] != "fail" for g in gate_results) and all(c["status"] != "fail" for c in checklist) and art.parity.get("passed", True)
-    report = ValidationReport(
-        model=art.name,
-        version=version,
-        task=task,
-        rows=len(y_arr),
-        metrics=metrics,
-        passed=bool(passed),
-        intervals=intervals,
-        training=art.training_metrics,
-        baseline=baseline_metrics,
-        baseline_version=baseline_version,
-        gates=gate_results,
-        details=details,
-        slices=slice_rows_,
-        data_checks=checks,
-        checklist=checklist,
-        created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    )
-    message = {"model": art.name, "version": version, "passed": report.passed, "report": jsonable(report.to_dict())}
-    stored = svc.call("attach_validation", **with_context(message))
-    report.id = stored["validation"]["id"]
+    if gates:
+        message["gates"] = dict(gates)
+    if slices is not None:
+        message["slices"] = _slices(slices)
+    if card:
+        message["card"] = jsonable(card)
+    reply, _ = svc.request(with_context(message), payloads)
+    report = _report(reply["validation"])
     if show:
         report.show()
     return report
-

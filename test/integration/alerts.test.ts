@@ -8,7 +8,7 @@
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fixture, fp32 } from '../support/models.js';
+import { IRIS_METADATA, fixture, fp32 } from '../support/models.js';
 import { NotebookClient, type Reply } from '../support/notebook-client.js';
 import { type ServiceProcess, cleanup, startService } from '../support/service.js';
 
@@ -71,7 +71,7 @@ beforeAll(async () => {
   hookBase = await hooks.start();
   service = await startService({ args: ['--monitor-window-seconds', '1', '--alert-webhook', `${hookBase}/hook`] });
   ws = await NotebookClient.connect(service);
-  const registered = await ws.register('iris', IRIS);
+  const registered = await ws.register('iris', IRIS, { metadata: IRIS_METADATA });
   await ws.promote('iris', registered.version);
   watcher = await NotebookClient.connect(service);
   await watcher.call({ type: 'subscribe', model: 'iris' });

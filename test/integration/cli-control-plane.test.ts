@@ -6,7 +6,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fixture, variant } from '../support/models.js';
+import { IRIS_METADATA, fixture, variant } from '../support/models.js';
 import { NotebookClient } from '../support/notebook-client.js';
 import { BIN, type ServiceProcess, cleanup, makeTempDir, startService } from '../support/service.js';
 
@@ -36,7 +36,7 @@ beforeAll(async () => {
   cwd = makeTempDir();
   notebook = await NotebookClient.connect(service, { headers: { 'x-nbdeploy-user': 'dana' } });
   for (const [v, bytes] of [[1, IRIS], [2, variant(IRIS, 'v2')], [3, variant(IRIS, 'v3')]] as const) {
-    expect(await notebook.register('churn', bytes)).toMatchObject({ version: v, created: true });
+    expect(await notebook.register('churn', bytes, { metadata: IRIS_METADATA })).toMatchObject({ version: v, created: true });
   }
 });
 
@@ -76,7 +76,7 @@ describe('a release, step by step, as a pipeline runs it', () => {
   });
 
   it('should promote a validated version, split traffic to a canary, roll back and stop serving', async () => {
-    await notebook.call({ type: 'attach_validation', model: 'churn', version: 1, passed: true, report: { f1: 0.95 } });
+    expect((await notebook.validateIris('churn', 1, { gates: { f1: '>= 0.9' } })).validation.passed).toBe(true);
     const promoted = nbdeploy(['promote', 'churn', '1', '--json']);
     expect(promoted.status, promoted.stderr).toBe(0);
     expect(promoted.json().model.deployment).toMatchObject({ serving: true, production: 1 });
@@ -87,7 +87,8 @@ describe('a release, step by step, as a pipeline runs it', () => {
     expect(canary.stdout).toMatch(/churn\s+2\s+staging\s+canary 25%/);
 
     // v2 failed its validation: the gate holds, and an override goes through with its reason.
-    await notebook.call({ type: 'attach_validation', model: 'churn', version: 2, passed: false, report: { f1: 0.5 } });
+    // (the service computes f1 = 1 on these rows: a gate above 1 cannot pass)
+    expect((await notebook.validateIris('churn', 2, { gates: { f1: '> 1' } })).validation.passed).toBe(false);
     const gated = nbdeploy(['promote', 'churn', '2']);
     expect(gated.status).toBe(1);
     expect(gated.stderr).toContain('did not pass its gates');

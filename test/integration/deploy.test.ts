@@ -1,7 +1,7 @@
 import { Agent } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { RestClient, metricValue } from '../support/http.js';
-import { fixture, fp32, variant } from '../support/models.js';
+import { IRIS_METADATA, fixture, fp32, variant } from '../support/models.js';
 import { NotebookClient, type Reply } from '../support/notebook-client.js';
 import { type ServiceProcess, cleanup, startService } from '../support/service.js';
 
@@ -31,7 +31,7 @@ afterAll(async () => {
 /** Registers `count` versions of the iris classifier (distinct bytes) under `model`. */
 async function registerVersions(model: string, count: number): Promise<void> {
   for (let v = 1; v <= count; v++) {
-    const reply = await alice.register(model, v === 1 ? IRIS : variant(IRIS, `v${v}`), { context: CONTEXT });
+    const reply = await alice.register(model, v === 1 ? IRIS : variant(IRIS, `v${v}`), { context: CONTEXT, metadata: IRIS_METADATA });
     expect(reply).toMatchObject({ type: 'registered', model, version: v, created: true });
   }
 }
@@ -67,7 +67,7 @@ describe('deploy over /ws', () => {
     await registerVersions('gated', 1);
     const refused = await alice.request({ type: 'deploy', model: 'gated', version: 1 });
     expect(refused).toMatchObject({ type: 'error', code: 'NBD_ERR_VALIDATION_REQUIRED', status: 409 });
-    await alice.call({ type: 'attach_validation', model: 'gated', version: 1, passed: false, report: { f1: 0.5 } });
+    expect((await alice.validateIris('gated', 1, { gates: { f1: '> 1' } })).validation.passed).toBe(false);
     expect(await alice.request({ type: 'deploy', model: 'gated', version: 1 })).toMatchObject({ code: 'NBD_ERR_VALIDATION_REQUIRED' });
 
     const overridden = await alice.call({ type: 'deploy', model: 'gated', version: 1, override: 'hotfix approved by the on-call lead' });
@@ -123,13 +123,15 @@ describe('deploy over /ws', () => {
     expect(mirrored.model.deployment).toMatchObject({ production: 1, shadows: [2] });
 
     const n = 40;
-    expect(new Set(await servedVersions('shadow', n))).toEqual(new Set(['1']));
     const ok = (metrics: string, version: string): number =>
       metricValue(metrics, 'nbdeploy_inference_requests_total', { model: 'shadow', version, outcome: 'ok' });
+    // (version 1's validation ran through it: evaluation traffic is counted in metrics too)
+    const validated = ok(await rest.metrics(), '1');
+    expect(new Set(await servedVersions('shadow', n))).toEqual(new Set(['1']));
     // Shadow runs finish after the answer: wait until all of them are counted.
     await vi.waitFor(async () => expect(ok(await rest.metrics(), '2')).toBe(n), { timeout: 10_000, interval: 50 });
     const metrics = await rest.metrics();
-    expect(ok(metrics, '1')).toBe(n);
+    expect(ok(metrics, '1')).toBe(validated + n);
     expect(metricValue(metrics, 'nbdeploy_inference_rows_total', { model: 'shadow', version: '2' })).toBe(n);
 
     const off = await alice.call({ type: 'set_shadow', model: 'shadow', version: 2, enabled: false });

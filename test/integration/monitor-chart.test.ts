@@ -6,7 +6,7 @@
  */
 import { JSDOM } from 'jsdom';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fixture, fp32 } from '../support/models.js';
+import { IRIS_METADATA, fixture, fp32 } from '../support/models.js';
 import { NotebookClient } from '../support/notebook-client.js';
 import { IRIS_SDS, gaussian, irisProfile, irisRows } from '../support/iris-traffic.js';
 import { type ServiceProcess, cleanup, startService } from '../support/service.js';
@@ -21,7 +21,7 @@ beforeAll(async () => {
   // One-second windows: a few seconds of traffic make several points.
   service = await startService({ args: ['--monitor-window-seconds', '1'] });
   ws = await NotebookClient.connect(service);
-  const registered = await ws.register('iris', IRIS, { profile: irisProfile() });
+  const registered = await ws.register('iris', IRIS, { profile: irisProfile(), metadata: IRIS_METADATA });
   await ws.promote('iris', registered.version);
 });
 

@@ -4,7 +4,7 @@
  * performance, and windows survive a restart.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fixture, fp32 } from '../support/models.js';
+import { IRIS_METADATA, fixture, fp32 } from '../support/models.js';
 import { NotebookClient } from '../support/notebook-client.js';
 import { IRIS_FEATURES, gaussian, irisProfile, irisRows } from '../support/iris-traffic.js';
 import { type ServiceProcess, cleanup, startService } from '../support/service.js';
@@ -16,7 +16,7 @@ let ws: NotebookClient;
 beforeAll(async () => {
   service = await startService({ args: ['--monitor-window-seconds', '60'] });
   ws = await NotebookClient.connect(service);
-  const registered = await ws.register('iris', IRIS, { profile: irisProfile() });
+  const registered = await ws.register('iris', IRIS, { profile: irisProfile(), metadata: IRIS_METADATA });
   await ws.promote('iris', registered.version);
 });
 

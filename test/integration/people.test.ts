@@ -17,7 +17,7 @@ import { ROLES, type Role, hasAbility, roleNeeded } from '../../kernel-service/s
 import { BinaryMessage, TextMessage } from '../../kernel-service/src/protocol/notebook.js';
 import { GrpcClient, PROTO_FILE } from '../support/grpc.js';
 import { request } from '../support/http.js';
-import { fixture, variant } from '../support/models.js';
+import { IRIS_METADATA, fixture, variant } from '../support/models.js';
 import { NotebookClient } from '../support/notebook-client.js';
 import { BIN, type ServiceProcess, cleanup, makeTempDir, startService } from '../support/service.js';
 
@@ -62,11 +62,9 @@ describe('the permission table', () => {
     expect(held).toEqual(Object.keys(HTTP_PERMISSIONS).sort());
   });
 
-  it('should have an entry for every /ws message type the protocol accepts', () => {
-    const types = [...TextMessage.options, ...BinaryMessage.options].map((o) => o.shape.type.value);
-    expect(types.filter((t) => !Object.hasOwn(WS_PERMISSIONS, t))).toEqual([]);
-    // The service-side validation message (issue 12) has its entry already.
-    expect(WS_PERMISSIONS.validate).toEqual({ ability: 'deploy' });
+  it('should have an entry for exactly the /ws message types the protocol accepts', () => {
+    const types = new Set([...TextMessage.options, ...BinaryMessage.options].map((o) => o.shape.type.value));
+    expect(Object.keys(WS_PERMISSIONS).sort()).toEqual([...types].sort());
   });
 
   it('should have an entry for exactly the gRPC service methods', () => {
@@ -222,8 +220,8 @@ describe('who is recorded', () => {
     expect(proxied.welcome).toMatchObject({ user: 'dana', role: 'admin' });
     expect(pretender.welcome).toMatchObject({ user: 'deployer-user', role: 'deployer' });
     const context = { notebook: 'work/churn.ipynb', cell: '7f3c1a2e-5b1d-4c59-9d0e-2a1b3c4d5e6f' };
-    await pretender.register('who', IRIS, { context });
-    await proxied.register('who', variant(IRIS, 'v2'), { context: { notebook: 'lab.ipynb' } });
+    await pretender.register('who', IRIS, { context, metadata: IRIS_METADATA });
+    await proxied.register('who', variant(IRIS, 'v2'), { context: { notebook: 'lab.ipynb' }, metadata: IRIS_METADATA });
     const { entries } = await proxied.call({ type: 'audit', model: 'who' });
     expect(entries.map((e: Record<string, unknown>) => [e.action, e.actor, e.notebook, e.cell])).toEqual([
       ['register', 'dana', 'lab.ipynb', null],
@@ -238,7 +236,7 @@ describe('who is recorded', () => {
   it('should refuse an approval by the person who registered the version, without four eyes too', async () => {
     const admin = await NotebookClient.connect(service);
     const own = await NotebookClient.connect(service, { headers: { 'x-nbdeploy-user': 'deployer-user' } });
-    await admin.call({ type: 'attach_validation', model: 'who', version: 1, passed: true, report: { f1: 0.9 } });
+    expect((await admin.validateIris('who', 1)).validation.passed).toBe(true);
     const refused = await own.request({ type: 'review', model: 'who', version: 1, decision: 'approve' });
     expect(refused).toMatchObject({ code: 'NBD_ERR_OWN_WORK', status: 403, error: expect.stringContaining('deployer-user registered version 1 of "who"') });
     const model = (await admin.call({ type: 'get_model', model: 'who' })).model;
@@ -259,8 +257,8 @@ describe('four eyes and the audit chain', () => {
     const ana = await NotebookClient.connect(strict, { token: addUser(strict, 'ana', 'deployer') });
     const lead = await NotebookClient.connect(strict, { token: addUser(strict, 'lead', 'admin') });
     const rui = await NotebookClient.connect(strict, { token: addUser(strict, 'rui', 'reviewer') });
-    await ana.register('churn', IRIS, { context: { notebook: 'churn.ipynb', cell: 'cell-1' } });
-    await lead.call({ type: 'attach_validation', model: 'churn', version: 1, passed: true, report: { f1: 0.93 } });
+    await ana.register('churn', IRIS, { context: { notebook: 'churn.ipynb', cell: 'cell-1' }, metadata: IRIS_METADATA });
+    expect((await lead.validateIris('churn', 1)).validation.passed).toBe(true);
     const gate = (await ana.call({ type: 'get_model', model: 'churn' })).model.versions[0].production_gate;
     expect(gate).toEqual({ open: false, reason: 'four eyes: validation report #1 needs an approving review by someone other than ana and lead' });
     expect(await ana.request({ type: 'promote', model: 'churn', version: 1 })).toMatchObject({ code: 'NBD_ERR_VALIDATION_REQUIRED', error: expect.stringContaining('four eyes') });

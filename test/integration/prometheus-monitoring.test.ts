@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RestClient, metricValue } from '../support/http.js';
 import { IRIS_FEATURES, gaussian, irisProfile, irisRows } from '../support/iris-traffic.js';
-import { fixture, fp32 } from '../support/models.js';
+import { IRIS_METADATA, fixture, fp32 } from '../support/models.js';
 import { NotebookClient } from '../support/notebook-client.js';
 import { type ServiceProcess, cleanup, startService } from '../support/service.js';
 
@@ -22,7 +22,7 @@ beforeAll(async () => {
   // The training profile with each feature's range, which integrity's out_of_range reads.
   const profile = irisProfile() as { features: Record<string, { sample: number[]; min?: number; max?: number }> };
   for (const f of Object.values(profile.features)) Object.assign(f, { min: Math.min(...f.sample), max: Math.max(...f.sample) });
-  const registered = await ws.register('iris', fixture('iris_classifier.onnx'), { profile });
+  const registered = await ws.register('iris', fixture('iris_classifier.onnx'), { profile, metadata: IRIS_METADATA });
   await ws.promote('iris', registered.version);
 });
 

@@ -1,6 +1,7 @@
 """The committed metrics fixtures (test/fixtures/metrics/metrics-cases.json) are what
-make_metrics_fixtures.py produces with the pinned scikit-learn and the Python bridge's
-metrics and gates, so the TypeScript notebook API is compared with their real answers."""
+make_metrics_fixtures.py produces with the pinned scikit-learn, so the service's validation
+metrics (kernel-service/test/validation/metrics.test.ts) are compared with scikit-learn's
+real answers."""
 
 from __future__ import annotations
 

@@ -192,3 +192,51 @@ def test_unreachable_service_says_where_and_how_to_start(monkeypatch):
 
     with pytest.raises(nd.ServiceUnreachableError, match=r"http://127\.0\.0\.1:9.*nbdeploy serve"):
         nd.connect("http://127.0.0.1:9", token="x" * 20)
+
+
+def _same(actual: float | None, expected: float, name: str) -> None:
+    """scikit-learn's value within a relative 1e-12: the same definition, up to summation order."""
+    assert actual is not None, name
+    assert abs(actual - expected) <= 1e-12 * max(abs(expected), 1e-300), f"{name}: service {actual!r}, scikit-learn {expected!r}"
+
+
+def test_the_service_computes_scikit_learns_metrics(nd):
+    """The verdict is the service's: its report equals scikit-learn's metrics on the very answers
+    the version gave (binary, multiclass, regression), and the notebook computes none."""
+    import nbdeploy.validate as validate_module
+
+    assert not hasattr(validate_module, "metrics_mod") and not hasattr(validate_module, "gates_mod")
+    X_train, X_test, y_train, y_test = split(load_wine)
+    art = nd.export(make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)).fit(X_train, y_train), X_train, name="wine-metrics", y=y_train)
+    report = nd.validate(art, X_test, y_test, resamples=0, show=False)
+    out = nd.predict("wine-metrics", X_test, version=art.version)
+    classes = art.signature["classes"]
+    y = np.asarray(y_test)
+    _same(report.metrics["accuracy"], skm.accuracy_score(y, out.labels), "accuracy")
+    for name, fn in (("precision", skm.precision_score), ("recall", skm.recall_score), ("f1", skm.f1_score)):
+        _same(report.metrics[name], fn(y, out.labels, average="macro", labels=classes, zero_division=0), name)
+    _same(report.metrics["roc_auc"], skm.roc_auc_score(y, out.scores, multi_class="ovr", average="macro", labels=classes), "roc_auc")
+    _same(report.metrics["log_loss"], skm.log_loss(y, out.scores, labels=classes), "log_loss")
+    assert report.details["confusion_matrix"]["matrix"] == skm.confusion_matrix(y, out.labels, labels=classes).tolist()
+
+    Xr_train, Xr_test, yr_train, yr_test = split(load_diabetes, frame=False)
+    reg = nd.export(HistGradientBoostingRegressor(max_iter=20, random_state=0).fit(Xr_train, yr_train), Xr_train, name="diabetes-metrics", y=yr_train)
+    r = nd.validate(reg, Xr_test, yr_test, resamples=0, show=False)
+    values = nd.predict("diabetes-metrics", Xr_test, version=reg.version).values
+    _same(r.metrics["mae"], skm.mean_absolute_error(yr_test, values), "mae")
+    _same(r.metrics["rmse"], float(np.sqrt(skm.mean_squared_error(yr_test, values))), "rmse")
+    _same(r.metrics["r2"], skm.r2_score(yr_test, values), "r2")
+    _same(r.metrics["mape"], skm.mean_absolute_percentage_error(yr_test, values), "mape")
+
+
+def test_bad_validation_input_is_named(nd):
+    X_train, X_test, y_train, y_test = split(load_iris)
+    art = nd.export(LogisticRegression(max_iter=1000).fit(X_train, y_train), X_train, name="iris-bad-input", y=y_train)
+    with pytest.raises(ValueError, match="rows but y has"):
+        nd.validate(art, X_test, y_test[:-1], show=False)
+    with pytest.raises(nd.ServiceError, match=r"labels\[0\] is \"setosa\""):
+        nd.validate(art, X_test, ["setosa"] * len(X_test), show=False)
+    with pytest.raises(nd.ServiceError, match='slice column "colour"'):
+        nd.validate(art, X_test, y_test, slices=["colour"], show=False)
+    with pytest.raises(nd.ServiceError, match='gate condition of "f1"'):
+        nd.validate(art, X_test, y_test, gates={"f1": "at least 0.9"}, show=False)

@@ -60,3 +60,33 @@ export function twoInputModel(): Buffer {
 export function fp32(name: string, rows: number[][]): { name: string; datatype: string; shape: number[]; data: number[] } {
   return { name, datatype: 'FP32', shape: [rows.length, rows[0]?.length ?? 0], data: rows.flat() };
 }
+
+/**
+ * The metadata nbdeploy's notebook APIs register the iris classifier with: its signature
+ * (task, classes, which output holds what) and a model card. The service's validation reads
+ * the version's answers by it.
+ */
+export const IRIS_METADATA = {
+  nbdeploy: {
+    signature: {
+      layout: 'matrix',
+      inputs: [{ name: 'input', datatype: 'FP32', shape: [-1, 4], categories: null }],
+      outputs: ['label', 'probabilities'],
+      feature_names: ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'],
+      task: 'classification',
+      classes: [0, 1, 2],
+      label_output: 'label',
+      scores_output: 'probabilities',
+      value_output: null,
+      library: 'onnx'
+    },
+    training_metrics: { accuracy: 0.97 },
+    card: { owner: 'integration tests', intended_use: 'testing nbdeploy', training_data: 'iris', personal_data: [] }
+  }
+};
+
+/** Labelled iris rows (the fixture's expected rows, whose labels the classifier gets right). */
+export function irisValidationRows(): { rows: number[][]; labels: number[] } {
+  const expected = fixtureJson<{ input: number[][]; label: number[] }>('iris_classifier.expected.json');
+  return { rows: expected.input, labels: expected.label };
+}

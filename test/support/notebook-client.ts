@@ -4,6 +4,7 @@
  * description rather than with the service's own encoder.
  */
 import WebSocket from 'ws';
+import { fp32, irisValidationRows } from './models.js';
 import type { ServiceProcess } from './service.js';
 
 export interface Message {
@@ -130,14 +131,31 @@ export class NotebookClient {
   }
 
   /**
-   * Makes a version production the way a notebook does: attaches a passing validation
-   * report (the production gate asks for one), then deploys. `extra` goes with both
-   * messages (e.g. `context`) and the deploy (e.g. `batching`).
+   * Has the service validate an iris classifier version (registered with IRIS_METADATA) on
+   * labelled iris rows: the service computes and stores the report. `extra` goes with the
+   * message (e.g. `gates`, `context`).
+   */
+  validateIris(model: string, version: number, extra: Record<string, unknown> = {}): Promise<Reply> {
+    const { rows, labels } = irisValidationRows();
+    return this.call({ type: 'validate', model, version, inputs: [fp32('input', rows)], labels, ...extra });
+  }
+
+  /**
+   * Makes a version production the way a notebook does: a version registered with nbdeploy's
+   * metadata (IRIS_METADATA) and not validated yet is validated by the service on iris rows
+   * (the production gate asks for a passing report); one registered as plain ONNX, which the service cannot
+   * validate, goes with an override reason (the caller's, or a stated default). `extra`
+   * goes with both messages (e.g. `context`) and the deploy (e.g. `batching`).
    */
   async promote(model: string, version: number, extra: Record<string, unknown> = {}): Promise<Reply> {
     const context = extra.context === undefined ? {} : { context: extra.context };
-    await this.call({ type: 'attach_validation', model, version, passed: true, report: { source: 'nbdeploy integration tests' }, ...context });
-    return this.call({ type: 'deploy', model, version, ...extra });
+    const { model: view } = await this.call({ type: 'get_model', model });
+    const record = view.versions.find((v: { version: number }) => v.version === version);
+    if (extra.override === undefined && record?.metadata?.nbdeploy?.signature) {
+      if (!record.validation?.passed) await this.validateIris(model, version, context);
+      return this.call({ type: 'deploy', model, version, ...extra });
+    }
+    return this.call({ type: 'deploy', model, version, override: 'integration tests: a plain ONNX model has no validation data', ...extra });
   }
 
   /** Sends a raw frame as is. */

@@ -11,7 +11,7 @@ import { expect, test } from '@jupyterlab/galata';
 import WebSocket from 'ws';
 
 import { binaryFrame } from '../support/notebook-client.js';
-import { fixture, variant } from '../support/models.js';
+import { IRIS_METADATA, fixture, fp32, irisValidationRows, variant } from '../support/models.js';
 import { watchConsole } from './notebook-helpers.js';
 
 const MODEL = 'sidebar-iris';
@@ -65,8 +65,9 @@ test.describe('Models sidebar', () => {
     const client = await ProxyClient.connect();
     const iris = fixture('iris_classifier.onnx');
     for (const [version, bytes] of [[1, variant(iris, 'sidebar v1')], [2, variant(iris, 'sidebar v2')]] as const) {
-      await client.call({ type: 'register', model: MODEL }, bytes);
-      await client.call({ type: 'attach_validation', model: MODEL, version, passed: true, report: { source: 'ui tests' } });
+      await client.call({ type: 'register', model: MODEL, metadata: IRIS_METADATA }, bytes);
+      const { rows, labels } = irisValidationRows();
+      await client.call({ type: 'validate', model: MODEL, version, inputs: [fp32('input', rows)], labels });
       await client.call({ type: 'deploy', model: MODEL, version });
     }
     client.close();

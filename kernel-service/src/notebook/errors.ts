@@ -49,6 +49,3 @@ export class ServiceUnreachableError extends NbdeployError {
 
 /** The data does not fit the model's signature (or the labels do not fit the data); the message names what. */
 export class InputError extends NbdeployError {}
-
-/** A validation gate that cannot be read, or one on a metric the report does not have. */
-export class GateError extends NbdeployError {}

@@ -36,13 +36,13 @@ import { validate as validateVersion, type ValidateOptions } from './validation.
 
 export { connect, disconnect, type Connected } from './session.js';
 export type { ConnectOptions } from './connection.js';
-export { NbdeployError, ServiceError, ServiceUnreachableError, DeployRefusedError, InputError, GateError } from './errors.js';
+export { NbdeployError, ServiceError, ServiceUnreachableError, DeployRefusedError, InputError } from './errors.js';
 export { setDisplay, type Display } from './display.js';
 export { VALIDATION_MIME, DEPLOYMENT_MIME, MONITOR_MIME, type MimeBundle } from './bundles.js';
 export type { Cell, Row, Rows } from './rows.js';
 export type { ClassLabel, ModelSignature, InputSpec, Task } from './signature.js';
-export type { MetricValue, Metrics } from './metrics.js';
-export type { GateResult, GateStatus } from './gates.js';
+export type { MetricValue, Metrics } from '../validation/metrics.js';
+export type { GateResult, GateStatus } from '../validation/gates.js';
 export type { Profile } from './profile.js';
 export type { RegisterOptions, ValidateOptions, DeployOptions, Alert, AlertRuleInput, DriftMethod, IntegrityPolicy };
 

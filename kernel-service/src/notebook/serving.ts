@@ -8,7 +8,7 @@ import { type Tensor, tensorFromBytes, tensorToBytes } from '../protocol/datatyp
 import type { ModelView } from '../protocol/views.js';
 import type { NotebookClient } from './client.js';
 import { InputError } from './errors.js';
-import { readOutputs } from './outputs.js';
+import { readOutputs } from '../validation/model-outputs.js';
 import { InferResult, ModelReply } from './replies.js';
 import { buildInputs, checkRows, type Rows } from './rows.js';
 import type { ModelSignature } from './signature.js';

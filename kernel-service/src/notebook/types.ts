@@ -6,8 +6,7 @@
 import type { MonitorPayload } from '../monitoring/monitor-payload.js';
 import type { StatusView } from '../monitoring/views.js';
 import type { ModelView } from '../protocol/views.js';
-import type { ClassificationDetails, Curves, Metrics } from './metrics.js';
-import type { GateResult } from './gates.js';
+import type { Metrics } from '../validation/metrics.js';
 import type { Profile } from './profile.js';
 import type { ClassLabel, ModelSignature } from './signature.js';
 
@@ -37,41 +36,7 @@ export interface ModelArtifact {
   card: ModelCard;
 }
 
-export interface DataChecks {
-  drift: Record<string, { method: string; statistic: number; p_value: number | null; threshold: number; drifted: boolean }>;
-  drifted_features: string[];
-  shared_with_training: { checked: boolean; detail?: string; rows?: number; share?: number };
-}
-
-export interface ChecklistItem {
-  id: string;
-  label: string;
-  status: 'pass' | 'fail' | 'missing';
-  detail: string;
-}
-
-export interface ValidationReport {
-  model: string;
-  version: number;
-  task: 'classification' | 'regression';
-  rows: number;
-  passed: boolean;
-  metrics: Metrics;
-  /** 95% bootstrap intervals, [low, high]. */
-  intervals: Record<string, [number, number] | null>;
-  training: Metrics;
-  /** The production version's metrics on the same data. */
-  baseline: Metrics | null;
-  baseline_version: number | null;
-  gates: GateResult[];
-  details: Partial<ClassificationDetails> & Curves;
-  slices: Array<{ slice: string; rows: number; metrics: Metrics | null }>;
-  data_checks: DataChecks;
-  checklist: ChecklistItem[];
-  created_at: string;
-  /** The stored report's id in the registry. */
-  id: number | null;
-}
+export type { ChecklistItem, DataChecks, ValidationReport } from '../validation/report.js';
 
 export interface TrafficShare {
   version: number;

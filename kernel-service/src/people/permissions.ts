@@ -51,7 +51,6 @@ export const WS_PERMISSIONS: Readonly<Record<string, Requirement>> = {
   list_alerts: needs('view'),
   register: needs('deploy'),
   validate: needs('deploy'),
-  attach_validation: needs('deploy'),
   deploy: needs('deploy', OVERRIDE),
   promote: needs('deploy', OVERRIDE),
   set_canary: needs('deploy'),

@@ -146,15 +146,47 @@ export const FeedbackMessage = z.strictObject({
   ground_truth: z.array(z.unknown())
 });
 
-/** A validation report for a version (the client computes it; the service keeps it and gates on `passed`). */
-export const AttachValidationMessage = z.strictObject({
-  type: z.literal('attach_validation'),
+/** What only the client knows, shown in the report and never deciding `passed`: its rows found among the training rows' hashes. */
+export const ValidationEvidence = z.strictObject({
+  shared_with_training: z
+    .strictObject({
+      checked: z.boolean(),
+      rows: z.number().int().nonnegative().optional(),
+      share: z.number().min(0).max(1).optional(),
+      detail: z.string().max(1000).optional()
+    })
+    .optional()
+});
+
+/**
+ * Labelled rows for the service to validate a version with: it runs them through the
+ * version, computes the whole report (metrics, intervals, baseline, gates, slices, data
+ * checks, checklist), stores it and replies `validation_recorded`. JSON tensors in a text
+ * frame, or (in a binary frame) tensor headers with the data in the payload, as `infer`.
+ */
+export const ValidateMessage = z.strictObject({
+  type: z.literal('validate'),
   ...base,
   model: ModelName,
   version: Version,
-  passed: z.boolean(),
-  report: z.record(z.string(), z.unknown())
+  inputs: z.array(RequestInput).min(1),
+  /** One true label (classifiers) or value (regressors) per row. */
+  labels: z.array(z.unknown()).min(1),
+  /** Gates by metric: `{"f1": ">= 0.9", "roc_auc": ">= baseline - 0.01"}`. */
+  gates: z.record(z.string().min(1).max(64), z.string().max(200)).optional(),
+  /** Feature names (their categories, or quartiles of numbers), or named boolean row masks. */
+  slices: z.union([z.array(z.string().min(1).max(256)).max(64), z.record(z.string().min(1).max(256), z.array(z.boolean()))]).optional(),
+  /** Compare with the production version on the same rows (default true). */
+  baseline: z.boolean().optional(),
+  evidence: ValidationEvidence.optional(),
+  /** Bootstrap resamples for the intervals (default 200; 0: none). */
+  resamples: z.number().int().min(0).max(10_000).optional(),
+  /** The bootstrap generator's seed (default 7): the same rows and seed give the same intervals. */
+  seed: z.number().int().min(0).max(0xffffffff).optional(),
+  /** Model-card fields the stored card lacks (they never replace stored ones). */
+  card: z.record(z.string(), z.unknown()).optional()
 });
+export const BinaryValidateMessage = ValidateMessage.extend({ inputs: z.array(BinaryTensorHeader).min(1) });
 
 export const GetProfileMessage = z.strictObject({ type: z.literal('get_profile'), ...base, model: ModelName, version: Version });
 
@@ -294,7 +326,7 @@ export const TextMessage = z.discriminatedUnion('type', [
   UndeployMessage,
   InferMessage,
   FeedbackMessage,
-  AttachValidationMessage,
+  ValidateMessage,
   GetValidationMessage,
   ValidationPageMessage,
   GetProfileMessage,
@@ -311,7 +343,7 @@ export const TextMessage = z.discriminatedUnion('type', [
 ]);
 export type TextMessage = z.infer<typeof TextMessage>;
 
-export const BinaryMessage = z.discriminatedUnion('type', [RegisterMessage, BinaryInferMessage]);
+export const BinaryMessage = z.discriminatedUnion('type', [RegisterMessage, BinaryInferMessage, BinaryValidateMessage]);
 export type BinaryMessage = z.infer<typeof BinaryMessage>;
 
 export type RegisterMessage = z.infer<typeof RegisterMessage>;
@@ -319,6 +351,8 @@ export type DeployMessage = z.infer<typeof DeployMessage>;
 export type InferMessage = z.infer<typeof InferMessage>;
 export type BinaryInferMessage = z.infer<typeof BinaryInferMessage>;
 export type FeedbackMessage = z.infer<typeof FeedbackMessage>;
+export type ValidateMessage = z.infer<typeof ValidateMessage>;
+export type BinaryValidateMessage = z.infer<typeof BinaryValidateMessage>;
 
 /** Splits a binary frame into its JSON header and payload. */
 export function splitBinaryFrame(frame: Buffer): { header: unknown; payload: Buffer } {

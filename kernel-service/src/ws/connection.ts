@@ -21,6 +21,7 @@ import {
   type InferMessage,
   type RegisterMessage,
   TextMessage,
+  type ValidateMessage,
   binaryFrame,
   splitBinaryFrame
 } from '../protocol/notebook.js';
@@ -35,6 +36,7 @@ import type { Monitor } from '../monitoring/monitor.js';
 import { monitorOutput } from '../monitoring/monitor-payload.js';
 import { redact } from '../monitoring/webhooks.js';
 import { validationPage } from '../validation/report-page.js';
+import { VersionValidation } from '../validation/validate-version.js';
 import { ALL_MODELS, type LiveEvents } from './live-events.js';
 
 export interface ConnectionContext {
@@ -151,6 +153,7 @@ export class Connection {
     const msg = parsed.data;
     try {
       if (msg.type === 'register') await this._register(msg, payload, principal);
+      else if (msg.type === 'validate') await this._validate(msg, tensorsOf(msg.inputs, payload), principal);
       else await this._inferBinary(msg, payload);
     } catch (error) {
       this._replyError(msg.id, error);
@@ -187,11 +190,8 @@ export class Connection {
         return this._inferJson(msg);
       case 'feedback':
         return this._feedback(msg, actor);
-      case 'attach_validation': {
-        const validation = registry.addValidation(msg.model, msg.version, msg.passed, msg.report, actor);
-        this._ctx.deployer.announce(msg.model, 'validate');
-        return this._reply({ type: 'validation_recorded', id: msg.id, validation: validationView(validation, []) });
-      }
+      case 'validate':
+        return this._validate(msg, msg.inputs.map((i) => decodeJsonInput(i.name, i.datatype, i.shape, i.data)), principal);
       case 'get_validation': {
         const validation = registry.latestValidation(msg.model, msg.version);
         if (!validation && !registry.getVersion(msg.model, msg.version)) {
@@ -332,17 +332,16 @@ export class Connection {
     );
   }
 
+  /** The service computes the report, stores it under this connection's actor, and replies with it. */
+  private async _validate(msg: Omit<ValidateMessage, 'inputs'>, inputs: RequestTensor[], principal: Principal): Promise<void> {
+    const { registry, dataPlane } = this._ctx;
+    const validation = await new VersionValidation(registry, dataPlane).validate({ ...msg, inputs }, actorOf(principal, msg.context));
+    this._ctx.deployer.announce(msg.model, 'validate');
+    this._reply({ type: 'validation_recorded', id: msg.id, validation: validationView(validation, []) });
+  }
+
   private async _inferBinary(msg: BinaryInferMessage, payload: Buffer): Promise<void> {
-    const inputs: Tensor[] = [];
-    let offset = 0;
-    for (const h of msg.inputs) {
-      const { tensor, used } = tensorFromBytes(h.name, h.datatype, h.shape, payload, offset);
-      inputs.push(tensor);
-      offset += used;
-    }
-    if (offset !== payload.length) {
-      throw new ServiceError('NBD_ERR_BAD_FRAME', { reason: `the payload has ${payload.length - offset} bytes past the tensors its header describes` });
-    }
+    const inputs = tensorsOf(msg.inputs, payload);
     const result = await this._infer(msg, inputs);
     const header = {
       type: 'infer_result',
@@ -442,6 +441,21 @@ function idOf(raw: unknown): RequestId {
     if (typeof id === 'string' || typeof id === 'number') return id;
   }
   return null;
+}
+
+/** The tensors a binary frame's header describes, read from its payload (which they must fill exactly). */
+function tensorsOf(headers: BinaryInferMessage['inputs'], payload: Buffer): Tensor[] {
+  const inputs: Tensor[] = [];
+  let offset = 0;
+  for (const h of headers) {
+    const { tensor, used } = tensorFromBytes(h.name, h.datatype, h.shape, payload, offset);
+    inputs.push(tensor);
+    offset += used;
+  }
+  if (offset !== payload.length) {
+    throw new ServiceError('NBD_ERR_BAD_FRAME', { reason: `the payload has ${payload.length - offset} bytes past the tensors its header describes` });
+  }
+  return inputs;
 }
 
 function batchingOf(b: Batching | undefined): Partial<BatchingConfig> | undefined {

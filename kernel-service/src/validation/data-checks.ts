@@ -1,20 +1,18 @@
 /**
- * Does the validation data look like the training data? Per feature, against the training
- * profile's sample: Kolmogorov–Smirnov (numeric) or chi-square (categorical), drifted when
- * p < 0.05 — python-bridge/nbdeploy/data_checks.py, with the service's own SciPy-exact tests.
+ * Does the validation data look like the training data? Per feature, against the version's
+ * stored training profile (its reservoir sample): Kolmogorov–Smirnov (numeric) or
+ * chi-square (categorical), drifted when p < 0.05, with the service's SciPy-exact tests.
  */
 import { chiSquare, ks2samp } from '../monitoring/drift-statistics.js';
-import type { Profile } from './profile.js';
-import { columnsOf, type Rows } from './rows.js';
-import type { DataChecks } from './types.js';
+import type { FeatureColumns } from './feature-columns.js';
+import type { FeatureDrift } from './report.js';
 
 const P_VALUE = 0.05;
 
-export function featureDrift(rows: Rows, featureNames: readonly string[] | null, profile: Profile | null): DataChecks['drift'] {
-  const out: DataChecks['drift'] = {};
-  if (!profile) return out;
-  const columns = columnsOf(rows, featureNames);
-  for (const [name, ref] of Object.entries(profile.features) as Array<[string, Record<string, unknown>]>) {
+export function featureDrift(columns: FeatureColumns, profile: Record<string, unknown> | null): Record<string, FeatureDrift> {
+  const out: Record<string, FeatureDrift> = {};
+  const features = (profile?.features ?? {}) as Record<string, Record<string, unknown>>;
+  for (const [name, ref] of Object.entries(features)) {
     const sample = ref.sample as unknown[] | undefined;
     const values = columns.get(name)?.filter((v) => v !== null && !(typeof v === 'number' && Number.isNaN(v)));
     if (!sample?.length || !values?.length) continue;
@@ -27,7 +25,7 @@ export function featureDrift(rows: Rows, featureNames: readonly string[] | null,
       ({ statistic, pValue: p } = ks2samp(numbers, sample.map(Number)));
       method = 'ks';
     } else {
-      const categories = ref.categories as Record<string, number>;
+      const categories = (ref.categories ?? {}) as Record<string, number>;
       const levels = Object.keys(categories);
       const counts = new Map<string, number>();
       for (const v of values) counts.set(String(v), (counts.get(String(v)) ?? 0) + 1);

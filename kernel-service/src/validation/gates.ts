@@ -1,13 +1,15 @@
 /**
- * Validation gates, in the Python bridge's syntax (python-bridge/nbdeploy/gates.py):
- * `{ f1: ">= 0.9", roc_auc: ">= baseline - 0.01", mae: "<= training * 1.1" }`.
+ * Validation gates: `{ f1: ">= 0.9", roc_auc: ">= baseline - 0.01", mae: "<= training * 1.1" }`.
  *
  * A condition compares (`>=`, `<=`, `>`, `<`, `==`) with a number, or with `baseline` (the
  * production version's value on the same data) or `training` (the value at register),
  * optionally shifted (`+ x`, `- x`) or scaled (`* x`).
  */
-import { GateError } from './errors.js';
+import { ServiceError } from '../errors.js';
 import type { Metrics } from './metrics.js';
+
+/** A gate that cannot be read, or one on a metric the report does not have: the request's fault. */
+const gateError = (issue: string): ServiceError => new ServiceError('NBD_ERR_BAD_REQUEST', { issues: issue });
 
 export type GateStatus = 'pass' | 'fail' | 'n/a';
 
@@ -40,10 +42,11 @@ export interface ParsedGate {
   k: number;
 }
 
-export function parseGate(condition: string): ParsedGate {
-  const match = CONDITION.exec(condition);
+export function parseGate(condition: string, metric?: string): ParsedGate {
+  const match = typeof condition === 'string' ? CONDITION.exec(condition) : null;
   if (!match) {
-    throw new GateError(`cannot read the gate condition ${JSON.stringify(condition)}; write e.g. ">= 0.9", ">= baseline - 0.01" or "<= training * 1.1"`);
+    const which = metric === undefined ? '' : ` of "${metric}"`;
+    throw gateError(`cannot read the gate condition${which} ${JSON.stringify(condition)}; write e.g. ">= 0.9", ">= baseline - 0.01" or "<= training * 1.1"`);
   }
   const g = match.groups ?? {};
   const op = match[1] as Op;
@@ -72,9 +75,9 @@ export function evaluateGates(
 ): GateResult[] {
   const results: GateResult[] = [];
   for (const [metric, condition] of Object.entries(gates)) {
-    const { op, ref, arith, k } = parseGate(condition);
+    const { op, ref, arith, k } = parseGate(condition, metric);
     if (!(metric in metrics)) {
-      throw new GateError(`gate on unknown metric "${metric}"; the report has ${Object.keys(metrics).sort().join(', ')}`);
+      throw gateError(`gate on unknown metric "${metric}"; the report has ${Object.keys(metrics).sort().join(', ')}`);
     }
     const value = metrics[metric] ?? null;
     let threshold: number;

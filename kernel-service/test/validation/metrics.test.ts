@@ -1,20 +1,15 @@
 /**
- * The TypeScript notebook API's metrics and gates against scikit-learn's answers, computed
- * by the Python bridge's own modules in test/fixtures/metrics/make_metrics_fixtures.py: a
- * report validated from TypeScript reads the same as one validated from Python.
+ * The service's validation metrics (the one implementation; Python and TypeScript notebooks
+ * show what it computes) against scikit-learn's answers on scikit-learn's own fixtures
+ * (test/fixtures/metrics/make_metrics_fixtures.py): equal within a relative 1e-12 where the
+ * definition is exact; the bootstrap reproducible for a seed; gates as documented.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { evaluateGates, parseGate } from '../../src/notebook/gates.js';
-import {
-  bootstrapIntervals,
-  classificationDetails,
-  classificationScores,
-  curves,
-  percentile,
-  regressionScores
-} from '../../src/notebook/metrics.js';
-import { GateError } from '../../src/notebook/errors.js';
+import { ServiceError } from '../../src/errors.js';
+import { bootstrapIntervals, percentile } from '../../src/validation/bootstrap.js';
+import { evaluateGates, parseGate } from '../../src/validation/gates.js';
+import { classificationDetails, classificationScores, curves, regressionScores } from '../../src/validation/metrics.js';
 
 interface Case {
   name: string;
@@ -30,15 +25,28 @@ interface Case {
 
 const fixtures = JSON.parse(readFileSync(new URL('../../../test/fixtures/metrics/metrics-cases.json', import.meta.url), 'utf8')) as {
   cases: Case[];
-  gates: Array<{ gates: Record<string, string>; metrics: Record<string, number | null>; baseline: Record<string, number> | null; training: Record<string, number>; results: unknown[] }>;
   percentile: { values: number[]; expected: Record<string, number> };
 };
+const gateCases = JSON.parse(readFileSync(new URL('../../../test/fixtures/metrics/gate-cases.json', import.meta.url), 'utf8')).cases as Array<{
+  gates: Record<string, string>;
+  metrics: Record<string, number | null>;
+  baseline: Record<string, number> | null;
+  training: Record<string, number>;
+  results: unknown[];
+}>;
+
+/** Equal within a relative 1e-12 (absolute for zero): the same definition, up to summation order. */
+function expectExact(actual: number | null | undefined, expected: number, name: string): void {
+  expect(actual, name).not.toBeNull();
+  const scale = Math.max(Math.abs(expected), Number.MIN_VALUE);
+  expect(Math.abs(actual! - expected) / (expected === 0 ? 1 : scale), `${name}: ${actual} vs scikit-learn's ${expected}`).toBeLessThanOrEqual(1e-12);
+}
 
 function expectClose(actual: Record<string, number | null>, expected: Record<string, number | null>): void {
   expect(Object.keys(actual).sort()).toEqual(Object.keys(expected).sort());
   for (const [name, value] of Object.entries(expected)) {
     if (value === null) expect(actual[name], name).toBeNull();
-    else expect(actual[name], name).toBeCloseTo(value, 12);
+    else expectExact(actual[name], value, name);
   }
 }
 
@@ -54,7 +62,7 @@ describe('classificationScores', () => {
     const m = classificationScores(c.y_true, c.labels!, null, c.classes!);
     expect(m.roc_auc).toBeNull();
     expect(m.log_loss).toBeNull();
-    expect(m.accuracy).toBeCloseTo(c.metrics.accuracy!, 12);
+    expectExact(m.accuracy, c.metrics.accuracy!, 'accuracy');
   });
 });
 
@@ -69,12 +77,12 @@ describe('classificationDetails and curves', () => {
       expect(Object.keys(details).sort()).toEqual(Object.keys(c.details!).sort());
       if (c.details!.roc) {
         expect(details.roc!.fpr.length).toBe(c.details!.roc.fpr.length);
-        details.roc!.fpr.forEach((v, i) => expect(v).toBeCloseTo(c.details!.roc.fpr[i], 12));
-        details.roc!.tpr.forEach((v, i) => expect(v).toBeCloseTo(c.details!.roc.tpr[i], 12));
+        details.roc!.fpr.forEach((v, i) => expectExact(v, c.details!.roc.fpr[i], `fpr[${i}]`));
+        details.roc!.tpr.forEach((v, i) => expectExact(v, c.details!.roc.tpr[i], `tpr[${i}]`));
         expect(details.calibration!.map((b) => b.count)).toEqual(c.details!.calibration.map((b: { count: number }) => b.count));
         details.calibration!.forEach((b, i) => {
-          expect(b.predicted).toBeCloseTo(c.details!.calibration[i].predicted, 12);
-          expect(b.observed).toBeCloseTo(c.details!.calibration[i].observed, 12);
+          expectExact(b.predicted, c.details!.calibration[i].predicted, `calibration[${i}].predicted`);
+          expectExact(b.observed, c.details!.calibration[i].observed, `calibration[${i}].observed`);
         });
       }
     });
@@ -92,7 +100,7 @@ describe('regressionScores', () => {
 describe('bootstrapIntervals', () => {
   it("should take numpy's percentiles", () => {
     for (const [q, expected] of Object.entries(fixtures.percentile.expected)) {
-      expect(percentile(fixtures.percentile.values, Number(q))).toBeCloseTo(expected, 12);
+      expectExact(percentile(fixtures.percentile.values, Number(q)), expected, `percentile ${q}`);
     }
   });
 
@@ -111,6 +119,16 @@ describe('bootstrapIntervals', () => {
     expect(few.accuracy![1] - few.accuracy![0]).toBeGreaterThan(a.accuracy![1] - a.accuracy![0]);
   });
 
+  it('should draw the same resamples for the same seed, and others for another seed', () => {
+    const c = fixtures.cases[2]!;
+    const score = (idx: number[]) =>
+      classificationScores(idx.map((i) => c.y_true[i]!), idx.map((i) => c.labels![i]!), idx.map((i) => c.scores![i]!), c.classes!);
+    const seven = bootstrapIntervals(score, c.y_true.length, 60, 0.95, 7);
+    expect(bootstrapIntervals(score, c.y_true.length, 60, 0.95, 7)).toEqual(seven);
+    expect(bootstrapIntervals(score, c.y_true.length, 60)).toEqual(seven);
+    expect(bootstrapIntervals(score, c.y_true.length, 60, 0.95, 8)).not.toEqual(seven);
+  });
+
   it('should give null for a metric scored on fewer than half the resamples', () => {
     const intervals = bootstrapIntervals(() => ({ always: 1, never: null }), 10, 20);
     expect(intervals).toEqual({ always: [1, 1], never: null });
@@ -118,15 +136,16 @@ describe('bootstrapIntervals', () => {
 });
 
 describe('evaluateGates', () => {
-  for (const g of fixtures.gates) {
-    it(`should decide as the Python bridge: ${JSON.stringify(g.gates)} ${g.baseline ? 'with' : 'without'} a baseline`, () => {
+  for (const g of gateCases) {
+    it(`should decide as documented: ${JSON.stringify(g.gates)} ${g.baseline ? 'with' : 'without'} a baseline`, () => {
       expect(evaluateGates(g.gates, g.metrics, g.baseline, g.training)).toEqual(g.results);
     });
   }
 
   it('should refuse a condition it cannot read, saying how to write one', () => {
-    expect(() => parseGate('at least 0.9')).toThrow(GateError);
+    expect(() => parseGate('at least 0.9')).toThrow(ServiceError);
     expect(() => parseGate('>= prod - 1')).toThrow(/write e.g. ">= 0.9"/);
+    expect(() => evaluateGates({ f1: '>> 0.9' }, { f1: 0.9 }, null, null)).toThrow(/gate condition of "f1" ">> 0.9"/);
   });
 
   it('should refuse a gate on a metric the report does not have', () => {

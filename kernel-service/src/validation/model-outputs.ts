@@ -1,9 +1,18 @@
 /**
  * A model's output tensors read by its signature: labels and scores (classifiers) or values
- * (regressors) — python-bridge/nbdeploy/_outputs.py.
+ * (regressors). The service's validation reads the answers of the version it validates
+ * with it, and the TypeScript notebook API its predictions.
  */
 import { type Tensor, tensorValues } from '../protocol/datatypes.js';
-import type { ClassLabel, ModelSignature } from './signature.js';
+
+export type ClassLabel = number | string;
+
+/** Which output holds what (nbdeploy's signature, recorded in the version's metadata). */
+export interface OutputRoles {
+  label_output: string | null;
+  scores_output: string | null;
+  value_output: string | null;
+}
 
 export interface ModelOutputs {
   labels: ClassLabel[] | null;
@@ -21,7 +30,7 @@ function rowsOf(tensor: Tensor): number[][] {
   return out;
 }
 
-export function readOutputs(signature: ModelSignature, outputs: readonly Tensor[]): ModelOutputs {
+export function readOutputs(signature: OutputRoles, outputs: readonly Tensor[]): ModelOutputs {
   const byName = new Map(outputs.map((t) => [t.name, t]));
   const label = signature.label_output ? byName.get(signature.label_output) : undefined;
   const scores = signature.scores_output ? byName.get(signature.scores_output) : undefined;

@@ -1,12 +1,12 @@
 /**
- * Model quality metrics by scikit-learn's definitions, the same set and the same names as
- * the Python bridge (python-bridge/nbdeploy/metrics.py), with percentile-bootstrap
- * confidence intervals. Classification: the positive class of a binary model is its second
- * class (`classes[1]`); multiclass precision, recall and F1 are macro averages, ROC AUC is
- * one-vs-rest macro. A metric that cannot be computed on the data (AUC on one class) is null.
+ * Model quality metrics by scikit-learn's definitions (the fixtures in test/fixtures/metrics
+ * are scikit-learn's answers): accuracy, precision, recall, f1, roc_auc, log_loss for
+ * classifiers; mae, rmse, r2, mape for regressors. Classification: the positive class of a
+ * binary model is its second class (`classes[1]`, as scikit-learn's `predict_proba` orders
+ * them); multiclass precision, recall and F1 are macro averages, ROC AUC is one-vs-rest
+ * macro. A metric that cannot be computed on the data (AUC on one class) is null.
  */
-import { seededRandom } from '../monitoring/accumulators.js';
-import type { ClassLabel } from './signature.js';
+import type { ClassLabel } from './model-outputs.js';
 
 export type MetricValue = number | null;
 export type Metrics = Record<string, MetricValue>;
@@ -15,7 +15,6 @@ export const CLASSIFICATION = ['accuracy', 'precision', 'recall', 'f1', 'roc_auc
 export const REGRESSION = ['mae', 'rmse', 'r2', 'mape'] as const;
 /** Metrics where lower is better (gates and comparisons read this). */
 export const LOWER_IS_BETTER = new Set(['log_loss', 'mae', 'rmse', 'mape']);
-export const BOOTSTRAP_SEED = 7;
 const EPS = 2.220446049250313e-16; // numpy.finfo(float64).eps, as scikit-learn clips with
 
 const key = (v: ClassLabel): string => String(v);
@@ -88,24 +87,27 @@ export function classificationScores(
     if (binary) {
       out.roc_auc = rocAuc(yTrue.map((y) => key(y) === key(classes[1]!)), scores.map((s) => s[1]!));
     } else {
+      // scikit-learn refuses one-vs-rest AUC unless every row sums to one (numpy.allclose's tolerances)
+      const probabilities = scores.every((row) => Math.abs(row.reduce((a, b) => a + b, 0) - 1) <= 1e-8 + 1e-5);
       const perClass = classes.map((c, j) => rocAuc(yTrue.map((y) => key(y) === key(c)), scores.map((s) => s[j]!)));
-      out.roc_auc = perClass.every((v) => v !== null) ? mean(perClass as number[]) : null;
+      out.roc_auc = probabilities && perClass.every((v) => v !== null) ? mean(perClass as number[]) : null;
     }
     out.log_loss = logLoss(yTrue, scores, classes);
   }
   return out;
 }
 
-/** Cross-entropy of the true class's probability; rows normalised and clipped as scikit-learn does. */
+/**
+ * Cross-entropy of the true class's probability, clipped to [eps, 1 - eps] as scikit-learn
+ * does; like scikit-learn (1.5 on), rows that do not sum to one are not normalised.
+ */
 export function logLoss(yTrue: readonly ClassLabel[], scores: readonly (readonly number[])[], classes: readonly ClassLabel[]): MetricValue {
   const index = new Map(classes.map((c, i) => [key(c), i]));
   let total = 0;
   for (let i = 0; i < yTrue.length; i++) {
     const j = index.get(key(yTrue[i]!));
     if (j === undefined) return null; // a label the model does not know: scikit-learn refuses too
-    const row = scores[i]!.map((p) => Math.min(Math.max(p, EPS), 1 - EPS));
-    const sum = row.reduce((a, b) => a + b, 0);
-    total -= Math.log(row[j]! / sum);
+    total -= Math.log(Math.min(Math.max(scores[i]![j]!, EPS), 1 - EPS));
   }
   return finiteOrNull(total / yTrue.length);
 }
@@ -208,46 +210,4 @@ export function curves(yTrue: readonly ClassLabel[], scores: readonly (readonly 
     roc: { fpr: keep.map((i) => fpr[i]!), tpr: keep.map((i) => tpr[i]!) },
     calibration: sums.filter((s) => s.n > 0).map((s) => ({ predicted: s.p / s.n, observed: s.o / s.n, count: s.n }))
   };
-}
-
-/** numpy.percentile's default (linear interpolation between the closest ranks). */
-export function percentile(values: readonly number[], q: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const at = (q / 100) * (sorted.length - 1);
-  const lo = Math.floor(at);
-  const hi = Math.min(lo + 1, sorted.length - 1);
-  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (at - lo);
-}
-
-/**
- * Percentile bootstrap intervals: `compute(indices)` gives the metrics on a resample of the
- * rows. A metric scored on fewer than half the resamples gets null.
- */
-export function bootstrapIntervals(
-  compute: (indices: number[]) => Metrics,
-  n: number,
-  resamples = 200,
-  level = 0.95,
-  seed = BOOTSTRAP_SEED
-): Record<string, [number, number] | null> {
-  const random = seededRandom(seed);
-  const draws = new Map<string, number[]>();
-  const names = new Set<string>();
-  for (let r = 0; r < resamples; r++) {
-    const indices = Array.from({ length: n }, () => Math.floor(random() * n));
-    for (const [name, value] of Object.entries(compute(indices))) {
-      names.add(name);
-      if (value !== null) {
-        if (!draws.has(name)) draws.set(name, []);
-        draws.get(name)!.push(value);
-      }
-    }
-  }
-  const tail = ((1 - level) / 2) * 100;
-  const out: Record<string, [number, number] | null> = {};
-  for (const name of names) {
-    const v = draws.get(name) ?? [];
-    out[name] = v.length >= Math.floor(resamples / 2) && v.length > 0 ? [percentile(v, tail), percentile(v, 100 - tail)] : null;
-  }
-  return out;
 }
