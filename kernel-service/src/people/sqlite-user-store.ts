@@ -149,10 +149,6 @@ export class SqliteUserStore implements UserStore {
     return user;
   }
 
-  close(): void {
-    // The connection belongs to the service or the command that opened it.
-  }
-
   private readonly _audit: SqliteAuditLog;
   private readonly _dataVersion: Statement<[], number>;
   private _seenVersion: number | undefined;

@@ -42,5 +42,4 @@ export interface UserStore {
   revokeUser(name: string, actor: Actor): User;
   /** The unrevoked user holding the token, or undefined. */
   userOfToken(token: string): User | undefined;
-  close(): void;
 }
