@@ -35,7 +35,7 @@ export const ERRORS = {
   NBD_ERR_USER_NOT_FOUND: spec(404, 'no user "{user}"'),
   NBD_ERR_OWN_WORK: spec(
     403,
-    '{user} {did} version {version} of "{model}" and cannot approve it; another reviewer must (four eyes)'
+    '{user} {did} version {version} of "{model}" and cannot review it; another reviewer must (four eyes)'
   ),
   NBD_ERR_ROUTE_NOT_FOUND: spec(404, 'no route for {method} {path}'),
   NBD_ERR_BODY_TOO_LARGE: spec(

@@ -233,12 +233,13 @@ describe('who is recorded', () => {
     await pretender.close();
   });
 
-  it('should refuse an approval by the person who registered the version, without four eyes too', async () => {
+  it('should refuse a review by the person who registered the version, without four eyes too', async () => {
     const admin = await NotebookClient.connect(service);
     const own = await NotebookClient.connect(service, { headers: { 'x-nbdeploy-user': 'deployer-user' } });
     expect((await admin.validateIris('who', 1)).validation.passed).toBe(true);
     const refused = await own.request({ type: 'review', model: 'who', version: 1, decision: 'approve' });
-    expect(refused).toMatchObject({ code: 'NBD_ERR_OWN_WORK', status: 403, error: expect.stringContaining('deployer-user registered version 1 of "who"') });
+    expect(refused).toMatchObject({ code: 'NBD_ERR_OWN_WORK', status: 403, error: expect.stringContaining('deployer-user registered version 1 of "who" and cannot review it') });
+    expect(await own.request({ type: 'review', model: 'who', version: 1, decision: 'request_changes' })).toMatchObject({ code: 'NBD_ERR_OWN_WORK' });
     const model = (await admin.call({ type: 'get_model', model: 'who' })).model;
     expect(model.versions[0].production_gate).toEqual({ open: true, reason: null });
     expect(model.versions[1].production_gate).toEqual({ open: false, reason: 'it has no validation report' });

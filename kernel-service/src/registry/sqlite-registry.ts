@@ -380,7 +380,7 @@ export class SqliteRegistry implements Registry {
       if (!validation) {
         throw conflict(`version ${version} of "${model}" has no validation report to review; validate it first`);
       }
-      if (decision === 'approve') this._refuseOwnWork(this.getVersion(model, version)!, actor);
+      this._refuseOwnWork(this.getVersion(model, version)!, actor);
       const { lastInsertRowid } = this._db
         .prepare('INSERT INTO reviews (model, version, validation_id, decision, comment, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?)')
         .run(model, version, validation.id, decision, comment, now(), actor.user);
@@ -460,7 +460,7 @@ export class SqliteRegistry implements Registry {
     };
   }
 
-  /** Nobody approves a version they registered or validated. */
+  /** Nobody reviews a version they registered or validated (approving it or not). */
   private _refuseOwnWork(version: VersionRecord, actor: Actor): void {
     const did = version.createdBy === actor.user ? 'registered' : version.validatedBy.includes(actor.user) ? 'validated' : null;
     if (did) throw new ServiceError('NBD_ERR_OWN_WORK', { user: actor.user, did, model: version.model, version: version.version });
