@@ -42,6 +42,22 @@ def notebook_path() -> str | None:
     return None
 
 
+def cell_id() -> str | None:
+    """The id of the cell running now: JupyterLab sends it with each execute request (metadata.cellId)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    shell = get_ipython()
+    if shell is None:
+        return None
+    # ipykernel keeps the whole execute request as the shell's parent.
+    parent = shell.get_parent() if hasattr(shell, "get_parent") else getattr(shell, "parent_header", None)
+    metadata = parent.get("metadata") if isinstance(parent, dict) else None
+    cell = metadata.get("cellId") if isinstance(metadata, dict) else None
+    return cell if isinstance(cell, str) and 0 < len(cell) <= 128 else None
+
+
 def kernel_info() -> dict[str, Any]:
     try:
         from IPython import get_ipython

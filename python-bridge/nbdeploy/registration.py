@@ -11,9 +11,9 @@ from .client import ServiceClient
 
 
 def with_context(message: dict[str, Any]) -> dict[str, Any]:
-    """The message with the notebook it comes from (for the audit log), when Jupyter tells it."""
-    notebook = lineage.notebook_path()
-    return {**message, "context": {"notebook": notebook}} if notebook else message
+    """The message with the notebook and the cell it comes from (for the audit log), when Jupyter tells them."""
+    context = {key: value for key, value in (("notebook", lineage.notebook_path()), ("cell", lineage.cell_id())) if value}
+    return {**message, "context": context} if context else message
 
 
 def ensure_registered(svc: ServiceClient, art: ModelArtifact) -> int:

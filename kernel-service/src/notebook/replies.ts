@@ -60,7 +60,8 @@ export const Model: z.ZodType<ModelView> = z.looseObject({
           created_by: z.string(),
           review: Review.nullable()
         })
-        .nullable()
+        .nullable(),
+      production_gate: z.looseObject({ open: z.boolean(), reason: z.string().nullable() })
     })
   )
 });
@@ -139,6 +140,8 @@ export const AuditEntry = z.looseObject({
   at: z.string(),
   actor: z.string(),
   notebook: z.string().nullable(),
+  /** The Jupyter cell id (older services leave it out). */
+  cell: z.string().nullable().optional(),
   action: z.string(),
   model: z.string().nullable(),
   version: z.number().nullable(),
