@@ -19,7 +19,7 @@ from ._inputs import as_frame
 from ._json import jsonable
 from ._session import client
 from .artifact import ModelArtifact
-from .registration import ensure_registered, with_context
+from .registration import ensure_registered
 from .serving import predict_rows
 
 #: model-card fields the governance checklist asks for
@@ -225,7 +225,7 @@ def validate(
         created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
     )
     message = {"model": art.name, "version": version, "passed": report.passed, "report": jsonable(report.to_dict())}
-    stored = svc.call("attach_validation", **with_context(message))
+    stored = svc.call("attach_validation", **message)
     report.id = stored["validation"]["id"]
     if show:
         report.show()
