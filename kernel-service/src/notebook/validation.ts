@@ -5,7 +5,6 @@
  * the version for reviewers and for deploy — python-bridge/nbdeploy/validate.py.
  */
 import type { NotebookClient } from './client.js';
-import { withContext } from './context.js';
 import { featureDrift } from './data-checks.js';
 import { InputError } from './errors.js';
 import { evaluateGates } from './gates.js';
@@ -187,7 +186,7 @@ export async function validate(
     id: null
   };
   const stored = await client.request(
-    withContext({ type: 'attach_validation', model: art.name, version: art.version, passed, report: JSON.parse(JSON.stringify(report)) }),
+    { type: 'attach_validation', model: art.name, version: art.version, passed, report: JSON.parse(JSON.stringify(report)) },
     ValidationRecorded
   );
   report.id = stored.reply.validation.id;
