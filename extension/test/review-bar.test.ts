@@ -112,6 +112,17 @@ describe('the reviewer’s bar', () => {
     expect(refused.code).toBe('NBD_ERR_VALIDATION_REQUIRED');
   });
 
+  it('should say whether the version may go to production now, and if not the service’s reason', async () => {
+    const client = connectedClient();
+    await client.request({ type: 'list' });
+    const node = await render(client, reportOf('cancer', 2));
+    const gate = await until(() => node.querySelector<HTMLElement>('.jp-nbdeploy-reviewBar .jp-nbdeploy-gate[data-gate]'), 'the production gate');
+    const stored = await setup.call({ type: 'get_model', model: 'cancer' });
+    const version = (stored.model as { versions: Array<{ version: number; production_gate: { open: boolean; reason: string | null } }> }).versions.find(v => v.version === 2)!;
+    expect(gate.dataset.gate).toBe(version.production_gate.open ? 'open' : 'held');
+    expect(gate.textContent).toBe(version.production_gate.open ? 'v2 may be promoted to production.' : `Production held: ${version.production_gate.reason}`);
+  });
+
   it('should say why a review was not recorded', async () => {
     const client = connectedClient();
     await client.request({ type: 'list' });
