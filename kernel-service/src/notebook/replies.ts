@@ -60,7 +60,8 @@ export const Model: z.ZodType<ModelView> = z.looseObject({
           created_by: z.string(),
           review: Review.nullable()
         })
-        .nullable()
+        .nullable(),
+      production_gate: z.looseObject({ open: z.boolean(), reason: z.string().nullable() })
     })
   )
 });
