@@ -13,12 +13,15 @@ import type { IValidationReport } from '../src/payloads.js';
 import { ServiceClient } from '../src/service-client.js';
 import { createValidationRendererFactory } from '../src/validation.js';
 import { fixture, variant } from '../../test/support/models.js';
+import { request } from '../../test/support/http.js';
 import { NotebookClient } from '../../test/support/notebook-client.js';
 import { type ServiceProcess, cleanup, startService } from '../../test/support/service.js';
 import passedPayload from './fixtures/validation-passed.json';
 
 let service: ServiceProcess;
 let setup: NotebookClient;
+/** The reviewer's token: nobody reviews their own work, and the setup (the admin) registered the versions. */
+let reviewerToken: string;
 const opened: { dispose(): void }[] = [];
 
 function until<T>(check: () => T | null | undefined | false, what: string, timeoutMs = 10_000): Promise<T> {
@@ -35,7 +38,7 @@ function until<T>(check: () => T | null | undefined | false, what: string, timeo
 }
 
 function connectedClient(): ServiceClient {
-  const client = new ServiceClient({ url: `${service.wsUrl}?token=${service.token}`, WebSocket: NodeWebSocket as unknown as typeof WebSocket });
+  const client = new ServiceClient({ url: `${service.wsUrl}?token=${reviewerToken}`, WebSocket: NodeWebSocket as unknown as typeof WebSocket });
   opened.push(client);
   return client;
 }
@@ -73,6 +76,9 @@ beforeAll(async () => {
   await setup.register('cancer', variant(iris, 'v2'));
   await setup.call({ type: 'attach_validation', model: 'cancer', version: 1, passed: true, report: { source: 'extension tests' } });
   await setup.call({ type: 'attach_validation', model: 'cancer', version: 2, passed: true, report: { source: 'extension tests' } });
+  const made = await request(service.url, '/v2/nbdeploy/users/rita/tokens', { token: service.token, body: JSON.stringify({ role: 'reviewer' }) });
+  expect(made.status, made.text).toBe(200);
+  reviewerToken = made.json().token;
 }, 60_000);
 
 afterEach(() => {
@@ -94,10 +100,10 @@ describe('the reviewer’s bar', () => {
     bar.querySelector<HTMLTextAreaElement>('textarea')!.value = 'metrics hold on the holdout';
     bar.querySelector<HTMLButtonElement>('[data-decision="approve"]')!.click();
     const recorded = await until(() => bar.querySelector<HTMLElement>('.jp-nbdeploy-review[data-decision="approve"]'), 'the recorded review');
-    expect(recorded.textContent).toMatch(/^✓ Approved by api · \d{4}-\d\d-\d\d \d\d:\d\d UTCmetrics hold on the holdout$/);
+    expect(recorded.textContent).toMatch(/^✓ Approved by rita · \d{4}-\d\d-\d\d \d\d:\d\d UTCmetrics hold on the holdout$/);
     const stored = await setup.call({ type: 'get_validation', model: 'cancer', version: 1 });
     const reviews = (stored.validation as { reviews: Array<{ decision: string; by: string; comment: string }> }).reviews;
-    expect(reviews.at(-1)).toMatchObject({ decision: 'approve', by: 'api', comment: 'metrics hold on the holdout' });
+    expect(reviews.at(-1)).toMatchObject({ decision: 'approve', by: 'rita', comment: 'metrics hold on the holdout' });
   });
 
   it('should show the latest recorded review when it opens, and record a request for changes', async () => {
