@@ -99,6 +99,10 @@ class UserTokens:
             return Credentials(self.admin_token, readable_name(user))
         return Credentials(token)
 
+    def forget(self, user: Any) -> None:
+        """Drops the user's token (the service no longer takes it): the next use asks again."""
+        self._tokens.pop(service_user_name(user), None)
+
     async def _make_token(self, name: str) -> str:
         """The user's new token; "" when the service has no users route (then: fallback)."""
         request = httpclient.HTTPRequest(

@@ -136,7 +136,8 @@ class HttpProxyHandler(JupyterHandler):
     @web.authenticated
     async def _proxy(self, path: str) -> None:
         headers = {name: self.request.headers[name] for name in PROXIED_HEADERS if name in self.request.headers}
-        headers.update((await _credentials(self, self.tokens)).headers())
+        credentials = await _credentials(self, self.tokens)
+        headers.update(credentials.headers())
         query = f"?{self.request.query}" if self.request.query else ""
         request = httpclient.HTTPRequest(
             f"{self.service.url}/{path}{query}",
@@ -146,6 +147,8 @@ class HttpProxyHandler(JupyterHandler):
             request_timeout=300,
         )
         response = await httpclient.AsyncHTTPClient().fetch(request, raise_error=False)
+        if response.code == 401 and credentials.user_header is None:
+            self.tokens.forget(self.current_user)  # revoked since: asked for again next time
         self.set_status(response.code if response.code != 599 else 502)
         self.set_header("Content-Type", response.headers.get("Content-Type", "application/json"))
         self.finish(response.body if response.code != 599 else b'{"error": "the nbdeploy service did not answer"}')
@@ -156,10 +159,8 @@ class HttpProxyHandler(JupyterHandler):
     async def post(self, path: str) -> None:
         await self._proxy(path)
 
-    def check_xsrf_cookie(self) -> None:
-        # POSTs are authenticated by Jupyter's token or cookie; the cookie path keeps XSRF.
-        if not self.token_authenticated:
-            super().check_xsrf_cookie()
+    # XSRF: JupyterHandler's own check (token-authenticated requests skip it; cookie ones
+    # need the _xsrf token), run once the user is known.
 
 
 class WebSocketProxyHandler(JupyterHandler, websocket.WebSocketHandler):
