@@ -180,6 +180,36 @@ def test_a_kernel_started_by_a_user_acts_as_that_user(service, tmp_path):
         lab.stop()
 
 
+def test_a_typescript_kernel_records_the_cell_too(service, tmp_path):
+    """tslab gives the code it runs no request metadata: nbdeploy/notebook follows tslab's
+    requests for their cell ids, from the cell after the one that imports it."""
+    root = Path(__file__).resolve().parents[2]
+    (tmp_path / "node_modules").mkdir()
+    (tmp_path / "node_modules" / "nbdeploy").symlink_to(root)  # as `make tslab` links it in the repository
+    lab = JupyterServer(tmp_path, {"NBDEPLOY_URL": service.url, "NBDEPLOY_TOKEN": service.token})
+    try:
+        person = lab.me()["name"]
+        status, session = lab.send("POST", "/api/sessions", {"path": "churn-ts.ipynb", "type": "notebook", "name": "churn-ts.ipynb", "kernel": {"name": "tslab"}})
+        assert status == 201, session
+        kernel = session["kernel"]["id"]
+        run_cell(lab, kernel, 'import * as nd from "nbdeploy/notebook";\nimport { readFileSync } from "fs";', "ts-import-cell")
+        onnx = root / "examples" / "cancer.onnx"
+        run_cell(
+            lab,
+            kernel,
+            f'const art = await nd.register(readFileSync({str(onnx)!r}), {{ name: "ts-kernel-made" }});\n'
+            'await nd.deploy(art, { stage: "staging", display: false });',
+            "ts-deploy-cell",
+        )
+        entries = audit_entries(service, "ts-kernel-made")
+        assert {e["action"] for e in entries} >= {"register", "stage"}
+        notebook = str(tmp_path / "churn-ts.ipynb")
+        for entry in entries:
+            assert (entry["actor"], entry["notebook"], entry["cell"]) == (person, notebook, "ts-deploy-cell"), entry
+    finally:
+        lab.stop()
+
+
 def test_proxies_http_and_websocket_for_the_jupyter_user(service, tmp_path):
     lab = JupyterServer(tmp_path, {"NBDEPLOY_URL": service.url, "NBDEPLOY_TOKEN": service.token})
     try:
