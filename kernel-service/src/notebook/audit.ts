@@ -39,14 +39,15 @@ export function detailsText(details: Record<string, unknown>): string {
   return Object.keys(details).length ? JSON.stringify(details) : '';
 }
 
-function cells(row: AuditRow): string[] {
+/** A row's cells as text, in {@link AUDIT_COLUMNS}' order. */
+export function auditCells(row: AuditRow): string[] {
   return [row.time, row.user, row.action, row.model ?? '', row.version === null ? '' : String(row.version), row.notebook ?? '', row.cell ?? '', detailsText(row.details)];
 }
 
 export function auditBundle(rows: readonly AuditRow[], title: string): MimeBundle {
-  const text = rows.length ? `${title}\n${formatTable([...AUDIT_COLUMNS], rows.map(cells))}`.trimEnd() : `${title}: no entries`;
+  const text = rows.length ? `${title}\n${formatTable([...AUDIT_COLUMNS], rows.map(auditCells))}`.trimEnd() : `${title}: no entries`;
   const body = rows.length
-    ? table([...AUDIT_COLUMNS], rows.map((r) => cells(r).map(escapeHtml)))
+    ? table([...AUDIT_COLUMNS], rows.map((r) => auditCells(r).map(escapeHtml)))
     : "<div style='font-size:12px;opacity:.75'>no entries</div>";
   return { 'text/plain': text, 'text/html': `<div><h4 style='margin:4px 0'>${escapeHtml(title)}</h4>${body}</div>` };
 }
