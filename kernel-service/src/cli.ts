@@ -8,6 +8,7 @@ import { audit, canary, models, promote, rollback, undeploy } from './cli/contro
 import { lab } from './cli/lab.js';
 import { serve } from './cli/serve.js';
 import { token } from './cli/token.js';
+import { users } from './cli/users.js';
 import { VERSION } from './version.js';
 
 const version: Command = {
@@ -20,7 +21,7 @@ const version: Command = {
   }
 };
 
-const COMMANDS: readonly Command[] = [serve, lab, token, models, promote, canary, rollback, undeploy, audit, version];
+const COMMANDS: readonly Command[] = [serve, lab, token, users, models, promote, canary, rollback, undeploy, audit, version];
 
 const USAGE = `usage: nbdeploy <command> [options]
 

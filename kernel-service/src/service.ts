@@ -25,14 +25,14 @@ import type { Registry } from './registry/registry.js';
 import { SqliteRegistry } from './registry/sqlite-registry.js';
 import { SqliteUserStore } from './people/sqlite-user-store.js';
 import type { UserStore } from './people/user-store.js';
-import { type SqliteDatabase, openDatabase } from './storage/sqlite-database.js';
+import { DATABASE_FILE, type SqliteDatabase, openDatabase } from './storage/sqlite-database.js';
 import { DataPlane } from './serving/data-plane.js';
 import { Deployer } from './serving/deployer.js';
 import { ModelServer } from './serving/model-server.js';
 import { LiveEvents } from './ws/live-events.js';
 import { NotebookSockets } from './ws/ws-server.js';
 
-export const DATABASE_FILE = 'registry.sqlite';
+export { DATABASE_FILE } from './storage/sqlite-database.js';
 export const ARTIFACTS_DIR = 'artifacts';
 
 export class Service {
@@ -147,7 +147,7 @@ export class Service {
       },
       log: this.options.log
     });
-    const handle = createRouter({
+    const { handle } = createRouter({
       access,
       users: this.users,
       registry: this.registry,

@@ -211,7 +211,8 @@ def test_a_typescript_kernel_records_the_cell_too(service, tmp_path):
 
 
 def test_proxies_http_and_websocket_for_the_jupyter_user(service, tmp_path):
-    lab = JupyterServer(tmp_path, {"NBDEPLOY_URL": service.url, "NBDEPLOY_TOKEN": service.token})
+    # new Jupyter users get the role configured for them
+    lab = JupyterServer(tmp_path, {"NBDEPLOY_URL": service.url, "NBDEPLOY_TOKEN": service.token}, "--Nbdeploy.user_role=viewer")
     try:
         status, body = lab.get("/nbdeploy/v2")
         assert status == 200 and body["name"] == "nbdeploy"
@@ -221,8 +222,11 @@ def test_proxies_http_and_websocket_for_the_jupyter_user(service, tmp_path):
             welcome = json.loads(ws.recv(timeout=10))
             # Jupyter's anonymous user of a token-protected server, by name (not its random hex id)
             assert welcome["type"] == "welcome" and welcome["user"].startswith("Anonymous ")
+            assert welcome["role"] == "viewer"
             ws.send(json.dumps({"type": "list", "id": 1}))
             assert json.loads(ws.recv(timeout=10))["type"] == "models"
+            ws.send(json.dumps({"type": "rollback", "id": 2, "model": "anything"}))
+            assert json.loads(ws.recv(timeout=10))["code"] == "NBD_ERR_FORBIDDEN"
     finally:
         lab.stop()
 

@@ -4,6 +4,7 @@
  */
 import { auditCells, auditRows } from '../notebook/audit.js';
 import { AuditReply, ModelReply, ModelsReply } from '../notebook/replies.js';
+import { AUDIT_VERIFY_USAGE, verifyAudit } from './audit-verify.js';
 import { type Command, UsageError, integer, parseCommandLine } from './command.js';
 import { REMOTE_OPTIONS, REMOTE_USAGE, changeDeployment, describeModels, positionals, versionArgument, withService } from './remote.js';
 import { formatTable } from './table.js';
@@ -122,7 +123,7 @@ ${REMOTE_USAGE}
 
 export const audit: Command = {
   name: 'audit',
-  summary: 'print the audit log (who changed what, when), newest first',
+  summary: 'print the audit log (who changed what, when), newest first; `audit verify` checks its hash chain',
   usage: `usage: nbdeploy audit [MODEL] [--limit N] [options]
 
 Prints the audit log of every model (or MODEL), newest first: when, who, from which
@@ -131,8 +132,11 @@ notebook and cell, what, and the details (an override's reason, a rollback's ver
 options:
   --limit N                at most N entries (default: the service's, 100)
 ${REMOTE_USAGE}
+
+${AUDIT_VERIFY_USAGE}
 `,
   run: async (args) => {
+    if (args[0] === 'verify') return verifyAudit(args.slice(1));
     const { values, positionals: given } = parseRemote(args, { limit: { type: 'string' } });
     const [model] = positionals(given, ['MODEL'], 0);
     const message: Record<string, unknown> & { type: string } = { type: 'audit' };

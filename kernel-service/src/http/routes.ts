@@ -57,7 +57,13 @@ export function sendError(res: ServerResponse, error: unknown): void {
   sendJson(res, failure.status, failure);
 }
 
-export function createRouter(ctx: HttpContext): (req: IncomingMessage, res: ServerResponse) => void {
+export interface HttpRouter {
+  handle: (req: IncomingMessage, res: ServerResponse) => void;
+  /** Every route the router holds, as `METHOD path` (the role matrix test compares it with the permission table). */
+  routes: string[];
+}
+
+export function createRouter(ctx: HttpContext): HttpRouter {
   const router = FindMyWay({
     ignoreTrailingSlash: true,
     defaultRoute: (req, res) => sendError(res, new ServiceError('NBD_ERR_ROUTE_NOT_FOUND', { method: req.method ?? '', path: req.url ?? '' }))
@@ -175,7 +181,8 @@ export function createRouter(ctx: HttpContext): (req: IncomingMessage, res: Serv
     sendJson(res, 200, { user, role: existing.role, token });
   });
 
-  return (req, res) => router.lookup(req, res);
+  const held = (router as unknown as { routes: Array<{ method: string; path: string }> }).routes;
+  return { handle: (req, res) => router.lookup(req, res), routes: held.map((r) => `${r.method} ${r.path}`) };
 }
 
 /** The principal of the health probes, which need no token. */
