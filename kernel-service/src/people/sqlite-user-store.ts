@@ -46,6 +46,9 @@ interface UserRow {
   tokens: number;
 }
 
+/** Tokens kept found at most (past it the memory starts again). */
+const MAX_REMEMBERED_TOKENS = 1024;
+
 const USER_QUERY = `SELECT u.*, (SELECT COUNT(*) FROM tokens t WHERE t.user = u.name) AS tokens FROM users u`;
 
 export class SqliteUserStore implements UserStore {
@@ -56,6 +59,7 @@ export class SqliteUserStore implements UserStore {
     this._byToken = _db.prepare<[Buffer], UserRow & { hash: Buffer }>(
       'SELECT t.hash, u.*, 0 AS tokens FROM tokens t JOIN users u ON u.name = t.user WHERE t.hash = ? AND u.revoked_at IS NULL'
     );
+    this._dataVersion = _db.prepare<[], number>('PRAGMA data_version').pluck();
   }
 
   addUser(user: NewUser, actor: Actor): User {
@@ -115,15 +119,34 @@ export class SqliteUserStore implements UserStore {
       if (!user) throw new ServiceError('NBD_ERR_USER_NOT_FOUND', { user: name });
       if (user.revokedAt) return user;
       this._db.prepare('UPDATE users SET revoked_at = ? WHERE name = ?').run(new Date().toISOString(), name);
+      this._found.clear();
       this._audit.append(actor, 'user_revoke', null, null, { user: name, tokens: user.tokens });
       return this.getUser(name)!;
     }).immediate();
   }
 
+  /**
+   * One indexed read per request, skipped while nothing changed: tokens found are kept until
+   * the database changes — SQLite's data_version moves with every commit from another
+   * connection (`nbdeploy users revoke`), and this store's own changes clear them — so a
+   * revoke counts from the next request on.
+   */
   userOfToken(token: string): User | undefined {
     const hash = hashToken(token);
+    const version = this._dataVersion.get();
+    if (version !== this._seenVersion) {
+      this._found.clear();
+      this._seenVersion = version;
+    }
+    const key = hash.toString('base64');
+    const cached = this._found.get(key);
+    if (cached) return cached.hash && sameHash(cached.hash, hash) ? cached.user : undefined;
     const row = this._byToken.get(hash);
-    return row && sameHash(row.hash, hash) ? toUser(row) : undefined;
+    if (!row || !sameHash(row.hash, hash)) return undefined;
+    const user = toUser(row);
+    if (this._found.size >= MAX_REMEMBERED_TOKENS) this._found.clear();
+    this._found.set(key, { hash: row.hash, user });
+    return user;
   }
 
   close(): void {
@@ -131,6 +154,9 @@ export class SqliteUserStore implements UserStore {
   }
 
   private readonly _audit: SqliteAuditLog;
+  private readonly _dataVersion: Statement<[], number>;
+  private _seenVersion: number | undefined;
+  private readonly _found = new Map<string, { hash: Buffer; user: User }>();
   private readonly _byToken: Statement<[Buffer], UserRow & { hash: Buffer }>;
 }
 

@@ -15,19 +15,7 @@ import type { Actor, AuditEntry } from './registry.js';
 export const GENESIS_HASH = '0'.repeat(64);
 
 /** An audit_log row as stored (details as its JSON text). */
-export interface AuditRow {
-  id: number;
-  at: string;
-  actor: string;
-  notebook: string | null;
-  cell: string | null;
-  action: string;
-  model: string | null;
-  version: number | null;
-  details: string;
-  prev_hash: string | null;
-  hash: string | null;
-}
+export type AuditRow = Omit<AuditEntry, 'details'> & { details: string; prev_hash: string | null; hash: string | null };
 
 /** sha256 over the previous hash and the entry's fields in a fixed order (details as stored). */
 export function entryHash(row: Omit<AuditRow, 'prev_hash' | 'hash'>, prevHash: string): string {
@@ -45,7 +33,8 @@ export function chainAuditLog(db: SqliteDatabase): void {
   const update = db.prepare('UPDATE audit_log SET prev_hash = ?, hash = ? WHERE id = ?');
   let prev = GENESIS_HASH;
   let last: { id: number; hash: string } | null = null;
-  for (const row of db.prepare<[], AuditRow>('SELECT * FROM audit_log ORDER BY id').iterate()) {
+  // All read first: a connection cannot write while it iterates.
+  for (const row of db.prepare<[], AuditRow>('SELECT * FROM audit_log ORDER BY id').all()) {
     const hash = entryHash(row, prev);
     update.run(prev, hash, row.id);
     last = { id: row.id, hash };

@@ -25,7 +25,8 @@ import type {
 import { DEFAULT_BATCHING } from './registry.js';
 import { SqliteAuditLog, chainAuditLog } from './audit-log.js';
 
-const MIGRATIONS: Migration[] = [
+/** Exported for the test that migrates a database an older build wrote. */
+export const REGISTRY_MIGRATIONS: Migration[] = [
   `CREATE TABLE models (
      name TEXT PRIMARY KEY,
      created_at TEXT NOT NULL,
@@ -174,7 +175,7 @@ export class SqliteRegistry implements Registry {
     this._owned = typeof database === 'string';
     this._db = typeof database === 'string' ? openDatabase(database) : database;
     // Builds before the shared runner kept the registry's version in `user_version`.
-    migrate(this._db, 'registry', MIGRATIONS, (db) => db.pragma('user_version', { simple: true }) as number);
+    migrate(this._db, 'registry', REGISTRY_MIGRATIONS, (db) => db.pragma('user_version', { simple: true }) as number);
     this._auditLog = new SqliteAuditLog(this._db);
   }
 

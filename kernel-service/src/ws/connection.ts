@@ -84,13 +84,8 @@ export class Connection {
       this._replyError(null, new ServiceError('NBD_ERR_BAD_FRAME', { reason: `not JSON: ${(error as Error).message}` }));
       return;
     }
-    let principal: Principal;
-    try {
-      principal = this._authorize(raw);
-    } catch (error) {
-      this._replyError(idOf(raw), error);
-      return;
-    }
+    const principal = this._sender(raw);
+    if (!principal) return;
     const parsed = TextMessage.safeParse(raw);
     if (!parsed.success) {
       this._replyError(idOf(raw), new ServiceError('NBD_ERR_BAD_FRAME', { reason: describeIssues(parsed.error) }));
@@ -101,6 +96,16 @@ export class Connection {
       await this._handle(msg, principal);
     } catch (error) {
       this._replyError(msg.id, error);
+    }
+  }
+
+  /** The sender, if allowed; else the refusal is the reply, and null. */
+  private _sender(raw: unknown): Principal | null {
+    try {
+      return this._authorize(raw);
+    } catch (error) {
+      this._replyError(idOf(raw), error);
+      return null;
     }
   }
 
@@ -136,13 +141,8 @@ export class Connection {
       this._replyError(null, new ServiceError('NBD_ERR_BAD_FRAME', { reason: (error as Error).message }));
       return;
     }
-    let principal: Principal;
-    try {
-      principal = this._authorize(header);
-    } catch (error) {
-      this._replyError(idOf(header), error);
-      return;
-    }
+    const principal = this._sender(header);
+    if (!principal) return;
     const parsed = BinaryMessage.safeParse(header);
     if (!parsed.success) {
       this._replyError(idOf(header), new ServiceError('NBD_ERR_BAD_FRAME', { reason: describeIssues(parsed.error) }));
