@@ -176,6 +176,13 @@ def test_a_kernel_started_by_a_user_acts_as_that_user(service, tmp_path):
             assert json.loads(ws.recv(timeout=10))["user"] == person
         status, body = lab.send("POST", "/nbdeploy/v2/nbdeploy/users/mallory/tokens", {})
         assert status == 403, body
+
+        # once their nbdeploy user is revoked, the proxy says so (and makes them no new token)
+        revoke = subprocess.run(["node", str(Path(__file__).resolve().parents[2] / "bin" / "nbdeploy.js"), "users", "revoke", person, "--state-dir", str(service.state_dir)], capture_output=True, text=True)
+        assert revoke.returncode == 0, revoke.stderr
+        assert lab.get("/nbdeploy/v2")[0] == 401  # the token it holds no longer works: it is dropped
+        status, body = lab.get("/nbdeploy/v2")  # asking for a new one is refused
+        assert status == 403, body
     finally:
         lab.stop()
 
