@@ -24,7 +24,7 @@ from jupyter_server import CallContext
 from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.utils import url_path_join
 from tornado import httpclient, web, websocket
-from traitlets import Unicode
+from traitlets import Enum
 from traitlets.config import Configurable
 
 from ._connection import find_token_file
@@ -110,11 +110,12 @@ def attach_or_start(root_dir: str, log: Any) -> ServiceProcess:
 class Nbdeploy(Configurable):
     """The server extension's settings (`--Nbdeploy.user_role=viewer`, or jupyter_server_config)."""
 
-    user_role = Unicode(
-        "deployer",
+    user_role = Enum(
+        ["inference", "viewer", "deployer", "reviewer", "admin"],
+        default_value="deployer",
         config=True,
         help="The nbdeploy role of a Jupyter user who has no nbdeploy user yet (made on their "
-        "first use): viewer, deployer, reviewer or admin. An existing user keeps their role.",
+        "first use): viewer, deployer, reviewer or admin (docs/people.md). An existing user keeps their role.",
     )
 
 
