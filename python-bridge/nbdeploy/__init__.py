@@ -13,6 +13,7 @@
     nd.alert_rules("churn", rules=[...]) # a deployment's alert rules and webhooks
     nd.integrity_policy("churn", out_of_range="refuse")  # refuse or serve each integrity kind
     nd.models()
+    nd.audit("churn")                    # who changed what, when, from which notebook and cell
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from .artifact import ModelArtifact
+    from .audit import AuditLog, audit
     from .deploy import Deployment, DeployRefusedError, deploy, rollback
     from .export import ParityError, export
     from .exporters import UnsupportedModelError
@@ -59,6 +61,8 @@ _LAZY = {
     "alerts": "monitoring",
     "alert_rules": "monitoring",
     "integrity_policy": "monitoring",
+    "audit": "audit",
+    "AuditLog": "audit",
 }
 
 
@@ -98,7 +102,9 @@ __all__ = [
     "alert_rules",
     "integrity_policy",
     "models",
+    "audit",
     "ModelArtifact",
+    "AuditLog",
     "ValidationReport",
     "Deployment",
     "Prediction",
@@ -127,9 +133,7 @@ def feedback(name: str, request_ids: list[str], y_true: Any) -> int:
     if len(values) != len(request_ids):
         raise ValueError(f"{len(request_ids)} request ids but {len(values)} ground-truth values; give one per id")
     message: dict[str, Any] = {"model": name, "request_ids": list(request_ids), "ground_truth": values}
-    from .registration import with_context
-
-    return int(_client().call("feedback", **with_context(message))["count"])
+    return int(_client().call("feedback", **message)["count"])
 
 
 def models() -> "pd.DataFrame":

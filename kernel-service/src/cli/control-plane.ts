@@ -2,6 +2,7 @@
  * The control plane for CI pipelines, against a running service over `/ws`:
  * `models`, `promote`, `canary`, `rollback`, `undeploy`, `audit` (cli/remote.ts has what they share).
  */
+import { auditCells, auditRows } from '../notebook/audit.js';
 import { AuditReply, ModelReply, ModelsReply } from '../notebook/replies.js';
 import { AUDIT_VERIFY_USAGE, verifyAudit } from './audit-verify.js';
 import { type Command, UsageError, integer, parseCommandLine } from './command.js';
@@ -144,16 +145,7 @@ ${AUDIT_VERIFY_USAGE}
     if (limit !== undefined) message.limit = limit;
     await withService('audit', values, async (client) => {
       const { entries } = (await client.request(message, AuditReply)).reply;
-      const rows = entries.map((e) => [
-        e.at,
-        e.actor,
-        e.action,
-        e.model ?? '',
-        e.version === null ? '' : String(e.version),
-        e.notebook ?? '',
-        e.cell ?? '',
-        Object.keys(e.details).length ? JSON.stringify(e.details) : ''
-      ]);
+      const rows = auditRows(entries).map(auditCells);
       const text = rows.length ? formatTable(['AT', 'WHO', 'ACTION', 'MODEL', 'VERSION', 'NOTEBOOK', 'CELL', 'DETAILS'], rows) : 'no audit entries\n';
       return { json: { entries }, text };
     });

@@ -140,7 +140,7 @@ export const AuditEntry = z.looseObject({
   at: z.string(),
   actor: z.string(),
   notebook: z.string().nullable(),
-  /** The Jupyter cell id (older services leave it out). */
+  /** The Jupyter cell the change came from (older services do not send it). */
   cell: z.string().nullable().optional(),
   action: z.string(),
   model: z.string().nullable(),
