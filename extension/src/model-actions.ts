@@ -10,7 +10,7 @@ import { InputDialog, showErrorMessage } from '@jupyterlab/apputils';
 import { h } from './dom.js';
 import { confirm, showForm } from './form-dialog.js';
 import type { ModelsModel } from './models-model.js';
-import type { IModel } from './registry.js';
+import { type IModel, heldReason } from './registry.js';
 import { ServiceRequestError } from './service-client.js';
 
 /** The service's code for a promotion the validation gate refused (docs/errors.md). */
@@ -23,7 +23,10 @@ export class ModelActions {
 
   /** Makes a version production; on a refusal by the gate, offers an override with a reason. */
   async promote(model: string, version: number): Promise<boolean> {
-    if (!(await confirm(`Promote ${model} v${version}?`, `v${version} takes all of ${model}'s production traffic. ${this._recordedAs()}`, 'Promote'))) {
+    const record = this._model(model)?.versions.find(v => v.version === version);
+    const held = record ? heldReason(record) : null;
+    const warning = held === null ? '' : ` Production is held: ${held}.`;
+    if (!(await confirm(`Promote ${model} v${version}?`, `v${version} takes all of ${model}'s production traffic.${warning} ${this._recordedAs()}`, 'Promote'))) {
       return false;
     }
     try {

@@ -1,13 +1,15 @@
 /**
  * The list of models in the Models sidebar: each model with its deployment (serving or
- * not, rollback), then its versions — stage, share of traffic, validation and review, and
- * the actions that fit the version — and its recent alerts. Drawn from a {@link ModelsModel};
- * the buttons call back with the action, which the panel runs as a command.
+ * not, rollback), then its versions — stage, share of traffic, validation and review, why
+ * a promotion to production is held, and the actions that fit the version — its recent
+ * alerts, and its history when opened. Drawn from a {@link ModelsModel}; the action buttons
+ * call back with the action, which the panel runs as a command.
  */
 
 import { formatPercent, formatTime, h } from './dom.js';
+import { type ModelHistory, renderHistory } from './model-history.js';
 import type { ModelsModel } from './models-model.js';
-import { type IAlert, type IModel, type IModelVersion, trafficOf, validationOf } from './registry.js';
+import { type IAlert, type IModel, type IModelVersion, heldReason, trafficOf, validationOf } from './registry.js';
 
 /** What a button in the list asks for. */
 export type ModelAction = 'promote' | 'set-canary' | 'set-shadow' | 'rollback' | 'undeploy';
@@ -25,12 +27,12 @@ export function renderModelList(models: ModelsModel, onAction: ActionHandler): H
     list.append(h('p', { className: 'jp-nbdeploy-detail' }, 'No models yet. Export one from a notebook (nd.export) to see it here.'));
   }
   for (const model of models.models) {
-    list.append(renderModel(model, models.alerts(model.name), onAction));
+    list.append(renderModel(model, models.alerts(model.name), models.history, onAction));
   }
   return list;
 }
 
-function renderModel(model: IModel, alerts: readonly IAlert[], onAction: ActionHandler): HTMLElement {
+function renderModel(model: IModel, alerts: readonly IAlert[], history: ModelHistory, onAction: ActionHandler): HTMLElement {
   const { deployment } = model;
   const firing = alerts.filter(a => a.state === 'firing').length;
   const summary = [
@@ -39,6 +41,15 @@ function renderModel(model: IModel, alerts: readonly IAlert[], onAction: ActionH
     deployment.shadows.length ? `shadow ${deployment.shadows.map(v => `v${v}`).join(', ')}` : null
   ].filter(Boolean);
   const versions = [...model.versions].sort((a, b) => b.version - a.version);
+  const historyOpen = history.isOpen(model.name);
+  const historyButton = h(
+    'button',
+    { className: 'jp-nbdeploy-action', title: `Who changed ${model.name}, when, from which notebook and cell`, dataset: { action: 'history' } },
+    historyOpen ? 'Hide history' : 'History'
+  );
+  historyButton.type = 'button';
+  historyButton.setAttribute('aria-expanded', String(historyOpen));
+  historyButton.addEventListener('click', () => history.toggle(model.name));
   return h(
     'section',
     { className: 'jp-nbdeploy-model', dataset: { model: model.name } },
@@ -51,11 +62,13 @@ function renderModel(model: IModel, alerts: readonly IAlert[], onAction: ActionH
       h(
         'span',
         { className: 'jp-nbdeploy-modelActions' },
-        actionButton('Roll back', 'rollback', `Return ${model.name} to its previous production version`, () => onAction('rollback', model), deployment.production === null)
+        actionButton('Roll back', 'rollback', `Return ${model.name} to its previous production version`, () => onAction('rollback', model), deployment.production === null),
+        historyButton
       )
     ),
     h('ul', { className: 'jp-nbdeploy-versions' }, ...versions.map(version => renderVersion(model, version, onAction))),
-    alerts.length ? renderAlerts(alerts) : null
+    alerts.length ? renderAlerts(alerts) : null,
+    historyOpen ? renderHistory(history, model.name) : null
   );
 }
 
@@ -76,6 +89,7 @@ function renderVersion(model: IModel, version: IModelVersion, onAction: ActionHa
     validation.status === 'none' ? 'not validated' : validation.status === 'passed' ? '✓ validation passed' : '✗ validation failed';
   const reviewText = validation.review ? (validation.review === 'approve' ? ' · ✓ approved' : ' · ✗ changes requested') : '';
   const review = version.validation?.review;
+  const held = isProduction || archived ? null : heldReason(version);
   return h(
     'li',
     { className: 'jp-nbdeploy-version', dataset: { version: String(version.version), stage: version.stage } },
@@ -95,10 +109,15 @@ function renderVersion(model: IModel, version: IModelVersion, onAction: ActionHa
       },
       validationText + reviewText
     ),
+    held === null ? null : h('div', { className: 'jp-nbdeploy-gate jp-mod-held', dataset: { gate: 'held' } }, `Production held: ${held}`),
     h(
       'div',
       { className: 'jp-nbdeploy-versionActions' },
-      isProduction ? null : actionButton('Promote', 'promote', `Make v${version.version} production`, () => onAction('promote', model, version)),
+      isProduction
+        ? null
+        : actionButton('Promote', 'promote', held === null ? `Make v${version.version} production` : `Make v${version.version} production (held: ${held})`, () =>
+            onAction('promote', model, version)
+          ),
       isProduction || archived ? null : actionButton('Canary…', 'set-canary', `Send a share of ${model.name}'s traffic to v${version.version}`, () => onAction('set-canary', model, version)),
       isProduction || archived
         ? null

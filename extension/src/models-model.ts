@@ -3,12 +3,13 @@
  * service, re-listed on `deployment` events and at the refresh rate while the panel is
  * visible), the connection state, and the recent alerts of each model. Every listed model
  * is subscribed to, so deployment changes and alerts arrive live whether or not the panel
- * is open.
+ * is open. The models' histories (the audit log) load when opened (model-history.ts).
  */
 
 import type { IDisposable } from '@lumino/disposable';
 import { type ISignal, Signal } from '@lumino/signaling';
 
+import { ModelHistory } from './model-history.js';
 import { type IAlert, type IModel, alertFromEvent } from './registry.js';
 import { ALL_MODELS, type ILiveEvent, type ServiceClient } from './service-client.js';
 
@@ -18,11 +19,16 @@ export const RECENT_ALERTS = 5;
 export class ModelsModel implements IDisposable {
   constructor(client: ServiceClient) {
     this._client = client;
+    this.history = new ModelHistory(client);
+    this.history.changed.connect(() => this._changed.emit(), this);
     client.stateChanged.connect(this._onStateChanged, this);
     if (client.state === 'connected') {
       void this.refresh();
     }
   }
+
+  /** Each model's history, for those opened. */
+  readonly history: ModelHistory;
 
   /** Emitted whenever anything the panel shows changed. */
   get changed(): ISignal<this, void> {
@@ -105,6 +111,7 @@ export class ModelsModel implements IDisposable {
     const index = this._models.findIndex(m => m.name === model.name);
     this._setModels(index < 0 ? [...this._models, model] : this._models.map(m => (m.name === model.name ? model : m)));
     this._changed.emit();
+    this.history.modelChanged(model.name);
   }
 
   get isDisposed(): boolean {
@@ -120,6 +127,7 @@ export class ModelsModel implements IDisposable {
     this._client.stateChanged.disconnect(this._onStateChanged, this);
     this._subscription?.dispose();
     this._subscription = null;
+    this.history.dispose();
     Signal.clearData(this);
   }
 

@@ -13,6 +13,12 @@ export interface IValidationStatus {
   review: { decision: string; by: string; at: string; comment: string } | null;
 }
 
+/** Whether promoting a version to production is possible now, and if not, why (the service's reason). */
+export interface IProductionGate {
+  open: boolean;
+  reason: string | null;
+}
+
 export interface IModelVersion {
   version: number;
   sha256: string;
@@ -20,6 +26,8 @@ export interface IModelVersion {
   created_at: string;
   created_by: string;
   validation: IValidationStatus | null;
+  /** Absent from older services. */
+  production_gate?: IProductionGate;
 }
 
 export interface IModelDeployment {
@@ -67,6 +75,12 @@ export function validationOf(version: IModelVersion): { status: 'passed' | 'fail
     return { status: 'none', review: null };
   }
   return { status: validation.passed ? 'passed' : 'failed', review: validation.review?.decision ?? null };
+}
+
+/** Why promoting a version to production is held; null when it is not (or the service does not say). */
+export function heldReason(version: IModelVersion): string | null {
+  const gate = version.production_gate;
+  return gate && !gate.open ? (gate.reason ?? 'the service holds it') : null;
 }
 
 /**

@@ -1,11 +1,14 @@
 /**
  * The reviewer's bar under a validation report: Approve / Request changes with a comment,
- * recorded by the service as the Jupyter user, and the latest recorded review (who, when).
+ * recorded by the service as the Jupyter user, the latest recorded review (who, when), and
+ * whether the version may go to production now — and if not, why (the service's
+ * production gate: e.g. four eyes waiting for someone else's approval).
  * Shown by the validation renderer only where the service is reachable.
  */
 
 import { formatTime, h } from './dom.js';
 import type { IReview } from './payloads.js';
+import type { IModel } from './registry.js';
 import { ServiceRequestError, type ServiceClient } from './service-client.js';
 
 export class ReviewBar {
@@ -22,11 +25,13 @@ export class ReviewBar {
       { className: 'jp-nbdeploy-reviewBar', dataset: { model, version: String(version) } },
       h('h4', { className: 'jp-nbdeploy-sectionTitle' }, 'Your review'),
       this._recorded,
+      this._gate,
       this._comment,
       h('div', { className: 'jp-nbdeploy-reviewButtons' }, this._button('approve', '✓ Approve'), this._button('request_changes', '✗ Request changes')),
       this._message
     );
     void this._loadLatest();
+    void this._loadGate();
   }
 
   readonly node: HTMLElement;
@@ -46,6 +51,7 @@ export class ReviewBar {
       });
       this._comment.value = '';
       this._showRecorded(reply.review);
+      void this._loadGate(); // an approval may open the gate
     } catch (error) {
       const text = error instanceof ServiceRequestError ? `${error.message} (${error.code})` : error instanceof Error ? error.message : String(error);
       this._message.textContent = `The review was not recorded: ${text}`;
@@ -73,6 +79,28 @@ export class ReviewBar {
     } catch {
       // The version may not be registered in this service (a notebook from elsewhere): the
       // buttons then say why when pressed.
+    }
+  }
+
+  /** Shows whether promoting the version to production is held, and why (when the service says). */
+  private async _loadGate(): Promise<void> {
+    try {
+      const reply = await this._client.request<{ type: string; model: IModel }>({ type: 'get_model', model: this._model });
+      const version = reply.model.versions.find(v => v.version === this._version);
+      const gate = version?.production_gate;
+      if (!gate) {
+        return;
+      }
+      const isProduction = reply.model.deployment.production === this._version;
+      this._gate.className = `jp-nbdeploy-gate jp-mod-${gate.open || isProduction ? 'open' : 'held'}`;
+      this._gate.dataset.gate = gate.open || isProduction ? 'open' : 'held';
+      this._gate.textContent = isProduction
+        ? `v${this._version} is in production.`
+        : gate.open
+          ? `v${this._version} may be promoted to production.`
+          : `Production held: ${gate.reason ?? 'the service holds it'}`;
+    } catch {
+      // As for the review: a version this service does not know says nothing here.
     }
   }
 
@@ -110,5 +138,6 @@ export class ReviewBar {
   private readonly _buttons: HTMLButtonElement[] = [];
   private readonly _comment = h('textarea', { className: 'jp-mod-styled jp-nbdeploy-reviewComment' });
   private readonly _recorded = h('div', { className: 'jp-nbdeploy-review' });
+  private readonly _gate = h('div', { className: 'jp-nbdeploy-gate' });
   private readonly _message = h('div', { className: 'jp-nbdeploy-reviewMessage' });
 }

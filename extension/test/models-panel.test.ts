@@ -204,6 +204,46 @@ describe('ModelsPanel', () => {
     expect(done).toEqual([]);
   });
 
+  it('should show a model’s history — who did what, from which notebook and cell — and keep it current while open', async () => {
+    const { panel } = openPanel();
+    await until(() => panel.node.querySelector('[data-model="wine"]'), 'the models');
+    await setup.call({ type: 'deploy', model: 'wine', version: 1, stage: 'staging', context: { notebook: 'work/wine.ipynb', cell: 'cell-7' } });
+    const historyButton = (): HTMLButtonElement => button(panel, '[data-model="wine"] [data-action="history"]');
+    expect(historyButton().getAttribute('aria-expanded')).toBe('false');
+    historyButton().click();
+    const entries = (): HTMLElement[] => [...panel.node.querySelectorAll<HTMLElement>('[data-history="wine"] .jp-nbdeploy-historyEntry')];
+    await until(() => entries().length > 0, 'the history');
+    expect(historyButton().textContent).toBe('Hide history');
+    const stored = await audit('wine');
+    // newest first, as the service keeps them
+    expect(entries().map(n => [n.dataset.action, n.dataset.user])).toEqual(stored.map(e => [e.action, e.actor]));
+    expect(entries().at(-1)?.dataset.action).toBe('register');
+    const where = entries()[0]!.querySelector<HTMLElement>('.jp-nbdeploy-historyWhere')!;
+    expect(where.dataset).toMatchObject({ notebook: 'work/wine.ipynb', cell: 'cell-7' });
+    expect(where.textContent).toBe('work/wine.ipynb · cell cell-7');
+    expect(entries()[0]!.querySelector('.jp-nbdeploy-historyAction')?.textContent).toBe('stage v1');
+    // a change made elsewhere appears as the newest entry, with its details
+    await setup.call({ type: 'set_integrity_policy', model: 'wine', policy: { out_of_range: 'refuse' } });
+    await until(() => entries()[0]?.dataset.action === 'integrity_policy', 'the new entry');
+    expect(entries()[0]!.querySelector('.jp-nbdeploy-historyDetails')?.textContent).toContain('out_of_range');
+    historyButton().click();
+    expect(panel.node.querySelector('[data-history="wine"]')).toBeNull();
+  });
+
+  it('should say by the promote action why a promotion to production is held, in the service’s words', async () => {
+    const { panel } = openPanel();
+    await until(() => versionNode(panel, 'wine', 1), 'wine v1');
+    const stored = await setup.call({ type: 'get_model', model: 'wine' });
+    const gate = (stored.model as { versions: Array<{ production_gate: { open: boolean; reason: string } }> }).versions[0]!.production_gate;
+    expect(gate.open).toBe(false); // never validated
+    const held = versionNode(panel, 'wine', 1)!.querySelector<HTMLElement>('[data-gate="held"]');
+    expect(held?.textContent).toBe(`Production held: ${gate.reason}`);
+    expect(button(panel, '[data-model="wine"] [data-version="1"] [data-action="promote"]').title).toBe(`Make v1 production (held: ${gate.reason})`);
+    // production itself says nothing of the gate
+    expect(versionNode(panel, 'cancer', 1)?.dataset.stage).toBe('production');
+    expect(versionNode(panel, 'cancer', 1)?.querySelector('[data-gate]')).toBeNull();
+  });
+
   it('should say why it is not connected', async () => {
     const { panel } = openPanel(`${service.wsUrl}?token=wrong`);
     const line = await until(() => panel.node.querySelector<HTMLElement>('[data-state="disconnected"]'), 'the disconnected state');

@@ -67,7 +67,8 @@ const reportOf = (model: string, version: number, id: number | null = null): IVa
 
 beforeAll(async () => {
   service = await startService();
-  setup = await NotebookClient.connect(service);
+  // The author registers and validates; the bar's user ("api") reviews (nobody reviews their own version).
+  setup = await NotebookClient.connect(service, { headers: { 'x-nbdeploy-user': 'ana' } });
   const iris = fixture('iris_classifier.onnx');
   await setup.register('cancer', iris, { metadata: IRIS_METADATA });
   await setup.register('cancer', variant(iris, 'v2'), { metadata: IRIS_METADATA });

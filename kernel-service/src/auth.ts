@@ -1,17 +1,21 @@
 /**
- * Access: the bearer token on every request but the two health probes, and the Origin
- * check on WebSocket upgrades (browsers send Origin; a page from elsewhere must not drive
- * the service with the user's token).
+ * Access: who a request's token belongs to, and the Origin check on WebSocket upgrades
+ * (browsers send Origin; a page from elsewhere must not drive the service with the user's token).
+ * The service's own token (`serve --token`, or the one kept in the state dir) is the admin's
+ * and compared here in constant time; other tokens are users' (people/), looked up on every
+ * request so that a revoke takes effect at once.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import path from 'node:path';
 import { ServiceError } from './errors.js';
+import type { Principal } from './people/authorize.js';
+import { SERVICE_USER, type UserStore } from './people/user-store.js';
 import type { Actor } from './registry/registry.js';
 
 export const TOKEN_FILE = 'token';
-/** The Jupyter server extension names the Jupyter user here for the audit log. */
+/** The Jupyter server extension names the Jupyter user here; honoured only with the service token. */
 export const USER_HEADER = 'x-nbdeploy-user';
 
 /** The given token, or the one kept in the state dir, or a new one written there (mode 0600; a state dir it makes, 0700). */
@@ -34,31 +38,45 @@ export class Access {
 
   constructor(
     token: string,
-    private readonly _allowOrigins: readonly string[]
+    private readonly _allowOrigins: readonly string[],
+    private readonly _users: UserStore
   ) {
     this._token = Buffer.from(token);
   }
 
-  /** Checks `Authorization: Bearer <token>` (or, for WebSocket upgrades, `?token=`). */
-  checkToken(req: IncomingMessage, allowQuery = false): void {
-    let presented: string | undefined;
-    const header = req.headers.authorization;
-    if (header?.startsWith('Bearer ')) {
-      presented = header.slice(7).trim();
-    } else if (allowQuery && req.url?.includes('token=')) {
-      presented = new URL(req.url, 'http://service').searchParams.get('token') ?? undefined;
-    }
-    if (!presented || !this._matches(presented)) {
-      throw new ServiceError('NBD_ERR_UNAUTHORIZED');
-    }
+  /** The principal of `Authorization: Bearer <token>` (or, for WebSocket upgrades, `?token=`); 401 without a valid one. */
+  authenticate(req: IncomingMessage, allowQuery = false): Principal {
+    return this.principalOf(presentedToken(req, allowQuery), req.headers[USER_HEADER]);
   }
 
-  /** Checks an `authorization` value (`Bearer <token>`) given outside HTTP headers: gRPC metadata. */
-  checkAuthorization(value: string | undefined): void {
-    const presented = value?.startsWith('Bearer ') ? value.slice(7).trim() : undefined;
-    if (!presented || !this._matches(presented)) {
-      throw new ServiceError('NBD_ERR_UNAUTHORIZED');
+  /**
+   * For a WebSocket: the upgrade's principal, checked now, and a function that looks the
+   * same token up again (each message asks it, so a revoked user is refused at once).
+   */
+  session(req: IncomingMessage): { principal: Principal; current: () => Principal } {
+    const presented = presentedToken(req, true);
+    const named = req.headers[USER_HEADER];
+    return { principal: this.principalOf(presented, named), current: () => this.principalOf(presented, named) };
+  }
+
+  /** The principal of an `authorization` value (`Bearer <token>`) given outside HTTP headers: gRPC metadata. */
+  authenticateAuthorization(value: string | undefined): Principal {
+    return this.principalOf(value?.startsWith('Bearer ') ? value.slice(7).trim() : undefined);
+  }
+
+  /**
+   * The token's principal, looked up now (a WebSocket asks again for every message).
+   * `namedUser` (X-Nbdeploy-User) counts only with the service token.
+   */
+  principalOf(presented: string | undefined, namedUser?: string | string[]): Principal {
+    if (!presented) throw new ServiceError('NBD_ERR_UNAUTHORIZED');
+    if (this._isServiceToken(presented)) {
+      const named = typeof namedUser === 'string' && namedUser ? decodeHeader(namedUser).slice(0, 128) : null;
+      return { user: named ?? SERVICE_USER, role: 'admin', models: null, service: true };
     }
+    const user = this._users.userOfToken(presented);
+    if (!user) throw new ServiceError('NBD_ERR_UNAUTHORIZED');
+    return { user: user.name, role: user.role, models: user.models, service: false };
   }
 
   /** Same-origin and configured origins may open WebSockets; others get 403. */
@@ -74,16 +92,22 @@ export class Access {
     throw new ServiceError('NBD_ERR_ORIGIN_FORBIDDEN', { origin });
   }
 
-  private _matches(presented: string): boolean {
+  private _isServiceToken(presented: string): boolean {
     const given = Buffer.from(presented);
     return given.length === this._token.length && timingSafeEqual(given, this._token);
   }
 }
 
-/** Who is asking: the Jupyter user the proxy names, else "api". */
-export function actorOf(req: IncomingMessage, notebook?: string | null): Actor {
-  const user = req.headers[USER_HEADER];
-  return { user: typeof user === 'string' && user ? decodeHeader(user).slice(0, 128) : 'api', notebook: notebook ?? null };
+function presentedToken(req: IncomingMessage, allowQuery: boolean): string | undefined {
+  const header = req.headers.authorization;
+  if (header?.startsWith('Bearer ')) return header.slice(7).trim();
+  if (allowQuery && req.url?.includes('token=')) return new URL(req.url, 'http://service').searchParams.get('token') ?? undefined;
+  return undefined;
+}
+
+/** Who made a change: the principal's user, from the notebook and cell the message names. */
+export function actorOf(principal: Principal, context?: { notebook?: string | null; cell?: string | null }): Actor {
+  return { user: principal.user, notebook: context?.notebook ?? null, cell: context?.cell ?? null };
 }
 
 /** The Jupyter server extension percent-encodes what is not ASCII (a header carries ASCII only). */

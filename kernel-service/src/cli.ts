@@ -9,6 +9,7 @@ import { capture } from './cli/capture.js';
 import { lab } from './cli/lab.js';
 import { serve } from './cli/serve.js';
 import { token } from './cli/token.js';
+import { users } from './cli/users.js';
 import { VERSION } from './version.js';
 
 const version: Command = {
@@ -21,7 +22,7 @@ const version: Command = {
   }
 };
 
-const COMMANDS: readonly Command[] = [serve, lab, token, models, promote, canary, rollback, undeploy, audit, capture, version];
+const COMMANDS: readonly Command[] = [serve, lab, token, users, models, promote, canary, rollback, undeploy, audit, capture, version];
 
 const USAGE = `usage: nbdeploy <command> [options]
 

@@ -29,6 +29,14 @@ export const ERRORS = {
     403,
     'origin {origin} is not allowed to open a WebSocket; start the service with --allow-origin {origin}'
   ),
+  NBD_ERR_FORBIDDEN: spec(403, '{user} (role {role}) may not {action}: {need}'),
+  NBD_ERR_USER_REVOKED: spec(403, 'user "{user}" was revoked at {at}; an admin adds a new user to give access again'),
+  NBD_ERR_USER_EXISTS: spec(409, 'user "{user}" already exists (role {role}); revoke it first, or give it a token with POST /v2/nbdeploy/users/{user}/tokens'),
+  NBD_ERR_USER_NOT_FOUND: spec(404, 'no user "{user}"'),
+  NBD_ERR_OWN_WORK: spec(
+    403,
+    '{user} {did} version {version} of "{model}" and cannot review it; another reviewer must (four eyes)'
+  ),
   NBD_ERR_ROUTE_NOT_FOUND: spec(404, 'no route for {method} {path}'),
   NBD_ERR_BODY_TOO_LARGE: spec(
     413,

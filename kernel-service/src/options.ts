@@ -26,6 +26,8 @@ export interface ServiceOptions {
   shutdownTimeoutMs: number;
   /** Production needs a passing validation report (or an override reason, which is audited). */
   validationGate: boolean;
+  /** Production also needs an approving review by someone who neither registered nor validated the version. */
+  fourEyes: boolean;
   /** Buffered bytes past which a live subscriber counts as slow and its updates coalesce. */
   slowSubscriberBytes: number;
   /** Length of a monitoring window, in seconds. */
@@ -49,6 +51,7 @@ export const DEFAULT_OPTIONS: ServiceOptions = {
   heartbeatMs: 30_000,
   shutdownTimeoutMs: 30_000,
   validationGate: true,
+  fourEyes: false,
   slowSubscriberBytes: 1024 * 1024,
   monitorWindowSeconds: 60,
   monitorRetentionDays: 7,
@@ -75,6 +78,7 @@ export function resolveOptions(given: Partial<ServiceOptions>): ServiceOptions {
     fail(`--monitor-window-seconds must be a whole number of seconds from 1 to 86400, got ${options.monitorWindowSeconds}`);
   }
   if (!(options.monitorRetentionDays > 0)) fail(`--monitor-retention-days must be above 0, got ${options.monitorRetentionDays}`);
+  if (options.fourEyes && !options.validationGate) fail('--four-eyes needs the validation gate (an approving review of a passing report); it cannot go with --allow-unvalidated');
   if (options.token !== undefined && options.token.length < 16) fail('--token must be at least 16 characters');
   for (const url of options.alertWebhooks) {
     if (!isWebhookUrl(url)) fail(`--alert-webhook "${url}" must be an http:// or https:// URL`);

@@ -6,9 +6,9 @@
  * URL. Written once listening (mode 0600), removed at stop; a note whose process is gone
  * (a crash) is ignored.
  */
-import { createHash } from 'node:crypto';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { hashToken } from './people/tokens.js';
 
 export const SERVICE_NOTE = 'service.json';
 
@@ -20,7 +20,7 @@ export interface ServiceNote {
 }
 
 export function tokenHash(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
+  return hashToken(token).toString('hex');
 }
 
 export function writeServiceNote(stateDir: string, url: string, token: string): void {

@@ -25,20 +25,23 @@ import { type ServiceOptions, resolveOptions } from './options.js';
 import { ArtifactStore } from './registry/artifact-store.js';
 import type { Registry } from './registry/registry.js';
 import { SqliteRegistry } from './registry/sqlite-registry.js';
-import { type SqliteDatabase, openDatabase } from './storage/sqlite-database.js';
+import { SqliteUserStore } from './people/sqlite-user-store.js';
+import type { UserStore } from './people/user-store.js';
+import { DATABASE_FILE, type SqliteDatabase, openDatabase } from './storage/sqlite-database.js';
 import { DataPlane } from './serving/data-plane.js';
 import { Deployer } from './serving/deployer.js';
 import { ModelServer } from './serving/model-server.js';
 import { LiveEvents } from './ws/live-events.js';
 import { NotebookSockets } from './ws/ws-server.js';
 
-export const DATABASE_FILE = 'registry.sqlite';
+export { DATABASE_FILE } from './storage/sqlite-database.js';
 export const ARTIFACTS_DIR = 'artifacts';
 
 export class Service {
   readonly options: ServiceOptions;
   readonly token: string;
   readonly registry: Registry;
+  readonly users: UserStore;
   readonly store: ArtifactStore;
   readonly metrics = new ServiceMetrics();
   readonly server: ModelServer;
@@ -61,13 +64,15 @@ export class Service {
     const file = path.join(stateDir, DATABASE_FILE);
     this._db = openDatabase(file);
     this.registry = new SqliteRegistry(this._db);
+    this.users = new SqliteUserStore(this._db);
     this.store = new ArtifactStore(path.join(stateDir, ARTIFACTS_DIR));
     const runtime = { intraOpThreads: this.options.intraOpThreads };
     this.server = new ModelServer(this.registry, this.store, runtime, this.metrics, log);
     this.dataPlane = new DataPlane(this.server);
     this.replays = new SqliteReplayStore(this._db);
-    this.deployer = new Deployer(this.registry, this.store, this.server, runtime, this.options.validationGate, this.replays);
-    this.live = new LiveEvents(this.options.slowSubscriberBytes);
+    const gate = { validationGate: this.options.validationGate, fourEyes: this.options.fourEyes };
+    this.deployer = new Deployer(this.registry, this.store, this.server, runtime, gate, this.replays);
+    this.live = new LiveEvents(this.options.slowSubscriberBytes, gate);
     if (this.options.monitoring) {
       // Monitoring's tables are migrated here, before its worker opens its own connection to them.
       new SqliteMonitoringStore(this._db, mergeWindowStates);
@@ -129,7 +134,7 @@ export class Service {
     const removed = this.store.sweep(this.registry.artifactKeys());
     if (removed.length > 0) this.options.log(`removed ${removed.length} unfinished or unreferenced artifact folder(s)`);
     await this.server.start();
-    const access = new Access(this.token, this.options.allowOrigins);
+    const access = new Access(this.token, this.options.allowOrigins, this.users);
     this._sockets = new NotebookSockets({
       access,
       metrics: this.metrics,
@@ -143,13 +148,15 @@ export class Service {
         serviceWebhooks: this.options.alertWebhooks.length,
         deployer: this.deployer,
         replays: this.replays,
+        gate: this.deployer.gate,
         live: this.live,
         highWaterBytes: this.options.slowSubscriberBytes * 4
       },
       log: this.options.log
     });
-    const handle = createRouter({
+    const { handle } = createRouter({
       access,
+      users: this.users,
       registry: this.registry,
       server: this.server,
       dataPlane: this.dataPlane,

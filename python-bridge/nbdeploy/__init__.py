@@ -16,6 +16,7 @@
     nd.captured("churn", last="1h")      # what was kept, as a DataFrame
     nd.replay("churn", version=4, last="24h")  # what version 4 would have answered on that traffic
     nd.models()
+    nd.audit("churn")                    # who changed what, when, from which notebook and cell
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from .artifact import ModelArtifact
     from .capture import capture, captured
     from .replay import Replay, replay
+    from .audit import AuditLog, audit
     from .deploy import Deployment, DeployRefusedError, deploy, rollback
     from .export import ParityError, export
     from .exporters import UnsupportedModelError
@@ -68,6 +70,8 @@ _LAZY = {
     "captured": "capture",
     "replay": "replay",
     "Replay": "replay",
+    "audit": "audit",
+    "AuditLog": "audit",
 }
 
 
@@ -110,7 +114,9 @@ __all__ = [
     "captured",
     "replay",
     "models",
+    "audit",
     "ModelArtifact",
+    "AuditLog",
     "ValidationReport",
     "Deployment",
     "Prediction",
@@ -140,9 +146,7 @@ def feedback(name: str, request_ids: list[str], y_true: Any) -> int:
     if len(values) != len(request_ids):
         raise ValueError(f"{len(request_ids)} request ids but {len(values)} ground-truth values; give one per id")
     message: dict[str, Any] = {"model": name, "request_ids": list(request_ids), "ground_truth": values}
-    from .registration import with_context
-
-    return int(_client().call("feedback", **with_context(message))["count"])
+    return int(_client().call("feedback", **message)["count"])
 
 
 def models() -> "pd.DataFrame":

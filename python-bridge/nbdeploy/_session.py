@@ -1,9 +1,11 @@
-"""The notebook's current connection (one per kernel), opened on first use."""
+"""The notebook's current connection (one per kernel), opened on first use; its requests say
+which notebook and cell they come from."""
 
 from __future__ import annotations
 
 from ._connection import resolve
 from .client import ServiceClient
+from .context import change_context
 
 _client: ServiceClient | None = None
 
@@ -13,7 +15,7 @@ def connect(url: str | None = None, token: str | None = None) -> ServiceClient:
     global _client
     if _client is not None:
         _client.close()
-    _client = ServiceClient(resolve(url, token))
+    _client = ServiceClient(resolve(url, token), context=change_context)
     _client.call("list")  # fail now, with a clear error, rather than at the first real call
     return _client
 
@@ -21,5 +23,5 @@ def connect(url: str | None = None, token: str | None = None) -> ServiceClient:
 def client() -> ServiceClient:
     global _client
     if _client is None:
-        _client = ServiceClient(resolve())
+        _client = ServiceClient(resolve(), context=change_context)
     return _client

@@ -14,7 +14,6 @@ import pandas as pd
 from ._session import client
 from .deploy import Deployment, deployment_of
 from .monitoring import parse_span
-from .registration import with_context
 
 
 def capture(name: str, rate: float = 0.1, retention_days: float = 7, show: bool = True) -> Deployment:
@@ -24,7 +23,7 @@ def capture(name: str, rate: float = 0.1, retention_days: float = 7, show: bool 
     if not 0 <= rate <= 1:
         raise ValueError(f"rate is the share of requests kept, between 0 and 1, not {rate!r}")
     message = {"model": name, "rate": float(rate), "retention_days": float(retention_days)}
-    view = client().call("set_capture", **with_context(message))["model"]
+    view = client().call("set_capture", **message)["model"]
     version = view["deployment"]["production"] or max(v["version"] for v in view["versions"])
     deployment = deployment_of(view, version)
     if show:

@@ -2,7 +2,9 @@
 websockets sync client, which runs its own thread and so works inside Jupyter's event
 loop. Replies are matched to requests by id; a dropped connection is re-opened on the
 next request (subscriptions are renewed); a service that cannot be reached raises
-ServiceUnreachableError naming the URL and how to start one."""
+ServiceUnreachableError naming the URL and how to start one. Every request but inference
+carries where it comes from (`context`: the notebook and the running cell) for the
+service's audit log."""
 
 from __future__ import annotations
 
@@ -22,6 +24,8 @@ from ._connection import ConnectionInfo
 from .errors import ServiceError, ServiceUnreachableError
 
 EventCallback = Callable[[dict], None]
+#: where a request comes from (`{notebook?, cell?}`), asked afresh for each request
+ContextSource = Callable[[], dict[str, str]]
 
 #: requests that may wait this long for their reply (a register loads and warms the model)
 DEFAULT_TIMEOUT = 120.0
@@ -38,9 +42,10 @@ def _open(url: str, **options: Any) -> ClientConnection:
 
 
 class ServiceClient:
-    def __init__(self, info: ConnectionInfo, user_agent: str = "nbdeploy-python") -> None:
+    def __init__(self, info: ConnectionInfo, user_agent: str = "nbdeploy-python", context: ContextSource | None = None) -> None:
         self.info = info
         self._user_agent = user_agent
+        self._context = context
         self._ws: ClientConnection | None = None
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
@@ -139,6 +144,10 @@ class ServiceClient:
         """Sends one request (a binary frame when there is a payload) and waits for its reply."""
         request_id = next(self._ids)
         message = {**message, "id": request_id}
+        if self._context is not None and "context" not in message and message.get("type") != "infer":
+            context = self._context()
+            if context:
+                message["context"] = context
         future: Future = Future()
         self._pending[request_id] = future
         frame: bytes | str = tensors.frame(message, payload) if payload is not None else json.dumps(message)

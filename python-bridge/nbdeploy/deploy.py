@@ -12,7 +12,7 @@ from . import display
 from ._session import client
 from .artifact import ModelArtifact
 from .errors import ServiceError
-from .registration import ensure_registered, with_context
+from .registration import ensure_registered
 
 
 class DeployRefusedError(ServiceError):
@@ -151,7 +151,7 @@ def deploy(
     if gates:
         message["gates"] = dict(gates)
     try:
-        reply = svc.call("deploy", **with_context(message))
+        reply = svc.call("deploy", **message)
     except ServiceError as error:
         if error.code == "NBD_ERR_VALIDATION_REQUIRED":
             raise DeployRefusedError(error.code, f"{error.message} — run nd.validate(art, X, y, gates=...) first, or pass override='reason'", error.status) from None
@@ -165,7 +165,7 @@ def rollback(name: str, show: bool = True) -> Deployment:
     """Back to the previous production version; draws the deployment (unless `show=False`)."""
     svc = client()
     message: dict[str, Any] = {"model": name}
-    view = svc.call("rollback", **with_context(message))["model"]
+    view = svc.call("rollback", **message)["model"]
     return _shown(deployment_of(view, view["deployment"]["production"]), show)
 
 

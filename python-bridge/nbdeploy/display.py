@@ -66,7 +66,7 @@ def _fmt(value: Any) -> str:
     return html.escape(str(value))
 
 
-def _table(header: list[str], rows: list[list[Any]]) -> str:
+def table(header: list[str], rows: list[list[Any]]) -> str:
     def cell(tag: str, value: Any, i: int) -> str:
         return f"<{tag} {_CELL.format(align='left' if i == 0 else 'right')}>{value}</{tag}>"
 
@@ -111,18 +111,18 @@ def validation_html(report: dict[str, Any]) -> str:
                 _fmt(base),
             ]
         )
-    parts.append(_table(["metric", "value", "95% interval", "training", "production"], rows))
+    parts.append(table(["metric", "value", "95% interval", "training", "production"], rows))
     if report.get("gates"):
         parts.append("<b>Gates</b>")
-        parts.append(_table(["metric", "condition", "value", "threshold", "result"], [[html.escape(g["metric"]), html.escape(g["condition"]), _fmt(g["value"]), _fmt(g["threshold"]), _MARK[g["status"]]] for g in report["gates"]]))
+        parts.append(table(["metric", "condition", "value", "threshold", "result"], [[html.escape(g["metric"]), html.escape(g["condition"]), _fmt(g["value"]), _fmt(g["threshold"]), _MARK[g["status"]]] for g in report["gates"]]))
     matrix = report.get("details", {}).get("confusion_matrix")
     if matrix:
         parts.append("<b>Confusion matrix</b> (rows: true class, columns: predicted)")
-        parts.append(_table([""] + [html.escape(c) for c in matrix["labels"]], [[html.escape(c)] + row for c, row in zip(matrix["labels"], matrix["matrix"])]))
+        parts.append(table([""] + [html.escape(c) for c in matrix["labels"]], [[html.escape(c)] + row for c, row in zip(matrix["labels"], matrix["matrix"])]))
     if report.get("slices"):
         keys = list(report["metrics"])[:4]
         parts.append("<b>Slices</b>")
-        parts.append(_table(["slice", "rows", *keys], [[html.escape(s["slice"]), s["rows"], *[_fmt((s["metrics"] or {}).get(k)) for k in keys]] for s in report["slices"]]))
+        parts.append(table(["slice", "rows", *keys], [[html.escape(s["slice"]), s["rows"], *[_fmt((s["metrics"] or {}).get(k)) for k in keys]] for s in report["slices"]]))
     checks = report.get("data_checks", {})
     if checks:
         drifted = checks.get("drifted_features", [])
@@ -136,7 +136,7 @@ def validation_html(report: dict[str, Any]) -> str:
         )
     if report.get("checklist"):
         parts.append("<b>Governance checklist</b>")
-        parts.append(_table(["item", "status", "detail"], [[html.escape(c["label"]), _MARK[c["status"]], html.escape(c["detail"])] for c in report["checklist"]]))
+        parts.append(table(["item", "status", "detail"], [[html.escape(c["label"]), _MARK[c["status"]], html.escape(c["detail"])] for c in report["checklist"]]))
     parts.append("</div>")
     return "".join(parts)
 
@@ -164,7 +164,7 @@ def deployment_html(d: dict[str, Any]) -> str:
         f"<div><h4 style='margin:4px 0'>Deployed <code>{html.escape(d['model'])}</code> version {d['version']} — {html.escape(d['stage'])}</h4>"
         f"<div style='font-size:12px'>endpoint <code>{html.escape(d['endpoint'])}</code></div>"
         + (f"<div style='font-size:12px'>capture: keeps {capture['rate'] * 100:g}% of requests for {capture['retention_days']:g} d</div>" if (capture := d.get("capture")) else "")
-        + _table(["version", "role", "traffic"], rows)
+        + table(["version", "role", "traffic"], rows)
         + snippets
         + "</div>"
     )

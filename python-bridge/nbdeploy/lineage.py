@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .context import notebook_path
+
 LIBRARIES = ("nbdeploy", "numpy", "pandas", "scikit-learn", "torch", "lightgbm", "onnx", "onnxruntime")
 
 
@@ -24,22 +26,6 @@ def data_fingerprint(X: Any) -> str:
     digest.update(repr([str(c) for c in frame.columns]).encode())
     digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
     return digest.hexdigest()
-
-
-def notebook_path() -> str | None:
-    """The notebook's path where Jupyter tells it (JupyterLab sets JPY_SESSION_NAME in kernels)."""
-    for name in ("JPY_SESSION_NAME", "NBDEPLOY_NOTEBOOK"):
-        if os.environ.get(name):
-            return os.environ[name]
-    try:
-        from IPython import get_ipython
-
-        shell = get_ipython()
-        if shell is not None and "__vsc_ipynb_file__" in shell.user_ns:
-            return str(shell.user_ns["__vsc_ipynb_file__"])
-    except ImportError:
-        pass
-    return None
 
 
 def kernel_info() -> dict[str, Any]:

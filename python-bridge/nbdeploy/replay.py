@@ -128,14 +128,14 @@ def replay_html(r: dict[str, Any]) -> str:
         notes.append("more rows were captured in the span than the limit: the oldest were replayed")
     features = "".join(
         f"<div style='font-size:12px;margin-top:4px'><b>{html.escape(f['feature'])}</b></div>"
-        + display._table(["range" if f["kind"] == "numeric" else "category", "rows", "changed", "share"], [[html.escape(b["bin"]), b["rows"], b["changed"], _pct(b["changed_share"])] for b in f["bins"]])
+        + display.table(["range" if f["kind"] == "numeric" else "category", "rows", "changed", "share"], [[html.escape(b["bin"]), b["rows"], b["changed"], _pct(b["changed_share"])] for b in f["bins"]])
         for f in r["by_feature"][:3]
     )
     changed = r["changed_rows"]
-    sample = display._table(changed["columns"], [[html.escape("" if v is None else str(v)) for v in row] for row in changed["rows"]]) if changed["rows"] else ""
+    sample = display.table(changed["columns"], [[html.escape("" if v is None else str(v)) for v in row] for row in changed["rows"]]) if changed["rows"] else ""
     return (
         f"<div><h4 style='margin:4px 0'>Replay of <code>{html.escape(r['model'])}</code> version {r['version']} on captured traffic ({html.escape(r['source'])})</h4>"
-        + display._table(
+        + display.table(
             ["", ""],
             [
                 ["rows replayed", f"{r['rows']} ({r['requests']} requests, served by v{', v'.join(map(str, r['served_versions'])) or '—'})"],

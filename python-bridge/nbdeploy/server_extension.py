@@ -1,8 +1,9 @@
 """The Jupyter server extension: it attaches to a running nbdeploy service (NBDEPLOY_URL)
-or starts one, tells kernels where it is (NBDEPLOY_URL / NBDEPLOY_TOKEN in their
-environment), and proxies `/nbdeploy/…` HTTP and `/nbdeploy/ws` WebSocket for the browser,
-behind Jupyter's own authentication, naming the Jupyter user to the service for the
-audit log. Kept apart from the notebook API, which never imports Jupyter's server."""
+or starts one, and holds its admin token. Each Jupyter user acts as themselves
+(jupyter_users.py): kernels a user starts get NBDEPLOY_URL and that user's own
+NBDEPLOY_TOKEN in their environment, and the `/nbdeploy/…` HTTP and `/nbdeploy/ws`
+WebSocket proxy for the browser — behind Jupyter's own authentication — goes with that
+user's token. Kept apart from the notebook API, which never imports Jupyter's server."""
 
 from __future__ import annotations
 
@@ -15,18 +16,20 @@ import subprocess
 import sys
 import time
 import urllib.error
-import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Any
 
+from jupyter_server import CallContext
 from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.utils import url_path_join
 from tornado import httpclient, web, websocket
+from traitlets import Enum
+from traitlets.config import Configurable
 
 from ._connection import find_token_file
+from .jupyter_users import AccessRevokedError, Credentials, UserTokens
 
-USER_HEADER = "X-Nbdeploy-User"
 PROXIED_HEADERS = ("Content-Type", "Accept")
 START_TIMEOUT = 60.0
 
@@ -104,36 +107,38 @@ def attach_or_start(root_dir: str, log: Any) -> ServiceProcess:
     return ServiceProcess(match.group(1), token, process)
 
 
-def _user(handler: JupyterHandler) -> str:
-    """The Jupyter user as people read it in the audit log and the Models panel: the name,
-    with the username beside it when that says something more ("Ana Silva (ana)"); not the
-    random hex id Jupyter gives anonymous users of a token-protected server."""
-    user = handler.current_user
-    username = str(getattr(user, "username", None) or "")
-    name = str(getattr(user, "display_name", None) or getattr(user, "name", None) or "")
-    if not name:
-        return username or str(user or "jupyter")
-    if username and username != name and not re.fullmatch(r"[0-9a-f]{32}", username):
-        return f"{name} ({username})"
-    return name
+class Nbdeploy(Configurable):
+    """The server extension's settings (`--Nbdeploy.user_role=viewer`, or jupyter_server_config)."""
+
+    user_role = Enum(
+        ["inference", "viewer", "deployer", "reviewer", "admin"],
+        default_value="deployer",
+        config=True,
+        help="The nbdeploy role of a Jupyter user who has no nbdeploy user yet (made on their "
+        "first use): viewer, deployer, reviewer or admin (docs/people.md). An existing user keeps their role.",
+    )
 
 
-def _header_value(text: str) -> str:
-    """HTTP headers carry ASCII: other characters percent-encoded (UTF-8), as the service reads them."""
-    return urllib.parse.quote(text, safe=" !#$&'()*+,/:;=?@[]~")
+async def _credentials(handler: JupyterHandler, tokens: UserTokens) -> Credentials:
+    """The requesting Jupyter user's credentials; 403 when their nbdeploy access was revoked."""
+    try:
+        return await tokens.credentials(handler.current_user)
+    except AccessRevokedError as error:
+        raise web.HTTPError(403, str(error)) from None
 
 
 class HttpProxyHandler(JupyterHandler):
-    """`/nbdeploy/<path>` → the service's `/<path>`, with its token and the Jupyter user."""
+    """`/nbdeploy/<path>` → the service's `/<path>`, with the Jupyter user's token."""
 
-    def initialize(self, service: ServiceProcess) -> None:
+    def initialize(self, service: ServiceProcess, tokens: UserTokens) -> None:
         self.service = service
+        self.tokens = tokens
 
     @web.authenticated
     async def _proxy(self, path: str) -> None:
         headers = {name: self.request.headers[name] for name in PROXIED_HEADERS if name in self.request.headers}
-        headers["Authorization"] = f"Bearer {self.service.token}"
-        headers[USER_HEADER] = _header_value(_user(self))
+        credentials = await _credentials(self, self.tokens)
+        headers.update(credentials.headers())
         query = f"?{self.request.query}" if self.request.query else ""
         request = httpclient.HTTPRequest(
             f"{self.service.url}/{path}{query}",
@@ -143,6 +148,8 @@ class HttpProxyHandler(JupyterHandler):
             request_timeout=300,
         )
         response = await httpclient.AsyncHTTPClient().fetch(request, raise_error=False)
+        if response.code == 401 and credentials.user_header is None:
+            self.tokens.forget(self.current_user)  # revoked since: asked for again next time
         self.set_status(response.code if response.code != 599 else 502)
         self.set_header("Content-Type", response.headers.get("Content-Type", "application/json"))
         self.finish(response.body if response.code != 599 else b'{"error": "the nbdeploy service did not answer"}')
@@ -153,29 +160,29 @@ class HttpProxyHandler(JupyterHandler):
     async def post(self, path: str) -> None:
         await self._proxy(path)
 
-    def check_xsrf_cookie(self) -> None:
-        # POSTs are authenticated by Jupyter's token or cookie; the cookie path keeps XSRF.
-        if not self.token_authenticated:
-            super().check_xsrf_cookie()
+    # XSRF: JupyterHandler's own check (token-authenticated requests skip it; cookie ones
+    # need the _xsrf token), run once the user is known.
 
 
 class WebSocketProxyHandler(JupyterHandler, websocket.WebSocketHandler):
     """`/nbdeploy/ws` → the service's `/ws`: frames relayed as they are, both ways."""
 
-    def initialize(self, service: ServiceProcess) -> None:
+    def initialize(self, service: ServiceProcess, tokens: UserTokens) -> None:
         self.service = service
+        self.tokens = tokens
         self.upstream: websocket.WebSocketClientConnection | None = None
+        self.credentials: Credentials | None = None
 
     async def get(self, *args: Any, **kwargs: Any) -> None:
         if self.current_user is None:
             raise web.HTTPError(403)
+        # before the upgrade, so that a refusal is an HTTP status the browser sees
+        self.credentials = await _credentials(self, self.tokens)
         await super().get(*args, **kwargs)
 
     async def open(self, *args: Any, **kwargs: Any) -> None:
-        request = httpclient.HTTPRequest(
-            self.service.ws_url,
-            headers={"Authorization": f"Bearer {self.service.token}", USER_HEADER: _header_value(_user(self))},
-        )
+        assert self.credentials is not None
+        request = httpclient.HTTPRequest(self.service.ws_url, headers=self.credentials.headers())
         try:
             self.upstream = await websocket.websocket_connect(request, on_message_callback=self._from_service, max_message_size=1 << 30)
         except Exception as error:
@@ -203,17 +210,55 @@ def _jupyter_server_extension_points() -> list[dict[str, str]]:
     return [{"module": "nbdeploy.server_extension"}]
 
 
+def start_kernels_as_their_user(kernel_manager: Any, service: ServiceProcess, tokens: UserTokens) -> None:
+    """Kernels get NBDEPLOY_URL and the NBDEPLOY_TOKEN of the Jupyter user who starts them.
+
+    Jupyter's kernel manager is not told who asks for a kernel, but jupyter_server keeps the
+    handler of the request being served in its CallContext (a context variable, set in
+    JupyterHandler.prepare), for exactly this: code deeper down that needs the request's user.
+    So the extension wraps the running kernel manager's `start_kernel` — it serves
+    `POST /api/sessions` (through the session manager, which passes the kernel's environment
+    with JPY_SESSION_NAME) and `POST /api/kernels` alike — and adds the two variables to the
+    environment it passes on. This needs no setting from the person running Jupyter (a
+    `kernel_manager_class` would replace theirs) and keeps whatever else the environment
+    has. A restart reuses the environment, token included. A kernel started outside a request
+    (no user to act as) gets NBDEPLOY_URL only."""
+    start_kernel = kernel_manager.start_kernel
+
+    async def start_kernel_as_user(*args: Any, **kwargs: Any) -> Any:
+        env = dict(kwargs.get("env") or os.environ)
+        env["NBDEPLOY_URL"] = service.url
+        env.pop("NBDEPLOY_TOKEN", None)
+        handler = CallContext.get(CallContext.JUPYTER_HANDLER)
+        user = getattr(handler, "current_user", None) if handler is not None else None
+        if user is not None:
+            try:
+                env["NBDEPLOY_TOKEN"] = (await tokens.credentials(user)).token
+            except (AccessRevokedError, web.HTTPError) as error:
+                # The kernel still starts (for work that needs no service); nd says why it is refused.
+                kernel_manager.log.warning("nbdeploy: the kernel gets no nbdeploy token: %s", error)
+        kwargs["env"] = env
+        return await start_kernel(*args, **kwargs)
+
+    kernel_manager.start_kernel = start_kernel_as_user
+
+
 def _load_jupyter_server_extension(serverapp: Any) -> None:
+    settings = Nbdeploy(parent=serverapp)
     service = attach_or_start(serverapp.root_dir, serverapp.log)
-    # Kernels started from now on inherit these, so `nd.connect()` needs no arguments.
+    tokens = UserTokens(service.url, service.token, settings.user_role, serverapp.log)
+    # Where the service is, for anything this server starts (the admin token stays here: each
+    # kernel gets its user's token, see start_kernels_as_their_user).
     os.environ["NBDEPLOY_URL"] = service.url
-    os.environ["NBDEPLOY_TOKEN"] = service.token
+    os.environ.pop("NBDEPLOY_TOKEN", None)
+    start_kernels_as_their_user(serverapp.kernel_manager, service, tokens)
     base = serverapp.web_app.settings["base_url"]
+    options = {"service": service, "tokens": tokens}
     serverapp.web_app.add_handlers(
         ".*$",
         [
-            (url_path_join(base, "nbdeploy", "ws"), WebSocketProxyHandler, {"service": service}),
-            (url_path_join(base, "nbdeploy", "(.*)"), HttpProxyHandler, {"service": service}),
+            (url_path_join(base, "nbdeploy", "ws"), WebSocketProxyHandler, options),
+            (url_path_join(base, "nbdeploy", "(.*)"), HttpProxyHandler, options),
         ],
     )
     atexit.register(service.stop)

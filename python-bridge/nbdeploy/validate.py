@@ -20,7 +20,7 @@ from ._inputs import as_frame, build_inputs
 from ._json import jsonable
 from ._session import client
 from .artifact import ModelArtifact
-from .registration import ensure_registered, with_context
+from .registration import ensure_registered
 
 
 @dataclass
@@ -168,7 +168,7 @@ def validate(
         message["slices"] = _slices(slices)
     if card:
         message["card"] = jsonable(card)
-    reply, _ = svc.request(with_context(message), payloads)
+    reply, _ = svc.request(message, payloads)
     report = _report(reply["validation"])
     if show:
         report.show()

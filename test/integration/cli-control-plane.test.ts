@@ -111,7 +111,7 @@ describe('a release, step by step, as a pipeline runs it', () => {
   it('should print the audit log, newest first, with the override\'s reason', () => {
     const table = nbdeploy(['audit', 'churn']);
     expect(table.status, table.stderr).toBe(0);
-    expect(table.stdout.split('\n')[0]).toMatch(/^AT\s+WHO\s+ACTION\s+MODEL\s+VERSION\s+NOTEBOOK\s+DETAILS$/);
+    expect(table.stdout.split('\n')[0]).toMatch(/^AT\s+WHO\s+ACTION\s+MODEL\s+VERSION\s+NOTEBOOK\s+CELL\s+DETAILS$/);
     const { entries } = nbdeploy(['audit', 'churn', '--json', '--limit', '50']).json();
     const actions = entries.map((e: { action: string }) => e.action);
     expect(actions.slice(0, 8)).toEqual(['serving', 'stage', 'rollback', 'promote', 'validate', 'canary', 'promote', 'validate']);

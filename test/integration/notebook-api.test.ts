@@ -111,3 +111,35 @@ describe('monitoring verbs (Python\'s alerts, alert_rules, integrity_policy, dri
     await expect(nd.status('watched', { driftMethod: 'median' as nd.DriftMethod })).rejects.toThrow(/drift_method/);
   });
 });
+
+describe('audit (Python\'s nd.audit)', () => {
+  it('should show who changed what from which notebook as a table, and return the rows', async () => {
+    process.env.NBDEPLOY_NOTEBOOK = 'work/churn-ts.ipynb';
+    let art: nd.ModelArtifact;
+    try {
+      art = await nd.register(variant(CANCER, 'audited'), { name: 'audited-ts', sample: DATA.train.rows, labels: DATA.train.labels });
+      await nd.deploy(art, { override: 'first release, checked by hand', display: false });
+      await nd.integrityPolicy('audited-ts', { out_of_range: 'refuse' });
+    } finally {
+      delete process.env.NBDEPLOY_NOTEBOOK;
+    }
+    const before = shown.length;
+    const rows = await nd.audit('audited-ts');
+    const user = (await nd.connect({ url: service.url, token: service.token })).user;
+    // newest first; each change made here, as this user, from this notebook (no cell outside a kernel)
+    expect(rows.map((r) => r.action)).toEqual(['integrity_policy', 'promote', 'register']);
+    for (const row of rows) expect(row).toMatchObject({ user, model: 'audited-ts', notebook: 'work/churn-ts.ipynb', cell: null });
+    expect(rows[1]).toMatchObject({ version: art!.version });
+    expect(JSON.stringify(rows[1]!.details)).toContain('first release, checked by hand');
+    const bundle = shown[before]!;
+    const text = String(bundle['text/plain']);
+    expect(text.split('\n')[0]).toBe('Audit log of audited-ts');
+    expect(text.split('\n')[1]!.split(/\s+/)).toEqual(['time', 'user', 'action', 'model', 'version', 'notebook', 'cell', 'details']);
+    expect(String(bundle['text/html'])).toContain('<table');
+    expect(String(bundle['text/html'])).toContain('work/churn-ts.ipynb');
+
+    expect(await nd.audit(undefined, { limit: 1, display: false })).toHaveLength(1);
+    expect(await nd.audit('no-such-model', { display: false })).toEqual([]);
+    await expect(nd.audit('audited-ts', { limit: 0 })).rejects.toThrow(/limit must be a whole number from 1 to 10000, got 0/);
+  });
+});

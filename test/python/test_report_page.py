@@ -36,8 +36,10 @@ def cancer():
     return train_test_split(data.data, data.target, test_size=0.3, random_state=0, stratify=data.target)
 
 
-def test_save_html_writes_the_report_with_production_comparison_reviews_and_charts(nd, cancer, tmp_path):
+def test_save_html_writes_the_report_with_production_comparison_reviews_and_charts(nd, service, cancer, tmp_path):
+    from nbdeploy._connection import ConnectionInfo
     from nbdeploy._session import client
+    from nbdeploy.client import ServiceClient
 
     X_train, X_test, y_train, y_test = cancer
     first = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)).fit(X_train, y_train)
@@ -51,7 +53,16 @@ def test_save_html_writes_the_report_with_production_comparison_reviews_and_char
         art2, X_test, y_test, gates={"f1": ">= 0.9", "accuracy": ">= 0.999"}, slices={HOSTILE: (X_test["mean radius"] > 14).to_numpy()}, show=False
     )
     assert report.baseline_version == art1.version and not report.passed
-    client().call("review", model="page", version=art2.version, decision="request_changes", comment=f"{HOSTILE} & <b>why</b>")
+    # Another person reviews (nobody reviews their own version): a reviewer with a token of their own.
+    added = subprocess.run(
+        ["node", str(ROOT / "bin" / "nbdeploy.js"), "users", "add", "rui", "--role", "reviewer", "--state-dir", str(service.state_dir)],
+        capture_output=True, text=True, check=True,
+    )
+    reviewer = ServiceClient(ConnectionInfo(client().info.url, added.stdout.strip(), "nbdeploy users add"))
+    try:
+        reviewer.call("review", model="page", version=art2.version, decision="request_changes", comment=f"{HOSTILE} & <b>why</b>")
+    finally:
+        reviewer.close()
 
     written = report.save_html(tmp_path / "report.html")
     assert written == (tmp_path / "report.html").resolve()
@@ -70,7 +81,7 @@ def test_save_html_writes_the_report_with_production_comparison_reviews_and_char
     assert page["svgs"] == 1
     # Written as text, run nowhere (the title would say "pwned").
     assert HOSTILE in page["text"]
-    assert len(page["reviews"]) == 1 and page["reviews"][0].startswith("✗ Changes requested by api")
+    assert len(page["reviews"]) == 1 and page["reviews"][0].startswith("✗ Changes requested by rui")
     assert f"{HOSTILE} & <b>why</b>" in page["reviews"][0]
     for section in ("Slices", "Data checks", "Governance checklist", "Reviews", "Charts"):
         assert section in page["text"]

@@ -2,7 +2,9 @@
  * The control plane for CI pipelines, against a running service over `/ws`:
  * `models`, `promote`, `canary`, `rollback`, `undeploy`, `audit` (cli/remote.ts has what they share).
  */
+import { auditCells, auditRows } from '../notebook/audit.js';
 import { AuditReply, ModelReply, ModelsReply } from '../notebook/replies.js';
+import { AUDIT_VERIFY_USAGE, verifyAudit } from './audit-verify.js';
 import { type Command, UsageError, integer, parseCommandLine } from './command.js';
 import { REMOTE_OPTIONS, REMOTE_USAGE, changeDeployment, describeModels, positionals, versionArgument, withService } from './remote.js';
 import { formatTable } from './table.js';
@@ -121,17 +123,20 @@ ${REMOTE_USAGE}
 
 export const audit: Command = {
   name: 'audit',
-  summary: 'print the audit log (who changed what, when), newest first',
+  summary: 'print the audit log (who changed what, when), newest first; `audit verify` checks its hash chain',
   usage: `usage: nbdeploy audit [MODEL] [--limit N] [options]
 
 Prints the audit log of every model (or MODEL), newest first: when, who, from which
-notebook, what, and the details (an override's reason, a rollback's versions).
+notebook and cell, what, and the details (an override's reason, a rollback's versions).
 
 options:
   --limit N                at most N entries (default: the service's, 100)
 ${REMOTE_USAGE}
+
+${AUDIT_VERIFY_USAGE}
 `,
   run: async (args) => {
+    if (args[0] === 'verify') return verifyAudit(args.slice(1));
     const { values, positionals: given } = parseRemote(args, { limit: { type: 'string' } });
     const [model] = positionals(given, ['MODEL'], 0);
     const message: Record<string, unknown> & { type: string } = { type: 'audit' };
@@ -140,16 +145,8 @@ ${REMOTE_USAGE}
     if (limit !== undefined) message.limit = limit;
     await withService('audit', values, async (client) => {
       const { entries } = (await client.request(message, AuditReply)).reply;
-      const rows = entries.map((e) => [
-        e.at,
-        e.actor,
-        e.action,
-        e.model ?? '',
-        e.version === null ? '' : String(e.version),
-        e.notebook ?? '',
-        Object.keys(e.details).length ? JSON.stringify(e.details) : ''
-      ]);
-      const text = rows.length ? formatTable(['AT', 'WHO', 'ACTION', 'MODEL', 'VERSION', 'NOTEBOOK', 'DETAILS'], rows) : 'no audit entries\n';
+      const rows = auditRows(entries).map(auditCells);
+      const text = rows.length ? formatTable(['AT', 'WHO', 'ACTION', 'MODEL', 'VERSION', 'NOTEBOOK', 'CELL', 'DETAILS'], rows) : 'no audit entries\n';
       return { json: { entries }, text };
     });
   }

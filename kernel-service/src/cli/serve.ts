@@ -17,12 +17,15 @@ options:
   --port PORT              port (default ${DEFAULT_OPTIONS.port}; 0 picks a free one)
   --grpc-port PORT         also serve OIP v2 gRPC on this port (off unless given; 0 picks a free one)
   --state-dir DIR          registry, artifacts and token (default ${DEFAULT_OPTIONS.stateDir})
-  --token TOKEN            access token (default: NBDEPLOY_TOKEN, else generated once and kept in DIR/${TOKEN_FILE})
+  --token TOKEN            the admin's access token (default: NBDEPLOY_TOKEN, else generated once and kept
+                           in DIR/${TOKEN_FILE}); other people get theirs with "nbdeploy users add"
   --allow-origin URL       an origin allowed to open WebSockets (repeatable)
   --max-request-bytes N    largest request body or WebSocket message (default ${DEFAULT_OPTIONS.maxRequestBytes})
   --intra-op-threads N     onnxruntime threads per run (default ${DEFAULT_OPTIONS.intraOpThreads})
   --shutdown-timeout-ms N  how long SIGTERM waits for in-flight requests (default ${DEFAULT_OPTIONS.shutdownTimeoutMs})
   --allow-unvalidated      let versions go to production without a passing validation report
+  --four-eyes              production also needs an approving review by someone who neither registered
+                           nor validated the version (docs/people.md)
   --monitor-window-seconds N  length of a monitoring window (default ${DEFAULT_OPTIONS.monitorWindowSeconds})
   --monitor-retention-days N  how long monitoring data is kept (default ${DEFAULT_OPTIONS.monitorRetentionDays})
   --alert-webhook URL      POST every alert (firing, resolved) there as Slack-compatible JSON (repeatable)
@@ -47,6 +50,7 @@ async function runServe(args: string[]): Promise<void> {
       'intra-op-threads': { type: 'string' },
       'shutdown-timeout-ms': { type: 'string' },
       'allow-unvalidated': { type: 'boolean' },
+      'four-eyes': { type: 'boolean' },
       'monitor-window-seconds': { type: 'string' },
       'monitor-retention-days': { type: 'string' },
       'alert-webhook': { type: 'string', multiple: true },
@@ -67,6 +71,7 @@ async function runServe(args: string[]): Promise<void> {
     intraOpThreads: integer('intra-op-threads', values['intra-op-threads']),
     shutdownTimeoutMs: integer('shutdown-timeout-ms', values['shutdown-timeout-ms']),
     validationGate: values['allow-unvalidated'] ? false : undefined,
+    fourEyes: values['four-eyes'] ? true : undefined,
     monitorWindowSeconds: integer('monitor-window-seconds', values['monitor-window-seconds']),
     monitorRetentionDays: decimal('monitor-retention-days', values['monitor-retention-days']),
     monitoring: values['no-monitoring'] ? false : undefined,

@@ -1,7 +1,7 @@
 /**
  * Open Inference Protocol v2 over gRPC (`inference.GRPCInferenceService`, the contract in
  * kernel-service/proto/grpc_predict_v2.proto) on its own port (`serve --grpc-port`), with
- * @grpc/grpc-js. A transport like REST and WebSocket: it checks the token, translates
+ * @grpc/grpc-js. A transport like REST and WebSocket: it checks the token and the role (people/permissions.ts), translates
  * messages (tensors.ts) and goes through the same data plane, so requests get the same
  * checks, integrity policy, batching, canary routing, monitoring and metrics (transport
  * "grpc"). ServerLive and ServerReady answer without a token, as the HTTP health probes do.
@@ -11,6 +11,8 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { Access } from '../auth.js';
 import { ServiceError } from '../errors.js';
+import { authorize } from '../people/authorize.js';
+import { GRPC_PERMISSIONS } from '../people/permissions.js';
 import type { Registry } from '../registry/registry.js';
 import type { DataPlane } from '../serving/data-plane.js';
 import { isModelReady, modelMetadata, parseVersion, serverMetadata } from '../serving/model-metadata.js';
@@ -74,19 +76,20 @@ export class GrpcInferenceServer {
       if (!request.name) throw new ServiceError('NBD_ERR_BAD_REQUEST', { issues: `${field}: give the model's name` });
       return { name: request.name, version: parseVersion(request.name, request.version) };
     };
+    const access = ctx.access;
     return {
-      ServerLive: unary(null, () => ({ live: true })),
-      ServerReady: unary(null, () => ({ ready: ctx.isAcceptingTraffic() })),
-      ServerMetadata: unary(ctx.access, () => serverMetadata()),
-      ModelMetadata: unary(ctx.access, (request: ModelRef) => {
+      ServerLive: unary(access, 'ServerLive', () => ({ live: true })),
+      ServerReady: unary(access, 'ServerReady', () => ({ ready: ctx.isAcceptingTraffic() })),
+      ServerMetadata: unary(access, 'ServerMetadata', () => serverMetadata()),
+      ModelMetadata: unary(access, 'ModelMetadata', (request: ModelRef) => {
         const { name, version } = model(request);
         return modelMetadata(ctx.registry, name, version);
       }),
-      ModelReady: unary(ctx.access, (request: ModelRef) => {
+      ModelReady: unary(access, 'ModelReady', (request: ModelRef) => {
         const { name, version } = model(request);
         return { ready: isModelReady(ctx.registry, ctx.server, name, version) && ctx.isAcceptingTraffic() };
       }),
-      ModelInfer: unary(ctx.access, async (request: ModelInferRequest): Promise<ModelInferResponse> => {
+      ModelInfer: unary(access, 'ModelInfer', async (request: ModelInferRequest): Promise<ModelInferResponse> => {
         const { name, version } = model({ name: request.model_name, version: request.model_version }, 'model_name');
         const { request: input, raw } = readInferRequest(request);
         return inferResponse(await ctx.dataPlane.infer(name, version, input, 'grpc'), raw);
@@ -97,11 +100,20 @@ export class GrpcInferenceServer {
   private readonly _server: grpc.Server;
 }
 
-/** A unary handler: the token first (unless `access` is null), then the answer or the error as a status. */
-function unary<Request, Response>(access: Access | null, answer: (request: Request) => Response | Promise<Response>): Unary {
+/**
+ * A unary handler: the token and the role the permission table asks for first (nothing for
+ * the health probes), then the answer or the error as a status.
+ */
+function unary<Request, Response>(access: Access, method: string, answer: (request: Request) => Response | Promise<Response>): Unary {
+  if (!(method in GRPC_PERMISSIONS)) throw new Error(`gRPC method ${method} has no entry in people/permissions.ts`);
+  const requirement = GRPC_PERMISSIONS[method]!;
   return (call, callback) => {
     try {
-      if (access) access.checkAuthorization(firstValue(call.metadata.get('authorization')));
+      if (requirement !== null) {
+        const principal = access.authenticateAuthorization(firstValue(call.metadata.get('authorization')));
+        const request = call.request as { name?: string; model_name?: string };
+        authorize(principal, requirement, method, request.model_name || request.name || undefined);
+      }
       Promise.resolve(answer(call.request as Request)).then(
         (response) => callback(null, response),
         (error: unknown) => callback(grpcError(error))

@@ -6,6 +6,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import FindMyWay from 'find-my-way';
 import { type Access, actorOf } from '../auth.js';
+import { type Principal, authorize } from '../people/authorize.js';
+import { HTTP_PERMISSIONS } from '../people/permissions.js';
+import type { UserStore } from '../people/user-store.js';
+import { ServerExtensionTokenRequest } from '../protocol/people.js';
 import { ServiceError, asServiceError } from '../errors.js';
 import type { ServiceMetrics } from '../metrics.js';
 import { ModelConfig, RepositoryIndexRequest, RepositoryLoadRequest, describeIssues } from '../protocol/oip.js';
@@ -20,6 +24,7 @@ import { readBody, readJson } from './body.js';
 
 export interface HttpContext {
   access: Access;
+  users: UserStore;
   registry: Registry;
   server: ModelServer;
   dataPlane: DataPlane;
@@ -31,7 +36,7 @@ export interface HttpContext {
 }
 
 type Params = { [key: string]: string | undefined };
-type Handler = (req: IncomingMessage, res: ServerResponse, params: Params) => unknown;
+type Handler = (req: IncomingMessage, res: ServerResponse, params: Params, principal: Principal) => unknown;
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   sendText(res, status, typeof body === 'string' ? body : JSON.stringify(body));
@@ -52,18 +57,32 @@ export function sendError(res: ServerResponse, error: unknown): void {
   sendJson(res, failure.status, failure);
 }
 
-export function createRouter(ctx: HttpContext): (req: IncomingMessage, res: ServerResponse) => void {
+export interface HttpRouter {
+  handle: (req: IncomingMessage, res: ServerResponse) => void;
+  /** Every route the router holds, as `METHOD path` (the role matrix test compares it with the permission table). */
+  routes: string[];
+}
+
+export function createRouter(ctx: HttpContext): HttpRouter {
   const router = FindMyWay({
     ignoreTrailingSlash: true,
     defaultRoute: (req, res) => sendError(res, new ServiceError('NBD_ERR_ROUTE_NOT_FOUND', { method: req.method ?? '', path: req.url ?? '' }))
   });
 
-  /** Registers a route that needs the token (all but the health probes). */
-  const guarded = (method: 'GET' | 'POST', path: string, handler: Handler): void => {
+  /**
+   * Registers a route with what it needs from the permission table (people/permissions.ts):
+   * nothing (the health probes), or a token whose user has the ability. A route without an
+   * entry in the table stops the service at start.
+   */
+  const route = (method: 'GET' | 'POST', path: string, handler: Handler): void => {
+    const key = `${method} ${path}`;
+    if (!(key in HTTP_PERMISSIONS)) throw new Error(`route ${key} has no entry in people/permissions.ts`);
+    const requirement = HTTP_PERMISSIONS[key]!;
     router.on(method, path, (req, res, params) => {
       try {
-        ctx.access.checkToken(req);
-        const result = handler(req, res, params);
+        const principal = requirement === null ? ANONYMOUS : ctx.access.authenticate(req);
+        authorize(principal, requirement, key, params.name);
+        const result = handler(req, res, params, principal);
         if (result instanceof Promise) result.catch((error: unknown) => sendError(res, error));
       } catch (error) {
         sendError(res, error);
@@ -71,27 +90,27 @@ export function createRouter(ctx: HttpContext): (req: IncomingMessage, res: Serv
     });
   };
 
-  router.on('GET', '/v2/health/live', (_req, res) => sendJson(res, 200, { live: true }));
-  router.on('GET', '/v2/health/ready', (_req, res) => {
+  route('GET', '/v2/health/live', (_req, res) => sendJson(res, 200, { live: true }));
+  route('GET', '/v2/health/ready', (_req, res) => {
     const ready = ctx.isAcceptingTraffic();
     sendJson(res, ready ? 200 : 503, { ready });
   });
 
-  guarded('GET', '/v2', (_req, res) => sendJson(res, 200, serverMetadata()));
+  route('GET', '/v2', (_req, res) => sendJson(res, 200, serverMetadata()));
 
   const metadata: Handler = (_req, res, { name, version }) => {
     sendJson(res, 200, modelMetadata(ctx.registry, name!, parseVersion(name!, version)));
   };
-  guarded('GET', '/v2/models/:name', metadata);
-  guarded('GET', '/v2/models/:name/versions/:version', metadata);
+  route('GET', '/v2/models/:name', metadata);
+  route('GET', '/v2/models/:name/versions/:version', metadata);
 
   const ready: Handler = (_req, res, { name, version }) => {
     const model = name!;
     const isReady = isModelReady(ctx.registry, ctx.server, model, parseVersion(model, version)) && ctx.isAcceptingTraffic();
     sendJson(res, isReady ? 200 : 503, { name: model, ready: isReady });
   };
-  guarded('GET', '/v2/models/:name/ready', ready);
-  guarded('GET', '/v2/models/:name/versions/:version/ready', ready);
+  route('GET', '/v2/models/:name/ready', ready);
+  route('GET', '/v2/models/:name/versions/:version/ready', ready);
 
   const infer: Handler = async (req, res, { name, version }) => {
     const model = name!;
@@ -111,10 +130,10 @@ export function createRouter(ctx: HttpContext): (req: IncomingMessage, res: Serv
       admission.release();
     }
   };
-  guarded('POST', '/v2/models/:name/infer', infer);
-  guarded('POST', '/v2/models/:name/versions/:version/infer', infer);
+  route('POST', '/v2/models/:name/infer', infer);
+  route('POST', '/v2/models/:name/versions/:version/infer', infer);
 
-  guarded('POST', '/v2/repository/index', async (req, res) => {
+  route('POST', '/v2/repository/index', async (req, res) => {
     const body = await readJson(req, ctx.maxRequestBytes, RepositoryIndexRequest, {});
     const rows = ctx.registry.listModels().flatMap((m) =>
       m.versions.map((v) => {
@@ -126,11 +145,11 @@ export function createRouter(ctx: HttpContext): (req: IncomingMessage, res: Serv
     sendJson(res, 200, body.ready ? rows.filter((r) => r.state === 'READY') : rows);
   });
 
-  guarded('POST', '/v2/repository/models/:name/load', async (req, res, { name }) => {
+  route('POST', '/v2/repository/models/:name/load', async (req, res, { name }, principal) => {
     const model = name!;
     const body = await readJson(req, ctx.maxRequestBytes, RepositoryLoadRequest, {});
     const { files, config } = repositoryFiles(body.parameters ?? {});
-    const actor = actorOf(req);
+    const actor = actorOf(principal);
     if (files.size === 0) {
       const summary = await ctx.deployer.load(model, actor);
       sendJson(res, 200, { model_name: model, serving: summary.deployment.serving });
@@ -141,19 +160,33 @@ export function createRouter(ctx: HttpContext): (req: IncomingMessage, res: Serv
     sendJson(res, 200, { model_name: model, model_version: String(version.version), sha256: version.sha256, created });
   });
 
-  guarded('POST', '/v2/repository/models/:name/unload', async (req, res, { name }) => {
+  route('POST', '/v2/repository/models/:name/unload', async (req, res, { name }, principal) => {
     const model = name!;
     await readJson(req, ctx.maxRequestBytes, RepositoryLoadRequest, {});
-    await ctx.deployer.undeploy(model, undefined, actorOf(req));
+    await ctx.deployer.undeploy(model, undefined, actorOf(principal));
     sendJson(res, 200, { model_name: model, serving: false });
   });
 
-  guarded('GET', '/metrics', async (_req, res) => {
+  route('GET', '/metrics', async (_req, res) => {
     sendText(res, 200, await ctx.metrics.registry.metrics(), ctx.metrics.registry.contentType);
   });
 
-  return (req, res) => router.lookup(req, res);
+  // The Jupyter server extension's: a token for the Jupyter user, made on first use (docs/protocol.md).
+  route('POST', '/v2/nbdeploy/users/:name/tokens', async (req, res, { name }, principal) => {
+    const body = await readJson(req, ctx.maxRequestBytes, ServerExtensionTokenRequest, {});
+    const user = name!;
+    const actor = actorOf(principal);
+    const existing = ctx.users.ensureUser({ name: user, role: body.role ?? 'deployer' }, actor);
+    const token = ctx.users.issueToken(user, body.label ?? 'jupyter', actor);
+    sendJson(res, 200, { user, role: existing.role, token });
+  });
+
+  const held = (router as unknown as { routes: Array<{ method: string; path: string }> }).routes;
+  return { handle: (req, res) => router.lookup(req, res), routes: held.map((r) => `${r.method} ${r.path}`) };
 }
+
+/** The principal of the health probes, which need no token. */
+const ANONYMOUS: Principal = { user: 'anonymous', role: 'inference', models: null, service: false };
 
 /** `file:<version>/<path>` parameters (base64) as files, and the batching from `config`. */
 function repositoryFiles(parameters: Record<string, unknown>): { files: Map<string, Uint8Array>; config: Partial<BatchingConfig> | undefined } {

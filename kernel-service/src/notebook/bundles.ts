@@ -32,7 +32,7 @@ function fmt(value: unknown): string {
 /** Python's `{:g}` for percentages (100, 20, 12.5). */
 const pct = (v: number): string => String(Number(v.toPrecision(6)));
 
-function table(header: string[], rows: unknown[][]): string {
+export function table(header: string[], rows: unknown[][]): string {
   const cell = (tag: string, value: unknown, i: number): string => `<${tag} ${cellStyle(i === 0 ? 'left' : 'right')}>${value}</${tag}>`;
   const head = header.map((h, i) => cell('th', escapeHtml(h), i)).join('');
   const body = rows.map((r) => '<tr>' + r.map((v, i) => cell('td', v, i)).join('') + '</tr>').join('');

@@ -5,7 +5,6 @@
  */
 import { z } from 'zod';
 import type { NotebookClient } from './client.js';
-import { withContext } from './context.js';
 import { deploymentOf } from './deployment.js';
 import { InputError } from './errors.js';
 import { DeploymentReply } from './replies.js';
@@ -55,7 +54,7 @@ export async function setCapture(client: NotebookClient, name: string, options: 
   const rate = options.rate ?? 0.1;
   if (!(rate >= 0 && rate <= 1)) throw new InputError(`rate is the share of requests kept, between 0 and 1, not ${rate}`);
   const message = { type: 'set_capture', model: name, rate, retention_days: options.retentionDays ?? 7 };
-  const { reply } = await client.request(withContext(message), DeploymentReply);
+  const { reply } = await client.request(message, DeploymentReply);
   const view = reply.model;
   return deploymentOf(client.info.url, view, view.deployment.production ?? Math.max(...view.versions.map((v) => v.version)));
 }

@@ -3,12 +3,15 @@
  * `ws`. Requests are checked against the protocol's own zod schemas before they leave, so
  * a mistake is reported in the notebook, naming the field; replies are matched to
  * requests by id and checked against the reply schemas; a dropped connection is opened
- * again on the next request. Mirrors python-bridge/nbdeploy/client.py.
+ * again on the next request. Every request but inference carries where it comes from
+ * (`context`: the notebook and the running cell, context.ts) for the service's audit log.
+ * Mirrors python-bridge/nbdeploy/client.py.
  */
 import WebSocket from 'ws';
 import type { z } from 'zod';
 import { binaryFrame, BinaryMessage, splitBinaryFrame, TextMessage } from '../protocol/notebook.js';
 import type { ConnectionInfo } from './connection.js';
+import type { ChangeContext } from './context.js';
 import { InputError, NbdeployError, ServiceError, ServiceUnreachableError } from './errors.js';
 import { ErrorReply, Welcome } from './replies.js';
 
@@ -28,8 +31,10 @@ export class NotebookClient {
   readonly info: ConnectionInfo;
   welcome: Welcome | null = null;
 
-  constructor(info: ConnectionInfo) {
+  /** `context`: where each request comes from, asked afresh for each request. */
+  constructor(info: ConnectionInfo, context: (() => ChangeContext) | null = null) {
     this.info = info;
+    this._context = context;
   }
 
   /** Sends one request (a binary frame when there is a payload) and resolves with the reply, checked by `schema`. */
@@ -40,7 +45,11 @@ export class NotebookClient {
     timeoutMs = DEFAULT_TIMEOUT_MS
   ): Promise<{ reply: z.infer<S>; payload: Buffer | null }> {
     const id = this._nextId++;
-    const full = { ...message, id };
+    const full: Outgoing = { ...message, id };
+    if (this._context && full.context === undefined && message.type !== 'infer') {
+      const context = this._context();
+      if (Object.keys(context).length) full.context = context;
+    }
     const check = payload ? BinaryMessage.safeParse(full) : TextMessage.safeParse(full);
     if (!check.success) {
       const issues = check.error.issues.map((i) => `${i.path.join('.') || '(message)'}: ${i.message}`).join('; ');
@@ -166,6 +175,7 @@ export class NotebookClient {
     }
   }
 
+  private readonly _context: (() => ChangeContext) | null;
   private _ws: WebSocket | null = null;
   private _opening: Promise<WebSocket> | null = null;
   private _nextId = 1;

@@ -4,7 +4,6 @@
  */
 import type { ModelView } from '../protocol/views.js';
 import type { NotebookClient } from './client.js';
-import { withContext } from './context.js';
 import { DeployRefusedError, InputError, ServiceError } from './errors.js';
 import { DeploymentReply } from './replies.js';
 import type { ModelSignature } from './signature.js';
@@ -90,7 +89,7 @@ export async function deploy(client: NotebookClient, art: ModelArtifact | { name
   if (options.batching !== undefined) message.batching = options.batching;
   if (options.gates !== undefined) message.gates = options.gates;
   try {
-    const { reply } = await client.request(withContext(message), DeploymentReply);
+    const { reply } = await client.request(message, DeploymentReply);
     return deploymentOf(client.info.url, reply.model, art.version);
   } catch (error) {
     if (error instanceof ServiceError && error.code === 'NBD_ERR_VALIDATION_REQUIRED') {
@@ -108,6 +107,6 @@ export async function deploy(client: NotebookClient, art: ModelArtifact | { name
 }
 
 export async function rollback(client: NotebookClient, name: string): Promise<Deployment> {
-  const { reply } = await client.request(withContext({ type: 'rollback', model: name }), DeploymentReply);
+  const { reply } = await client.request({ type: 'rollback', model: name }, DeploymentReply);
   return deploymentOf(client.info.url, reply.model, reply.model.deployment.production!);
 }

@@ -3,28 +3,20 @@
  * sends one MIME type per output, but nbdeploy's outputs are one `display_data` with the
  * nbdeploy payload and its text/plain and text/html fallbacks together (as in Python), so
  * that every viewer picks the richest type it can render. The running tslab kernel's
- * display writer is found among the loaded modules (tslab loads its `jupyter` module once
- * per kernel); outside a tslab kernel (a script, a test) the text/plain summary goes to
- * stdout instead.
+ * display writer is its `jupyter` module's (tslab.ts); outside a tslab kernel (a script, a
+ * test) the text/plain summary goes to stdout instead.
  */
-import { createRequire } from 'node:module';
 import type { MimeBundle } from './bundles.js';
+import { tslabJupyter } from './tslab.js';
 
 type WriteDisplayData = (content: { data: MimeBundle; metadata: Record<string, unknown>; transient: Record<string, unknown> }, update: boolean) => void;
 
 /** Where bundles go; tests and other front ends may replace it with `setDisplay`. */
 export type Display = (bundle: MimeBundle) => void;
 
-const TSLAB_JUPYTER = /[\\/]tslab[\\/]dist[\\/]jupyter\.js$/;
-
 function tslabWriter(): WriteDisplayData | null {
-  const cache = createRequire(import.meta.url).cache;
-  for (const [file, mod] of Object.entries(cache)) {
-    if (!TSLAB_JUPYTER.test(file)) continue;
-    const write = (mod?.exports as { lastWriteDisplayData?: WriteDisplayData | null } | undefined)?.lastWriteDisplayData;
-    if (typeof write === 'function') return write;
-  }
-  return null;
+  const write = tslabJupyter()?.lastWriteDisplayData;
+  return typeof write === 'function' ? (write as WriteDisplayData) : null;
 }
 
 const defaultDisplay: Display = (bundle) => {

@@ -8,6 +8,7 @@
  *     const out = await nd.predict("churn", rows);          // .labels, .scores / .values, .request_ids
  *     await nd.feedback("churn", out.request_ids, truth);
  *     await nd.monitor("churn");                            // shows the monitoring now
+ *     await nd.audit("churn");                              // who changed what, from which notebook and cell
  *
  * Reports, deployments and monitoring show as the same MIME bundles as Python's, so the
  * JupyterLab extension renders them alike; `{ display: false }` only returns them.
@@ -16,7 +17,8 @@ import { deploymentBundle, monitorBundle, validationBundle } from './bundles.js'
 import { client } from './session.js';
 import { show } from './display.js';
 import { deploy as deployVersion, type DeployOptions, rollback as rollbackModel } from './deployment.js';
-import { withContext } from './context.js';
+import { type AuditRow, auditBundle, auditRows } from './audit.js';
+import { followCells } from './context.js';
 import { InputError } from './errors.js';
 import { saveReportPage } from './report-page.js';
 import { type Captured, type CaptureOptions, type CapturedOptions, readCaptured, setCapture } from './capture.js';
@@ -29,7 +31,7 @@ import type { AlertRuleInput } from '../protocol/notebook.js';
 import type { AlertView as Alert } from '../monitoring/views.js';
 import type { DriftMethod } from '../monitoring/drift-statistics.js';
 import type { IntegrityPolicy } from '../protocol/integrity.js';
-import { AlertRulesReply, AlertsReply, DeploymentReply, FeedbackRecorded, ModelReply, ModelsReply, MonitorReply, StatusReply } from './replies.js';
+import { AlertRulesReply, AlertsReply, AuditReply, DeploymentReply, FeedbackRecorded, ModelReply, ModelsReply, MonitorReply, StatusReply } from './replies.js';
 import type { Rows } from './rows.js';
 import { predictRows } from './serving.js';
 import type { ClassLabel } from './signature.js';
@@ -59,6 +61,10 @@ export interface AlertRules {
   service_webhooks: number;
 }
 export type * from './types.js';
+export type { AuditRow };
+
+// From the next cell on, changes carry the id of the cell they come from (context.ts).
+followCells();
 
 /** Whether to show the output in the notebook (default true). */
 export interface ShowOption {
@@ -118,7 +124,7 @@ export async function feedback(name: string, requestIds: readonly string[], trut
     throw new InputError(`${requestIds.length} request ids but ${truth.length} ground-truth values; give one per id`);
   }
   const { reply } = await client().request(
-    withContext({ type: 'feedback', model: name, request_ids: [...requestIds], ground_truth: [...truth] }),
+    { type: 'feedback', model: name, request_ids: [...requestIds], ground_truth: [...truth] },
     FeedbackRecorded
   );
   return reply.count;
@@ -195,9 +201,9 @@ export async function alerts(name?: string, options: { last?: string | number; s
  */
 export async function alertRules(name: string, options: { rules?: AlertRuleInput[] | null; webhooks?: string[] } = {}): Promise<AlertRules> {
   let reply: z.infer<typeof AlertRulesReply> | null = null;
-  if (options.rules !== undefined) reply = (await client().request(withContext({ type: 'set_alert_rules', model: name, rules: options.rules }), AlertRulesReply)).reply;
+  if (options.rules !== undefined) reply = (await client().request({ type: 'set_alert_rules', model: name, rules: options.rules }, AlertRulesReply)).reply;
   if (options.webhooks !== undefined) {
-    reply = (await client().request(withContext({ type: 'set_alert_webhooks', model: name, webhooks: [...options.webhooks] }), AlertRulesReply)).reply;
+    reply = (await client().request({ type: 'set_alert_webhooks', model: name, webhooks: [...options.webhooks] }, AlertRulesReply)).reply;
   }
   reply ??= (await client().request({ type: 'get_alert_rules', model: name }, AlertRulesReply)).reply;
   const { type: _type, id: _id, ...rest } = reply as Record<string, unknown>;
@@ -213,7 +219,7 @@ export async function alertRules(name: string, options: { rules?: AlertRuleInput
 export async function integrityPolicy(name: string, changes: Partial<IntegrityPolicy> = {}): Promise<IntegrityPolicy> {
   const { reply } =
     Object.keys(changes).length > 0
-      ? await client().request(withContext({ type: 'set_integrity_policy', model: name, policy: { ...changes } }), DeploymentReply)
+      ? await client().request({ type: 'set_integrity_policy', model: name, policy: { ...changes } }, DeploymentReply)
       : await client().request({ type: 'get_model', model: name }, ModelReply);
   return { ...reply.model.deployment.integrity_policy } as IntegrityPolicy;
 }
@@ -242,6 +248,22 @@ export function captured(name: string, options: Omit<CapturedOptions, 'lastSecon
 export function replay(name: string, version: number, options: Omit<ReplayOptions, 'lastSeconds'> & { last?: string | number } = {}): Promise<Replay> {
   const { last, ...rest } = options;
   return runReplay(client(), name, version, { ...rest, ...(last === undefined ? {} : { lastSeconds: parseSpan(last) }) });
+}
+
+/**
+ * The audit log of model `name` (every model when left out), newest first, at most `limit`
+ * entries (default 100): who changed what, when, from which notebook and cell. Shows it as
+ * a table; returns the rows.
+ */
+export async function audit(name?: string, options: { limit?: number } & ShowOption = {}): Promise<AuditRow[]> {
+  const limit = options.limit ?? 100;
+  if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new InputError(`limit must be a whole number from 1 to 10000, got ${JSON.stringify(options.limit)}`);
+  const message: Record<string, unknown> & { type: string } = { type: 'audit', limit };
+  if (name !== undefined) message.model = name;
+  const { reply } = await client().request(message, AuditReply);
+  const rows = auditRows(reply.entries);
+  if (options.display !== false) show(auditBundle(rows, name === undefined ? 'Audit log' : `Audit log of ${name}`));
+  return rows;
 }
 
 /** The registry as rows: one per version. */

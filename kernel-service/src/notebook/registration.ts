@@ -11,7 +11,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { OnnxModel } from '../runtime/onnx-model.js';
 import type { NotebookClient } from './client.js';
-import { withContext } from './context.js';
 import { InputError } from './errors.js';
 import { classificationScores, type Metrics, regressionScores } from '../validation/metrics.js';
 import { readOutputs } from '../validation/model-outputs.js';
@@ -116,7 +115,7 @@ export async function register(client: NotebookClient, model: string | Uint8Arra
         card
       }
     };
-    const message: Record<string, unknown> & { type: string } = withContext({ type: 'register', model: options.name, metadata });
+    const message: Record<string, unknown> & { type: string } = { type: 'register', model: options.name, metadata };
     if (profile) message.profile = profile;
     if (options.batching) message.batching = options.batching;
     const { reply } = await client.request(message, Registered, [bytes]);

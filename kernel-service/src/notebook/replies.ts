@@ -61,7 +61,8 @@ export const Model: z.ZodType<ModelView> = z.looseObject({
           created_by: z.string(),
           review: Review.nullable()
         })
-        .nullable()
+        .nullable(),
+      production_gate: z.looseObject({ open: z.boolean(), reason: z.string().nullable() })
     })
   )
 });
@@ -140,6 +141,8 @@ export const AuditEntry = z.looseObject({
   at: z.string(),
   actor: z.string(),
   notebook: z.string().nullable(),
+  /** The Jupyter cell the change came from (older services do not send it). */
+  cell: z.string().nullable().optional(),
   action: z.string(),
   model: z.string().nullable(),
   version: z.number().nullable(),

@@ -1,6 +1,7 @@
-/** The notebook's current connection (one per kernel), opened on first use. */
+/** The notebook's current connection (one per kernel), opened on first use; its requests say which notebook and cell they come from. */
 import { NotebookClient } from './client.js';
 import { type ConnectOptions, resolveConnection } from './connection.js';
+import { changeContext } from './context.js';
 import { ModelsReply } from './replies.js';
 
 let current: NotebookClient | null = null;
@@ -15,14 +16,14 @@ export interface Connected {
 /** Connects to the service (default: NBDEPLOY_URL / NBDEPLOY_TOKEN, then .nbdeploy/token upwards). */
 export async function connect(options: ConnectOptions = {}): Promise<Connected> {
   current?.close();
-  current = new NotebookClient(resolveConnection(options));
+  current = new NotebookClient(resolveConnection(options), changeContext);
   await current.request({ type: 'list' }, ModelsReply); // fail now, with a clear error, rather than at the first real call
   const welcome = current.welcome!;
   return { url: current.info.url, server: { name: welcome.server.name, version: welcome.server.version }, user: welcome.user ?? null };
 }
 
 export function client(): NotebookClient {
-  current ??= new NotebookClient(resolveConnection());
+  current ??= new NotebookClient(resolveConnection(), changeContext);
   return current;
 }
 

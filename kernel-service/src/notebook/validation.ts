@@ -6,7 +6,6 @@
  */
 import { tensorToBytes } from '../protocol/datatypes.js';
 import type { NotebookClient } from './client.js';
-import { withContext } from './context.js';
 import { InputError } from './errors.js';
 import { ValidationRecorded } from './replies.js';
 import { buildInputs, checkRows, type Rows } from './rows.js';
@@ -52,7 +51,7 @@ export async function validate(
   if (options.card) message.card = options.card;
   if (options.resamples !== undefined) message.resamples = options.resamples;
   if (options.seed !== undefined) message.seed = options.seed;
-  const { reply } = await client.request(withContext(message), ValidationRecorded, inputs.map(tensorToBytes));
+  const { reply } = await client.request(message, ValidationRecorded, inputs.map(tensorToBytes));
   return reportOf(reply.validation);
 }
 

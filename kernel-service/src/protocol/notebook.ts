@@ -23,7 +23,8 @@ const Version = z.number().int().positive();
 /** Where a change comes from, for the audit log: the notebook path, cell, kernel. */
 export const Context = z.strictObject({
   notebook: z.string().max(1024).optional(),
-  cell: z.string().max(256).optional(),
+  /** A Jupyter cell id. */
+  cell: z.string().max(128).optional(),
   kernel: z.string().max(256).optional()
 });
 export type Context = z.infer<typeof Context>;

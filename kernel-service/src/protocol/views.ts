@@ -2,6 +2,7 @@
  * Registry records as the wire shows them (snake_case JSON), shared by the WebSocket
  * protocol and the live events.
  */
+import { type GatePolicy, type ProductionGate, productionGate } from '../serving/production-gate.js';
 import type { AuditEntry, ModelSummary, ReviewRecord, ValidationRecord, VersionRecord } from '../registry/registry.js';
 
 export interface VersionView {
@@ -20,6 +21,8 @@ export interface VersionView {
     created_by: string;
     review: { decision: string; by: string; at: string; comment: string } | null;
   } | null;
+  /** Whether promoting this version to production is possible now, and if not, why. */
+  production_gate: ProductionGate;
 }
 
 export interface ModelView {
@@ -39,7 +42,7 @@ export interface ModelView {
   versions: VersionView[];
 }
 
-export function versionView(v: VersionRecord): VersionView {
+export function versionView(v: VersionRecord, gate: GatePolicy): VersionView {
   return {
     version: v.version,
     sha256: v.sha256,
@@ -56,11 +59,12 @@ export function versionView(v: VersionRecord): VersionView {
     },
     validation: v.validation
       ? { id: v.validation.id, passed: v.validation.passed, created_at: v.validation.createdAt, created_by: v.validation.createdBy, review: v.validation.review }
-      : null
+      : null,
+    production_gate: productionGate(v, gate)
   };
 }
 
-export function modelView(m: ModelSummary): ModelView {
+export function modelView(m: ModelSummary, gate: GatePolicy): ModelView {
   const d = m.deployment;
   return {
     name: m.name,
@@ -74,12 +78,12 @@ export function modelView(m: ModelSummary): ModelView {
       capture: d.capture ? { rate: d.capture.rate, retention_days: d.capture.retentionDays } : null,
       updated_at: d.updatedAt
     },
-    versions: m.versions.map(versionView)
+    versions: m.versions.map((v) => versionView(v, gate))
   };
 }
 
 export function auditView(e: AuditEntry): Record<string, unknown> {
-  return { id: e.id, at: e.at, actor: e.actor, notebook: e.notebook, action: e.action, model: e.model, version: e.version, details: e.details };
+  return { id: e.id, at: e.at, actor: e.actor, notebook: e.notebook, cell: e.cell, action: e.action, model: e.model, version: e.version, details: e.details };
 }
 
 export function validationView(v: ValidationRecord, reviews: readonly ReviewRecord[]): Record<string, unknown> {

@@ -13,6 +13,8 @@ export type Stage = (typeof STAGES)[number];
 export interface Actor {
   user: string;
   notebook?: string | null;
+  /** The Jupyter cell id the change came from. */
+  cell?: string | null;
 }
 
 export interface BatchingConfig {
@@ -45,6 +47,8 @@ export interface VersionRecord {
   stage: Stage;
   createdAt: string;
   createdBy: string;
+  /** Everyone who stored a validation report of this version (four eyes: they cannot review it). */
+  validatedBy: string[];
   /** The latest validation report's outcome, and the latest review of it. */
   validation: ValidationStatus | null;
 }
@@ -55,6 +59,8 @@ export interface ValidationStatus {
   createdAt: string;
   createdBy: string;
   review: { decision: ReviewDecision; by: string; at: string; comment: string } | null;
+  /** Who approved this report (their latest review of it approves). */
+  approvedBy: string[];
 }
 
 export interface Deployment {
@@ -90,6 +96,7 @@ export interface AuditEntry {
   at: string;
   actor: string;
   notebook: string | null;
+  cell: string | null;
   action: string;
   model: string | null;
   version: number | null;

@@ -24,8 +24,10 @@ import type {
   VersionRecord
 } from './registry.js';
 import { DEFAULT_BATCHING } from './registry.js';
+import { SqliteAuditLog, chainAuditLog } from './audit-log.js';
 
-const MIGRATIONS: Migration[] = [
+/** Exported for the test that migrates a database an older build wrote. */
+export const REGISTRY_MIGRATIONS: Migration[] = [
   `CREATE TABLE models (
      name TEXT PRIMARY KEY,
      created_at TEXT NOT NULL,
@@ -110,6 +112,8 @@ const MIGRATIONS: Migration[] = [
   `ALTER TABLE versions ADD COLUMN profile TEXT NOT NULL DEFAULT '{}';`,
   // Per-deployment data integrity policy ({kind: "refuse" | "serve"}); kinds left out take the defaults.
   `ALTER TABLE deployments ADD COLUMN integrity_policy TEXT NOT NULL DEFAULT '{}';`,
+  // The audit log becomes a hash chain (audit-log.ts) and records the notebook cell.
+  chainAuditLog,
   // Per-deployment capture of served requests ({rate, retentionDays}); NULL: none kept.
   `ALTER TABLE deployments ADD COLUMN capture TEXT;`
 ];
@@ -140,17 +144,6 @@ interface DeploymentRow {
   integrity_policy: string;
   capture: string | null;
   updated_at: string;
-}
-
-interface AuditRow {
-  id: number;
-  at: string;
-  actor: string;
-  notebook: string | null;
-  action: string;
-  model: string | null;
-  version: number | null;
-  details: string;
 }
 
 interface ValidationRow {
@@ -186,8 +179,11 @@ export class SqliteRegistry implements Registry {
     this._owned = typeof database === 'string';
     this._db = typeof database === 'string' ? openDatabase(database) : database;
     // Builds before the shared runner kept the registry's version in `user_version`.
-    migrate(this._db, 'registry', MIGRATIONS, (db) => db.pragma('user_version', { simple: true }) as number);
+    migrate(this._db, 'registry', REGISTRY_MIGRATIONS, (db) => db.pragma('user_version', { simple: true }) as number);
+    this._auditLog = new SqliteAuditLog(this._db);
   }
+
+  private readonly _auditLog: SqliteAuditLog;
 
   // Changes run as IMMEDIATE transactions: the monitoring worker writes to the same file from
   // its own connection, and a deferred transaction that reads and then writes fails at once
@@ -393,6 +389,7 @@ export class SqliteRegistry implements Registry {
       if (!validation) {
         throw conflict(`version ${version} of "${model}" has no validation report to review; validate it first`);
       }
+      this._refuseOwnWork(this.getVersion(model, version)!, actor);
       const { lastInsertRowid } = this._db
         .prepare('INSERT INTO reviews (model, version, validation_id, decision, comment, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?)')
         .run(model, version, validation.id, decision, comment, now(), actor.user);
@@ -436,11 +433,7 @@ export class SqliteRegistry implements Registry {
   }
 
   audit(filter: { model?: string; limit?: number }): AuditEntry[] {
-    const limit = Math.min(Math.max(filter.limit ?? 100, 1), 10_000);
-    const rows = filter.model
-      ? this._db.prepare<[string, number], AuditRow>('SELECT * FROM audit_log WHERE model = ? ORDER BY id DESC LIMIT ?').all(filter.model, limit)
-      : this._db.prepare<[number], AuditRow>('SELECT * FROM audit_log ORDER BY id DESC LIMIT ?').all(limit);
-    return rows.map((r) => ({ ...r, details: JSON.parse(r.details) as Record<string, unknown> }));
+    return this._auditLog.entries(filter);
   }
 
   appendAudit(actor: Actor, action: string, model: string | null, version: number | null, details: Record<string, unknown>): void {
@@ -454,12 +447,19 @@ export class SqliteRegistry implements Registry {
   private _withValidation(version: VersionRecord): VersionRecord {
     const validation = this.latestValidation(version.model, version.version);
     if (!validation) return version;
-    const review = this.reviews(version.model, version.version)
-      .filter((r) => r.validationId === validation.id)
-      .at(-1);
+    const validatedBy = this._db
+      .prepare<[string, number], { created_by: string }>('SELECT DISTINCT created_by FROM validations WHERE model = ? AND version = ? ORDER BY created_by')
+      .all(version.model, version.version)
+      .map((r) => r.created_by);
+    const reviews = this.reviews(version.model, version.version).filter((r) => r.validationId === validation.id);
+    const review = reviews.at(-1);
+    const latestByPerson = new Map(reviews.map((r) => [r.createdBy, r.decision]));
+    const approvedBy = [...latestByPerson].filter(([, decision]) => decision === 'approve').map(([by]) => by);
     return {
       ...version,
+      validatedBy,
       validation: {
+        approvedBy,
         id: validation.id,
         passed: validation.passed,
         createdAt: validation.createdAt,
@@ -467,6 +467,12 @@ export class SqliteRegistry implements Registry {
         review: review ? { decision: review.decision, by: review.createdBy, at: review.createdAt, comment: review.comment } : null
       }
     };
+  }
+
+  /** Nobody reviews a version they registered or validated (approving it or not). */
+  private _refuseOwnWork(version: VersionRecord, actor: Actor): void {
+    const did = version.createdBy === actor.user ? 'registered' : version.validatedBy.includes(actor.user) ? 'validated' : null;
+    if (did) throw new ServiceError('NBD_ERR_OWN_WORK', { user: actor.user, did, model: version.model, version: version.version });
   }
 
   private _summaryOrThrow(model: string): ModelSummary {
@@ -507,9 +513,7 @@ export class SqliteRegistry implements Registry {
   }
 
   private _audit(actor: Actor, action: string, model: string | null, version: number | null, details: Record<string, unknown>): void {
-    this._db
-      .prepare('INSERT INTO audit_log (at, actor, notebook, action, model, version, details) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(now(), actor.user, actor.notebook ?? null, action, model, version, JSON.stringify(details));
+    this._auditLog.append(actor, action, model, version, details);
   }
 }
 
@@ -534,6 +538,7 @@ function toVersion(row: VersionRow): VersionRecord {
     stage: row.stage,
     createdAt: row.created_at,
     createdBy: row.created_by,
+    validatedBy: [],
     validation: null
   };
 }

@@ -17,6 +17,7 @@ import { readModelFile } from '../runtime/model-file.js';
 import { ModelInstance } from '../runtime/model-instance.js';
 import type { RuntimeOptions } from '../runtime/onnx-model.js';
 import { ModelServer } from './model-server.js';
+import { DEFAULT_GATE, type GatePolicy, productionGate } from './production-gate.js';
 
 export interface RegisterOptions {
   metadata?: Record<string, unknown>;
@@ -51,8 +52,8 @@ export class Deployer extends EventEmitter<DeploymentEvents> {
     private readonly _store: ArtifactStore,
     private readonly _server: ModelServer,
     private readonly _runtime: RuntimeOptions,
-    /** Production needs a passing validation report (or an override reason). */
-    private readonly _validationGate = true,
+    /** What production needs (or an admin's override reason). */
+    readonly gate: GatePolicy = DEFAULT_GATE,
     /** Where replays are kept, for deploys with replay gates. */
     private readonly _replays?: ReplayStore
   ) {
@@ -208,25 +209,14 @@ export class Deployer extends EventEmitter<DeploymentEvents> {
     return summary;
   }
 
-  /**
-   * Production needs the version's latest validation report to have passed, and no
-   * reviewer to have requested changes since; an override reason skips this and is audited.
-   */
+  /** Production's gate (production-gate.ts); an override reason (the admin's) skips it and is audited. */
   private _checkValidation(model: string, version: number, override: string | undefined): void {
     if (override !== undefined && !override.trim()) {
       throw new ServiceError('NBD_ERR_BAD_REQUEST', { issues: 'override needs a reason, e.g. override="hotfix approved by the on-call lead"' });
     }
-    if (!this._validationGate || override !== undefined) return;
-    const validation = this._registry.latestValidation(model, version);
-    const refuse = (reason: string): never => {
-      throw new ServiceError('NBD_ERR_VALIDATION_REQUIRED', { model, version, reason });
-    };
-    if (!validation) refuse('it has no validation report');
-    if (!validation!.passed) refuse(`its latest validation report (#${validation!.id}) did not pass its gates`);
-    const review = this._registry.getVersion(model, version)?.validation?.review;
-    if (review?.decision === 'request_changes') {
-      refuse(`${review.by} requested changes on validation report #${validation!.id}`);
-    }
+    if (override !== undefined) return;
+    const gate = productionGate(this._requireVersion(model, version), this.gate);
+    if (!gate.open) throw new ServiceError('NBD_ERR_VALIDATION_REQUIRED', { model, version, reason: gate.reason! });
   }
 
   private _requireVersion(model: string, version: number): VersionRecord {

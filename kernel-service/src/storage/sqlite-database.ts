@@ -9,6 +9,9 @@ import Database from 'better-sqlite3';
 
 export type SqliteDatabase = Database.Database;
 
+/** The database file in a state dir. */
+export const DATABASE_FILE = 'registry.sqlite';
+
 /** A migration: SQL, or a function for what SQL cannot do alone; it runs inside the migration's transaction. */
 export type Migration = string | ((db: SqliteDatabase) => void);
 

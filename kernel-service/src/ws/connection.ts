@@ -5,14 +5,17 @@
  * stops reading its requests until the send buffer drains.
  */
 import type { WebSocket } from 'ws';
+import { actorOf } from '../auth.js';
 import { ServiceError, asServiceError } from '../errors.js';
+import { type Principal, authorize } from '../people/authorize.js';
+import { WS_PERMISSIONS } from '../people/permissions.js';
+import type { GatePolicy } from '../serving/production-gate.js';
 import { type Tensor, tensorFromBytes, tensorToBytes, tensorToJsonText } from '../protocol/datatypes.js';
 import { type RequestTensor, decodeJsonInput } from '../serving/admission.js';
 import {
   type Batching,
   type BinaryInferMessage,
   BinaryMessage,
-  type Context,
   type DeployMessage,
   type FeedbackMessage,
   type InferMessage,
@@ -25,7 +28,7 @@ import {
 import { describeIssues } from '../protocol/oip.js';
 import { auditView, modelView, validationView } from '../protocol/views.js';
 import { MODEL_FILE } from '../registry/artifact-store.js';
-import type { Actor, BatchingConfig, Registry } from '../registry/registry.js';
+import type { Actor, BatchingConfig, ModelSummary, Registry } from '../registry/registry.js';
 import type { DataPlane, InferResult } from '../serving/data-plane.js';
 import type { Deployer } from '../serving/deployer.js';
 import type { AlertEngine } from '../monitoring/alerts.js';
@@ -52,8 +55,10 @@ export interface ConnectionContext {
   serviceWebhooks?: number;
   deployer: Deployer;
   live: LiveEvents;
-  /** The user the upgrade request named (the Jupyter user behind the proxy), else "api". */
-  user: string;
+  /** Who sends: the connection's token looked up again for every message (a revoked user is refused at once). */
+  principal: () => Principal;
+  /** Production's gate (the validation gate, four eyes), shown per version. */
+  gate: GatePolicy;
   /** Send-buffer bytes past which the connection stops reading requests. */
   highWaterBytes: number;
 }
@@ -86,6 +91,8 @@ export class Connection {
       this._replyError(null, new ServiceError('NBD_ERR_BAD_FRAME', { reason: `not JSON: ${(error as Error).message}` }));
       return;
     }
+    const principal = this._sender(raw);
+    if (!principal) return;
     const parsed = TextMessage.safeParse(raw);
     if (!parsed.success) {
       this._replyError(idOf(raw), new ServiceError('NBD_ERR_BAD_FRAME', { reason: describeIssues(parsed.error) }));
@@ -93,10 +100,43 @@ export class Connection {
     }
     const msg = parsed.data;
     try {
-      await this._handle(msg);
+      await this._handle(msg, principal);
     } catch (error) {
       this._replyError(msg.id, error);
     }
+  }
+
+  /** The sender, if allowed; else the refusal is the reply, and null. */
+  private _sender(raw: unknown): Principal | null {
+    try {
+      return this._authorize(raw);
+    } catch (error) {
+      this._replyError(idOf(raw), error);
+      return null;
+    }
+  }
+
+  /**
+   * The sender, if the permission table lets them send this message (before its schema is
+   * checked: a refused sender learns nothing about the message). A revoked token ends the connection.
+   */
+  private _authorize(raw: unknown): Principal {
+    let principal: Principal;
+    try {
+      principal = this._ctx.principal();
+    } catch (error) {
+      const failure = asServiceError(error);
+      setImmediate(() => this._socket.close(failure.closeCode, failure.message.slice(0, 120)));
+      throw failure;
+    }
+    const fields = raw !== null && typeof raw === 'object' ? (raw as Record<string, unknown>) : {};
+    const type = fields.type;
+    if (typeof type === 'string' && Object.hasOwn(WS_PERMISSIONS, type)) {
+      authorize(principal, WS_PERMISSIONS[type]!, `send "${type}"`, typeof fields.model === 'string' ? fields.model : undefined, fields);
+    } else if (typeof type === 'string' && TextOrBinaryTypes.has(type)) {
+      throw new ServiceError('NBD_ERR_INTERNAL', { reason: `message type "${type}" has no entry in people/permissions.ts` });
+    }
+    return principal;
   }
 
   private async _onBinary(data: Buffer): Promise<void> {
@@ -108,6 +148,8 @@ export class Connection {
       this._replyError(null, new ServiceError('NBD_ERR_BAD_FRAME', { reason: (error as Error).message }));
       return;
     }
+    const principal = this._sender(header);
+    if (!principal) return;
     const parsed = BinaryMessage.safeParse(header);
     if (!parsed.success) {
       this._replyError(idOf(header), new ServiceError('NBD_ERR_BAD_FRAME', { reason: describeIssues(parsed.error) }));
@@ -115,24 +157,25 @@ export class Connection {
     }
     const msg = parsed.data;
     try {
-      if (msg.type === 'register') await this._register(msg, payload);
-      else if (msg.type === 'validate') await this._validate(msg, tensorsOf(msg.inputs, payload));
+      if (msg.type === 'register') await this._register(msg, payload, principal);
+      else if (msg.type === 'validate') await this._validate(msg, tensorsOf(msg.inputs, payload), principal);
       else await this._inferBinary(msg, payload);
     } catch (error) {
       this._replyError(msg.id, error);
     }
   }
 
-  private async _handle(msg: TextMessage): Promise<void> {
-    const { registry, deployer, live } = this._ctx;
-    const actor = this._actor(msg.context);
+  private async _handle(msg: TextMessage, principal: Principal): Promise<void> {
+    const { registry, deployer, live, gate } = this._ctx;
+    const actor = actorOf(principal, msg.context);
+    const view = (summary: ModelSummary) => modelView(summary, gate);
     switch (msg.type) {
       case 'list':
-        return this._reply({ type: 'models', id: msg.id, models: registry.listModels().map(modelView) });
+        return this._reply({ type: 'models', id: msg.id, models: registry.listModels().map(view) });
       case 'get_model': {
         const summary = registry.getModel(msg.model);
         if (!summary) throw new ServiceError('NBD_ERR_MODEL_NOT_FOUND', { model: msg.model });
-        return this._reply({ type: 'model', id: msg.id, model: modelView(summary) });
+        return this._reply({ type: 'model', id: msg.id, model: view(summary) });
       }
       case 'deploy':
         return this._deployment(msg.id, await deployer.deploy(msg.model, msg.version, deployOptions(msg), actor));
@@ -159,7 +202,7 @@ export class Connection {
       case 'feedback':
         return this._feedback(msg, actor);
       case 'validate':
-        return this._validate(msg, msg.inputs.map((i) => decodeJsonInput(i.name, i.datatype, i.shape, i.data)));
+        return this._validate(msg, msg.inputs.map((i) => decodeJsonInput(i.name, i.datatype, i.shape, i.data)), principal);
       case 'get_validation': {
         const validation = registry.latestValidation(msg.model, msg.version);
         if (!validation && !registry.getVersion(msg.model, msg.version)) {
@@ -196,12 +239,12 @@ export class Connection {
       case 'subscribe': {
         if (msg.model === ALL_MODELS) {
           live.subscribe(this._socket, ALL_MODELS);
-          return this._reply({ type: 'subscribed', id: msg.id, model: ALL_MODELS, models: registry.listModels().map(modelView) });
+          return this._reply({ type: 'subscribed', id: msg.id, model: ALL_MODELS, models: registry.listModels().map(view) });
         }
         const summary = registry.getModel(msg.model);
         if (!summary) throw new ServiceError('NBD_ERR_MODEL_NOT_FOUND', { model: msg.model });
         live.subscribe(this._socket, msg.model);
-        return this._reply({ type: 'subscribed', id: msg.id, model: modelView(summary) });
+        return this._reply({ type: 'subscribed', id: msg.id, model: view(summary) });
       }
       case 'unsubscribe':
         live.unsubscribe(this._socket, msg.model);
@@ -277,7 +320,7 @@ export class Connection {
     this._reply({ type: 'alert_rules', id, model, rules, custom, webhooks: alerts.webhooks(model), service_webhooks: this._ctx.serviceWebhooks ?? 0 });
   }
 
-  private async _register(msg: RegisterMessage, payload: Buffer): Promise<void> {
+  private async _register(msg: RegisterMessage, payload: Buffer, principal: Principal): Promise<void> {
     if (payload.length === 0) {
       throw new ServiceError('NBD_ERR_BAD_FRAME', { reason: 'register carries the ONNX bytes as the payload of its binary frame; it is empty' });
     }
@@ -285,7 +328,7 @@ export class Connection {
       msg.model,
       new Map([[MODEL_FILE, payload]]),
       { metadata: msg.metadata, profile: msg.profile, batching: batchingOf(msg.batching) },
-      this._actor(msg.context)
+      actorOf(principal, msg.context)
     );
     this._reply({ type: 'registered', id: msg.id, model: msg.model, version: version.version, sha256: version.sha256, created, signature: version.signature });
   }
@@ -301,9 +344,9 @@ export class Connection {
   }
 
   /** The service computes the report, stores it under this connection's actor, and replies with it. */
-  private async _validate(msg: Omit<ValidateMessage, 'inputs'>, inputs: RequestTensor[]): Promise<void> {
+  private async _validate(msg: Omit<ValidateMessage, 'inputs'>, inputs: RequestTensor[], principal: Principal): Promise<void> {
     const { registry, dataPlane } = this._ctx;
-    const validation = await new VersionValidation(registry, dataPlane).validate({ ...msg, inputs }, this._actor(msg.context));
+    const validation = await new VersionValidation(registry, dataPlane).validate({ ...msg, inputs }, actorOf(principal, msg.context));
     this._ctx.deployer.announce(msg.model, 'validate');
     this._reply({ type: 'validation_recorded', id: msg.id, validation: validationView(validation, []) });
   }
@@ -346,12 +389,8 @@ export class Connection {
     this._reply({ type: 'feedback_recorded', id: msg.id, model: msg.model, count });
   }
 
-  private _deployment(id: RequestId, summary: Parameters<typeof modelView>[0]): void {
-    this._reply({ type: 'deployment', id, model: modelView(summary) });
-  }
-
-  private _actor(context: Context | undefined): Actor {
-    return { user: this._ctx.user, notebook: context?.notebook ?? null };
+  private _deployment(id: RequestId, summary: ModelSummary): void {
+    this._reply({ type: 'deployment', id, model: modelView(summary, this._ctx.gate) });
   }
 
   private _reply(message: Record<string, unknown>): void {
@@ -403,6 +442,9 @@ export class Connection {
   private _paused = false;
   private _corked = false;
 }
+
+/** Every message type the schemas accept: each must have an entry in the permission table. */
+const TextOrBinaryTypes = new Set<string>([...TextMessage.options, ...BinaryMessage.options].map((o) => o.shape.type.value));
 
 function idOf(raw: unknown): RequestId {
   if (raw && typeof raw === 'object' && 'id' in raw) {

@@ -11,6 +11,7 @@ import type { WebSocket } from 'ws';
 import { type AlertView, type OpsView, type WindowUpdate, opsView } from '../monitoring/views.js';
 import { Ops } from '../monitoring/window.js';
 import { modelView } from '../protocol/views.js';
+import { DEFAULT_GATE, type GatePolicy } from '../serving/production-gate.js';
 import type { ModelSummary } from '../registry/registry.js';
 
 export type LiveEventKind = 'deployment' | 'stats' | 'window' | 'alert';
@@ -51,7 +52,11 @@ interface Subscriber {
 }
 
 export class LiveEvents {
-  constructor(private readonly _slowBytes: number) {
+  constructor(
+    private readonly _slowBytes: number,
+    /** Production's gate, shown per version in deployment events. */
+    private readonly _gate: GatePolicy = DEFAULT_GATE
+  ) {
     this._timer = setInterval(() => this._tick(), 1000);
     this._timer.unref();
   }
@@ -115,7 +120,7 @@ export class LiveEvents {
   }
 
   deploymentChanged(summary: ModelSummary, action: string): void {
-    this._publish(summary.name, 'deployment', { action, model: modelView(summary) });
+    this._publish(summary.name, 'deployment', { action, model: modelView(summary, this._gate) });
   }
 
   close(): void {

@@ -5,7 +5,8 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { type Access, actorOf } from '../auth.js';
+import type { Access } from '../auth.js';
+import type { Principal } from '../people/authorize.js';
 import { ServiceError, asServiceError } from '../errors.js';
 import type { ServiceMetrics } from '../metrics.js';
 import { PROTOCOL_VERSION } from '../protocol/notebook.js';
@@ -14,12 +15,17 @@ import { Connection, type ConnectionContext } from './connection.js';
 
 export const WS_PATH = '/ws';
 
+interface Session {
+  principal: Principal;
+  current: () => Principal;
+}
+
 export interface NotebookSocketsOptions {
   access: Access;
   metrics: ServiceMetrics;
   maxPayload: number;
   heartbeatMs: number;
-  connection: Omit<ConnectionContext, 'user'>;
+  connection: Omit<ConnectionContext, 'principal'>;
   log: (message: string) => void;
 }
 
@@ -34,6 +40,7 @@ export class NotebookSockets {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy());
     const path = (req.url ?? '').split('?')[0];
+    let session: Session;
     try {
       if (this._closing) throw new ServiceError('NBD_ERR_SHUTTING_DOWN');
       if (path !== WS_PATH) {
@@ -41,13 +48,14 @@ export class NotebookSockets {
         return;
       }
       this._options.access.checkOrigin(req);
-      this._options.access.checkToken(req, true);
+      session = this._options.access.session(req);
     } catch (error) {
       const failure = asServiceError(error);
       refuse(socket, failure.status, failure.message);
       return;
     }
-    this._wss.handleUpgrade(req, socket, head, (ws) => this._accept(ws, req));
+    const accepted = session;
+    this._wss.handleUpgrade(req, socket, head, (ws) => this._accept(ws, req, accepted));
   }
 
   /** Stops accepting and closes every connection (after the data plane has drained). */
@@ -58,9 +66,10 @@ export class NotebookSockets {
     this._wss.close();
   }
 
-  private _accept(ws: WebSocket, req: IncomingMessage): void {
-    const { user } = actorOf(req);
+  private _accept(ws: WebSocket, req: IncomingMessage, session: Session): void {
+    const { user, role } = session.principal;
     this._alive.set(ws, true);
+    this._sessions.set(ws, session);
     this._options.metrics.wsConnections.inc();
     ws.on('pong', () => this._alive.set(ws, true));
     ws.on('error', (error) => this._options.log(`WebSocket error from ${req.socket.remoteAddress}: ${error.message}`));
@@ -69,14 +78,22 @@ export class NotebookSockets {
       this._options.connection.live.unsubscribe(ws);
       this._options.metrics.wsConnections.dec();
     });
-    new Connection(ws, { ...this._options.connection, user });
-    ws.send(JSON.stringify({ type: 'welcome', protocol: PROTOCOL_VERSION, server: { name: 'nbdeploy', version: VERSION }, user }));
+    new Connection(ws, { ...this._options.connection, principal: session.current });
+    ws.send(JSON.stringify({ type: 'welcome', protocol: PROTOCOL_VERSION, server: { name: 'nbdeploy', version: VERSION }, user, role }));
   }
 
   private _beat(): void {
     for (const ws of this._wss.clients) {
       if (this._alive.get(ws) === false) {
         ws.terminate();
+        continue;
+      }
+      // A revoked user's connection ends here at the latest (its requests are refused at once).
+      try {
+        this._sessions.get(ws)?.current();
+      } catch (error) {
+        const failure = asServiceError(error);
+        ws.close(failure.closeCode, failure.message.slice(0, 120));
         continue;
       }
       this._alive.set(ws, false);
@@ -87,6 +104,7 @@ export class NotebookSockets {
   private readonly _wss: WebSocketServer;
   private readonly _heartbeat: NodeJS.Timeout;
   private readonly _alive = new WeakMap<WebSocket, boolean>();
+  private readonly _sessions = new WeakMap<WebSocket, Session>();
   private _closing = false;
 }
 
