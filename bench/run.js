@@ -5,7 +5,7 @@
 // BENCH_WARMUP_SECONDS (default 2), BENCH_CONNECTIONS (default 64),
 // BENCH_WS_DEPTH (requests in flight per WebSocket client, default 8),
 // BENCH_GRPC_DEPTH (calls in flight per gRPC client, default 8),
-// BENCH_ONLY (comma-separated scenario keys: inproc,bare,fastapi,http,ws,grpc,ws-nobatch,monitoring,status,isolation),
+// BENCH_ONLY (comma-separated scenario keys: inproc,bare,fastapi,http,ws,grpc,ws-nobatch,monitoring,status,capture,isolation),
 // BENCH_NBDEPLOY_NODE_ARGS (extra node flags for the nbdeploy service, for profiling),
 // BENCH_NBDEPLOY_BIN (another build's bin/nbdeploy.js, to compare two builds).
 // `npm run bench -- memory` runs only the memory scenario (bench/memory.js: 10M requests, minutes);
@@ -46,7 +46,8 @@ const WS_DEPTH = Math.round(num('BENCH_WS_DEPTH', 8));
 const GRPC_DEPTH = Math.round(num('BENCH_GRPC_DEPTH', 8));
 const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',').map((s) => s.trim())) : null;
 // monitor-on and monitor-off are measured together, as `monitoring`; status-off and status-on as `status`.
-const wanted = (key) => !ONLY || ONLY.has(key.startsWith('monitor-') ? 'monitoring' : key.startsWith('status-') ? 'status' : key);
+const wanted = (key) =>
+  !ONLY || ONLY.has(key.startsWith('monitor-') ? 'monitoring' : key.startsWith('status-') ? 'status' : key.startsWith('capture-') ? 'capture' : key);
 
 const MODEL_NAME = 'iris';
 const INPUT = 'input';
@@ -468,6 +469,36 @@ async function monitoringPair() {
   }
 }
 
+/**
+ * What capture costs: HTTP load (as (d)) on two monitored services serving the profiled
+ * model, one keeping a tenth of its requests (`set_capture` rate 0.1), measured alternately
+ * (on, off, off, on). The capturing service must have kept some.
+ */
+async function capturePair() {
+  const on = await startNbdeploy();
+  let off;
+  try {
+    off = await startNbdeploy();
+    for (const nbd of [on, off]) await registerBinary(nbd.url, nbd.token, { type: 'register', id: 'p', model: PROFILED, profile: irisProfile(EXPECTED.input) }, readFileSync(MODEL));
+    const set = await wsRequest(on.url, on.token, { type: 'set_capture', id: 'c', model: PROFILED, rate: 0.1 });
+    if (set.model?.deployment?.capture?.rate !== 0.1) throw new Error(`capture was not set: ${JSON.stringify(set).slice(0, 300)}`);
+    const runs = { on: [], off: [] };
+    for (const which of ['on', 'off', 'off', 'on']) {
+      const nbd = which === 'on' ? on : off;
+      runs[which].push(await withBatchStats(nbd, () => httpLoad(nbd, `/v2/models/${PROFILED}/infer`, { authorization: `Bearer ${nbd.token}` }), PROFILED));
+    }
+    const kept = await wsRequest(on.url, on.token, { type: 'captured', id: 'k', model: PROFILED, last_seconds: 3600, limit: 1 });
+    if (!kept.rows?.length) throw new Error(`the capturing service kept no request: ${JSON.stringify(kept).slice(0, 300)}`);
+    return { on: mergeRuns(runs.on), off: mergeRuns(runs.off) };
+  } finally {
+    for (const nbd of [on, off]) {
+      if (!nbd) continue;
+      await stopServer(nbd);
+      rmSync(nbd.stateDir, { recursive: true, force: true });
+    }
+  }
+}
+
 /** Two measured windows of one scenario as one. */
 function mergeRuns(list) {
   const mean = (f) => list.reduce((a, r) => a + f(r), 0) / list.length;
@@ -555,7 +586,9 @@ const SCENARIOS = [
   { key: 'monitor-on', label: '(h) as (e), monitoring on' },
   { key: 'monitor-off', label: '(i) as (e), --no-monitoring' },
   { key: 'status-off', label: '(j) as (h), a day in the database' },
-  { key: 'status-on', label: '(k) as (j), 24 h status asked' }
+  { key: 'status-on', label: '(k) as (j), 24 h status asked' },
+  { key: 'capture-on', label: '(l) as (d), monitored, capture 0.1' },
+  { key: 'capture-off', label: '(m) as (d), monitored, no capture' }
 ];
 
 const fmtInt = (n) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '—');
@@ -692,6 +725,9 @@ async function main() {
   if (wanted('monitoring')) {
     await runTogether('measuring monitoring on and off (alternately, on/off/off/on)', monitoringPair, [['monitor-on', 'on'], ['monitor-off', 'off']]);
   }
+  if (wanted('capture')) {
+    await runTogether('measuring capture at rate 0.1 and none (alternately, on/off/off/on)', capturePair, [['capture-on', 'on'], ['capture-off', 'off']]);
+  }
   const statusMeasured = wanted('status')
     ? await runTogether('measuring a 24 h status under load', statusUnderLoad, [['status-off', 'alone'], ['status-on', 'withStatus']])
     : null;
@@ -730,6 +766,7 @@ async function main() {
     bareVsInProcess: rps('bare') / rps('inproc'),
     monitoringOnVsOff: rps('monitor-on') / rps('monitor-off'),
     monitoringCpuOnVsOff: ok('monitor-on') && ok('monitor-off') ? results['monitor-on'].serverCpuMicrosPerRequest / results['monitor-off'].serverCpuMicrosPerRequest : NaN,
+    captureOnVsOff: rps('capture-on') / rps('capture-off'),
     // A day's status (ms, each asked back to back while the load runs), and what it does to inference p99.
     status24hMedianMs: statusTimes ? statusTimes.p50 : NaN,
     status24hP95Ms: statusTimes ? statusTimes.p95 : NaN,
@@ -745,6 +782,8 @@ async function main() {
     wsPredictionsPerSec: { aim: 200_000, met: ratios.wsPredictionsPerSec >= 200_000 },
     // Under 5 % throughput lost to monitoring.
     monitoringOnVsOff: { aim: 0.95, met: ratios.monitoringOnVsOff >= 0.95 },
+    // Capture at rate 0.1 costs at most 3 % of the monitored HTTP throughput.
+    captureOnVsOff: { aim: 0.97, met: ratios.captureOnVsOff >= 0.97 },
     status24hMedianMs: { aim: 250, met: ratios.status24hMedianMs <= 250 },
     statusP99WithVsWithout: { aim: 2, met: ratios.statusP99WithVsWithout <= 2 },
     // A busy slow model may at most triple the fast model's p99; liveness stays under 20 ms.
@@ -770,6 +809,7 @@ async function main() {
   const pct = (x) => (Number.isFinite(x) ? `${(100 * x).toFixed(1)}%` : 'n/a');
   console.log(`monitoring on / off, req/s    ${pct(ratios.monitoringOnVsOff).padStart(8)}   (aim ≥ 95%: ${verdict(targets.monitoringOnVsOff, ratios.monitoringOnVsOff)})`);
   console.log(`monitoring on / off, CPU/req  ${pct(ratios.monitoringCpuOnVsOff).padStart(8)}`);
+  console.log(`capture 0.1 / none, req/s     ${pct(ratios.captureOnVsOff).padStart(8)}   (aim ≥ 97%: ${verdict(targets.captureOnVsOff, ratios.captureOnVsOff)})`);
   if (statusTimes) {
     console.log(
       `24 h status, ms               ${fmtMs(ratios.status24hMedianMs).padStart(8)}   (median of ${statusTimes.count} asked during (k); aim ≤ 250 ms: ${verdict(targets.status24hMedianMs, ratios.status24hMedianMs)};` +

@@ -63,6 +63,14 @@ export class RenderedDeployment extends Widget implements IRenderMime.IRenderer 
         h('code', {}, deployment.endpoint),
         this._copyButton(deployment.endpoint, 'endpoint', 'the endpoint')
       ),
+      deployment.capture
+        ? h(
+            'div',
+            { className: 'jp-nbdeploy-detail jp-nbdeploy-capture' },
+            h('span', { className: 'jp-nbdeploy-label' }, 'Capture'),
+            ` ${describeCapture(deployment.capture)}`
+          )
+        : null,
       traffic(deployment),
       this._snippets(deployment.snippets ?? {})
     ].filter((node): node is HTMLElement => node !== null);
@@ -140,6 +148,12 @@ function copyKeys(): string {
 
 function describeShare(share: ITrafficShare): string {
   return share.role === 'shadow' ? 'shadow: mirrors every request' : `${share.role}: ${formatPercent(share.percent)} of traffic`;
+}
+
+/** "keeps 10 % of requests for 7 days". */
+export function describeCapture(capture: { rate: number; retention_days: number }): string {
+  const days = Number(capture.retention_days.toFixed(2));
+  return `keeps ${formatPercent(capture.rate * 100)} of requests for ${days} ${days === 1 ? 'day' : 'days'}`;
 }
 
 function traffic(deployment: IDeployment): HTMLElement {

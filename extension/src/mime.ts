@@ -25,6 +25,12 @@ export const DEPLOYMENT_MIME_TYPE = 'application/vnd.nbdeploy.deployment+json';
 export const MONITOR_MIME_TYPE = 'application/vnd.nbdeploy.monitor+json';
 
 /**
+ * A replay: a candidate version on the traffic a deployment captured, beside what was served.
+ * Payload: {@link IReplay} (`Replay.payload()` in Python).
+ */
+export const REPLAY_MIME_TYPE = 'application/vnd.nbdeploy.replay+json';
+
+/**
  * The rank of nbdeploy's renderers: ahead of `text/html` (50), which every nbdeploy
  * output also carries as a fallback for viewers without the extension.
  */

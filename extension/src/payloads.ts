@@ -141,6 +141,35 @@ export interface IDeployment {
   endpoint: string;
   /** Usage snippets by language: `curl`, `python`, `typescript`. */
   snippets: Record<string, string>;
+  /** The share of served requests the deployment keeps, and for how many days (absent in older outputs; null: none). */
+  capture?: { rate: number; retention_days: number } | null;
+}
+
+/** A feature's rows and changed rows by range (numeric) or category, in a replay. */
+export interface IReplayFeature {
+  feature: string;
+  kind: 'numeric' | 'categorical';
+  bins: { bin: string; rows: number; changed: number; changed_share: number }[];
+}
+
+/** A replay's findings (docs/protocol.md#replay), with a few changed rows. */
+export interface IReplay {
+  model: string;
+  version: number;
+  source: 'captured' | 'shadow';
+  from: string;
+  to: string;
+  requests: number;
+  rows: number;
+  served_versions: number[];
+  agreement: number | null;
+  changed: number;
+  skipped?: { personal_data: number; failed: number; no_answer: number; first_error: string | null };
+  truncated?: boolean;
+  by_feature?: IReplayFeature[];
+  metrics: { rows: number; served: Record<string, number>; candidate: Record<string, number>; delta: Record<string, number> } | null;
+  latency_ms?: { served: Record<'p50' | 'p95' | 'p99', number> | null; candidate: Record<'p50' | 'p95' | 'p99', number> | null };
+  changed_rows?: { columns: string[]; rows: (number | string | boolean | null)[][] };
 }
 
 /** One bucket of the monitor chart's `ops` series (older payloads also have `t_end`). */

@@ -10,13 +10,14 @@ import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 
 import { deploymentRendererFactory } from './deployment.js';
 import { monitorRendererFactory } from './monitor.js';
+import { replayRendererFactory } from './replay.js';
 import type { ServiceClient } from './service-client.js';
 import { IServiceClient } from './tokens.js';
 import { createValidationRendererFactory } from './validation.js';
 
 export const renderersPlugin: JupyterFrontEndPlugin<void> = {
   id: 'nbdeploy:renderers',
-  description: 'Renders nbdeploy validation reports, deployments and monitor charts in notebook outputs.',
+  description: 'Renders nbdeploy validation reports, deployments, monitor charts and replays in notebook outputs.',
   autoStart: true,
   requires: [IRenderMimeRegistry],
   optional: [IServiceClient],
@@ -26,6 +27,7 @@ export const renderersPlugin: JupyterFrontEndPlugin<void> = {
 function activateRenderers(_app: JupyterFrontEnd, rendermime: IRenderMimeRegistry, client: ServiceClient | null): void {
   rendermime.addFactory(createValidationRendererFactory(client));
   rendermime.addFactory(deploymentRendererFactory);
+  rendermime.addFactory(replayRendererFactory);
   // Live with the service connection; the snapshot alone without it.
   rendermime.addFactory(monitorRendererFactory(client));
 }

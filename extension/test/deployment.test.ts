@@ -140,3 +140,16 @@ describe('RenderedDeployment', () => {
     expect(widget.node.textContent).toBe('This nbdeploy deployment output could not be read.');
   });
 });
+
+describe('capture', () => {
+  it("should say what share of requests the deployment keeps, and nothing when it keeps none", async () => {
+    const kept = await render({ ...deployment, capture: { rate: 0.1, retention_days: 7 } });
+    expect(kept.node.querySelector('.jp-nbdeploy-capture')?.textContent).toBe('Capture keeps 10% of requests for 7 days');
+    const one = await render({ ...deployment, capture: { rate: 1, retention_days: 1 } });
+    expect(one.node.querySelector('.jp-nbdeploy-capture')?.textContent).toBe('Capture keeps 100% of requests for 1 day');
+    for (const capture of [null, undefined]) {
+      const none = await render({ ...deployment, capture });
+      expect(none.node.querySelector('.jp-nbdeploy-capture')).toBeNull();
+    }
+  });
+});

@@ -16,6 +16,8 @@ import { SqliteAlertStore } from './monitoring/alert-store.js';
 import { AlertEngine } from './monitoring/alerts.js';
 import { Monitor } from './monitoring/monitor.js';
 import { registerMonitoringMetrics } from './monitoring/prometheus.js';
+import { SqliteCaptureStore } from './monitoring/capture-store.js';
+import { SqliteReplayStore } from './replay/replay-store.js';
 import { SqliteMonitoringStore } from './monitoring/store.js';
 import { mergeWindowStates } from './monitoring/window.js';
 import { WebhookSender } from './monitoring/webhooks.js';
@@ -44,6 +46,8 @@ export class Service {
   readonly metrics = new ServiceMetrics();
   readonly server: ModelServer;
   readonly dataPlane: DataPlane;
+  /** What replays found, for deploys gated on them. */
+  readonly replays: SqliteReplayStore;
   readonly deployer: Deployer;
   readonly live: LiveEvents;
   /** Absent with `monitoring: false` (`--no-monitoring`), and so are alerts. */
@@ -65,12 +69,14 @@ export class Service {
     const runtime = { intraOpThreads: this.options.intraOpThreads };
     this.server = new ModelServer(this.registry, this.store, runtime, this.metrics, log);
     this.dataPlane = new DataPlane(this.server);
+    this.replays = new SqliteReplayStore(this._db);
     const gate = { validationGate: this.options.validationGate, fourEyes: this.options.fourEyes };
-    this.deployer = new Deployer(this.registry, this.store, this.server, runtime, gate);
+    this.deployer = new Deployer(this.registry, this.store, this.server, runtime, gate, this.replays);
     this.live = new LiveEvents(this.options.slowSubscriberBytes, gate);
     if (this.options.monitoring) {
       // Monitoring's tables are migrated here, before its worker opens its own connection to them.
       new SqliteMonitoringStore(this._db, mergeWindowStates);
+      new SqliteCaptureStore(this._db);
       // The worker writes most and checkpoints the WAL; commits here never wait for a checkpoint.
       this._db.pragma('wal_autocheckpoint = 0');
       const monitor = new Monitor(file, {
@@ -141,6 +147,7 @@ export class Service {
         alerts: this.alerts,
         serviceWebhooks: this.options.alertWebhooks.length,
         deployer: this.deployer,
+        replays: this.replays,
         gate: this.deployer.gate,
         live: this.live,
         highWaterBytes: this.options.slowSubscriberBytes * 4

@@ -12,6 +12,9 @@
     nd.alerts("churn", last="1d")        # alerts fired or resolved, newest first
     nd.alert_rules("churn", rules=[...]) # a deployment's alert rules and webhooks
     nd.integrity_policy("churn", out_of_range="refuse")  # refuse or serve each integrity kind
+    nd.capture("churn", rate=0.1)        # keep a tenth of the served requests (7 days)
+    nd.captured("churn", last="1h")      # what was kept, as a DataFrame
+    nd.replay("churn", version=4, last="24h")  # what version 4 would have answered on that traffic
     nd.models()
     nd.audit("churn")                    # who changed what, when, from which notebook and cell
 """
@@ -31,6 +34,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from .artifact import ModelArtifact
+    from .capture import capture, captured
+    from .replay import Replay, replay
     from .audit import AuditLog, audit
     from .deploy import Deployment, DeployRefusedError, deploy, rollback
     from .export import ParityError, export
@@ -61,6 +66,10 @@ _LAZY = {
     "alerts": "monitoring",
     "alert_rules": "monitoring",
     "integrity_policy": "monitoring",
+    "capture": "capture",
+    "captured": "capture",
+    "replay": "replay",
+    "Replay": "replay",
     "audit": "audit",
     "AuditLog": "audit",
 }
@@ -101,6 +110,9 @@ __all__ = [
     "alerts",
     "alert_rules",
     "integrity_policy",
+    "capture",
+    "captured",
+    "replay",
     "models",
     "audit",
     "ModelArtifact",
@@ -109,6 +121,7 @@ __all__ = [
     "Deployment",
     "Prediction",
     "MonitorChart",
+    "Replay",
     "NbdeployError",
     "ServiceError",
     "ServiceUnreachableError",

@@ -30,7 +30,15 @@ class Deployment(display.Output):
     view: dict[str, Any]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"model": self.model, "version": self.version, "stage": self.stage, "traffic": self.traffic, "endpoint": self.endpoint, "snippets": self.snippets}
+        return {
+            "model": self.model,
+            "version": self.version,
+            "stage": self.stage,
+            "traffic": self.traffic,
+            "endpoint": self.endpoint,
+            "snippets": self.snippets,
+            "capture": self.view.get("deployment", {}).get("capture"),
+        }
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         return display.deployment_bundle(self.to_dict())
@@ -109,6 +117,7 @@ def deploy(
     override: str | None = None,
     name: str | None = None,
     batching: dict[str, int] | None = None,
+    gates: dict[str, str] | None = None,
     show: bool = True,
 ) -> Deployment:
     """Deploys an artifact (registering it first) or a registered version (`name=` then);
@@ -116,6 +125,8 @@ def deploy(
 
     `batching` sets how the version is served: `instances` (worker threads, each with its own
     session), `max_batch_size`, `max_queue_delay_us`, `max_queue_size` (docs/protocol.md).
+    `gates` are read against the version's latest replay (nd.replay): e.g.
+    `{"replay_agreement": ">= 0.98", "accuracy_delta": ">= 0"}`; one that fails refuses the deploy.
     """
     svc = client()
     if isinstance(art, ModelArtifact):
@@ -137,11 +148,15 @@ def deploy(
         message["override"] = override
     if batching is not None:
         message["batching"] = dict(batching)
+    if gates:
+        message["gates"] = dict(gates)
     try:
         reply = svc.call("deploy", **message)
     except ServiceError as error:
         if error.code == "NBD_ERR_VALIDATION_REQUIRED":
             raise DeployRefusedError(error.code, f"{error.message} — run nd.validate(art, X, y, gates=...) first, or pass override='reason'", error.status) from None
+        if error.code == "NBD_ERR_REPLAY_GATE":
+            raise DeployRefusedError(error.code, f"{error.message} — see nd.replay({model!r}, version={version})", error.status) from None
         raise
     return _shown(deployment_of(reply["model"], version), show)
 

@@ -148,7 +148,9 @@ def validation_bundle(report: dict[str, Any]) -> dict[str, Any]:
 
 def deployment_text(d: dict[str, Any]) -> str:
     traffic = ", ".join(f"v{t['version']} {t['role']} {t['percent']:g}%" for t in d["traffic"])
-    return f"{d['model']} v{d['version']} ({d['stage']}) — traffic: {traffic or 'none'} — {d['endpoint']}"
+    capture = d.get("capture")
+    kept = f" — keeps {capture['rate'] * 100:g}% of requests for {capture['retention_days']:g} d" if capture else ""
+    return f"{d['model']} v{d['version']} ({d['stage']}) — traffic: {traffic or 'none'} — {d['endpoint']}{kept}"
 
 
 def deployment_html(d: dict[str, Any]) -> str:
@@ -161,6 +163,7 @@ def deployment_html(d: dict[str, Any]) -> str:
     return (
         f"<div><h4 style='margin:4px 0'>Deployed <code>{html.escape(d['model'])}</code> version {d['version']} — {html.escape(d['stage'])}</h4>"
         f"<div style='font-size:12px'>endpoint <code>{html.escape(d['endpoint'])}</code></div>"
+        + (f"<div style='font-size:12px'>capture: keeps {capture['rate'] * 100:g}% of requests for {capture['retention_days']:g} d</div>" if (capture := d.get("capture")) else "")
         + table(["version", "role", "traffic"], rows)
         + snippets
         + "</div>"

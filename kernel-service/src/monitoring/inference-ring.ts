@@ -7,8 +7,9 @@
  * back into the inferences it describes (`readBatch`) and does everything else there.
  *
  * Appending copies the values and allocates nothing per request beyond the ring's growth.
- * Tensors wider than MAX_FEATURES values per row are left out: monitoring reads at most that
- * many columns of an input (and no output that wide).
+ * Tensors wider than MAX_FEATURES values per row are left out (monitoring reads at most that
+ * many columns of an input, and no output that wide), except in a request the deployment's
+ * capture keeps, which is handed over whole.
  */
 import type { ServiceError } from '../errors.js';
 import { DATATYPES, type Datatype, type Tensor } from '../protocol/datatypes.js';
@@ -60,7 +61,8 @@ export class InferenceRing {
     const shape = inputs[0]?.shape;
     const rows = shape && shape.length > 0 ? shape[0]! : 1;
     const integrity = event.integrity;
-    this._reserve(10);
+    const captureDays = event.captureDays ?? 0;
+    this._reserve(11);
     const n = this._numbers;
     let p = this._length;
     n[p++] = this._id(event.model);
@@ -73,9 +75,12 @@ export class InferenceRing {
     n[p++] = this._strings.push(event.requestId) - 1;
     n[p++] = inputs.length;
     n[p++] = outputs ? outputs.length : 0;
+    n[p++] = captureDays;
     this._length = p;
-    for (const t of inputs) this._tensor(t, rows);
-    if (outputs) for (const t of outputs) this._tensor(t, rows);
+    // A captured request keeps its tensors whole, however wide.
+    const whole = captureDays > 0;
+    for (const t of inputs) this._tensor(t, rows, whole);
+    if (outputs) for (const t of outputs) this._tensor(t, rows, whole);
     if (integrity) this._integrity(integrity);
     this._events++;
     this._rows += rows;
@@ -108,10 +113,10 @@ export class InferenceRing {
     return [...this._ids.keys()].slice(0, this._ids.size - this._newNames.length);
   }
 
-  private _tensor(t: Tensor, rows: number): void {
+  private _tensor(t: Tensor, rows: number, whole: boolean): void {
     const data = t.data;
     const count = data.length;
-    const wide = rows > 0 && count / rows > MAX_FEATURES;
+    const wide = !whole && rows > 0 && count / rows > MAX_FEATURES;
     this._reserve(6 + t.shape.length + (wide || Array.isArray(data) ? 0 : count));
     const n = this._numbers;
     let p = this._length;
@@ -236,6 +241,7 @@ export function readBatch(batch: RingBatch, names: string[]): ObservedInference[
     const requestId = s[n[p++]!]!;
     const inputCount = n[p++]!;
     const outputCount = n[p++]!;
+    const captureDays = n[p++]!;
     const inputs: Tensor[] = [];
     for (let i = 0; i < inputCount; i++) inputs.push(tensor());
     let outputs: Tensor[] | null = null;
@@ -266,7 +272,8 @@ export function readBatch(batch: RingBatch, names: string[]): ObservedInference[
       error: errorId >= 0 ? ({ code: names[errorId]! } as Pick<ServiceError, 'code'>) : null,
       latencyMs,
       at,
-      integrity
+      integrity,
+      captureDays
     });
   }
   return out;

@@ -58,6 +58,17 @@ export interface ObservedInference {
   at: number;
   /** The request's data integrity (served traffic; refused requests included). */
   integrity?: IntegrityReport | null;
+  /** Kept by the deployment's capture for this many days; 0 or absent: not kept. */
+  captureDays?: number;
+}
+
+/** Where sampled requests go (capture.ts): kept with the predictions log's writes and its prune. */
+export interface CaptureSink {
+  add(event: ObservedInference, plan: VersionPlan): void;
+  /** Requests waiting for the next write. */
+  readonly pending: number;
+  write(): void;
+  prune(now: number): void;
 }
 
 export class Ingest {
@@ -70,7 +81,9 @@ export class Ingest {
     private readonly _plans: VersionPlans,
     private readonly _store: MonitoringStore,
     options: Partial<IngestOptions> = {},
-    private readonly _stored: (windows: readonly WindowState[]) => void = () => {}
+    private readonly _stored: (windows: readonly WindowState[]) => void = () => {},
+    /** Keeps the requests sampled for capture; none without it. */
+    private readonly _capture: CaptureSink | null = null
   ) {
     this.options = { ...DEFAULT_INGEST_OPTIONS, ...options };
     if (!(Number.isInteger(this.options.windowSeconds) && this.options.windowSeconds >= 1)) {
@@ -89,6 +102,10 @@ export class Ingest {
     if (!plan) return;
     accumulateInputs(window, plan, event.inputs, rows);
     this._accumulatePredictions(window, plan, event, rows);
+    if (event.captureDays && this._capture) {
+      this._capture.add(event, plan);
+      this._scheduleFlush();
+    }
   }
 
   /**
@@ -127,10 +144,12 @@ export class Ingest {
     }
     const rows = this._pending.splice(0);
     const closed = this._closing.splice(0).map((w) => w.toJSON());
-    if (rows.length === 0 && closed.length === 0) return;
+    const captured = this._capture?.pending ?? 0;
+    if (rows.length === 0 && closed.length === 0 && captured === 0) return;
     this._store.transaction(() => {
       if (rows.length > 0) this._store.appendPredictions(rows);
       if (closed.length > 0) this._store.saveWindows(closed);
+      if (captured > 0) this._capture!.write();
     });
     if (closed.length > 0) this._stored(closed);
   }
@@ -145,6 +164,7 @@ export class Ingest {
       try {
         this.flush();
         this._store.prune(now - this.options.retentionMs, this.options.maxPredictions);
+        this._capture?.prune(now);
       } catch {
         // A busy or failing database must not stop the service; the next tick retries.
       }

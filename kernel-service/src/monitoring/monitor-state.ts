@@ -1,10 +1,13 @@
 /**
- * Everything monitoring knows, in one thread: ingest (open windows, the predictions log),
- * the settled windows cached for long spans, the feedback join, and the queries — `status`
- * and the series behind the monitor chart. The monitoring worker (monitor-worker.ts) runs one
+ * Everything monitoring knows, in one thread: ingest (open windows, the predictions log,
+ * captured requests), the settled windows cached for long spans, the feedback join, and the
+ * queries — `status`, the series behind the monitor chart, and the captured rows. The monitoring worker (monitor-worker.ts) runs one
  * on its own database connection; tests run one in place.
  */
 import type { Registry } from '../registry/registry.js';
+import { Capture } from './capture.js';
+import type { CaptureQuery, CaptureStore, CapturedRequest } from './capture-store.js';
+import { type CapturedTable, capturedTable } from './captured-table.js';
 import { type FeedbackItem, joinFeedback } from './feedback.js';
 import { Ingest, type IngestOptions, type ObservedInference } from './ingest.js';
 import { monitoringSeries } from './monitor-series.js';
@@ -24,11 +27,13 @@ export class MonitorState {
   constructor(
     private readonly _registry: Registry,
     private readonly _store: MonitoringStore,
-    options: Partial<MonitorStateOptions> = {}
+    options: Partial<MonitorStateOptions> = {},
+    captureStore: CaptureStore | null = null
   ) {
     this._plans = new VersionPlans(_registry);
     this._settled = new SettledWindows(_store);
-    this.ingest = new Ingest(this._plans, _store, options, (windows) => this._settled.stored(windows));
+    this._capture = captureStore ? new Capture(captureStore) : null;
+    this.ingest = new Ingest(this._plans, _store, options, (windows) => this._settled.stored(windows), this._capture);
     this.options = this.ingest.options;
     // Closes windows nobody sends traffic to any more, tells listeners, prunes: about once a second.
     this._timer = setInterval(() => this.ingest.tick(), Math.min(1000, this.options.windowSeconds * 1000));
@@ -47,7 +52,9 @@ export class MonitorState {
   feedback(model: string, items: readonly FeedbackItem[]): number {
     if (this._closed) return 0;
     this.ingest.flush();
-    return joinFeedback(this._store, model, items, this.options.now);
+    const joined = joinFeedback(this._store, model, items, this.options.now);
+    this._capture?.recordTruth(model, items.map((i) => ({ key: i.requestId, truth: i.groundTruth })));
+    return joined;
   }
 
   /** The model's monitoring over the last `lastSeconds`, merged from settled and open windows. */
@@ -93,6 +100,22 @@ export class MonitorState {
     );
   }
 
+  /** The captured rows of a model (served answers, or a shadow version's), oldest first. */
+  captured(query: CaptureQuery): CapturedTable {
+    if (!this._capture) throw new Error('this monitor keeps no captured requests');
+    this.ingest.flush();
+    return capturedTable(this._capture.read(query), this._plans);
+  }
+
+  /** Captured requests as they were kept, with the ground truth received for their rows (by feedback key), for a replay. */
+  capturedRequests(query: CaptureQuery): { requests: CapturedRequest[]; truth: Record<string, unknown> } {
+    if (!this._capture) throw new Error('this monitor keeps no captured requests');
+    this.ingest.flush();
+    const requests = this._capture.read(query);
+    const keys = requests.flatMap((r) => (r.rows === 1 ? [r.requestId, `${r.requestId}#0`] : Array.from({ length: r.rows }, (_, i) => `${r.requestId}#${i}`)));
+    return { requests, truth: Object.fromEntries(this._capture.truthOf(query.model, keys)) };
+  }
+
   /** Writes the buffered predictions and the windows closed since the last flush. */
   flush(): void {
     this.ingest.flush();
@@ -115,6 +138,7 @@ export class MonitorState {
   }
 
   private readonly _plans: VersionPlans;
+  private readonly _capture: Capture | null;
   private readonly _settled: SettledWindows;
   private readonly _seriesCache = new SeriesCache();
   private readonly _timer: NodeJS.Timeout;

@@ -3,8 +3,9 @@
  * to the ring (inference-ring.ts). It reads the batches the main thread hands it into the
  * windows, writes the predictions log and the closed windows with its own SQLite connection
  * (WAL, beside the main thread's), runs the WAL checkpoints, answers `status`, the series and
- * the feedback join from cached settled windows, and tells the main thread once a second what
- * the windows took (the live window stream and the alert rules, which stay there).
+ * the feedback join from cached settled windows, keeps the captured requests and reads them
+ * back, and tells the main thread once a second what the windows took (the live window
+ * stream and the alert rules, which stay there).
  *
  * Messages are handled in the order they arrive, so a query or a feedback join sees every
  * inference handed over before it.
@@ -15,6 +16,7 @@ import { openDatabase } from '../storage/sqlite-database.js';
 import { type RingBatch, readBatch } from './inference-ring.js';
 import { MonitorState } from './monitor-state.js';
 import { SqliteMonitoringStore } from './store.js';
+import { SqliteCaptureStore } from './capture-store.js';
 import type { WindowUpdate } from './views.js';
 import { type MonitorWindow, type WindowState, mergeWindowStates } from './window.js';
 
@@ -42,6 +44,8 @@ export type ToWorker =
   | { type: 'status'; id: number; args: Parameters<MonitorState['status']> }
   | { type: 'series'; id: number; args: Parameters<MonitorState['series']> }
   | { type: 'feedback'; id: number; args: Parameters<MonitorState['feedback']> }
+  | { type: 'captured'; id: number; args: Parameters<MonitorState['captured']> }
+  | { type: 'captured_requests'; id: number; args: Parameters<MonitorState['capturedRequests']> }
   | { type: 'close'; id: number };
 
 export type FromWorker =
@@ -64,12 +68,17 @@ if (parentPort) {
   // Checkpoints run here, on a timer, rather than inside whichever commit crosses the threshold.
   db.pragma('wal_autocheckpoint = 0');
   const store = new SqliteMonitoringStore(db, mergeWindowStates);
-  const state = new MonitorState(new SqliteRegistry(db), store, {
-    windowSeconds: data.windowSeconds,
-    retentionMs: data.retentionMs,
-    ...(data.maxPredictions !== undefined ? { maxPredictions: data.maxPredictions } : {}),
-    log: (message) => post({ type: 'log', message })
-  });
+  const state = new MonitorState(
+    new SqliteRegistry(db),
+    store,
+    {
+      windowSeconds: data.windowSeconds,
+      retentionMs: data.retentionMs,
+      ...(data.maxPredictions !== undefined ? { maxPredictions: data.maxPredictions } : {}),
+      log: (message) => post({ type: 'log', message })
+    },
+    new SqliteCaptureStore(db)
+  );
   state.onUpdate((updates) => {
     post({
       type: 'updates',
@@ -115,7 +124,15 @@ if (parentPort) {
       default:
         try {
           const result =
-            message.type === 'status' ? state.status(...message.args) : message.type === 'series' ? state.series(...message.args) : state.feedback(...message.args);
+            message.type === 'status'
+              ? state.status(...message.args)
+              : message.type === 'series'
+                ? state.series(...message.args)
+                : message.type === 'captured'
+                  ? state.captured(...message.args)
+                  : message.type === 'captured_requests'
+                    ? state.capturedRequests(...message.args)
+                    : state.feedback(...message.args);
           post({ type: 'reply', id: message.id, result });
         } catch (error) {
           post({ type: 'reply', id: message.id, error: (error as Error).message });

@@ -9,6 +9,8 @@
  * and has the worker write its open windows before it exits.
  */
 import { Worker } from 'node:worker_threads';
+import type { CaptureQuery, CapturedRequest } from './capture-store.js';
+import type { CapturedTable } from './captured-table.js';
 import type { FeedbackItem } from './feedback.js';
 import { InferenceRing } from './inference-ring.js';
 import { DEFAULT_INGEST_OPTIONS, type IngestOptions, type ObservedInference } from './ingest.js';
@@ -100,6 +102,16 @@ export class Monitor {
   /** The span of a `status` view over time (series.ts). */
   series(model: string, view: Pick<StatusView, 'from' | 'to' | 'version'>, alerts?: readonly ChartAlert[]): Promise<MonitorSeries> {
     return this._ask('series', [model, { from: view.from, to: view.to, version: view.version }, alerts]);
+  }
+
+  /** The captured rows of a model over [from, to) (ms), served answers or a shadow version's. */
+  captured(query: CaptureQuery): Promise<CapturedTable> {
+    return this._ask('captured', [query]);
+  }
+
+  /** Captured requests as kept, with the ground truth received for their rows, for a replay. */
+  capturedRequests(query: CaptureQuery): Promise<{ requests: CapturedRequest[]; truth: Record<string, unknown> }> {
+    return this._ask('captured_requests', [query]);
   }
 
   /** Hands over the ring; the worker writes everything, open windows included, and exits. */
@@ -225,7 +237,7 @@ export class Monitor {
     this._post({ type: 'batch', batch }, [batch.numbers.buffer as ArrayBuffer]);
   }
 
-  private _ask<T>(type: 'status' | 'series' | 'feedback' | 'close', args: unknown): Promise<T> {
+  private _ask<T>(type: 'status' | 'series' | 'feedback' | 'captured' | 'captured_requests' | 'close', args: unknown): Promise<T> {
     if (this._closing && type !== 'close') return Promise.reject(new Error('the monitor is closed'));
     this._handOver();
     const id = ++this._nextId;

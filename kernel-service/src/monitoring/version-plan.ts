@@ -19,6 +19,8 @@ export interface VersionPlan {
   predictionKind: Kind | null;
   positive: string | null;
   profile: Record<string, unknown> | undefined;
+  /** Features (or inputs) the model card flags as personal data: captured only as salted hashes. */
+  personal: ReadonlySet<string>;
 }
 
 export class VersionPlans {
@@ -49,6 +51,8 @@ export class VersionPlans {
       scores_output?: string | null;
       value_output?: string | null;
     } | null;
+    const card = ((record.metadata.nbdeploy as Record<string, unknown> | undefined)?.card ?? {}) as { personal_data?: unknown };
+    const personal = new Set(Array.isArray(card.personal_data) ? card.personal_data.map(String) : []);
     const outputs = record.signature.outputs;
     let labelOutput = meta?.label_output ?? null;
     let scoresOutput = meta?.scores_output ?? null;
@@ -72,7 +76,8 @@ export class VersionPlans {
       valueOutput,
       predictionKind: labelOutput ? 'categorical' : valueOutput ? 'numeric' : null,
       positive: classes && classes.length === 2 ? String(classes[1]) : null,
-      profile
+      profile,
+      personal
     };
   }
 

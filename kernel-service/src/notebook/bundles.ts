@@ -113,7 +113,8 @@ export function validationBundle(report: ValidationReport): MimeBundle {
 
 export function deploymentText(d: Deployment): string {
   const traffic = d.traffic.map((t) => `v${t.version} ${t.role} ${pct(t.percent)}%`).join(', ');
-  return `${d.model} v${d.version} (${d.stage}) — traffic: ${traffic || 'none'} — ${d.endpoint}`;
+  const capture = d.capture ? ` — keeps ${pct(d.capture.rate * 100)}% of requests for ${d.capture.retention_days} d` : '';
+  return `${d.model} v${d.version} (${d.stage}) — traffic: ${traffic || 'none'} — ${d.endpoint}${capture}`;
 }
 
 export function deploymentHtml(d: Deployment): string {
@@ -128,6 +129,7 @@ export function deploymentHtml(d: Deployment): string {
   return (
     `<div><h4 style='margin:4px 0'>Deployed <code>${escapeHtml(d.model)}</code> version ${d.version} — ${escapeHtml(d.stage)}</h4>` +
     `<div style='font-size:12px'>endpoint <code>${escapeHtml(d.endpoint)}</code></div>` +
+    (d.capture ? `<div style='font-size:12px'>capture: keeps ${pct(d.capture.rate * 100)}% of requests for ${d.capture.retention_days} d</div>` : '') +
     table(['version', 'role', 'traffic'], rows) +
     snippets +
     '</div>'
@@ -135,7 +137,7 @@ export function deploymentHtml(d: Deployment): string {
 }
 
 export function deploymentBundle(d: Deployment): MimeBundle {
-  const payload = jsonable({ model: d.model, version: d.version, stage: d.stage, traffic: d.traffic, endpoint: d.endpoint, snippets: d.snippets });
+  const payload = jsonable({ model: d.model, version: d.version, stage: d.stage, traffic: d.traffic, endpoint: d.endpoint, snippets: d.snippets, capture: d.capture });
   return { [DEPLOYMENT_MIME]: payload, 'text/plain': deploymentText(payload), 'text/html': deploymentHtml(payload) };
 }
 

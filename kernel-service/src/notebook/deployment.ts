@@ -20,6 +20,8 @@ export interface DeployOptions {
   override?: string;
   /** How the version is served: instances (worker threads), max_batch_size, max_queue_delay_us, max_queue_size. */
   batching?: { instances?: number; max_batch_size?: number; max_queue_delay_us?: number; max_queue_size?: number };
+  /** Replay gates, read against the version's latest replay: e.g. `{ replay_agreement: ">= 0.98", accuracy_delta: ">= 0" }`. */
+  gates?: Record<string, string>;
 }
 
 /**
@@ -69,7 +71,7 @@ export function deploymentOf(url: string, view: ModelView, version: number): Dep
   const record = view.versions.find((v) => v.version === version);
   const signature = ((record?.metadata.nbdeploy ?? {}) as { signature?: ModelSignature }).signature ?? null;
   const endpoint = endpointOf(url, view.name, version, traffic);
-  return { model: view.name, version, stage: record?.stage ?? 'none', traffic, endpoint, snippets: snippets(endpoint, signature) };
+  return { model: view.name, version, stage: record?.stage ?? 'none', traffic, endpoint, snippets: snippets(endpoint, signature), capture: d.capture };
 }
 
 export async function deploy(client: NotebookClient, art: ModelArtifact | { name: string; version: number }, options: DeployOptions = {}): Promise<Deployment> {
@@ -85,6 +87,7 @@ export async function deploy(client: NotebookClient, art: ModelArtifact | { name
   }
   if (options.override !== undefined) message.override = options.override;
   if (options.batching !== undefined) message.batching = options.batching;
+  if (options.gates !== undefined) message.gates = options.gates;
   try {
     const { reply } = await client.request(message, DeploymentReply);
     return deploymentOf(client.info.url, reply.model, art.version);
@@ -95,6 +98,9 @@ export async function deploy(client: NotebookClient, art: ModelArtifact | { name
         `${error.detail} — run nd.validate(art, rows, labels, { gates }) first, or pass { override: "reason" }`,
         error.status
       );
+    }
+    if (error instanceof ServiceError && error.code === 'NBD_ERR_REPLAY_GATE') {
+      throw new DeployRefusedError(error.code, `${error.detail} — see nd.replay("${art.name}", ${art.version})`, error.status);
     }
     throw error;
   }

@@ -21,6 +21,8 @@ import { type AuditRow, auditBundle, auditRows } from './audit.js';
 import { followCells } from './context.js';
 import { InputError } from './errors.js';
 import { saveReportPage } from './report-page.js';
+import { type Captured, type CaptureOptions, type CapturedOptions, readCaptured, setCapture } from './capture.js';
+import { type Replay, type ReplayOptions, runReplay } from './replay.js';
 import { modelRows } from './model-rows.js';
 import { register as registerModel, type RegisterOptions } from './registration.js';
 import type { MonitorPayload } from '../monitoring/monitor-payload.js';
@@ -46,6 +48,8 @@ export type { ClassLabel, ModelSignature, InputSpec, Task } from './signature.js
 export type { MetricValue, Metrics } from '../validation/metrics.js';
 export type { GateResult, GateStatus } from '../validation/gates.js';
 export type { Profile } from './profile.js';
+export type { Captured, CaptureOptions } from './capture.js';
+export type { Replay, ReplayOptions } from './replay.js';
 export type { RegisterOptions, ValidateOptions, DeployOptions, Alert, AlertRuleInput, DriftMethod, IntegrityPolicy };
 
 /** What `alertRules` returns: the rules in force, whether they are the deployment's own, its webhooks, how many service-wide webhooks apply too. */
@@ -218,6 +222,32 @@ export async function integrityPolicy(name: string, changes: Partial<IntegrityPo
       ? await client().request({ type: 'set_integrity_policy', model: name, policy: { ...changes } }, DeploymentReply)
       : await client().request({ type: 'get_model', model: name }, ModelReply);
   return { ...reply.model.deployment.integrity_policy } as IntegrityPolicy;
+}
+
+/**
+ * Keeps `rate` of deployment `name`'s served requests (default 0.1) for `retentionDays`
+ * (default 7), for inspection and replay; `rate: 0` stops. Shows the deployment.
+ */
+export async function capture(name: string, options: CaptureOptions & ShowOption = {}): Promise<Deployment> {
+  const deployment = await setCapture(client(), name, options);
+  if (options.display !== false) show(deploymentBundle(deployment));
+  return deployment;
+}
+
+/** The requests deployment `name` kept, as rows (oldest first) over the last `last` (default "1h") or `start`–`end`. */
+export function captured(name: string, options: Omit<CapturedOptions, 'lastSeconds'> & { last?: string | number } = {}): Promise<Captured> {
+  const { last, ...rest } = options;
+  return readCaptured(client(), name, { ...rest, ...(last === undefined ? {} : { lastSeconds: parseSpan(last) }) });
+}
+
+/**
+ * What candidate `version` would have answered on the traffic deployment `name` captured over
+ * the last `last` (default "24h") or `start`–`end`: agreement with what was served, changed
+ * rows by feature range, metric deltas where ground truth arrived, latency (Python's nd.replay).
+ */
+export function replay(name: string, version: number, options: Omit<ReplayOptions, 'lastSeconds'> & { last?: string | number } = {}): Promise<Replay> {
+  const { last, ...rest } = options;
+  return runReplay(client(), name, version, { ...rest, ...(last === undefined ? {} : { lastSeconds: parseSpan(last) }) });
 }
 
 /**

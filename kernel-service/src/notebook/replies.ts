@@ -40,6 +40,7 @@ export const Model: z.ZodType<ModelView> = z.looseObject({
     canary: z.looseObject({ version: z.number(), percent: z.number() }).nullable(),
     shadows: z.array(z.number()),
     integrity_policy: z.record(z.string(), z.string()),
+    capture: z.looseObject({ rate: z.number(), retention_days: z.number() }).nullable(),
     updated_at: z.string()
   }),
   versions: z.array(

@@ -53,6 +53,8 @@ export interface Deployment {
   endpoint: string;
   /** Usage snippets by language: curl, python, typescript. */
   snippets: Record<string, string>;
+  /** The share of served requests the deployment keeps (`capture`), and for how many days; null: none. */
+  capture: { rate: number; retention_days: number } | null;
 }
 
 /** What the service answered, row by row. */

@@ -60,6 +60,10 @@ export const WS_PERMISSIONS: Readonly<Record<string, Requirement>> = {
   feedback: needs('deploy'),
   set_alert_rules: needs('deploy'),
   set_alert_webhooks: needs('deploy'),
+  // Captured requests are served inputs: reading them, or replaying them, is a deployer's.
+  set_capture: needs('deploy'),
+  captured: needs('deploy'),
+  replay: needs('deploy'),
   review: needs('review'),
   set_integrity_policy: needs('admin')
 };

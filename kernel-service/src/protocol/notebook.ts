@@ -55,6 +55,15 @@ export const RegisterMessage = z.strictObject({
   batching: Batching.optional()
 });
 
+/** Replay gates of a deploy, read against the version's latest replay: `{"replay_agreement": ">= 0.98", "accuracy_delta": ">= 0"}`. */
+const ReplayGates = z.record(z.string(), z.string().max(200)).superRefine((gates, ctx) => {
+  for (const name of Object.keys(gates)) {
+    if (!/^(replay_agreement|[a-z0-9_]+_delta)$/.test(name)) {
+      ctx.addIssue({ code: 'custom', path: [name], message: `"${name}" is not a replay gate: a replay gate is replay_agreement or <metric>_delta (e.g. accuracy_delta, mae_delta)` });
+    }
+  }
+});
+
 export const DeployMessage = z.strictObject({
   type: z.literal('deploy'),
   ...base,
@@ -65,7 +74,8 @@ export const DeployMessage = z.strictObject({
   shadow: z.boolean().optional(),
   batching: Batching.optional(),
   /** Production without a passing validation report: the reason goes to the audit log. */
-  override: z.string().max(2000).optional()
+  override: z.string().max(2000).optional(),
+  gates: ReplayGates.optional()
 });
 
 export const PromoteMessage = z.strictObject({
@@ -73,14 +83,16 @@ export const PromoteMessage = z.strictObject({
   ...base,
   model: ModelName,
   version: Version,
-  override: z.string().max(2000).optional()
+  override: z.string().max(2000).optional(),
+  gates: ReplayGates.optional()
 });
 export const SetCanaryMessage = z.strictObject({
   type: z.literal('set_canary'),
   ...base,
   model: ModelName,
   version: Version,
-  percent: z.number().min(0).max(100)
+  percent: z.number().min(0).max(100),
+  gates: ReplayGates.optional()
 });
 export const SetShadowMessage = z.strictObject({
   type: z.literal('set_shadow'),
@@ -107,6 +119,58 @@ export const SetIntegrityPolicyMessage = z.strictObject({
   ...base,
   model: ModelName,
   policy: IntegrityPolicyChanges
+});
+
+/**
+ * Keeps a share of the model's served requests — inputs, answers, shadow versions' answers —
+ * for `retention_days` (default 7), for inspection and replay; `rate` 0 stops keeping them.
+ */
+export const SetCaptureMessage = z.strictObject({
+  type: z.literal('set_capture'),
+  ...base,
+  model: ModelName,
+  rate: z.number().min(0).max(1),
+  retention_days: z.number().positive().max(3650).optional()
+});
+
+const Time = z.string().refine((s) => !Number.isNaN(Date.parse(s)), { error: 'expected a date and time, as ISO 8601 (e.g. 2026-12-03T14:00:00Z)' });
+
+/**
+ * The captured rows of a model as a table (one row per served row), oldest first: within
+ * [`from`, `to`) or the last `last_seconds` (default 3,600); the served answers, or with
+ * `shadow` the shadow versions'; at most `limit` rows (default 10,000).
+ */
+export const CapturedMessage = z.strictObject({
+  type: z.literal('captured'),
+  ...base,
+  model: ModelName,
+  version: Version.optional(),
+  from: Time.optional(),
+  to: Time.optional(),
+  last_seconds: z.number().positive().max(366 * 24 * 3600).optional(),
+  shadow: z.boolean().optional(),
+  limit: z.number().int().min(1).max(100_000).optional()
+});
+
+/**
+ * Replays the requests the model captured over [`from`, `to`) or the last `last_seconds`
+ * (default 86,400) through candidate `version` and compares its answers with those served:
+ * `source` "captured" runs them again in the service, "shadow" compares the answers the
+ * version gave as a shadow. Progress arrives as `replay_progress` frames (`replay`: the request's id).
+ */
+export const ReplayMessage = z.strictObject({
+  type: z.literal('replay'),
+  ...base,
+  model: ModelName,
+  version: Version,
+  from: Time.optional(),
+  to: Time.optional(),
+  last_seconds: z.number().positive().max(366 * 24 * 3600).optional(),
+  source: z.enum(['captured', 'shadow']).optional(),
+  /** Rows replayed at most, the oldest first (default 100,000). */
+  limit: z.number().int().min(1).max(1_000_000).optional(),
+  /** Rows of the comparison table in the reply (default 1,000). */
+  table_rows: z.number().int().min(0).max(100_000).optional()
 });
 
 export const RollbackMessage = z.strictObject({ type: z.literal('rollback'), ...base, model: ModelName });
@@ -322,6 +386,9 @@ export const TextMessage = z.discriminatedUnion('type', [
   SetCanaryMessage,
   SetShadowMessage,
   SetIntegrityPolicyMessage,
+  SetCaptureMessage,
+  CapturedMessage,
+  ReplayMessage,
   RollbackMessage,
   UndeployMessage,
   InferMessage,
@@ -351,6 +418,9 @@ export type DeployMessage = z.infer<typeof DeployMessage>;
 export type InferMessage = z.infer<typeof InferMessage>;
 export type BinaryInferMessage = z.infer<typeof BinaryInferMessage>;
 export type FeedbackMessage = z.infer<typeof FeedbackMessage>;
+export type SetCaptureMessage = z.infer<typeof SetCaptureMessage>;
+export type CapturedMessage = z.infer<typeof CapturedMessage>;
+export type ReplayMessage = z.infer<typeof ReplayMessage>;
 export type ValidateMessage = z.infer<typeof ValidateMessage>;
 export type BinaryValidateMessage = z.infer<typeof BinaryValidateMessage>;
 

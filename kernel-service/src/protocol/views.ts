@@ -35,6 +35,8 @@ export interface ModelView {
     shadows: number[];
     /** Per integrity kind: "refuse" or "serve" (docs/monitoring.md, Integrity). */
     integrity_policy: Record<string, string>;
+    /** The share of served requests kept for inspection and replay; null: none. */
+    capture: { rate: number; retention_days: number } | null;
     updated_at: string;
   };
   versions: VersionView[];
@@ -73,6 +75,7 @@ export function modelView(m: ModelSummary, gate: GatePolicy): ModelView {
       canary: d.canary,
       shadows: d.shadows,
       integrity_policy: { ...d.integrityPolicy },
+      capture: d.capture ? { rate: d.capture.rate, retention_days: d.capture.retentionDays } : null,
       updated_at: d.updatedAt
     },
     versions: m.versions.map((v) => versionView(v, gate))

@@ -72,7 +72,16 @@ export interface Deployment {
   shadows: number[];
   /** Per integrity kind: refuse the request (400) or serve it; counted either way. */
   integrityPolicy: IntegrityPolicy;
+  /** A sample of served requests kept for inspection and replay; null: none kept. */
+  capture: CaptureSettings | null;
   updatedAt: string;
+}
+
+/** Which share of a deployment's requests is kept (inputs and answers), and for how long. */
+export interface CaptureSettings {
+  /** The share of requests kept, in (0, 1]. */
+  rate: number;
+  retentionDays: number;
 }
 
 export interface ModelSummary {
@@ -115,7 +124,8 @@ export type DeploymentChange =
   | { kind: 'rollback' }
   | { kind: 'serving'; serving: boolean }
   | { kind: 'batching'; version: number; batching: BatchingConfig }
-  | { kind: 'integrity_policy'; policy: IntegrityPolicy };
+  | { kind: 'integrity_policy'; policy: IntegrityPolicy }
+  | { kind: 'capture'; capture: CaptureSettings | null };
 
 /** A validation report, stored with the version it validated (the report itself is the client's JSON). */
 export interface ValidationRecord {

@@ -10,6 +10,7 @@ import type {
   Actor,
   AuditEntry,
   BatchingConfig,
+  CaptureSettings,
   Deployment,
   DeploymentChange,
   FeedbackRecord,
@@ -112,7 +113,9 @@ export const REGISTRY_MIGRATIONS: Migration[] = [
   // Per-deployment data integrity policy ({kind: "refuse" | "serve"}); kinds left out take the defaults.
   `ALTER TABLE deployments ADD COLUMN integrity_policy TEXT NOT NULL DEFAULT '{}';`,
   // The audit log becomes a hash chain (audit-log.ts) and records the notebook cell.
-  chainAuditLog
+  chainAuditLog,
+  // Per-deployment capture of served requests ({rate, retentionDays}); NULL: none kept.
+  `ALTER TABLE deployments ADD COLUMN capture TEXT;`
 ];
 
 /** Every column but the profile, which only getProfile reads. */
@@ -139,6 +142,7 @@ interface DeploymentRow {
   canary_percent: number;
   shadows: string;
   integrity_policy: string;
+  capture: string | null;
   updated_at: string;
 }
 
@@ -339,6 +343,11 @@ export class SqliteRegistry implements Registry {
           this._db
             .prepare('UPDATE deployments SET integrity_policy = ?, updated_at = ? WHERE model = ?')
             .run(JSON.stringify(change.policy), now(), model);
+          break;
+        case 'capture':
+          this._db
+            .prepare('UPDATE deployments SET capture = ?, updated_at = ? WHERE model = ?')
+            .run(change.capture ? JSON.stringify(change.capture) : null, now(), model);
           break;
       }
       this._audit(actor, change.kind, model, auditVersion, { ...changeDetails(change), ...details });
@@ -554,6 +563,7 @@ function toDeployment(row: DeploymentRow): Deployment {
     canary: row.canary_version === null ? null : { version: row.canary_version, percent: row.canary_percent },
     shadows: JSON.parse(row.shadows) as number[],
     integrityPolicy: { ...DEFAULT_INTEGRITY_POLICY, ...(JSON.parse(row.integrity_policy) as Partial<IntegrityPolicy>) },
+    capture: row.capture ? (JSON.parse(row.capture) as CaptureSettings) : null,
     updatedAt: row.updated_at
   };
 }

@@ -48,6 +48,8 @@ export interface InferenceEvent {
   at: number;
   /** The request's data integrity against this version (null when it failed before the check). */
   integrity: IntegrityReport | null;
+  /** Kept by the deployment's capture: for this many days (0: not kept). Shadow runs share their request's choice. */
+  captureDays: number;
 }
 
 export type InferenceObserver = (event: InferenceEvent) => void;
@@ -101,12 +103,14 @@ export class DataPlane {
     this._inflight++;
     try {
       const route = this._server.route(model, version, request.monitor === false);
-      const { target, shadows, integrity } = route instanceof Promise ? await route : (route as Route);
+      const { target, shadows, integrity, capture } = route instanceof Promise ? await route : (route as Route);
       const id = request.id ?? timeOrderedId();
-      const outputs = await this._run(target, id, request, transport, false, integrity);
+      // A sampled request is kept with its shadows' answers, so that they compare row by row.
+      const captureDays = capture && request.monitor !== false && Math.random() < capture.rate ? capture.retentionDays : 0;
+      const outputs = await this._run(target, id, request, transport, false, integrity, captureDays);
       for (const shadow of shadows) {
         // Shadows answer nobody: their results and failures only reach metrics and observers.
-        this._run(shadow, id, request, transport, true, integrity).catch(() => {});
+        this._run(shadow, id, request, transport, true, integrity, captureDays).catch(() => {});
       }
       return { modelName: model, modelVersion: target.version, id, outputs };
     } finally {
@@ -120,7 +124,15 @@ export class DataPlane {
     }
   }
 
-  private async _run(target: LoadedVersion, requestId: string, request: InferInput, transport: Transport, shadow: boolean, policy: IntegrityPolicy): Promise<Tensor[]> {
+  private async _run(
+    target: LoadedVersion,
+    requestId: string,
+    request: InferInput,
+    transport: Transport,
+    shadow: boolean,
+    policy: IntegrityPolicy,
+    captureDays: number
+  ): Promise<Tensor[]> {
     const start = performance.now();
     let inputs: Tensor[] = request.inputs.filter((t): t is Tensor => !isUndecoded(t));
     let integrity: IntegrityReport | null = null;
@@ -144,13 +156,13 @@ export class DataPlane {
       target.metrics.latency.observe(latencyMs / 1000);
       target.metrics.ok[transport].inc();
       target.metrics.rows.inc(inputs[0]?.shape[0] ?? 1);
-      this._notify(target, requestId, transport, shadow, request.monitor !== false, inputs, outputs, null, latencyMs, integrity);
+      this._notify(target, requestId, transport, shadow, request.monitor !== false, inputs, outputs, null, latencyMs, integrity, captureDays);
       return outputs;
     } catch (error) {
       const failure = asServiceError(error);
       target.metrics.failed[transport].inc();
       target.metrics.error(failure.code);
-      this._notify(target, requestId, transport, shadow, request.monitor !== false, inputs, null, failure, performance.now() - start, integrity);
+      this._notify(target, requestId, transport, shadow, request.monitor !== false, inputs, null, failure, performance.now() - start, integrity, captureDays);
       throw failure;
     }
   }
@@ -165,7 +177,8 @@ export class DataPlane {
     outputs: readonly Tensor[] | null,
     error: ServiceError | null,
     latencyMs: number,
-    integrity: IntegrityReport | null
+    integrity: IntegrityReport | null,
+    captureDays: number
   ): void {
     if (this._observers.length === 0) return;
     const event: InferenceEvent = {
@@ -180,7 +193,8 @@ export class DataPlane {
       error,
       latencyMs,
       at: Date.now(),
-      integrity
+      integrity,
+      captureDays
     };
     for (const observer of this._observers) {
       try {

@@ -10,7 +10,9 @@ import { EventEmitter } from 'node:events';
 import { ServiceError } from '../errors.js';
 import type { IntegrityPolicy } from '../protocol/integrity.js';
 import { ArtifactStore, MODEL_FILE } from '../registry/artifact-store.js';
-import { type Actor, type BatchingConfig, DEFAULT_BATCHING, type DeploymentChange, type ModelSummary, type Registry, type Stage, type VersionRecord } from '../registry/registry.js';
+import { checkReplayGates } from '../replay/replay-gates.js';
+import type { ReplayStore } from '../replay/replay-store.js';
+import { type Actor, type BatchingConfig, type CaptureSettings, DEFAULT_BATCHING, type DeploymentChange, type ModelSummary, type Registry, type Stage, type VersionRecord } from '../registry/registry.js';
 import { readModelFile } from '../runtime/model-file.js';
 import { ModelInstance } from '../runtime/model-instance.js';
 import type { RuntimeOptions } from '../runtime/onnx-model.js';
@@ -34,6 +36,8 @@ export interface DeployOptions {
   batching?: Partial<BatchingConfig>;
   /** Goes to production without a passing validation report; the reason is audited. */
   override?: string;
+  /** Replay gates read against the version's latest replay (`replay_agreement`, `<metric>_delta`); refused when one fails. */
+  gates?: Readonly<Record<string, string>>;
 }
 
 export interface DeploymentEvents {
@@ -49,7 +53,9 @@ export class Deployer extends EventEmitter<DeploymentEvents> {
     private readonly _server: ModelServer,
     private readonly _runtime: RuntimeOptions,
     /** What production needs (or an admin's override reason). */
-    readonly gate: GatePolicy = DEFAULT_GATE
+    readonly gate: GatePolicy = DEFAULT_GATE,
+    /** Where replays are kept, for deploys with replay gates. */
+    private readonly _replays?: ReplayStore
   ) {
     super();
   }
@@ -116,6 +122,8 @@ export class Deployer extends EventEmitter<DeploymentEvents> {
     }
     return this._serialized(model, async () => {
       const record = this._requireVersion(model, version);
+      // Checked first: a held version changes nothing, its batching included.
+      const gated = options.gates && Object.keys(options.gates).length > 0 ? { replay_gates: checkReplayGates(this._replays, model, version, options.gates) } : {};
       if (batching) {
         const next = { ...record.batching, ...batching };
         // New instances load before the change is written, as a new version would.
@@ -123,16 +131,16 @@ export class Deployer extends EventEmitter<DeploymentEvents> {
         await this._change(model, { kind: 'batching', version, batching: next }, actor);
       }
       if (canaryPercent !== undefined) {
-        return this._change(model, { kind: 'canary', version, percent: canaryPercent }, actor);
+        return this._change(model, { kind: 'canary', version, percent: canaryPercent }, actor, gated);
       }
       if (shadow !== undefined) {
-        return this._change(model, { kind: 'shadow', version, enabled: shadow }, actor);
+        return this._change(model, { kind: 'shadow', version, enabled: shadow }, actor, gated);
       }
       if (stage === 'staging') {
-        return this._change(model, { kind: 'stage', version, stage: 'staging' }, actor);
+        return this._change(model, { kind: 'stage', version, stage: 'staging' }, actor, gated);
       }
       this._checkValidation(model, version, options.override);
-      const details = options.override !== undefined ? { override: options.override } : {};
+      const details = options.override !== undefined ? { override: options.override, ...gated } : gated;
       return this._change(model, { kind: 'promote', version }, actor, details);
     });
   }
@@ -165,6 +173,14 @@ export class Deployer extends EventEmitter<DeploymentEvents> {
         throw new ServiceError('NBD_ERR_BAD_REQUEST', { issues: 'null_spike is decided per window, after requests are answered: it can only be "serve"' });
       }
       return this._change(model, { kind: 'integrity_policy', policy: { ...current.deployment.integrityPolicy, ...changes } }, actor, { changed: changes });
+    });
+  }
+
+  /** Keeps a share of the model's served requests (inputs and answers) for `retentionDays`; null stops keeping them. */
+  setCapture(model: string, capture: CaptureSettings | null, actor: Actor): Promise<ModelSummary> {
+    return this._serialized(model, () => {
+      if (!this._registry.getModel(model)) throw new ServiceError('NBD_ERR_MODEL_NOT_FOUND', { model });
+      return this._change(model, { kind: 'capture', capture }, actor);
     });
   }
 
@@ -293,6 +309,9 @@ function projectChange(summary: ModelSummary, change: DeploymentChange, rollback
       break;
     case 'integrity_policy':
       d.integrityPolicy = change.policy;
+      break;
+    case 'capture':
+      d.capture = change.capture;
       break;
   }
   return { ...summary, deployment: d, versions };

@@ -8,7 +8,7 @@
 import { ServiceError } from '../errors.js';
 import type { ServiceMetrics } from '../metrics.js';
 import type { ArtifactStore } from '../registry/artifact-store.js';
-import type { ModelSummary, Registry, VersionRecord } from '../registry/registry.js';
+import type { CaptureSettings, ModelSummary, Registry, VersionRecord } from '../registry/registry.js';
 import type { RuntimeOptions } from '../runtime/onnx-model.js';
 import { DEFAULT_INTEGRITY_POLICY, type IntegrityPolicy } from '../protocol/integrity.js';
 import { IntegrityPlan } from './admission.js';
@@ -20,6 +20,7 @@ export interface ModelRoutes {
   canary: { target: LoadedVersion; percent: number } | null;
   shadows: LoadedVersion[];
   integrity: IntegrityPolicy;
+  capture: CaptureSettings | null;
   /** Versions that only evaluation requests reach (archived ones). */
   archived: ReadonlySet<number>;
 }
@@ -30,6 +31,8 @@ export interface Route {
   shadows: readonly LoadedVersion[];
   /** The deployment's integrity policy. */
   integrity: IntegrityPolicy;
+  /** The deployment's capture of served requests (null for evaluation traffic). */
+  capture: CaptureSettings | null;
 }
 
 const key = (model: string, version: number): string => `${model}@${version}`;
@@ -123,6 +126,7 @@ export class ModelServer {
       canary: d.canary && d.canary.percent > 0 ? { target: loaded.get(d.canary.version)!, percent: d.canary.percent } : null,
       shadows: d.shadows.map((v) => loaded.get(v)!),
       integrity: d.integrityPolicy ?? DEFAULT_INTEGRITY_POLICY,
+      capture: d.capture ?? null,
       archived: new Set(summary.versions.filter((r) => r.stage === 'archived').map((r) => r.version))
     });
     const keep = new Set(needed);
@@ -147,15 +151,16 @@ export class ModelServer {
     if (!routes.serving) throw new ServiceError('NBD_ERR_MODEL_UNAVAILABLE', { model });
     if (version !== undefined) {
       if (!evaluation && routes.archived.has(version)) throw new ServiceError('NBD_ERR_VERSION_ARCHIVED', { model, version });
+      const capture = evaluation ? null : routes.capture;
       const ready = this._ready.get(key(model, version));
-      if (ready) return { target: ready, shadows: [], integrity: routes.integrity };
-      return this._loadOnRequest(model, version).then((target) => ({ target, shadows: [], integrity: routes.integrity }));
+      if (ready) return { target: ready, shadows: [], integrity: routes.integrity, capture };
+      return this._loadOnRequest(model, version).then((target) => ({ target, shadows: [], integrity: routes.integrity, capture }));
     }
     if (routes.canary && Math.random() * 100 < routes.canary.percent) {
-      return { target: routes.canary.target, shadows: routes.shadows, integrity: routes.integrity };
+      return { target: routes.canary.target, shadows: routes.shadows, integrity: routes.integrity, capture: routes.capture };
     }
     if (!routes.primary) throw new ServiceError('NBD_ERR_MODEL_UNAVAILABLE', { model });
-    return { target: routes.primary, shadows: routes.shadows, integrity: routes.integrity };
+    return { target: routes.primary, shadows: routes.shadows, integrity: routes.integrity, capture: routes.capture };
   }
 
   /** Whether a model (or one of its versions) answers requests now. */

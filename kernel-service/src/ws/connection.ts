@@ -36,12 +36,17 @@ import type { Monitor } from '../monitoring/monitor.js';
 import { monitorOutput } from '../monitoring/monitor-payload.js';
 import { redact } from '../monitoring/webhooks.js';
 import { validationPage } from '../validation/report-page.js';
+import { capturedReply, setCapture } from './capture-messages.js';
+import { replayReply } from './replay-messages.js';
+import type { ReplayStore } from '../replay/replay-store.js';
 import { VersionValidation } from '../validation/validate-version.js';
 import { ALL_MODELS, type LiveEvents } from './live-events.js';
 
 export interface ConnectionContext {
   registry: Registry;
   dataPlane: DataPlane;
+  /** Where replays are kept (with monitoring). */
+  replays?: ReplayStore;
   /** Absent in contexts without monitoring (then `status` is refused and feedback is only stored). */
   monitor?: Monitor;
   /** Absent without monitoring, like `monitor`. */
@@ -175,13 +180,19 @@ export class Connection {
       case 'deploy':
         return this._deployment(msg.id, await deployer.deploy(msg.model, msg.version, deployOptions(msg), actor));
       case 'promote':
-        return this._deployment(msg.id, await deployer.deploy(msg.model, msg.version, { stage: 'production', override: msg.override }, actor));
+        return this._deployment(msg.id, await deployer.deploy(msg.model, msg.version, { stage: 'production', override: msg.override, gates: msg.gates }, actor));
       case 'set_canary':
-        return this._deployment(msg.id, await deployer.deploy(msg.model, msg.version, { canaryPercent: msg.percent }, actor));
+        return this._deployment(msg.id, await deployer.deploy(msg.model, msg.version, { canaryPercent: msg.percent, gates: msg.gates }, actor));
       case 'set_shadow':
         return this._deployment(msg.id, await deployer.deploy(msg.model, msg.version, { shadow: msg.enabled }, actor));
       case 'set_integrity_policy':
         return this._deployment(msg.id, await deployer.setIntegrityPolicy(msg.model, msg.policy, actor));
+      case 'set_capture':
+        return this._deployment(msg.id, await setCapture(msg, deployer, this._ctx.monitor, actor));
+      case 'captured':
+        return this._reply(await capturedReply(msg, registry, this._ctx.monitor));
+      case 'replay':
+        return this._reply(await replayReply(msg, { registry, dataPlane: this._ctx.dataPlane, monitor: this._ctx.monitor, replays: this._ctx.replays, actor }, (frame) => this._reply(frame)));
       case 'rollback':
         return this._deployment(msg.id, await deployer.rollback(msg.model, actor));
       case 'undeploy':
@@ -469,5 +480,5 @@ function batchingOf(b: Batching | undefined): Partial<BatchingConfig> | undefine
 }
 
 function deployOptions(msg: DeployMessage) {
-  return { stage: msg.stage, canaryPercent: msg.canary_percent, shadow: msg.shadow, batching: batchingOf(msg.batching), override: msg.override };
+  return { stage: msg.stage, canaryPercent: msg.canary_percent, shadow: msg.shadow, batching: batchingOf(msg.batching), override: msg.override, gates: msg.gates };
 }

@@ -1,0 +1,66 @@
+/**
+ * Where replays are kept: what each found (not its rows), with who asked and when, so that a
+ * deploy can be gated on the version's latest replay (replay-gates.ts). An interface, so that
+ * a PostgreSQL implementation can follow the embedded SQLite one (schema component `replay`).
+ */
+import type Database from 'better-sqlite3';
+import { type Migration, type SqliteDatabase, migrate } from '../storage/sqlite-database.js';
+
+export interface StoredReplay {
+  id: number;
+  model: string;
+  version: number;
+  source: 'captured' | 'shadow';
+  rows: number;
+  agreement: number | null;
+  changed: number;
+  /** Both answers against the ground truth received, with `delta` = candidate − served; null: none arrived. */
+  metrics: { rows: number; served: Record<string, number>; candidate: Record<string, number>; delta: Record<string, number> } | null;
+  /** The span replayed (ISO 8601). */
+  from: string;
+  to: string;
+  createdAt: string;
+  createdBy: string;
+}
+
+export interface ReplayStore {
+  save(replay: Omit<StoredReplay, 'id' | 'createdAt'>): StoredReplay;
+  /** The version's latest replay, if any. */
+  latest(model: string, version: number): StoredReplay | undefined;
+}
+
+const MIGRATIONS: Migration[] = [
+  `CREATE TABLE replays (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     model TEXT NOT NULL,
+     version INTEGER NOT NULL,
+     summary TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     created_by TEXT NOT NULL
+   );
+   CREATE INDEX replays_by_version ON replays(model, version, id);`
+];
+
+export class SqliteReplayStore implements ReplayStore {
+  constructor(db: SqliteDatabase) {
+    migrate(db, 'replay', MIGRATIONS);
+    this._insert = db.prepare('INSERT INTO replays (model, version, summary, created_at, created_by) VALUES (?, ?, ?, ?, ?)');
+    this._latest = db.prepare('SELECT id, summary, created_at, created_by FROM replays WHERE model = ? AND version = ? ORDER BY id DESC LIMIT 1');
+  }
+
+  save(replay: Omit<StoredReplay, 'id' | 'createdAt'>): StoredReplay {
+    const createdAt = new Date().toISOString();
+    const { createdBy, ...summary } = replay;
+    const id = Number(this._insert.run(replay.model, replay.version, JSON.stringify(summary), createdAt, createdBy).lastInsertRowid);
+    return { ...replay, id, createdAt };
+  }
+
+  latest(model: string, version: number): StoredReplay | undefined {
+    const row = this._latest.get(model, version) as { id: number; summary: string; created_at: string; created_by: string } | undefined;
+    if (!row) return undefined;
+    return { ...(JSON.parse(row.summary) as Omit<StoredReplay, 'id' | 'createdAt' | 'createdBy'>), id: row.id, createdAt: row.created_at, createdBy: row.created_by };
+  }
+
+  private readonly _insert: Database.Statement;
+  private readonly _latest: Database.Statement;
+}
