@@ -40,6 +40,15 @@ def _iso(moment: str | datetime | pd.Timestamp | None) -> str | None:
     return stamp.isoformat()
 
 
+def span_fields(last: str | int | float, start: str | datetime | None, end: str | datetime | None) -> dict[str, Any]:
+    """A span as the service's messages take it: `from`/`to` (naive times are UTC) when given,
+    the `last` span up to `end` (or now) otherwise."""
+    fields: dict[str, Any] = {"from": _iso(start), "to": _iso(end)}
+    if start is None:
+        fields["last_seconds"] = parse_span(last)
+    return fields
+
+
 def captured(
     name: str,
     last: str | int | float = "1h",
@@ -56,12 +65,7 @@ def captured(
     answers to the same requests. Columns holding salted hashes of personal data are listed in
     `df.attrs["hashed"]`. Warns when more than `limit` rows were kept in the span."""
     fields: dict[str, Any] = {"model": name, "version": version, "shadow": shadow, "limit": limit}
-    if start is not None or end is not None:
-        fields["from"], fields["to"] = _iso(start), _iso(end)
-        if start is None:
-            fields["last_seconds"] = parse_span(last)
-    else:
-        fields["last_seconds"] = parse_span(last)
+    fields.update(span_fields(last, start, end))
     reply = client().call("captured", **fields)
     frame = pd.DataFrame(reply["rows"], columns=reply["columns"])
     frame["at"] = pd.to_datetime(frame["at"], utc=True)

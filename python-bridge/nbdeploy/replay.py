@@ -15,8 +15,7 @@ import pandas as pd
 from . import display
 from ._json import jsonable
 from ._session import client
-from .capture import _iso
-from .monitoring import parse_span
+from .capture import span_fields
 
 REPLAY_MIME = "application/vnd.nbdeploy.replay+json"
 #: changed rows kept in the notebook output (the whole table is `Replay.rows`)
@@ -78,12 +77,7 @@ def replay(
     if source not in ("captured", "shadow"):
         raise ValueError(f"source is 'captured' (run the captured requests again) or 'shadow' (the shadow's own answers), not {source!r}")
     fields: dict[str, Any] = {"model": name, "version": int(version), "source": source, "limit": limit, "table_rows": limit}
-    if start is not None or end is not None:
-        fields["from"], fields["to"] = _iso(start), _iso(end)
-        if start is None:
-            fields["last_seconds"] = parse_span(last)
-    else:
-        fields["last_seconds"] = parse_span(last)
+    fields.update(span_fields(last, start, end))
     result = Replay(client().call("replay", **fields))
     if show:
         result.show()
