@@ -59,6 +59,9 @@ export function runLab(service: Service, options: LabOptions, log: (message: str
   const args = ['lab', `--port=${options.port}`];
   if (!options.openBrowser) args.push('--no-browser');
   if (process.getuid?.() === 0 && !options.jupyterArgs.includes('--allow-root')) args.push('--allow-root');
+  // The person who runs `nbdeploy lab` owns its service: in JupyterLab they act as its admin,
+  // as the holder of the serve token would (a single user notices no roles).
+  if (!options.jupyterArgs.some((a) => a.startsWith('--Nbdeploy.user_role'))) args.push('--Nbdeploy.user_role=admin');
   args.push(...options.jupyterArgs);
   // The quickstart opens when JupyterLab serves this folder (Jupyter refuses a file to run
   // outside a root_dir given among the arguments).

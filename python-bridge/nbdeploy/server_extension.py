@@ -112,11 +112,22 @@ class Nbdeploy(Configurable):
 
     user_role = Enum(
         ["inference", "viewer", "deployer", "reviewer", "admin"],
-        default_value="deployer",
+        default_value=None,
+        allow_none=True,
         config=True,
         help="The nbdeploy role of a Jupyter user who has no nbdeploy user yet (made on their "
-        "first use): viewer, deployer, reviewer or admin (docs/people.md). An existing user keeps their role.",
+        "first use): viewer, deployer, reviewer or admin (docs/people.md). An existing user keeps their role. "
+        "Default: admin when this server started the service itself (one person's own service, "
+        "as `nbdeploy lab` also says), deployer when it uses a shared one (NBDEPLOY_URL).",
     )
+
+
+def new_user_role(configured: str | None, owns_service: bool) -> str:
+    """The role of a Jupyter user new to the service: as configured, else the owner's (admin)
+    on a service this server started for one person, else deployer on a shared one."""
+    if configured:
+        return configured
+    return "admin" if owns_service else "deployer"
 
 
 async def _credentials(handler: JupyterHandler, tokens: UserTokens) -> Credentials:
@@ -246,7 +257,7 @@ def start_kernels_as_their_user(kernel_manager: Any, service: ServiceProcess, to
 def _load_jupyter_server_extension(serverapp: Any) -> None:
     settings = Nbdeploy(parent=serverapp)
     service = attach_or_start(serverapp.root_dir, serverapp.log)
-    tokens = UserTokens(service.url, service.token, settings.user_role, serverapp.log)
+    tokens = UserTokens(service.url, service.token, new_user_role(settings.user_role, service.process is not None), serverapp.log)
     # Where the service is, for anything this server starts (the admin token stays here: each
     # kernel gets its user's token, see start_kernels_as_their_user).
     os.environ["NBDEPLOY_URL"] = service.url

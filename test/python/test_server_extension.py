@@ -275,3 +275,11 @@ def test_names_the_jupyter_user_as_people_read_it():
     # the service knows people by their username; anonymous ones by their name
     assert service_user_name(SimpleNamespace(username="ana", name="Ana Silva")) == "ana"
     assert service_user_name(SimpleNamespace(username="71aa60ef11bd43afb49c37313dac28a5", name="Anonymous Callisto")) == "Anonymous Callisto"
+
+
+def test_new_jupyter_users_are_admins_of_their_own_service_and_deployers_of_a_shared_one():
+    from nbdeploy.server_extension import new_user_role
+
+    assert new_user_role(None, owns_service=True) == "admin"
+    assert new_user_role(None, owns_service=False) == "deployer"
+    assert new_user_role("viewer", owns_service=True) == "viewer"
