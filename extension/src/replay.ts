@@ -88,9 +88,12 @@ function latency(replay: IReplay): HTMLElement | null {
 
 function changedByFeature(features: IReplayFeature[], changed: number): HTMLElement | null {
   if (changed === 0 || features.length === 0) return null;
+  const shown = features.slice(0, SHOWN_FEATURES);
+  // Bars to the largest share shown, so that where changes gather stands out even when few rows changed.
+  const largest = Math.max(...shown.flatMap(f => f.bins.map(b => b.changed_share)), Number.MIN_VALUE);
   return section(
     'Where the answers changed',
-    ...features.slice(0, SHOWN_FEATURES).map(f =>
+    ...shown.map(f =>
       h(
         'div',
         { className: 'jp-nbdeploy-replayFeature' },
@@ -99,7 +102,8 @@ function changedByFeature(features: IReplayFeature[], changed: number): HTMLElem
           [textHeader(f.kind === 'numeric' ? 'range' : 'category'), 'rows', 'changed', 'share', ''],
           f.bins.map(b => {
             const bar = h('span', { className: 'jp-nbdeploy-bar jp-mod-canary' });
-            bar.style.width = `${Math.round(b.changed_share * 100)}%`;
+            bar.style.width = `${Math.round((b.changed_share / largest) * 100)}%`;
+            bar.title = `${formatShare(b.changed_share)} of these rows changed`;
             return [textCell(b.bin), String(b.rows), String(b.changed), formatShare(b.changed_share), h('td', { className: 'jp-nbdeploy-barCell' }, h('span', { className: 'jp-nbdeploy-track' }, bar))];
           })
         )

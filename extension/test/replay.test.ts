@@ -49,6 +49,9 @@ describe('replay renderer', () => {
     expect(all).toContain('Where the answers changed');
     const features = nodes.flatMap(n => [...n.querySelectorAll('.jp-nbdeploy-replayFeature .jp-nbdeploy-label')].map(l => l.textContent));
     expect(features).toEqual(['x', 'city']);
+    // Bars are drawn to the largest changed share shown (20 % of x's upper range).
+    const bars = nodes.flatMap(n => [...n.querySelectorAll<HTMLElement>('.jp-nbdeploy-replayFeature .jp-nbdeploy-bar')].map(b => b.style.width));
+    expect(bars).toEqual(['0%', '100%', '75%']);
     expect(all).toContain('Changed rows (first 1)');
     expect(all).toContain('2026-12-03 10:05 UTC');
   });
