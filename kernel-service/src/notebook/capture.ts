@@ -59,10 +59,15 @@ export async function setCapture(client: NotebookClient, name: string, options: 
   return deploymentOf(client.info.url, view, view.deployment.production ?? Math.max(...view.versions.map((v) => v.version)));
 }
 
-export async function readCaptured(client: NotebookClient, name: string, options: CapturedOptions): Promise<Captured> {
+/** A span as the service's messages take it: `from`/`to` when `start` is given, else the last `lastSeconds` up to `end` (or now). */
+export function spanFields(options: { lastSeconds?: number; start?: Date | string; end?: Date | string }, defaultLastSeconds: number): Record<string, unknown> {
   const iso = (t: Date | string | undefined): string | undefined => (t === undefined ? undefined : new Date(t).toISOString());
-  const span = options.start === undefined ? { last_seconds: options.lastSeconds ?? 3600 } : {};
-  const message = { type: 'captured', model: name, ...span, from: iso(options.start), to: iso(options.end), version: options.version, shadow: options.shadow, limit: options.limit };
+  const last = options.start === undefined ? { last_seconds: options.lastSeconds ?? defaultLastSeconds } : {};
+  return { ...last, from: iso(options.start), to: iso(options.end) };
+}
+
+export async function readCaptured(client: NotebookClient, name: string, options: CapturedOptions): Promise<Captured> {
+  const message = { type: 'captured', model: name, ...spanFields(options, 3600), version: options.version, shadow: options.shadow, limit: options.limit };
   const { reply } = await client.request(message, CapturedReply);
   return {
     columns: reply.columns,

@@ -4,6 +4,8 @@
  * See docs/protocol.md#replay.
  */
 import { z } from 'zod';
+import type { ReplayMetrics } from '../replay/replay-report.js';
+import { spanFields } from './capture.js';
 import type { NotebookClient } from './client.js';
 
 export interface ReplayOptions {
@@ -25,7 +27,7 @@ export interface Replay {
   rows: number;
   agreement: number | null;
   changed: number;
-  metrics: { rows: number; served: Record<string, number>; candidate: Record<string, number>; delta: Record<string, number> } | null;
+  metrics: ReplayMetrics | null;
   table: { columns: string[]; rows: unknown[][] };
   [key: string]: unknown;
 }
@@ -43,10 +45,8 @@ const ReplayReply = z.looseObject({
 });
 
 export async function runReplay(client: NotebookClient, name: string, version: number, options: ReplayOptions): Promise<Replay> {
-  const iso = (t: Date | string | undefined): string | undefined => (t === undefined ? undefined : new Date(t).toISOString());
-  const span = options.start === undefined ? { last_seconds: options.lastSeconds ?? 86_400 } : {};
   const limit = options.limit ?? 100_000;
-  const message = { type: 'replay', model: name, version, ...span, from: iso(options.start), to: iso(options.end), source: options.source, limit, table_rows: limit };
+  const message = { type: 'replay', model: name, version, ...spanFields(options, 86_400), source: options.source, limit, table_rows: limit };
   const { reply } = await client.request(message, ReplayReply);
   const { type: _type, id: _id, ...result } = reply;
   return result as Replay;

@@ -30,6 +30,14 @@ export interface FeatureBin {
   changed_share: number;
 }
 
+/** Both answers against the ground truth received, with `delta` = candidate − served. */
+export interface ReplayMetrics {
+  rows: number;
+  served: Record<string, number>;
+  candidate: Record<string, number>;
+  delta: Record<string, number>;
+}
+
 export interface ReplaySummary {
   rows: number;
   agreement: number | null;
@@ -37,7 +45,7 @@ export interface ReplaySummary {
   /** Per feature, the changed rows by range (quartiles of the replayed values) or category; features whose bins differ most first. */
   by_feature: Array<{ feature: string; kind: 'numeric' | 'categorical'; bins: FeatureBin[] }>;
   /** Both answers against the ground truth received (null when none arrived). */
-  metrics: { rows: number; served: Record<string, number>; candidate: Record<string, number>; delta: Record<string, number> } | null;
+  metrics: ReplayMetrics | null;
   latency_ms: { served: Percentiles | null; candidate: Percentiles | null };
 }
 

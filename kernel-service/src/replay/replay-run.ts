@@ -103,6 +103,7 @@ export async function runReplay(ctx: ReplayContext, q: ReplayQuery, progress: (d
   }
 
   const table = capturedTable(requests, plans);
+  const featureAt = table.inputs.map((c) => [c, table.columns.indexOf(c)] as const);
   const rows: ReplayedRow[] = [];
   const out: ReplayResult['table']['rows'] = [];
   const latency = { served: [] as number[], candidate: [] as number[] };
@@ -124,7 +125,7 @@ export async function runReplay(ctx: ReplayContext, q: ReplayQuery, progress: (d
     latency.candidate.push(answer.latencyMs);
     for (let r = 0; r < request.rows; r++) {
       const values = table.rows[first + r]!;
-      const features = Object.fromEntries(table.inputs.map((c) => [c, values[table.columns.indexOf(c)] ?? null]));
+      const features = Object.fromEntries(featureAt.map(([c, i]) => [c, values[i] ?? null]));
       const key = request.rows === 1 ? request.requestId : `${request.requestId}#${r}`;
       const t = truth[key] ?? (request.rows === 1 ? truth[`${key}#0`] : undefined);
       const served = answerOf(servedPlan, request.outputs, r);

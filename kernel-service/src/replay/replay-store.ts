@@ -4,6 +4,7 @@
  * a PostgreSQL implementation can follow the embedded SQLite one (schema component `replay`).
  */
 import type Database from 'better-sqlite3';
+import type { ReplayMetrics } from './replay-report.js';
 import { type Migration, type SqliteDatabase, migrate } from '../storage/sqlite-database.js';
 
 export interface StoredReplay {
@@ -15,7 +16,7 @@ export interface StoredReplay {
   agreement: number | null;
   changed: number;
   /** Both answers against the ground truth received, with `delta` = candidate − served; null: none arrived. */
-  metrics: { rows: number; served: Record<string, number>; candidate: Record<string, number>; delta: Record<string, number> } | null;
+  metrics: ReplayMetrics | null;
   /** The span replayed (ISO 8601). */
   from: string;
   to: string;

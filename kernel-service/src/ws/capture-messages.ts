@@ -19,6 +19,14 @@ function monitorOf(monitor: Monitor | undefined): Monitor {
   return monitor;
 }
 
+/** The span [from, to) (ms) a message names: `from`/`to`, or the last `last_seconds` up to `to` (default now). */
+export function spanOf(msg: { from?: string; to?: string; last_seconds?: number }, defaultLastSeconds: number): { from: number; to: number } {
+  const to = msg.to === undefined ? Date.now() : Date.parse(msg.to);
+  const from = msg.from === undefined ? to - (msg.last_seconds ?? defaultLastSeconds) * 1000 : Date.parse(msg.from);
+  if (from >= to) throw new ServiceError('NBD_ERR_BAD_REQUEST', { issues: `from (${new Date(from).toISOString()}) must be before to (${new Date(to).toISOString()})` });
+  return { from, to };
+}
+
 export function setCapture(msg: SetCaptureMessage, deployer: Deployer, monitor: Monitor | undefined, actor: Actor): Promise<ModelSummary> {
   if (msg.rate > 0) monitorOf(monitor);
   const settings = msg.rate > 0 ? { rate: msg.rate, retentionDays: msg.retention_days ?? DEFAULT_CAPTURE_RETENTION_DAYS } : null;
@@ -30,9 +38,7 @@ export async function capturedReply(msg: CapturedMessage, registry: Registry, mo
   if (msg.version !== undefined && !registry.getVersion(msg.model, msg.version)) {
     throw new ServiceError('NBD_ERR_VERSION_NOT_FOUND', { model: msg.model, version: msg.version });
   }
-  const to = msg.to === undefined ? Date.now() : Date.parse(msg.to);
-  const from = msg.from === undefined ? to - (msg.last_seconds ?? DEFAULT_LAST_SECONDS) * 1000 : Date.parse(msg.from);
-  if (from >= to) throw new ServiceError('NBD_ERR_BAD_REQUEST', { issues: `from (${new Date(from).toISOString()}) must be before to (${new Date(to).toISOString()})` });
+  const { from, to } = spanOf(msg, DEFAULT_LAST_SECONDS);
   const limit = msg.limit ?? DEFAULT_LIMIT;
   const shadow = msg.shadow ?? false;
   // One row more than asked for tells whether there were more.

@@ -9,6 +9,7 @@ import type { ReplayMessage } from '../protocol/notebook.js';
 import type { Actor, Registry } from '../registry/registry.js';
 import type { ReplayStore } from '../replay/replay-store.js';
 import { runReplay } from '../replay/replay-run.js';
+import { spanOf } from './capture-messages.js';
 import type { DataPlane } from '../serving/data-plane.js';
 
 const DEFAULT_LAST_SECONDS = 24 * 3600;
@@ -22,9 +23,7 @@ export async function replayReply(
   send: (frame: Record<string, unknown>) => void
 ): Promise<Record<string, unknown>> {
   if (!ctx.monitor) throw new ServiceError('NBD_ERR_BAD_REQUEST', { issues: 'this service runs without monitoring, which keeps the captured requests a replay reads' });
-  const to = msg.to === undefined ? Date.now() : Date.parse(msg.to);
-  const from = msg.from === undefined ? to - (msg.last_seconds ?? DEFAULT_LAST_SECONDS) * 1000 : Date.parse(msg.from);
-  if (from >= to) throw new ServiceError('NBD_ERR_BAD_REQUEST', { issues: `from (${new Date(from).toISOString()}) must be before to (${new Date(to).toISOString()})` });
+  const { from, to } = spanOf(msg, DEFAULT_LAST_SECONDS);
   let last = 0;
   const result = await runReplay(
     { registry: ctx.registry, dataPlane: ctx.dataPlane, monitor: ctx.monitor },
