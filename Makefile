@@ -21,7 +21,7 @@ PORT ?= 8765
 LAB_PORT ?= 8888
 
 
-.PHONY: setup build labextension tslab start serve test test-ts test-python test-ui bench clean chromium
+.PHONY: setup build labextension tslab start serve test lint test-ts test-python test-ui bench clean chromium
 
 setup: $(NODE_STAMP) $(VENV_STAMP) build labextension tslab
 
@@ -94,7 +94,11 @@ serve: setup
 	node bin/nbdeploy.js serve --port $(PORT)
 
 test: setup
-	$(MAKE) test-ts test-python test-ui
+	$(MAKE) lint test-ts test-python test-ui
+
+# typescript-eslint with type information, only for promises nobody awaits or misplaced (eslint.config.js).
+lint:
+	npm run --silent lint
 
 test-ts:
 	npx --no-install vitest run
