@@ -45,7 +45,7 @@ export class Access {
   }
 
   /** The principal of `Authorization: Bearer <token>` (or, for WebSocket upgrades, `?token=`); 401 without a valid one. */
-  authenticate(req: IncomingMessage, allowQuery = false): Principal {
+  authenticate(req: IncomingMessage, allowQuery = false): Promise<Principal> {
     return this.principalOf(presentedToken(req, allowQuery), req.headers[USER_HEADER]);
   }
 
@@ -53,14 +53,14 @@ export class Access {
    * For a WebSocket: the upgrade's principal, checked now, and a function that looks the
    * same token up again (each message asks it, so a revoked user is refused at once).
    */
-  session(req: IncomingMessage): { principal: Principal; current: () => Principal } {
+  async session(req: IncomingMessage): Promise<{ principal: Principal; current: () => Promise<Principal> }> {
     const presented = presentedToken(req, true);
     const named = req.headers[USER_HEADER];
-    return { principal: this.principalOf(presented, named), current: () => this.principalOf(presented, named) };
+    return { principal: await this.principalOf(presented, named), current: () => this.principalOf(presented, named) };
   }
 
   /** The principal of an `authorization` value (`Bearer <token>`) given outside HTTP headers: gRPC metadata. */
-  authenticateAuthorization(value: string | undefined): Principal {
+  authenticateAuthorization(value: string | undefined): Promise<Principal> {
     return this.principalOf(value?.startsWith('Bearer ') ? value.slice(7).trim() : undefined);
   }
 
@@ -68,13 +68,13 @@ export class Access {
    * The token's principal, looked up now (a WebSocket asks again for every message).
    * `namedUser` (X-Nbdeploy-User) counts only with the service token.
    */
-  principalOf(presented: string | undefined, namedUser?: string | string[]): Principal {
+  async principalOf(presented: string | undefined, namedUser?: string | string[]): Promise<Principal> {
     if (!presented) throw new ServiceError('NBD_ERR_UNAUTHORIZED');
     if (this._isServiceToken(presented)) {
       const named = typeof namedUser === 'string' && namedUser ? decodeHeader(namedUser).slice(0, 128) : null;
       return { user: named ?? SERVICE_USER, role: 'admin', models: null, service: true };
     }
-    const user = this._users.userOfToken(presented);
+    const user = await this._users.userOfToken(presented);
     if (!user) throw new ServiceError('NBD_ERR_UNAUTHORIZED');
     return { user: user.name, role: user.role, models: user.models, service: false };
   }

@@ -12,17 +12,17 @@ import { GrpcInferenceServer } from './grpc/grpc-server.js';
 import { removeServiceNote, writeServiceNote } from './service-note.js';
 import { createRouter } from './http/routes.js';
 import { ServiceMetrics } from './metrics.js';
-import { SqliteAlertStore } from './monitoring/alert-store.js';
+import { type AlertStore, SqliteAlertStore } from './monitoring/alert-store.js';
 import { AlertEngine } from './monitoring/alerts.js';
 import { Monitor } from './monitoring/monitor.js';
 import { registerMonitoringMetrics } from './monitoring/prometheus.js';
 import { SqliteCaptureStore } from './monitoring/capture-store.js';
-import { SqliteReplayStore } from './replay/replay-store.js';
+import { type ReplayStore, SqliteReplayStore } from './replay/replay-store.js';
 import { SqliteMonitoringStore } from './monitoring/store.js';
 import { mergeWindowStates } from './monitoring/window.js';
 import { WebhookSender } from './monitoring/webhooks.js';
 import { type ServiceOptions, resolveOptions } from './options.js';
-import { ArtifactStore } from './registry/artifact-store.js';
+import { type ArtifactStore, FolderArtifactStore } from './registry/artifact-store.js';
 import type { Registry } from './registry/registry.js';
 import { SqliteRegistry } from './registry/sqlite-registry.js';
 import { SqliteUserStore } from './people/sqlite-user-store.js';
@@ -47,7 +47,7 @@ export class Service {
   readonly server: ModelServer;
   readonly dataPlane: DataPlane;
   /** What replays found, for deploys gated on them. */
-  readonly replays: SqliteReplayStore;
+  readonly replays: ReplayStore;
   readonly deployer: Deployer;
   readonly live: LiveEvents;
   /** Absent with `monitoring: false` (`--no-monitoring`), and so are alerts. */
@@ -65,7 +65,7 @@ export class Service {
     this._db = openDatabase(file);
     this.registry = new SqliteRegistry(this._db);
     this.users = new SqliteUserStore(this._db);
-    this.store = new ArtifactStore(path.join(stateDir, ARTIFACTS_DIR));
+    this.store = new FolderArtifactStore(path.join(stateDir, ARTIFACTS_DIR));
     const runtime = { intraOpThreads: this.options.intraOpThreads };
     this.server = new ModelServer(this.registry, this.store, runtime, this.metrics, log);
     this.dataPlane = new DataPlane(this.server);
@@ -100,11 +100,12 @@ export class Service {
       });
       const webhooks = new WebhookSender({ log });
       this.webhooks = webhooks;
-      alerts.onAlert((alert) => {
+      // Each alert in turn: the evaluation waits for its audit entry before telling the next.
+      alerts.onAlert(async (alert) => {
         this.live.alert(alert);
         const action = alert.state === 'firing' ? 'alert_fired' : 'alert_resolved';
-        this.registry.appendAudit({ user: 'nbdeploy' }, action, alert.model, alert.version, { ...alert });
-        webhooks.send([...this.options.alertWebhooks, ...alerts.webhooks(alert.model)], alert);
+        await this.registry.appendAudit({ user: 'nbdeploy' }, action, alert.model, alert.version, { ...alert });
+        webhooks.send([...this.options.alertWebhooks, ...(await alerts.webhooks(alert.model))], alert);
       });
       // Once a second, off the inference path: the live window stream, then the alert rules.
       monitor.onUpdate((updates) => {
@@ -131,7 +132,7 @@ export class Service {
   }
 
   async start(): Promise<this> {
-    const removed = this.store.sweep(this.registry.artifactKeys());
+    const removed = await this.store.sweep(await this.registry.artifactKeys());
     if (removed.length > 0) this.options.log(`removed ${removed.length} unfinished or unreferenced artifact folder(s)`);
     await this.server.start();
     const access = new Access(this.token, this.options.allowOrigins, this.users);
@@ -228,15 +229,15 @@ export class Service {
       this.webhooks?.close();
       // The ring and the open windows are written before the worker exits.
       await this.monitor?.close();
-      this._alertStore?.close();
-      this.registry.close();
+      await this._alertStore?.close();
+      await this.registry.close();
       this._db.close();
     })();
     return this._stopped;
   }
 
   private readonly _db: SqliteDatabase;
-  private readonly _alertStore: SqliteAlertStore | undefined;
+  private readonly _alertStore: AlertStore | undefined;
   private _http: Server | null = null;
   private _sockets: NotebookSockets | null = null;
   private _grpc: GrpcInferenceServer | null = null;

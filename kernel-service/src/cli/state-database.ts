@@ -7,6 +7,7 @@ import { userInfo } from 'node:os';
 import path from 'node:path';
 import { DEFAULT_OPTIONS } from '../options.js';
 import { SqliteUserStore } from '../people/sqlite-user-store.js';
+import type { UserStore } from '../people/user-store.js';
 import type { Actor } from '../registry/registry.js';
 import { SqliteRegistry } from '../registry/sqlite-registry.js';
 import { DATABASE_FILE, type SqliteDatabase, openDatabase } from '../storage/sqlite-database.js';
@@ -14,7 +15,7 @@ import { UsageError } from './command.js';
 
 export interface StateDatabase {
   db: SqliteDatabase;
-  users: SqliteUserStore;
+  users: UserStore;
   close(): void;
 }
 
@@ -28,8 +29,8 @@ export function openStateDatabase(stateDirOption: string | undefined, create = f
   }
   const db = openDatabase(file);
   try {
-    const registry = new SqliteRegistry(db);
-    registry.close();
+    // Migrated as the service would (users' changes go to the registry's audit log); the shared connection stays open.
+    new SqliteRegistry(db);
     return { db, users: new SqliteUserStore(db), close: () => db.close() };
   } catch (error) {
     db.close();

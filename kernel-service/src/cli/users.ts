@@ -62,16 +62,16 @@ Exit status: 0 done, 1 refused (the reason on stderr), 2 wrong arguments.
         const models = values.models === undefined ? null : values.models.split(',').map((m) => m.trim()).filter(Boolean);
         if (models !== null && models.length === 0) throw new UsageError('--models needs at least one model name, e.g. --models churn,fraud');
         const role = values.role;
-        return withDatabase(values['state-dir'], true, ({ users: store }) => {
+        return withDatabase(values['state-dir'], true, async ({ users: store }) => {
           const actor = commandLineActor();
-          store.addUser({ name: user, role, models }, actor);
-          console.log(store.issueToken(user, 'nbdeploy users add', actor));
+          await store.addUser({ name: user, role, models }, actor);
+          console.log(await store.issueToken(user, 'nbdeploy users add', actor));
         });
       }
       case 'list':
         if (name !== undefined) throw new UsageError(`unexpected argument "${name}"`);
-        return withDatabase(values['state-dir'], false, ({ users: store }) => {
-          const all = store.listUsers();
+        return withDatabase(values['state-dir'], false, async ({ users: store }) => {
+          const all = await store.listUsers();
           if (values.json) {
             console.log(JSON.stringify({ users: all.map(userJson) }, null, 2));
             return;
@@ -81,8 +81,8 @@ Exit status: 0 done, 1 refused (the reason on stderr), 2 wrong arguments.
         });
       case 'revoke': {
         const user = needName();
-        return withDatabase(values['state-dir'], false, ({ users: store }) => {
-          const revoked = store.revokeUser(user, commandLineActor());
+        return withDatabase(values['state-dir'], false, async ({ users: store }) => {
+          const revoked = await store.revokeUser(user, commandLineActor());
           console.error(`revoked "${revoked.name}" (${revoked.tokens} token${revoked.tokens === 1 ? '' : 's'}) at ${revoked.revokedAt}`);
         });
       }
@@ -95,10 +95,10 @@ Exit status: 0 done, 1 refused (the reason on stderr), 2 wrong arguments.
 };
 
 /** Runs `work` on the state dir's database; a refusal (a taken name, an unknown user) exits 1 with its reason. */
-function withDatabase(stateDir: string | undefined, create: boolean, work: (database: StateDatabase) => void): void {
+async function withDatabase(stateDir: string | undefined, create: boolean, work: (database: StateDatabase) => Promise<void>): Promise<void> {
   const database = openStateDatabase(stateDir, create);
   try {
-    work(database);
+    await work(database);
   } catch (error) {
     if (!(error instanceof ServiceError)) throw error;
     console.error(`nbdeploy users: ${error.message}`);

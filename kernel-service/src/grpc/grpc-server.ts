@@ -85,9 +85,9 @@ export class GrpcInferenceServer {
         const { name, version } = model(request);
         return modelMetadata(ctx.registry, name, version);
       }),
-      ModelReady: unary(access, 'ModelReady', (request: ModelRef) => {
+      ModelReady: unary(access, 'ModelReady', async (request: ModelRef) => {
         const { name, version } = model(request);
-        return { ready: isModelReady(ctx.registry, ctx.server, name, version) && ctx.isAcceptingTraffic() };
+        return { ready: (await isModelReady(ctx.registry, ctx.server, name, version)) && ctx.isAcceptingTraffic() };
       }),
       ModelInfer: unary(access, 'ModelInfer', async (request: ModelInferRequest): Promise<ModelInferResponse> => {
         const { name, version } = model({ name: request.model_name, version: request.model_version }, 'model_name');
@@ -107,20 +107,19 @@ export class GrpcInferenceServer {
 function unary<Request, Response>(access: Access, method: string, answer: (request: Request) => Response | Promise<Response>): Unary {
   if (!(method in GRPC_PERMISSIONS)) throw new Error(`gRPC method ${method} has no entry in people/permissions.ts`);
   const requirement = GRPC_PERMISSIONS[method]!;
-  return (call, callback) => {
-    try {
-      if (requirement !== null) {
-        const principal = access.authenticateAuthorization(firstValue(call.metadata.get('authorization')));
-        const request = call.request as { name?: string; model_name?: string };
-        authorize(principal, requirement, method, request.model_name || request.name || undefined);
-      }
-      Promise.resolve(answer(call.request as Request)).then(
-        (response) => callback(null, response),
-        (error: unknown) => callback(grpcError(error))
-      );
-    } catch (error) {
-      callback(grpcError(error));
+  const run = async (call: Parameters<Unary>[0]): Promise<Response> => {
+    if (requirement !== null) {
+      const principal = await access.authenticateAuthorization(firstValue(call.metadata.get('authorization')));
+      const request = call.request as { name?: string; model_name?: string };
+      authorize(principal, requirement, method, request.model_name || request.name || undefined);
     }
+    return answer(call.request as Request);
+  };
+  return (call, callback) => {
+    run(call).then(
+      (response) => callback(null, response),
+      (error: unknown) => callback(grpcError(error))
+    );
   };
 }
 

@@ -79,14 +79,23 @@ export function createRouter(ctx: HttpContext): HttpRouter {
     if (!(key in HTTP_PERMISSIONS)) throw new Error(`route ${key} has no entry in people/permissions.ts`);
     const requirement = HTTP_PERMISSIONS[key]!;
     router.on(method, path, (req, res, params) => {
-      try {
-        const principal = requirement === null ? ANONYMOUS : ctx.access.authenticate(req);
-        authorize(principal, requirement, key, params.name);
-        const result = handler(req, res, params, principal);
-        if (result instanceof Promise) result.catch((error: unknown) => sendError(res, error));
-      } catch (error) {
-        sendError(res, error);
+      if (requirement === null) {
+        // The health probes: answered at once, without a token.
+        try {
+          const result = handler(req, res, params, ANONYMOUS);
+          if (result instanceof Promise) result.catch((error: unknown) => sendError(res, error));
+        } catch (error) {
+          sendError(res, error);
+        }
+        return;
       }
+      ctx.access
+        .authenticate(req)
+        .then((principal) => {
+          authorize(principal, requirement, key, params.name);
+          return handler(req, res, params, principal);
+        })
+        .catch((error: unknown) => sendError(res, error));
     });
   };
 
@@ -98,15 +107,15 @@ export function createRouter(ctx: HttpContext): HttpRouter {
 
   route('GET', '/v2', (_req, res) => sendJson(res, 200, serverMetadata()));
 
-  const metadata: Handler = (_req, res, { name, version }) => {
-    sendJson(res, 200, modelMetadata(ctx.registry, name!, parseVersion(name!, version)));
+  const metadata: Handler = async (_req, res, { name, version }) => {
+    sendJson(res, 200, await modelMetadata(ctx.registry, name!, parseVersion(name!, version)));
   };
   route('GET', '/v2/models/:name', metadata);
   route('GET', '/v2/models/:name/versions/:version', metadata);
 
-  const ready: Handler = (_req, res, { name, version }) => {
+  const ready: Handler = async (_req, res, { name, version }) => {
     const model = name!;
-    const isReady = isModelReady(ctx.registry, ctx.server, model, parseVersion(model, version)) && ctx.isAcceptingTraffic();
+    const isReady = (await isModelReady(ctx.registry, ctx.server, model, parseVersion(model, version))) && ctx.isAcceptingTraffic();
     sendJson(res, isReady ? 200 : 503, { name: model, ready: isReady });
   };
   route('GET', '/v2/models/:name/ready', ready);
@@ -135,7 +144,7 @@ export function createRouter(ctx: HttpContext): HttpRouter {
 
   route('POST', '/v2/repository/index', async (req, res) => {
     const body = await readJson(req, ctx.maxRequestBytes, RepositoryIndexRequest, {});
-    const rows = ctx.registry.listModels().flatMap((m) =>
+    const rows = (await ctx.registry.listModels()).flatMap((m) =>
       m.versions.map((v) => {
         const isReady = ctx.server.isReady(m.name, v.version);
         const reason = !m.deployment.serving ? 'unloaded' : v.stage === 'archived' ? 'archived' : isReady ? '' : 'loads on first request';
@@ -156,7 +165,7 @@ export function createRouter(ctx: HttpContext): HttpRouter {
       return;
     }
     const { version, created } = await ctx.deployer.register(model, files, { stage: 'staging', batching: config }, actor);
-    if (!ctx.registry.getModel(model)!.deployment.serving) await ctx.deployer.load(model, actor);
+    if (!(await ctx.registry.getModel(model))!.deployment.serving) await ctx.deployer.load(model, actor);
     sendJson(res, 200, { model_name: model, model_version: String(version.version), sha256: version.sha256, created });
   });
 
@@ -176,8 +185,8 @@ export function createRouter(ctx: HttpContext): HttpRouter {
     const body = await readJson(req, ctx.maxRequestBytes, ServerExtensionTokenRequest, {});
     const user = name!;
     const actor = actorOf(principal);
-    const existing = ctx.users.ensureUser({ name: user, role: body.role ?? 'deployer' }, actor);
-    const token = ctx.users.issueToken(user, body.label ?? 'jupyter', actor);
+    const existing = await ctx.users.ensureUser({ name: user, role: body.role ?? 'deployer' }, actor);
+    const token = await ctx.users.issueToken(user, body.label ?? 'jupyter', actor);
     sendJson(res, 200, { user, role: existing.role, token });
   });
 

@@ -40,20 +40,20 @@ export interface AlertQuery {
 
 export interface AlertStore {
   /** The deployment's own rules, or null while it has the defaults. */
-  loadRules(model: string): AlertRule[] | null;
+  loadRules(model: string): Promise<AlertRule[] | null>;
   /** Saves the deployment's rules; null returns it to the defaults. */
-  saveRules(model: string, rules: readonly AlertRule[] | null): void;
-  loadWebhooks(model: string): string[];
-  saveWebhooks(model: string, urls: readonly string[]): void;
-  insertAlert(alert: NewAlert): AlertRecord;
-  resolveAlert(id: number, at: number, value: number | null, message: string): AlertRecord | undefined;
+  saveRules(model: string, rules: readonly AlertRule[] | null): Promise<void>;
+  loadWebhooks(model: string): Promise<string[]>;
+  saveWebhooks(model: string, urls: readonly string[]): Promise<void>;
+  insertAlert(alert: NewAlert): Promise<AlertRecord>;
+  resolveAlert(id: number, at: number, value: number | null, message: string): Promise<AlertRecord | undefined>;
   /** Newest first. */
-  alerts(query: AlertQuery): AlertRecord[];
+  alerts(query: AlertQuery): Promise<AlertRecord[]>;
   /** When the rule's latest alert resolved (ms), or null. */
-  lastResolved(model: string, rule: string): number | null;
+  lastResolved(model: string, rule: string): Promise<number | null>;
   /** Drops resolved alerts that resolved before `before` (ms). */
-  prune(before: number): void;
-  close(): void;
+  prune(before: number): Promise<void>;
+  close(): Promise<void>;
 }
 
 const MIGRATIONS: Migration[] = [
@@ -117,12 +117,12 @@ export class SqliteAlertStore implements AlertStore {
     migrate(this._db, 'alerts', MIGRATIONS, versionInTable('alerts_schema'));
   }
 
-  loadRules(model: string): AlertRule[] | null {
+  async loadRules(model: string): Promise<AlertRule[] | null> {
     const row = this._db.prepare<[string], { rules: string }>('SELECT rules FROM alert_rules WHERE model = ?').get(model);
     return row ? (JSON.parse(row.rules) as AlertRule[]) : null;
   }
 
-  saveRules(model: string, rules: readonly AlertRule[] | null): void {
+  async saveRules(model: string, rules: readonly AlertRule[] | null): Promise<void> {
     if (rules === null) {
       this._db.prepare('DELETE FROM alert_rules WHERE model = ?').run(model);
       return;
@@ -135,12 +135,12 @@ export class SqliteAlertStore implements AlertStore {
       .run(model, JSON.stringify(rules), Date.now());
   }
 
-  loadWebhooks(model: string): string[] {
+  async loadWebhooks(model: string): Promise<string[]> {
     const row = this._db.prepare<[string], { urls: string }>('SELECT urls FROM alert_webhooks WHERE model = ?').get(model);
     return row ? (JSON.parse(row.urls) as string[]) : [];
   }
 
-  saveWebhooks(model: string, urls: readonly string[]): void {
+  async saveWebhooks(model: string, urls: readonly string[]): Promise<void> {
     this._db
       .prepare(
         `INSERT INTO alert_webhooks (model, urls, updated_at) VALUES (?, ?, ?)
@@ -149,7 +149,7 @@ export class SqliteAlertStore implements AlertStore {
       .run(model, JSON.stringify(urls), Date.now());
   }
 
-  insertAlert(a: NewAlert): AlertRecord {
+  async insertAlert(a: NewAlert): Promise<AlertRecord> {
     const { lastInsertRowid } = this._db
       .prepare(
         `INSERT INTO alerts (model, version, rule, metric, severity, condition, threshold, value, window_seconds, state, fired_at, message)
@@ -159,14 +159,14 @@ export class SqliteAlertStore implements AlertStore {
     return this._get(Number(lastInsertRowid))!;
   }
 
-  resolveAlert(id: number, at: number, value: number | null, message: string): AlertRecord | undefined {
+  async resolveAlert(id: number, at: number, value: number | null, message: string): Promise<AlertRecord | undefined> {
     this._db
       .prepare("UPDATE alerts SET state = 'resolved', resolved_at = ?, resolved_value = ?, message = ? WHERE id = ? AND state = 'firing'")
       .run(at, value, message, id);
     return this._get(id);
   }
 
-  alerts(query: AlertQuery): AlertRecord[] {
+  async alerts(query: AlertQuery): Promise<AlertRecord[]> {
     const where: string[] = [];
     const params: Array<string | number> = [];
     if (query.model !== undefined) {
@@ -189,18 +189,18 @@ export class SqliteAlertStore implements AlertStore {
       .map(toRecord);
   }
 
-  lastResolved(model: string, rule: string): number | null {
+  async lastResolved(model: string, rule: string): Promise<number | null> {
     const row = this._db
       .prepare<[string, string], { at: number | null }>("SELECT MAX(resolved_at) AS at FROM alerts WHERE model = ? AND rule = ? AND state = 'resolved'")
       .get(model, rule);
     return row?.at ?? null;
   }
 
-  prune(before: number): void {
+  async prune(before: number): Promise<void> {
     this._db.prepare("DELETE FROM alerts WHERE state = 'resolved' AND resolved_at < ?").run(before);
   }
 
-  close(): void {
+  async close(): Promise<void> {
     if (this._owned) this._db.close();
   }
 

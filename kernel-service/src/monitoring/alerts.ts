@@ -58,7 +58,8 @@ export interface AlertEngineOptions {
 /** The monitoring status of a model over the last `seconds` (the monitor's `status`). */
 export type StatusSource = (model: string, lastSeconds: number, options: StatusOptions) => StatusView | Promise<StatusView>;
 
-export type AlertListener = (alert: AlertView) => void;
+/** Told of each alert that fires or resolves, in order: the next waits for what it returns. */
+export type AlertListener = (alert: AlertView) => void | Promise<void>;
 
 export class AlertEngine {
   constructor(
@@ -68,7 +69,12 @@ export class AlertEngine {
     options: Partial<AlertEngineOptions> & Pick<AlertEngineOptions, 'monitorWindowSeconds'>
   ) {
     this.options = { retentionMs: 7 * 24 * 3600 * 1000, slowRulesEveryMs: 10_000, now: () => Date.now(), ...options };
-    for (const a of this._store.alerts({ state: 'firing', limit: 10_000 })) this._firing.set(key(a.model, a.rule), a);
+    // The alerts still firing, read once; what changes alerts waits for them.
+    this._loaded = this._store.alerts({ state: 'firing', limit: 10_000 }).then((firing) => {
+      for (const a of firing) this._firing.set(key(a.model, a.rule), a);
+    });
+    // (A failure is the first change's to report.)
+    this._loaded.catch(() => {});
   }
 
   readonly options: AlertEngineOptions;
@@ -79,8 +85,8 @@ export class AlertEngine {
   }
 
   /** The deployment's rules (its own, or the defaults) and whether they are its own. */
-  rules(model: string): { rules: AlertRule[]; custom: boolean } {
-    const own = this._rulesOf(model);
+  async rules(model: string): Promise<{ rules: AlertRule[]; custom: boolean }> {
+    const own = await this._rulesOf(model);
     return { rules: own.rules.map((r) => ({ ...r })), custom: own.custom };
   }
 
@@ -88,29 +94,31 @@ export class AlertEngine {
    * Replaces the deployment's rules (null: back to the defaults). Throws a RangeError naming
    * a bad rule. Alerts of rules that no longer exist or are disabled resolve.
    */
-  setRules(model: string, inputs: readonly AlertRuleInput[] | null): { rules: AlertRule[]; custom: boolean } {
+  async setRules(model: string, inputs: readonly AlertRuleInput[] | null): Promise<{ rules: AlertRule[]; custom: boolean }> {
     const rules = inputs === null ? null : rulesFrom(inputs);
-    this._store.saveRules(model, rules);
-    this._rules.delete(model);
+    await this._loaded;
+    await this._store.saveRules(model, rules);
+    // Cached as saved: a read of the old rules still under way finds these and leaves them.
+    this._rules.set(model, rules ? { rules, custom: true } : { rules: DEFAULT_RULES, custom: false });
     const now = this.options.now();
     const active = new Set((rules ?? DEFAULT_RULES).filter((r) => r.enabled).map((r) => r.name));
-    for (const [k, a] of this._firing) {
-      if (a.model === model && !active.has(a.rule)) this._resolve(k, a, now, null, 'its rule was removed or disabled');
+    for (const [k, a] of [...this._firing]) {
+      if (a.model === model && !active.has(a.rule)) await this._resolve(k, a, now, null, 'its rule was removed or disabled');
     }
     return this.rules(model);
   }
 
-  webhooks(model: string): string[] {
+  webhooks(model: string): Promise<string[]> {
     return this._store.loadWebhooks(model);
   }
 
-  setWebhooks(model: string, urls: readonly string[]): string[] {
-    this._store.saveWebhooks(model, [...new Set(urls)]);
+  async setWebhooks(model: string, urls: readonly string[]): Promise<string[]> {
+    await this._store.saveWebhooks(model, [...new Set(urls)]);
     return this.webhooks(model);
   }
 
-  alerts(query: AlertQuery): AlertView[] {
-    return this._store.alerts(query).map(alertView);
+  async alerts(query: AlertQuery): Promise<AlertView[]> {
+    return (await this._store.alerts(query)).map(alertView);
   }
 
   /** Models with an alert firing now. */
@@ -142,30 +150,31 @@ export class AlertEngine {
   // --- internals -------------------------------------------------------------------
 
   private async _evaluate(models: readonly string[]): Promise<AlertView[]> {
+    await this._loaded;
     const now = this.options.now();
     const changed: AlertView[] = [];
     const all = new Set(models);
     for (const m of this.firingModels) all.add(m);
     for (const model of all) {
-      if (!this._registry.getModel(model)) continue;
+      if (!(await this._registry.getModel(model))) continue;
       changed.push(...(await this._evaluateModel(model, now)));
     }
     if (now - this._lastPrune >= 3600_000) {
       this._lastPrune = now;
-      this._store.prune(now - this.options.retentionMs);
+      await this._store.prune(now - this.options.retentionMs);
     }
     return changed;
   }
 
   private async _evaluateModel(model: string, now: number): Promise<AlertView[]> {
-    const { rules } = this._rulesOf(model);
+    const { rules } = await this._rulesOf(model);
     const statuses = new Map<string, StatusView>();
     const changed: AlertView[] = [];
     const slowDue = now - (this._lastSlow.get(model) ?? -Infinity) >= this.options.slowRulesEveryMs;
     if (slowDue) this._lastSlow.set(model, now);
     const active = new Set(rules.filter((r) => r.enabled).map((r) => r.name));
-    for (const [k, a] of this._firing) {
-      if (a.model === model && !active.has(a.rule)) changed.push(this._resolve(k, a, now, null, 'its rule was removed or disabled'));
+    for (const [k, a] of [...this._firing]) {
+      if (a.model === model && !active.has(a.rule)) changed.push(await this._resolve(k, a, now, null, 'its rule was removed or disabled'));
     }
     let validated: Record<string, unknown> | null | undefined;
     for (const r of rules) {
@@ -178,31 +187,31 @@ export class AlertEngine {
       if (!status) statuses.set(statusKey, (status = await this._status(model, seconds, { drift: !ops })));
       const m = measure(r.metric, status);
       if (m === undefined) continue;
-      if (validated === undefined && typeof r.threshold === 'string') validated = this._validated(model, status.version);
+      if (validated === undefined && typeof r.threshold === 'string') validated = await this._validated(model, status.version);
       const threshold = resolveThreshold(r, validated);
       const k = key(model, r.name);
       const firing = this._firing.get(k);
       if (threshold === null) continue;
       if (m.value === null || m.count < r.min_count) {
         // Nothing measured in the span at all (traffic stopped): the condition no longer holds.
-        if (firing && m.count === 0) changed.push(this._resolve(k, firing, now, null, `no data over the last ${seconds} s`));
+        if (firing && m.count === 0) changed.push(await this._resolve(k, firing, now, null, `no data over the last ${seconds} s`));
         continue;
       }
       const breached = breaches(m.value, r.condition, threshold);
       if (firing && !breached) {
-        changed.push(this._resolve(k, firing, now, m.value, `${metricLabel(r.metric)} ${formatValue(m.value)} is back within ${r.condition} ${formatValue(threshold)}`));
-      } else if (!firing && breached && this._cooledDown(model, r, now)) {
-        changed.push(this._fire(k, model, status.version, r, m.value, threshold, seconds, now));
+        changed.push(await this._resolve(k, firing, now, m.value, `${metricLabel(r.metric)} ${formatValue(m.value)} is back within ${r.condition} ${formatValue(threshold)}`));
+      } else if (!firing && breached && (await this._cooledDown(model, r, now))) {
+        changed.push(await this._fire(k, model, status.version, r, m.value, threshold, seconds, now));
       }
     }
     return changed;
   }
 
-  private _fire(k: string, model: string, version: number | null, r: AlertRule, value: number, threshold: number, seconds: number, now: number): AlertView {
+  private async _fire(k: string, model: string, version: number | null, r: AlertRule, value: number, threshold: number, seconds: number, now: number): Promise<AlertView> {
     const relative = typeof r.threshold === 'string' ? ` (${r.threshold.trim()})` : '';
     const where = version === null ? `"${model}"` : `"${model}" version ${version}`;
     const message = `${metricLabel(r.metric)} of ${where} is ${formatValue(value)}, ${r.condition} ${formatValue(threshold)}${relative}, over the last ${seconds} s`;
-    const record = this._store.insertAlert({
+    const record = await this._store.insertAlert({
       model,
       version,
       rule: r.name,
@@ -219,10 +228,11 @@ export class AlertEngine {
     return this._tell(record);
   }
 
-  private _resolve(k: string, firing: AlertRecord, now: number, value: number | null, why: string): AlertView {
+  private async _resolve(k: string, firing: AlertRecord, now: number, value: number | null, why: string): Promise<AlertView> {
+    // Out of the firing set before the store is asked: nothing resolves it twice meanwhile.
     this._firing.delete(k);
     this._resolvedAt.set(k, now);
-    const record = this._store.resolveAlert(firing.id, now, value, `${firing.message}; resolved: ${why}`) ?? {
+    const record = (await this._store.resolveAlert(firing.id, now, value, `${firing.message}; resolved: ${why}`)) ?? {
       ...firing,
       state: 'resolved' as const,
       resolvedAt: now,
@@ -231,40 +241,43 @@ export class AlertEngine {
     return this._tell(record);
   }
 
-  private _tell(record: AlertRecord): AlertView {
+  private async _tell(record: AlertRecord): Promise<AlertView> {
     const view = alertView(record);
-    for (const listener of this._listeners) listener(view);
+    for (const listener of this._listeners) await listener(view);
     return view;
   }
 
-  private _cooledDown(model: string, r: AlertRule, now: number): boolean {
+  private async _cooledDown(model: string, r: AlertRule, now: number): Promise<boolean> {
     const k = key(model, r.name);
     let last = this._resolvedAt.get(k);
     if (last === undefined) {
-      last = this._store.lastResolved(model, r.name) ?? -Infinity;
+      last = (await this._store.lastResolved(model, r.name)) ?? -Infinity;
+      // A resolve meanwhile (its rule removed) is newer than what the store said.
+      last = Math.max(last, this._resolvedAt.get(k) ?? -Infinity);
       this._resolvedAt.set(k, last);
     }
     return now - last >= r.cooldown_seconds * 1000;
   }
 
-  private _rulesOf(model: string): { rules: readonly AlertRule[]; custom: boolean } {
-    let cached = this._rules.get(model);
-    if (!cached) {
-      const own = this._store.loadRules(model);
-      cached = own ? { rules: own, custom: true } : { rules: DEFAULT_RULES, custom: false };
-      this._rules.set(model, cached);
-    }
-    return cached;
+  private async _rulesOf(model: string): Promise<{ rules: readonly AlertRule[]; custom: boolean }> {
+    const cached = this._rules.get(model);
+    if (cached) return cached;
+    const own = await this._store.loadRules(model);
+    const loaded = own ? { rules: own, custom: true } : { rules: DEFAULT_RULES, custom: false };
+    // Rules saved while this read ran stay (setRules caches them).
+    if (!this._rules.has(model)) this._rules.set(model, loaded);
+    return this._rules.get(model)!;
   }
 
   /** The metrics of the version's latest validation report. */
-  private _validated(model: string, version: number | null): Record<string, unknown> | null {
+  private async _validated(model: string, version: number | null): Promise<Record<string, unknown> | null> {
     if (version === null) return null;
-    const report = this._registry.latestValidation(model, version)?.report;
+    const report = (await this._registry.latestValidation(model, version))?.report;
     const metrics = report?.metrics;
     return metrics && typeof metrics === 'object' ? (metrics as Record<string, unknown>) : null;
   }
 
+  private readonly _loaded: Promise<void>;
   private readonly _listeners: AlertListener[] = [];
   private readonly _firing = new Map<string, AlertRecord>();
   private readonly _resolvedAt = new Map<string, number>();

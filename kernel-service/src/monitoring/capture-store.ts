@@ -50,20 +50,20 @@ export interface CaptureQuery {
 }
 
 export interface CaptureStore {
-  append(requests: readonly CapturedRequest[]): void;
+  append(requests: readonly CapturedRequest[]): Promise<void>;
   /** The captured requests of the query, oldest first. */
-  read(query: CaptureQuery): CapturedRequest[];
+  read(query: CaptureQuery): Promise<CapturedRequest[]>;
   /**
    * Keeps ground truth given for captured requests (by feedback key: `<id>` or `<id>#<row>`),
    * so that a replay can measure both versions' answers against it.
    */
-  recordTruth(model: string, items: ReadonlyArray<{ key: string; truth: unknown }>): void;
+  recordTruth(model: string, items: ReadonlyArray<{ key: string; truth: unknown }>): Promise<void>;
   /** The ground truth kept for these keys. */
-  truthOf(model: string, keys: readonly string[]): Map<string, unknown>;
+  truthOf(model: string, keys: readonly string[]): Promise<Map<string, unknown>>;
   /** Drops requests whose retention ended before `now` (ms), and their ground truth; returns how many. */
-  prune(now: number): number;
+  prune(now: number): Promise<number>;
   /** The secret that personal-data hashes are keyed with (made once, kept in the database). */
-  salt(): Buffer;
+  salt(): Promise<Buffer>;
 }
 
 const MIGRATIONS: Migration[] = [
@@ -123,7 +123,7 @@ export class SqliteCaptureStore implements CaptureStore {
     this._getTruth = _db.prepare('SELECT truth FROM captured_truth WHERE model = ? AND key = ?');
   }
 
-  append(requests: readonly CapturedRequest[]): void {
+  async append(requests: readonly CapturedRequest[]): Promise<void> {
     if (requests.length === 0) return;
     this._db
       .transaction(() => {
@@ -134,7 +134,7 @@ export class SqliteCaptureStore implements CaptureStore {
       .immediate();
   }
 
-  read(query: CaptureQuery): CapturedRequest[] {
+  async read(query: CaptureQuery): Promise<CapturedRequest[]> {
     const version = query.version === undefined ? '' : ' AND version = ?';
     const statement = this._db.prepare<Array<string | number>, Row>(
       `SELECT model, version, request_id, at, shadow, rows, latency_ms, expires_at, inputs, outputs FROM captured_requests
@@ -163,7 +163,7 @@ export class SqliteCaptureStore implements CaptureStore {
     return out;
   }
 
-  recordTruth(model: string, items: ReadonlyArray<{ key: string; truth: unknown }>): void {
+  async recordTruth(model: string, items: ReadonlyArray<{ key: string; truth: unknown }>): Promise<void> {
     if (items.length === 0) return;
     this._db
       .transaction(() => {
@@ -175,7 +175,7 @@ export class SqliteCaptureStore implements CaptureStore {
       .immediate();
   }
 
-  truthOf(model: string, keys: readonly string[]): Map<string, unknown> {
+  async truthOf(model: string, keys: readonly string[]): Promise<Map<string, unknown>> {
     const out = new Map<string, unknown>();
     for (const key of keys) {
       const row = this._getTruth.get(model, key) as { truth: string } | undefined;
@@ -184,7 +184,7 @@ export class SqliteCaptureStore implements CaptureStore {
     return out;
   }
 
-  prune(now: number): number {
+  async prune(now: number): Promise<number> {
     return this._db
       .transaction(() => {
         const dropped = this._db.prepare('DELETE FROM captured_requests WHERE expires_at < ?').run(now).changes;
@@ -196,7 +196,7 @@ export class SqliteCaptureStore implements CaptureStore {
       .immediate();
   }
 
-  salt(): Buffer {
+  async salt(): Promise<Buffer> {
     this._salt ??= this._db.prepare<[], { salt: Buffer }>('SELECT salt FROM capture_salt').get()!.salt;
     return this._salt;
   }

@@ -42,31 +42,36 @@ export class Capture implements CaptureSink {
   }
 
   /** Writes what is buffered (called inside ingest's flush transaction). */
-  write(): void {
+  async write(): Promise<void> {
     if (this._pending.length === 0) return;
-    this._store.append(this._pending.splice(0));
+    await this._store.append(this._pending.splice(0));
   }
 
   /** The captured requests of a query, those still buffered included. */
-  read(query: CaptureQuery): CapturedRequest[] {
-    this.write();
+  async read(query: CaptureQuery): Promise<CapturedRequest[]> {
+    await this.write();
     return this._store.read(query);
   }
 
   /** Keeps ground truth given for captured requests (others are not kept). */
-  recordTruth(model: string, items: ReadonlyArray<{ key: string; truth: unknown }>): void {
-    this.write();
-    this._store.recordTruth(model, items);
+  async recordTruth(model: string, items: ReadonlyArray<{ key: string; truth: unknown }>): Promise<void> {
+    await this.write();
+    await this._store.recordTruth(model, items);
   }
 
   /** The ground truth kept for these feedback keys. */
-  truthOf(model: string, keys: readonly string[]): Map<string, unknown> {
+  truthOf(model: string, keys: readonly string[]): Promise<Map<string, unknown>> {
     return this._store.truthOf(model, keys);
   }
 
   /** Drops requests past their retention. */
-  prune(now: number): void {
-    this._store.prune(now);
+  async prune(now: number): Promise<void> {
+    await this._store.prune(now);
+  }
+
+  /** Reads the store's salt, which `add` hashes personal data with; before the first `add`. */
+  async open(): Promise<void> {
+    this._salt ??= await this._store.salt();
   }
 
   private _captured(t: Tensor, hashed: number[] | 'all' | null): CapturedTensor {
@@ -84,10 +89,12 @@ export class Capture implements CaptureSink {
   }
 
   private _hash(value: string): string {
-    return createHmac('sha256', this._store.salt()).update(value).digest('hex').slice(0, 32);
+    if (!this._salt) throw new Error('capture: open() reads the salt before requests are added');
+    return createHmac('sha256', this._salt).update(value).digest('hex').slice(0, 32);
   }
 
   private readonly _pending: CapturedRequest[] = [];
+  private _salt: Buffer | null = null;
 }
 
 /** Which columns of an input hold personal data: every one when the input itself is flagged. */

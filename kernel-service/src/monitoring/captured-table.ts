@@ -21,6 +21,7 @@ export interface CapturedTable {
 
 const LEADING = ['at', 'request_id', 'version'];
 
+/** `plans` must hold the plans of the requests' versions (VersionPlans.load). */
 export function capturedTable(requests: readonly CapturedRequest[], plans: VersionPlans): CapturedTable {
   const names = [...LEADING];
   const columns = new Map<string, number>(names.map((c, i) => [c, i]));

@@ -13,11 +13,11 @@ export interface FeedbackItem {
 }
 
 /** Joins ground truth to logged predictions and adds it to their windows' performance; returns the rows joined. */
-export function joinFeedback(store: MonitoringStore, model: string, items: readonly FeedbackItem[], now: () => number): number {
+export async function joinFeedback(store: MonitoringStore, model: string, items: readonly FeedbackItem[], now: () => number): Promise<number> {
   const truth = new Map(items.map((i) => [i.requestId, i.groundTruth]));
   let joined = 0;
-  store.transaction(() => {
-    const claimed = store.claimPredictions(model, [...truth.keys()]);
+  await store.transaction(async () => {
+    const claimed = await store.claimPredictions(model, [...truth.keys()]);
     const byWindow = new Map<string, Array<{ p: PredictionRecord; truth: unknown }>>();
     for (const { key, prediction } of claimed) {
       const group = `${prediction.version}:${prediction.windowStart}`;
@@ -29,8 +29,8 @@ export function joinFeedback(store: MonitoringStore, model: string, items: reado
     for (const list of byWindow.values()) {
       const { version, windowStart } = list[0]!.p;
       let detector = touched.get(version);
-      if (!detector) touched.set(version, (detector = detectorOf(store, model, version, list[0]!.p)));
-      store.updatePerformance(model, version, windowStart, (state) => {
+      if (!detector) touched.set(version, (detector = await detectorOf(store, model, version, list[0]!.p)));
+      await store.updatePerformance(model, version, windowStart, (state) => {
         for (const { p, truth: t } of list) {
           const error = addOutcome(state, p, t);
           if (error === null) continue;
@@ -40,7 +40,7 @@ export function joinFeedback(store: MonitoringStore, model: string, items: reado
         }
       });
     }
-    for (const [version, d] of touched) store.saveDetector(model, version, { state: d.detector.toJSON(), detectedAt: d.detectedAt });
+    for (const [version, d] of touched) await store.saveDetector(model, version, { state: d.detector.toJSON(), detectedAt: d.detectedAt });
   });
   return joined;
 }
@@ -61,8 +61,8 @@ export function guessPositive(p: PerformanceState): string | null {
   return null;
 }
 
-function detectorOf(store: MonitoringStore, model: string, version: number, first: PredictionRecord): { detector: DriftDetector; detectedAt: number | null } {
-  const stored = store.loadDetector(model, version);
+async function detectorOf(store: MonitoringStore, model: string, version: number, first: PredictionRecord): Promise<{ detector: DriftDetector; detectedAt: number | null }> {
+  const stored = await store.loadDetector(model, version);
   if (stored) {
     try {
       return { detector: restoreDetector(stored.state), detectedAt: stored.detectedAt };

@@ -7,6 +7,9 @@
  *
  * `observe` does no I/O: O(rows × features) additions to in-memory accumulators and a push
  * to the predictions buffer, written in one transaction every `flushMs` or per `flushRows`.
+ * It uses the version plans already loaded (MonitorState loads an event's plan before it).
+ * A flush takes what is buffered at once and enqueues its transaction before it returns, so
+ * a transaction asked for after it (the feedback join) runs after it.
  */
 import type { ServiceError } from '../errors.js';
 import type { Tensor } from '../protocol/datatypes.js';
@@ -67,8 +70,8 @@ export interface CaptureSink {
   add(event: ObservedInference, plan: VersionPlan): void;
   /** Requests waiting for the next write. */
   readonly pending: number;
-  write(): void;
-  prune(now: number): void;
+  write(): Promise<void>;
+  prune(now: number): Promise<void>;
 }
 
 export class Ingest {
@@ -99,7 +102,7 @@ export class Ingest {
     if (event.integrity && !event.shadow) window.integrity.add(event.integrity);
     if (event.error || !event.outputs) return;
     const plan = this._plans.get(event.model, event.version);
-    if (!plan) return;
+    if (!plan) return; // not a known version (or, used alone, a plan not loaded)
     accumulateInputs(window, plan, event.inputs, rows);
     this._accumulatePredictions(window, plan, event, rows);
     if (event.captureDays && this._capture) {
@@ -137,7 +140,7 @@ export class Ingest {
   }
 
   /** Writes the buffered predictions and the windows closed since the last flush. */
-  flush(): void {
+  async flush(): Promise<void> {
     if (this._flushTimer) {
       clearTimeout(this._flushTimer);
       this._flushTimer = null;
@@ -146,10 +149,10 @@ export class Ingest {
     const closed = this._closing.splice(0).map((w) => w.toJSON());
     const captured = this._capture?.pending ?? 0;
     if (rows.length === 0 && closed.length === 0 && captured === 0) return;
-    this._store.transaction(() => {
-      if (rows.length > 0) this._store.appendPredictions(rows);
-      if (closed.length > 0) this._store.saveWindows(closed);
-      if (captured > 0) this._capture!.write();
+    await this._store.transaction(async () => {
+      if (rows.length > 0) await this._store.appendPredictions(rows);
+      if (closed.length > 0) await this._store.saveWindows(closed);
+      if (captured > 0) await this._capture!.write();
     });
     if (closed.length > 0) this._stored(closed);
   }
@@ -161,23 +164,19 @@ export class Ingest {
     this._publishUpdates();
     if (now - this._lastPrune >= this.options.windowSeconds * 1000) {
       this._lastPrune = now;
-      try {
-        this.flush();
-        this._store.prune(now - this.options.retentionMs, this.options.maxPredictions);
-        this._capture?.prune(now);
-      } catch {
-        // A busy or failing database must not stop the service; the next tick retries.
-      }
+      this._prune(now).catch(() => {
+        // A busy or failing database must not stop the service; the next prune retries.
+      });
     }
   }
 
   /** Persists everything, open windows included; takes no more events. */
-  close(): void {
+  async close(): Promise<void> {
     if (this._closed) return;
     this._closed = true;
     this._closing.push(...this._open.values());
     this._open.clear();
-    this.flush();
+    await this.flush();
   }
 
   // --- internals -------------------------------------------------------------------
@@ -263,12 +262,16 @@ export class Ingest {
   }
 
   private _safeFlush(): void {
-    try {
-      this.flush();
-    } catch (error) {
+    this.flush().catch((error: unknown) => {
       // Lost on a failing database; monitoring must not fail inference.
       this.options.log(`monitoring could not write to its database: ${(error as Error).message}`);
-    }
+    });
+  }
+
+  private async _prune(now: number): Promise<void> {
+    await this.flush();
+    await this._store.prune(now - this.options.retentionMs, this.options.maxPredictions);
+    await this._capture?.prune(now);
   }
 
   private _accumulatePredictions(window: MonitorWindow, plan: VersionPlan, event: ObservedInference, rows: number): void {

@@ -61,10 +61,10 @@ export async function monitorSnapshot(
   model: string,
   lastSeconds: number,
   version?: number,
-  alertsSince?: (since: number) => readonly ChartAlert[]
+  alertsSince?: (since: number) => readonly ChartAlert[] | Promise<readonly ChartAlert[]>
 ): Promise<MonitorSnapshot> {
   const monitored = await monitor.status(model, lastSeconds, version);
-  const alerts = alertsSince?.(Date.parse(monitored.from));
+  const alerts = await alertsSince?.(Date.parse(monitored.from));
   // The status summary carries the alerts as the `status` reply does.
   const status = alerts ? { ...monitored, alerts } : monitored;
   const series = chartSeries(await monitor.series(model, status, alerts));
@@ -93,7 +93,7 @@ export async function monitorOutput(
   monitor: MonitorQueries,
   model: string,
   request: { lastSeconds: number; version?: number; since?: number; svg?: boolean },
-  alertsSince?: (since: number) => readonly ChartAlert[]
+  alertsSince?: (since: number) => readonly ChartAlert[] | Promise<readonly ChartAlert[]>
 ): Promise<MonitorOutput> {
   const { payload: whole, status } = await monitorSnapshot(monitor, model, request.lastSeconds, request.version, alertsSince);
   const svg = request.svg ? await monitorSvg(whole) : undefined;

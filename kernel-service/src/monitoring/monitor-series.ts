@@ -16,27 +16,27 @@ export interface SeriesSources {
   plans: VersionPlans;
   windowSeconds: number;
   /** The model's stored windows that overlap [from, to). */
-  stored: (from: number, to: number) => readonly WindowState[];
+  stored: (from: number, to: number) => Promise<readonly WindowState[]>;
   open: readonly MonitorWindow[];
   /** Buckets that end at or before this time (ms) have all their windows stored. */
   settledBefore: number;
   cache: SeriesCache;
 }
 
-export function monitoringSeries(src: SeriesSources, model: string, view: Pick<StatusView, 'from' | 'to' | 'version'>, alerts?: readonly ChartAlert[]): MonitorSeries {
+export async function monitoringSeries(src: SeriesSources, model: string, view: Pick<StatusView, 'from' | 'to' | 'version'>, alerts?: readonly ChartAlert[]): Promise<MonitorSeries> {
   const from = Date.parse(view.from);
   const to = Date.parse(view.to);
-  const loadWindows = (a: number, b: number): WindowState[] => {
-    const windows = [...src.stored(a, b)];
+  const loadWindows = async (a: number, b: number): Promise<WindowState[]> => {
+    const windows = [...(await src.stored(a, b))];
     for (const w of src.open) if (w.end > a && w.start < b) windows.push(w.toJSON());
     return windows;
   };
   const version = view.version;
-  const plan = version === null ? null : src.plans.get(model, version);
+  const plan = version === null ? null : await src.plans.load(model, version);
   const samples = (plan?.profile?.features ?? {}) as Record<string, { sample?: unknown[] }>;
-  const loadPerformance = (a: number, b: number): PerformanceState[] => (version === null ? [] : src.store.loadPerformance(model, version, a, b));
+  const loadPerformance = async (a: number, b: number): Promise<PerformanceState[]> => (version === null ? [] : src.store.loadPerformance(model, version, a, b));
   const whole = emptyPerformance();
-  for (const p of loadPerformance(alignDown(from, src.windowSeconds), to + 1)) mergePerformance(whole, p);
+  for (const p of await loadPerformance(alignDown(from, src.windowSeconds), to + 1)) mergePerformance(whole, p);
   return buildSeries({
     from,
     to,

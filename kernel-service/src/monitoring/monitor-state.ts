@@ -3,6 +3,10 @@
  * captured requests), the settled windows cached for long spans, the feedback join, and the
  * queries — `status`, the series behind the monitor chart, and the captured rows. The monitoring worker (monitor-worker.ts) runs one
  * on its own database connection; tests run one in place.
+ *
+ * Events are observed in the order given: at once when their version's plan is loaded, else
+ * after it is read from the registry (and after the events before them). Every query and the
+ * feedback join first wait for the events observed before them, then flush.
  */
 import type { Registry } from '../registry/registry.js';
 import { Capture } from './capture.js';
@@ -33,6 +37,9 @@ export class MonitorState {
     this._plans = new VersionPlans(_registry);
     this._settled = new SettledWindows(_store);
     this._capture = captureStore ? new Capture(captureStore) : null;
+    this._opening = this._capture ? this._capture.open() : null;
+    // (A failure is reported by the events that wait for it.)
+    this._opening?.catch(() => {});
     this.ingest = new Ingest(this._plans, _store, options, (windows) => this._settled.stored(windows), this._capture);
     this.options = this.ingest.options;
     // Closes windows nobody sends traffic to any more, tells listeners, prunes: about once a second.
@@ -41,7 +48,35 @@ export class MonitorState {
   }
 
   observe(event: ObservedInference): void {
-    this.ingest.observe(event);
+    if (this._observing === null && this._opening === null && this._plans.get(event.model, event.version) !== undefined) {
+      this.ingest.observe(event);
+      return;
+    }
+    const observed = this._observeLater(this._observing, event);
+    this._observing = observed;
+    void observed.then(() => {
+      if (this._observing === observed) this._observing = null;
+    });
+  }
+
+  private async _observeLater(before: Promise<void> | null, event: ObservedInference): Promise<void> {
+    await before;
+    try {
+      if (this._opening) {
+        await this._opening;
+        this._opening = null;
+      }
+      await this._plans.load(event.model, event.version);
+      this.ingest.observe(event);
+    } catch (error) {
+      this.options.log(`monitoring could not observe a request to version ${event.version} of "${event.model}": ${(error as Error).message}`);
+    }
+  }
+
+  /** Waits for the events given before (whose plans were being read), then writes what is buffered. */
+  private async _caughtUp(): Promise<void> {
+    await this._observing;
+    await this.ingest.flush();
   }
 
   onUpdate(listener: WindowUpdateListener): void {
@@ -49,17 +84,17 @@ export class MonitorState {
   }
 
   /** Joins ground truth to logged predictions (those still buffered included) and adds it to their windows' performance. */
-  feedback(model: string, items: readonly FeedbackItem[]): number {
+  async feedback(model: string, items: readonly FeedbackItem[]): Promise<number> {
     if (this._closed) return 0;
-    this.ingest.flush();
-    const joined = joinFeedback(this._store, model, items, this.options.now);
-    this._capture?.recordTruth(model, items.map((i) => ({ key: i.requestId, truth: i.groundTruth })));
+    await this._caughtUp();
+    const joined = await joinFeedback(this._store, model, items, this.options.now);
+    await this._capture?.recordTruth(model, items.map((i) => ({ key: i.requestId, truth: i.groundTruth })));
     return joined;
   }
 
   /** The model's monitoring over the last `lastSeconds`, merged from settled and open windows. */
-  status(model: string, lastSeconds = 900, requestedVersion?: number, options: StatusOptions = {}): StatusView {
-    this.ingest.flush();
+  async status(model: string, lastSeconds = 900, requestedVersion?: number, options: StatusOptions = {}): Promise<StatusView> {
+    await this._caughtUp();
     const settledBefore = this.ingest.settledBefore(model);
     return monitoringStatus(
       {
@@ -82,8 +117,8 @@ export class MonitorState {
    * The span of a `status` view over time (series.ts): per bucket of windows, operations of
    * every version, and drift and performance of the version the view describes.
    */
-  series(model: string, view: Pick<StatusView, 'from' | 'to' | 'version'>, alerts?: readonly ChartAlert[]): MonitorSeries {
-    this.ingest.flush();
+  async series(model: string, view: Pick<StatusView, 'from' | 'to' | 'version'>, alerts?: readonly ChartAlert[]): Promise<MonitorSeries> {
+    await this._caughtUp();
     return monitoringSeries(
       {
         store: this._store,
@@ -101,32 +136,35 @@ export class MonitorState {
   }
 
   /** The captured rows of a model (served answers, or a shadow version's), oldest first. */
-  captured(query: CaptureQuery): CapturedTable {
+  async captured(query: CaptureQuery): Promise<CapturedTable> {
     if (!this._capture) throw new Error('this monitor keeps no captured requests');
-    this.ingest.flush();
-    return capturedTable(this._capture.read(query), this._plans);
+    await this._caughtUp();
+    const requests = await this._capture.read(query);
+    for (const version of new Set(requests.map((r) => r.version))) await this._plans.load(query.model, version);
+    return capturedTable(requests, this._plans);
   }
 
   /** Captured requests as they were kept, with the ground truth received for their rows (by feedback key), for a replay. */
-  capturedRequests(query: CaptureQuery): { requests: CapturedRequest[]; truth: Record<string, unknown> } {
+  async capturedRequests(query: CaptureQuery): Promise<{ requests: CapturedRequest[]; truth: Record<string, unknown> }> {
     if (!this._capture) throw new Error('this monitor keeps no captured requests');
-    this.ingest.flush();
-    const requests = this._capture.read(query);
+    await this._caughtUp();
+    const requests = await this._capture.read(query);
     const keys = requests.flatMap((r) => (r.rows === 1 ? [r.requestId, `${r.requestId}#0`] : Array.from({ length: r.rows }, (_, i) => `${r.requestId}#${i}`)));
-    return { requests, truth: Object.fromEntries(this._capture.truthOf(query.model, keys)) };
+    return { requests, truth: Object.fromEntries(await this._capture.truthOf(query.model, keys)) };
   }
 
-  /** Writes the buffered predictions and the windows closed since the last flush. */
-  flush(): void {
-    this.ingest.flush();
+  /** Writes the buffered predictions and the windows closed since the last flush (after the events given before). */
+  flush(): Promise<void> {
+    return this._caughtUp();
   }
 
-  /** Persists everything, open windows included; takes no more events. */
-  close(): void {
+  /** Persists everything, open windows included (the events given before too); takes no more events. */
+  async close(): Promise<void> {
     if (this._closed) return;
     this._closed = true;
     clearInterval(this._timer);
-    this.ingest.close();
+    await this._observing;
+    await this.ingest.close();
   }
 
   get openWindows(): number {
@@ -138,6 +176,10 @@ export class MonitorState {
   }
 
   private readonly _plans: VersionPlans;
+  /** The events waiting for their plans (in order), or null when none wait. */
+  private _observing: Promise<void> | null = null;
+  /** The capture's salt being read, until the first event that needs it waited for it. */
+  private _opening: Promise<void> | null;
   private readonly _capture: Capture | null;
   private readonly _settled: SettledWindows;
   private readonly _seriesCache = new SeriesCache();

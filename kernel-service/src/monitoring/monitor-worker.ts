@@ -8,7 +8,7 @@
  * stream and the alert rules, which stay there).
  *
  * Messages are handled in the order they arrive, so a query or a feedback join sees every
- * inference handed over before it.
+ * inference handed over before it; queries and joins run one at a time.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { SqliteRegistry } from '../registry/sqlite-registry.js';
@@ -99,45 +99,51 @@ if (parentPort) {
     }
   }, data.checkpointMs);
 
-  port.on('message', (message: ToWorker) => {
-    switch (message.type) {
-      case 'batch': {
-        for (const event of readBatch(message.batch, names)) state.observe(event);
-        const numbers = message.batch.numbers;
-        post({ type: 'ack', rows: message.batch.rows, numbers }, [numbers.buffer as ArrayBuffer]);
-        return;
+  /** Queries, joins and the close, one at a time in arrival order (batches are read at once, in order). */
+  let queries: Promise<void> = Promise.resolve();
+  const answer = async (message: Exclude<ToWorker, { type: 'batch' }>): Promise<void> => {
+    if (message.type === 'close') {
+      clearInterval(checkpoints);
+      let error: string | undefined;
+      try {
+        await state.close();
+        store.checkpoint();
+      } catch (e) {
+        error = (e as Error).message;
       }
-      case 'close': {
-        clearInterval(checkpoints);
-        let error: string | undefined;
-        try {
-          state.close();
-          store.checkpoint();
-        } catch (e) {
-          error = (e as Error).message;
-        }
-        db.close();
-        post({ type: 'reply', id: message.id, error });
-        port.close();
-        return;
-      }
-      default:
-        try {
-          const result =
-            message.type === 'status'
-              ? state.status(...message.args)
-              : message.type === 'series'
-                ? state.series(...message.args)
-                : message.type === 'captured'
-                  ? state.captured(...message.args)
-                  : message.type === 'captured_requests'
-                    ? state.capturedRequests(...message.args)
-                    : state.feedback(...message.args);
-          post({ type: 'reply', id: message.id, result });
-        } catch (error) {
-          post({ type: 'reply', id: message.id, error: (error as Error).message });
-        }
+      db.close();
+      post({ type: 'reply', id: message.id, error });
+      port.close();
+      return;
     }
+    try {
+      const result =
+        message.type === 'status'
+          ? await state.status(...message.args)
+          : message.type === 'series'
+            ? await state.series(...message.args)
+            : message.type === 'captured'
+              ? await state.captured(...message.args)
+              : message.type === 'captured_requests'
+                ? await state.capturedRequests(...message.args)
+                : await state.feedback(...message.args);
+      post({ type: 'reply', id: message.id, result });
+    } catch (error) {
+      post({ type: 'reply', id: message.id, error: (error as Error).message });
+    }
+  };
+
+  port.on('message', (message: ToWorker) => {
+    if (message.type === 'batch') {
+      // Observed now, so that a query or join that arrives after it sees it.
+      for (const event of readBatch(message.batch, names)) state.observe(event);
+      const numbers = message.batch.numbers;
+      post({ type: 'ack', rows: message.batch.rows, numbers }, [numbers.buffer as ArrayBuffer]);
+      return;
+    }
+    queries = queries
+      .then(() => answer(message))
+      .catch((error: unknown) => post({ type: 'log', message: `monitoring: ${message.type} failed: ${(error as Error).message}` }));
   });
   post({ type: 'ready' });
 }

@@ -57,9 +57,10 @@ export function registerMonitoringMetrics(metrics: ServiceMetrics, sources: Moni
     help: 'Alerts firing now, by model, rule and severity',
     labelNames: ['model', 'rule', 'severity'] as const,
     registers,
-    collect() {
+    async collect() {
+      const alerts = await sources.alerts.alerts({ state: 'firing', limit: 10_000 });
       firing.reset();
-      for (const a of sources.alerts.alerts({ state: 'firing', limit: 10_000 })) {
+      for (const a of alerts) {
         firing.inc({ model: a.model, rule: a.rule, severity: a.severity });
       }
     }
@@ -71,7 +72,7 @@ export function registerMonitoringMetrics(metrics: ServiceMetrics, sources: Moni
     driftShare.reset();
     featureDrift.reset();
     performance.reset();
-    for (const summary of sources.registry.listModels()) {
+    for (const summary of await sources.registry.listModels()) {
       if (!summary.deployment.serving) continue;
       try {
         const status = await sources.monitor.status(summary.name, SCRAPE_SPAN_SECONDS);

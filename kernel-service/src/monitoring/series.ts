@@ -34,7 +34,7 @@ export interface SeriesInput {
   to: number;
   windowSeconds: number;
   /** The stored and open windows of the model (any version) that overlap [from, to). */
-  loadWindows: (from: number, to: number) => readonly WindowState[];
+  loadWindows: (from: number, to: number) => readonly WindowState[] | Promise<readonly WindowState[]>;
   /** Buckets that end at or before this time (ms) have all their windows stored: they may be cached. */
   settledBefore: number;
   /** Keeps settled buckets between calls; `cacheKey` says whose they are (e.g. the model). */
@@ -44,7 +44,7 @@ export interface SeriesInput {
   version: number | null;
   features: readonly SeriesFeature[];
   /** The performance of the described version over [from, to), by window start. */
-  performance: (from: number, to: number) => readonly PerformanceState[];
+  performance: (from: number, to: number) => readonly PerformanceState[] | Promise<readonly PerformanceState[]>;
   /** The positive class of a binary classifier, if known (the same for every bucket). */
   positive: string | null;
   alerts?: readonly ChartAlert[];
@@ -140,7 +140,7 @@ export class SeriesCache {
   private readonly _entries = new Map<string, BucketPoints>();
 }
 
-export function buildSeries(input: SeriesInput): MonitorSeries {
+export async function buildSeries(input: SeriesInput): Promise<MonitorSeries> {
   const { from, to, windowSeconds } = input;
   const bucket = bucketSeconds((to - from) / 1000, windowSeconds);
   const bucketMs = bucket * 1000;
@@ -158,7 +158,7 @@ export function buildSeries(input: SeriesInput): MonitorSeries {
   if (missing.length > 0) {
     // Whole buckets: the first one's windows from its start, even those before `from`.
     const byBucket = new Map<number, WindowState[]>(missing.map((t) => [t, []]));
-    for (const w of input.loadWindows(missing[0]!, to)) byBucket.get(Math.floor(w.start / bucketMs) * bucketMs)?.push(w);
+    for (const w of await input.loadWindows(missing[0]!, to)) byBucket.get(Math.floor(w.start / bucketMs) * bucketMs)?.push(w);
     const references = prepareReferences(input.features);
     for (const t of missing) {
       const computed = bucketPoints(input, references, t, bucket, Math.min(t + bucketMs, to), byBucket.get(t)!);
@@ -194,7 +194,7 @@ export function buildSeries(input: SeriesInput): MonitorSeries {
 
     if (input.version !== null) {
       const performance = emptyPerformance();
-      for (const state of input.performance(t, t + bucketMs)) mergePerformance(performance, state);
+      for (const state of await input.performance(t, t + bucketMs)) mergePerformance(performance, state);
       if (performance.labelled > 0) {
         const metrics = performanceMetrics(performance, input.positive);
         const labelled_share = p.servedRows > 0 ? Math.min(1, performance.labelled / p.servedRows) : null;

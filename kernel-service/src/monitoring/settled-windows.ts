@@ -20,6 +20,7 @@ export class SettledWindows {
 
   /** Windows this process has just written: what was cached of them (and of their hours) is read again when asked. */
   stored(windows: readonly WindowState[]): void {
+    this._generation++;
     for (const w of windows) {
       this._windows.delete(windowKey(w.model, w.modelVersion, w.start));
       this._blocks.delete(hourKey(w.model, blockStart(w.start)));
@@ -27,11 +28,16 @@ export class SettledWindows {
   }
 
   /** The stored windows of the model that overlap [from, to), in start order. */
-  windows(model: string, from: number, to: number): WindowState[] {
-    const keys = this._store.windowKeys(model, from, to);
+  async windows(model: string, from: number, to: number): Promise<WindowState[]> {
+    const keys = await this._store.windowKeys(model, from, to);
     // A long span read window by window (a day's chart, once) would only push out what the edges of spans need.
     const keep = keys.length <= this._maxWindows / 2;
-    return keys.flatMap((k) => this._window(model, k.version, k.start, keep) ?? []);
+    const out: WindowState[] = [];
+    for (const k of keys) {
+      const w = await this._window(model, k.version, k.start, keep);
+      if (w) out.push(w);
+    }
+    return out;
   }
 
   /**
@@ -39,25 +45,25 @@ export class SettledWindows {
    * that lie within [from, min(to, settledBefore)), and every other stored window that overlaps
    * [from, to). Merged, they give exactly what merging the span's windows one by one gives.
    */
-  span(model: string, from: number, to: number, settledBefore: number): WindowState[] {
+  async span(model: string, from: number, to: number, settledBefore: number): Promise<WindowState[]> {
     const states: WindowState[] = [];
     const covered = new Set<number>();
     const until = Math.min(to, settledBefore);
     for (let h = Math.ceil(from / HOUR_MS) * HOUR_MS; h + HOUR_MS <= until; h += HOUR_MS) {
-      const blocks = this._hour(model, h);
+      const blocks = await this._hour(model, h);
       if (blocks.length === 0) continue;
       covered.add(h);
       states.push(...blocks);
     }
-    const keys = this._store.windowKeys(model, from, to).filter((k) => !covered.has(blockStart(k.start)));
+    const keys = (await this._store.windowKeys(model, from, to)).filter((k) => !covered.has(blockStart(k.start)));
     for (const k of keys) {
-      const w = this._window(model, k.version, k.start, true);
+      const w = await this._window(model, k.version, k.start, true);
       if (w) states.push(w);
     }
     return states;
   }
 
-  private _window(model: string, version: number, start: number, keep: boolean): WindowState | undefined {
+  private async _window(model: string, version: number, start: number, keep: boolean): Promise<WindowState | undefined> {
     const key = windowKey(model, version, start);
     const hit = this._windows.get(key);
     if (hit) {
@@ -65,13 +71,15 @@ export class SettledWindows {
       this._windows.set(key, hit);
       return hit;
     }
-    const loaded = this._store.loadWindow(model, version, start);
-    if (loaded && keep) remember(this._windows, key, loaded, this._maxWindows);
+    const generation = this._generation;
+    const loaded = await this._store.loadWindow(model, version, start);
+    // Not kept when a write came meanwhile: what was read may be older than what was written.
+    if (loaded && keep && generation === this._generation) remember(this._windows, key, loaded, this._maxWindows);
     return loaded;
   }
 
   /** The blocks (one per version) of the hour starting at `h`; none when the store has none. */
-  private _hour(model: string, h: number): WindowState[] {
+  private async _hour(model: string, h: number): Promise<WindowState[]> {
     const key = hourKey(model, h);
     const hit = this._blocks.get(key);
     if (hit) {
@@ -79,11 +87,14 @@ export class SettledWindows {
       this._blocks.set(key, hit);
       return hit;
     }
-    const loaded = this._store.loadBlocks(model, h, h + HOUR_MS).map((b) => b.state);
-    if (loaded.length > 0) remember(this._blocks, key, loaded, this._maxBlockHours);
+    const generation = this._generation;
+    const loaded = (await this._store.loadBlocks(model, h, h + HOUR_MS)).map((b) => b.state);
+    if (loaded.length > 0 && generation === this._generation) remember(this._blocks, key, loaded, this._maxBlockHours);
     return loaded;
   }
 
+  /** Counts writes, so that a read that a write overtook is not cached. */
+  private _generation = 0;
   private readonly _windows = new Map<string, WindowState>();
   private readonly _blocks = new Map<string, WindowState[]>();
 }

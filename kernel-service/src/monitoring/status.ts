@@ -23,13 +23,13 @@ export interface StatusSources {
   windowSeconds: number;
   now: number;
   /** The settled states (blocks and windows) of the model over [from, to), as SettledWindows.span gives them. */
-  settled: (from: number, to: number) => readonly WindowState[];
+  settled: (from: number, to: number) => Promise<readonly WindowState[]>;
   /** The model's open windows. */
   open: readonly MonitorWindow[];
 }
 
 /** The model's monitoring over the last `lastSeconds`. */
-export function monitoringStatus(src: StatusSources, model: string, lastSeconds: number, requestedVersion?: number, options: StatusOptions = {}): StatusView {
+export async function monitoringStatus(src: StatusSources, model: string, lastSeconds: number, requestedVersion?: number, options: StatusOptions = {}): Promise<StatusView> {
   const withDrift = options.drift ?? true;
   const to = src.now;
   const from = to - lastSeconds * 1000;
@@ -48,7 +48,7 @@ export function monitoringStatus(src: StatusSources, model: string, lastSeconds:
     if (list) list.push(state);
     else states.set(version, [state]);
   };
-  for (const state of src.settled(from, to)) {
+  for (const state of await src.settled(from, to)) {
     into(state.start, state.modelVersion);
     if (withDrift) add(state.modelVersion, state);
     else {
@@ -68,7 +68,7 @@ export function monitoringStatus(src: StatusSources, model: string, lastSeconds:
   }
   for (const [version, list] of states) merged.get(version)!.mergeAll(list);
 
-  const summary = src.registry.getModel(model);
+  const summary = await src.registry.getModel(model);
   const deployment = summary?.deployment;
   const roleOf = (v: number): string =>
     deployment?.production === v ? 'production' : deployment?.canary?.version === v ? 'canary' : deployment?.shadows.includes(v) ? 'shadow' : 'none';
@@ -88,7 +88,7 @@ export function monitoringStatus(src: StatusSources, model: string, lastSeconds:
     summary?.versions.at(-1)?.version ??
     null;
   const described = version === null ? undefined : merged.get(version);
-  const plan = version === null ? undefined : src.plans.get(model, version);
+  const plan = version === null ? undefined : await src.plans.load(model, version);
 
   const drift: Record<string, DriftEntry | null> = {};
   let tested = 0;
@@ -114,11 +114,11 @@ export function monitoringStatus(src: StatusSources, model: string, lastSeconds:
 
   const performance = emptyPerformance();
   if (version !== null) {
-    for (const p of src.store.loadPerformance(model, version, alignDown(from, src.windowSeconds), to + 1)) mergePerformance(performance, p);
+    for (const p of await src.store.loadPerformance(model, version, alignDown(from, src.windowSeconds), to + 1)) mergePerformance(performance, p);
   }
   const servedRows = described?.served.rows ?? 0;
   const positive = plan?.positive ?? guessPositive(performance);
-  const detector = version === null ? undefined : src.store.loadDetector(model, version);
+  const detector = version === null ? undefined : await src.store.loadDetector(model, version);
 
   return {
     model,

@@ -45,35 +45,38 @@ export interface MonitoringStore {
    * Saves windows; a window already stored under the same (model, version, start) is merged
    * with. Each window is also merged into its hour's block.
    */
-  saveWindows(windows: readonly WindowState[]): void;
+  saveWindows(windows: readonly WindowState[]): Promise<void>;
   /** Windows of the model that overlap [from, to) (ms). */
-  loadWindows(model: string, from: number, to: number): WindowState[];
+  loadWindows(model: string, from: number, to: number): Promise<WindowState[]>;
   /** Which windows of the model overlap [from, to), without their states (cheap). */
-  windowKeys(model: string, from: number, to: number): Array<{ version: number; start: number }>;
-  loadWindow(model: string, version: number, start: number): WindowState | undefined;
+  windowKeys(model: string, from: number, to: number): Promise<Array<{ version: number; start: number }>>;
+  loadWindow(model: string, version: number, start: number): Promise<WindowState | undefined>;
   /**
    * The hour blocks of the model whose hour lies within [from, to): per version, every window
    * that started in the hour merged (its `start` is the first window's start). Only hours whose
    * windows are all stored describe the hour whole.
    */
-  loadBlocks(model: string, from: number, to: number): Array<{ block: number; state: WindowState }>;
-  appendPredictions(rows: readonly PredictionRecord[]): void;
+  loadBlocks(model: string, from: number, to: number): Promise<Array<{ block: number; state: WindowState }>>;
+  appendPredictions(rows: readonly PredictionRecord[]): Promise<void>;
   /**
    * The logged predictions of these keys not joined to ground truth yet, marked as joined
    * now (so that feedback repeated for one id counts once). A key `<id>#0` also finds a
    * single-row request logged as `<id>`, and `<id>` one logged as `<id>#0`.
    */
-  claimPredictions(model: string, keys: readonly string[]): Array<{ key: string; prediction: PredictionRecord }>;
+  claimPredictions(model: string, keys: readonly string[]): Promise<Array<{ key: string; prediction: PredictionRecord }>>;
   /** Adds to the performance state of (model, version, window start). */
-  updatePerformance(model: string, version: number, windowStart: number, update: (state: PerformanceState) => void): void;
-  loadPerformance(model: string, version: number, from: number, to: number): PerformanceState[];
-  loadDetector(model: string, version: number): DetectorRecord | undefined;
-  saveDetector(model: string, version: number, record: DetectorRecord): void;
-  /** Runs `fn` in one transaction. */
-  transaction<T>(fn: () => T): T;
+  updatePerformance(model: string, version: number, windowStart: number, update: (state: PerformanceState) => void): Promise<void>;
+  loadPerformance(model: string, version: number, from: number, to: number): Promise<PerformanceState[]>;
+  loadDetector(model: string, version: number): Promise<DetectorRecord | undefined>;
+  saveDetector(model: string, version: number, record: DetectorRecord): Promise<void>;
+  /**
+   * Runs `fn` in one transaction: the store calls it makes (and awaits) commit together, or
+   * none of them when it throws. Transactions run one at a time.
+   */
+  transaction<T>(fn: () => Promise<T>): Promise<T>;
   /** Drops what is older than `before` (ms), and the oldest predictions past `maxPredictions`. */
-  prune(before: number, maxPredictions: number): void;
-  close(): void;
+  prune(before: number, maxPredictions: number): Promise<void>;
+  close(): Promise<void>;
 }
 
 function migrations(mergeWindows: (stored: WindowState, added: WindowState) => WindowState): Migration[] {
@@ -206,8 +209,8 @@ export class SqliteMonitoringStore implements MonitoringStore {
     this._markLabelled = this._db.prepare('UPDATE monitor_predictions SET labelled = 1 WHERE seq = ?');
   }
 
-  saveWindows(windows: readonly WindowState[]): void {
-    this.transaction(() => {
+  async saveWindows(windows: readonly WindowState[]): Promise<void> {
+    this._inTransaction(() => {
       const blocks = new Map<string, WindowState>();
       for (const w of windows) {
         const stored = this._getWindow.get(w.model, w.start, w.modelVersion) as { state: string } | undefined;
@@ -227,7 +230,7 @@ export class SqliteMonitoringStore implements MonitoringStore {
     });
   }
 
-  windowKeys(model: string, from: number, to: number): Array<{ version: number; start: number }> {
+  async windowKeys(model: string, from: number, to: number): Promise<Array<{ version: number; start: number }>> {
     return this._db
       .prepare<[string, number, number], { version: number; start: number }>(
         'SELECT version, start FROM monitor_windows WHERE model = ? AND start < ? AND start + seconds * 1000 > ? ORDER BY start, version'
@@ -235,12 +238,12 @@ export class SqliteMonitoringStore implements MonitoringStore {
       .all(model, to, from);
   }
 
-  loadWindow(model: string, version: number, start: number): WindowState | undefined {
+  async loadWindow(model: string, version: number, start: number): Promise<WindowState | undefined> {
     const row = this._getWindow.get(model, start, version) as { state: string } | undefined;
     return row ? (JSON.parse(row.state) as WindowState) : undefined;
   }
 
-  loadBlocks(model: string, from: number, to: number): Array<{ block: number; state: WindowState }> {
+  async loadBlocks(model: string, from: number, to: number): Promise<Array<{ block: number; state: WindowState }>> {
     return this._db
       .prepare<[string, number, number, number], { start: number; state: string }>(
         'SELECT start, state FROM monitor_blocks WHERE model = ? AND start >= ? AND start + ? <= ? ORDER BY start, version'
@@ -249,7 +252,7 @@ export class SqliteMonitoringStore implements MonitoringStore {
       .map((r) => ({ block: r.start, state: JSON.parse(r.state) as WindowState }));
   }
 
-  loadWindows(model: string, from: number, to: number): WindowState[] {
+  async loadWindows(model: string, from: number, to: number): Promise<WindowState[]> {
     return this._db
       .prepare<[string, number, number], { state: string }>(
         'SELECT state FROM monitor_windows WHERE model = ? AND start < ? AND start + seconds * 1000 > ? ORDER BY start, version'
@@ -258,8 +261,8 @@ export class SqliteMonitoringStore implements MonitoringStore {
       .map((r) => JSON.parse(r.state) as WindowState);
   }
 
-  appendPredictions(rows: readonly PredictionRecord[]): void {
-    this.transaction(() => {
+  async appendPredictions(rows: readonly PredictionRecord[]): Promise<void> {
+    this._inTransaction(() => {
       // Many rows per INSERT: a statement run costs about as much as the B-tree work of a row.
       let i = 0;
       const values: Array<string | number | null> = [];
@@ -278,8 +281,8 @@ export class SqliteMonitoringStore implements MonitoringStore {
     });
   }
 
-  claimPredictions(model: string, keys: readonly string[]): Array<{ key: string; prediction: PredictionRecord }> {
-    return this.transaction(() => {
+  async claimPredictions(model: string, keys: readonly string[]): Promise<Array<{ key: string; prediction: PredictionRecord }>> {
+    return this._inTransaction(() => {
       const out: Array<{ key: string; prediction: PredictionRecord }> = [];
       for (const key of keys) {
         let row = this._findPrediction.get(model, key) as PredictionRow | undefined;
@@ -296,8 +299,8 @@ export class SqliteMonitoringStore implements MonitoringStore {
     });
   }
 
-  updatePerformance(model: string, version: number, windowStart: number, update: (state: PerformanceState) => void): void {
-    this.transaction(() => {
+  async updatePerformance(model: string, version: number, windowStart: number, update: (state: PerformanceState) => void): Promise<void> {
+    this._inTransaction(() => {
       const row = this._db
         .prepare<[string, number, number], { state: string }>('SELECT state FROM monitor_performance WHERE model = ? AND version = ? AND window_start = ?')
         .get(model, version, windowStart);
@@ -312,7 +315,7 @@ export class SqliteMonitoringStore implements MonitoringStore {
     });
   }
 
-  loadPerformance(model: string, version: number, from: number, to: number): PerformanceState[] {
+  async loadPerformance(model: string, version: number, from: number, to: number): Promise<PerformanceState[]> {
     return this._db
       .prepare<[string, number, number, number], { state: string }>(
         'SELECT state FROM monitor_performance WHERE model = ? AND version = ? AND window_start >= ? AND window_start < ?'
@@ -321,14 +324,14 @@ export class SqliteMonitoringStore implements MonitoringStore {
       .map((r) => JSON.parse(r.state) as PerformanceState);
   }
 
-  loadDetector(model: string, version: number): DetectorRecord | undefined {
+  async loadDetector(model: string, version: number): Promise<DetectorRecord | undefined> {
     const row = this._db
       .prepare<[string, number], { state: string; detected_at: number | null }>('SELECT state, detected_at FROM monitor_detectors WHERE model = ? AND version = ?')
       .get(model, version);
     return row ? { state: JSON.parse(row.state), detectedAt: row.detected_at } : undefined;
   }
 
-  saveDetector(model: string, version: number, record: DetectorRecord): void {
+  async saveDetector(model: string, version: number, record: DetectorRecord): Promise<void> {
     this._db
       .prepare(
         `INSERT INTO monitor_detectors (model, version, state, detected_at) VALUES (?, ?, ?, ?)
@@ -337,15 +340,40 @@ export class SqliteMonitoringStore implements MonitoringStore {
       .run(model, version, JSON.stringify(record.state), record.detectedAt);
   }
 
-  transaction<T>(fn: () => T): T {
+  async transaction<T>(fn: () => Promise<T>): Promise<T> {
+    // One at a time: a second BEGIN on this connection would fail while the first is open.
+    const run = this._transactions.then(() => this._runTransaction(fn));
+    this._transactions = run.then(
+      () => {},
+      () => {}
+    );
+    return run;
+  }
+
+  private async _runTransaction<T>(fn: () => Promise<T>): Promise<T> {
     // IMMEDIATE: the write lock is taken (waiting up to busy_timeout) before anything is read.
     // A deferred transaction that reads and then writes fails at once with SQLITE_BUSY when
     // another connection (the main thread's, or the monitoring worker's) wrote in between.
+    // The store's own multi-statement writes nest in it as savepoints (better-sqlite3), and
+    // so does whatever else uses this connection while `fn` awaits.
+    this._db.exec('BEGIN IMMEDIATE');
+    try {
+      const result = await fn();
+      this._db.exec('COMMIT');
+      return result;
+    } catch (error) {
+      if (this._db.inTransaction) this._db.exec('ROLLBACK');
+      throw error;
+    }
+  }
+
+  /** Runs `fn` in one immediate transaction, or as a savepoint inside the one open. */
+  private _inTransaction<T>(fn: () => T): T {
     return this._db.transaction(fn).immediate();
   }
 
-  prune(before: number, maxPredictions: number): void {
-    this.transaction(() => {
+  async prune(before: number, maxPredictions: number): Promise<void> {
+    this._inTransaction(() => {
       this._db.prepare('DELETE FROM monitor_windows WHERE start + seconds * 1000 <= ?').run(before);
       // A block that began before the cut no longer describes its hour: its remaining windows are read one by one.
       this._db.prepare('DELETE FROM monitor_blocks WHERE start < ?').run(before);
@@ -361,10 +389,11 @@ export class SqliteMonitoringStore implements MonitoringStore {
     this._db.pragma('wal_checkpoint(PASSIVE)');
   }
 
-  close(): void {
+  async close(): Promise<void> {
     if (this._owned) this._db.close();
   }
 
+  private _transactions: Promise<void> = Promise.resolve();
   private readonly _getWindow: Statement;
   private readonly _putWindow: Statement;
   private readonly _getBlock: Statement;

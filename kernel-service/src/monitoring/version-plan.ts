@@ -1,7 +1,9 @@
 /**
  * How one version's tensors map to its training profile's features and to its predictions
  * (which output is the label, the scores, the value): read from the registry once per
- * version (versions are immutable) and shared by ingest, status and series.
+ * version (versions are immutable) and shared by ingest, status and series. `load` reads a
+ * plan; `get` answers from the plans read (ingest, which does no I/O, is handed events whose
+ * plans were loaded first).
  */
 import type { Tensor } from '../protocol/datatypes.js';
 import type { Registry } from '../registry/registry.js';
@@ -26,20 +28,30 @@ export interface VersionPlan {
 export class VersionPlans {
   constructor(private readonly _registry: Registry) {}
 
-  /** The version's plan; null when the registry does not know the version. */
-  get(model: string, version: number): VersionPlan | null {
-    const key = `${model}\u0000${version}`;
+  /** The version's plan if it was loaded (null: the registry does not know the version); undefined if not loaded yet. */
+  get(model: string, version: number): VersionPlan | null | undefined {
+    return this._plans.get(planKey(model, version));
+  }
+
+  /** The version's plan, read from the registry the first time (concurrent callers share the read). */
+  async load(model: string, version: number): Promise<VersionPlan | null> {
+    const key = planKey(model, version);
     const cached = this._plans.get(key);
     if (cached !== undefined) return cached;
-    const plan = this._build(model, version);
+    let loading = this._loading.get(key);
+    if (!loading) {
+      loading = this._build(model, version).finally(() => this._loading.delete(key));
+      this._loading.set(key, loading);
+    }
+    const plan = await loading;
     this._plans.set(key, plan);
     return plan;
   }
 
-  private _build(model: string, version: number): VersionPlan | null {
-    const record = this._registry.getVersion(model, version);
+  private async _build(model: string, version: number): Promise<VersionPlan | null> {
+    const record = await this._registry.getVersion(model, version);
     if (!record) return null;
-    const profile = this._registry.getProfile(model, version);
+    const profile = await this._registry.getProfile(model, version);
     const features: Array<{ name: string; kind: Kind }> = [];
     for (const [name, spec] of Object.entries((profile?.features ?? {}) as Record<string, { kind?: string }>)) {
       features.push({ name, kind: spec?.kind === 'categorical' ? 'categorical' : 'numeric' });
@@ -82,6 +94,11 @@ export class VersionPlans {
   }
 
   private readonly _plans = new Map<string, VersionPlan | null>();
+  private readonly _loading = new Map<string, Promise<VersionPlan | null>>();
+}
+
+function planKey(model: string, version: number): string {
+  return `${model}\u0000${version}`;
 }
 
 /** The features of an input tensor's columns (its own name, or one input's columns in profile order); null: not monitored. */

@@ -62,7 +62,11 @@ export class SqliteUserStore implements UserStore {
     this._dataVersion = _db.prepare<[], number>('PRAGMA data_version').pluck();
   }
 
-  addUser(user: NewUser, actor: Actor): User {
+  async addUser(user: NewUser, actor: Actor): Promise<User> {
+    return this._addUser(user, actor);
+  }
+
+  private _addUser(user: NewUser, actor: Actor): User {
     checkUserName(user.name);
     if (RESERVED_USERS.includes(user.name)) {
       throw new ServiceError('NBD_ERR_BAD_REQUEST', { issues: `"${user.name}" is a name the service uses itself; pick another` });
@@ -71,33 +75,37 @@ export class SqliteUserStore implements UserStore {
       throw new ServiceError('NBD_ERR_BAD_REQUEST', { issues: `only inference users are limited to some models; role ${user.role} sees every model` });
     }
     return this._db.transaction(() => {
-      const existing = this.getUser(user.name);
+      const existing = this._getUser(user.name);
       if (existing) throw new ServiceError('NBD_ERR_USER_EXISTS', { user: user.name, role: existing.role });
       const models = user.models && user.models.length > 0 ? JSON.stringify(user.models) : null;
       this._db
         .prepare('INSERT INTO users (name, role, models, created_at, created_by) VALUES (?, ?, ?, ?, ?)')
         .run(user.name, user.role, models, new Date().toISOString(), actor.user);
       this._audit.append(actor, 'user_add', null, null, { user: user.name, role: user.role, ...(models ? { models: user.models } : {}) });
-      return this.getUser(user.name)!;
+      return this._getUser(user.name)!;
     }).immediate();
   }
 
-  ensureUser(user: NewUser, actor: Actor): User {
-    return this._db.transaction(() => this.getUser(user.name) ?? this.addUser(user, actor)).immediate();
+  async ensureUser(user: NewUser, actor: Actor): Promise<User> {
+    return this._db.transaction(() => this._getUser(user.name) ?? this._addUser(user, actor)).immediate();
   }
 
-  getUser(name: string): User | undefined {
+  async getUser(name: string): Promise<User | undefined> {
+    return this._getUser(name);
+  }
+
+  private _getUser(name: string): User | undefined {
     const row = this._db.prepare<[string], UserRow>(`${USER_QUERY} WHERE u.name = ?`).get(name);
     return row ? toUser(row) : undefined;
   }
 
-  listUsers(): User[] {
+  async listUsers(): Promise<User[]> {
     return this._db.prepare<[], UserRow>(`${USER_QUERY} ORDER BY u.name`).all().map(toUser);
   }
 
-  issueToken(name: string, label: string, actor: Actor): string {
+  async issueToken(name: string, label: string, actor: Actor): Promise<string> {
     return this._db.transaction(() => {
-      const user = this.getUser(name);
+      const user = this._getUser(name);
       if (!user) throw new ServiceError('NBD_ERR_USER_NOT_FOUND', { user: name });
       if (user.revokedAt) throw new ServiceError('NBD_ERR_USER_REVOKED', { user: name, at: user.revokedAt });
       if (name === SERVICE_USER) {
@@ -110,18 +118,18 @@ export class SqliteUserStore implements UserStore {
     }).immediate();
   }
 
-  revokeUser(name: string, actor: Actor): User {
+  async revokeUser(name: string, actor: Actor): Promise<User> {
     if (name === SERVICE_USER) {
       throw new ServiceError('NBD_ERR_BAD_REQUEST', { issues: `"${SERVICE_USER}" is the service's own token; change it with serve --token` });
     }
     return this._db.transaction(() => {
-      const user = this.getUser(name);
+      const user = this._getUser(name);
       if (!user) throw new ServiceError('NBD_ERR_USER_NOT_FOUND', { user: name });
       if (user.revokedAt) return user;
       this._db.prepare('UPDATE users SET revoked_at = ? WHERE name = ?').run(new Date().toISOString(), name);
       this._found.clear();
       this._audit.append(actor, 'user_revoke', null, null, { user: name, tokens: user.tokens });
-      return this.getUser(name)!;
+      return this._getUser(name)!;
     }).immediate();
   }
 
@@ -131,7 +139,7 @@ export class SqliteUserStore implements UserStore {
    * connection (`nbdeploy users revoke`), and this store's own changes clear them — so a
    * revoke counts from the next request on.
    */
-  userOfToken(token: string): User | undefined {
+  async userOfToken(token: string): Promise<User | undefined> {
     const hash = hashToken(token);
     const version = this._dataVersion.get();
     if (version !== this._seenVersion) {

@@ -1,12 +1,13 @@
 /**
- * Content-addressed, immutable model artifacts on disk: `<root>/<key>/model.onnx` plus any
- * external data files beside it. A new artifact is written into a temporary folder,
- * flushed to disk, then renamed into place in one step, so a killed process never leaves
- * a half-written artifact under its key.
+ * Content-addressed, immutable model artifacts: `model.onnx` plus any external data files
+ * beside it, kept under a key. `ArtifactStore` is the interface (a database-backed store can
+ * follow); `FolderArtifactStore` keeps each artifact as the folder `<root>/<key>/`. A new
+ * artifact is written into a temporary folder, flushed to disk, then renamed into place in
+ * one step, so a killed process never leaves a half-written artifact under its key.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, rmSync } from 'node:fs';
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { mkdirSync } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 
 export const MODEL_FILE = 'model.onnx';
@@ -16,21 +17,42 @@ export interface StagedArtifact {
   sha256: string;
   /** The artifact's key: sha256 of the ONNX bytes, or of all files when there are several. */
   key: string;
-  /** The temporary folder holding the files until commit. */
+  /** A local temporary folder holding the files until commit (the model is checked from it first). */
   folder: string;
 }
 
-export class ArtifactStore {
+export interface ArtifactStore {
+  /** Writes the files (`model.onnx` among them) where nothing refers to them yet, and computes the key. */
+  stage(files: ReadonlyMap<string, Uint8Array>): Promise<StagedArtifact>;
+  /** Keeps a staged artifact under its key; an artifact already there is kept as it is. */
+  commit(staged: StagedArtifact): Promise<void>;
+  /** Drops a staged artifact that will not be committed. */
+  discard(staged: StagedArtifact): Promise<void>;
+  /** Removes what was staged and never committed, and artifacts not in `keep`; returns what it removed. */
+  sweep(keep: ReadonlySet<string>): Promise<string[]>;
+  /**
+   * A local folder holding the artifact's files (`model.onnx` and what lies beside it), to
+   * load the model from; rejected when the store has no artifact under the key.
+   */
+  localFolder(key: string): Promise<string>;
+}
+
+/** The artifacts as folders under a root (the state dir's `artifacts/`). */
+export class FolderArtifactStore implements ArtifactStore {
   constructor(private readonly _root: string) {
     mkdirSync(_root, { recursive: true });
   }
 
-  folderOf(key: string): string {
-    return path.join(this._root, key);
+  async localFolder(key: string): Promise<string> {
+    const folder = this._folderOf(key);
+    if (key.startsWith('.') || key.includes('/') || !(await exists(path.join(folder, MODEL_FILE)))) {
+      throw new Error(`the artifact store has no artifact "${key}" (${this._root})`);
+    }
+    return folder;
   }
 
-  modelPath(key: string): string {
-    return path.join(this._root, key, MODEL_FILE);
+  private _folderOf(key: string): string {
+    return path.join(this._root, key);
   }
 
   /** Writes the files (model.onnx first) to a temporary folder, flushed to disk. */
@@ -56,12 +78,12 @@ export class ArtifactStore {
     return { sha256, key, folder };
   }
 
-  /** Moves a staged artifact under its key; an artifact already there is kept as it is. */
-  async commit(staged: StagedArtifact): Promise<string> {
-    const target = this.folderOf(staged.key);
+  /** Moves a staged artifact under its key (one rename); an artifact already there is kept as it is. */
+  async commit(staged: StagedArtifact): Promise<void> {
+    const target = this._folderOf(staged.key);
     if (await exists(target)) {
       await this.discard(staged);
-      return target;
+      return;
     }
     try {
       await rename(staged.folder, target);
@@ -71,7 +93,6 @@ export class ArtifactStore {
       if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw error;
       await this.discard(staged);
     }
-    return target;
   }
 
   async discard(staged: StagedArtifact): Promise<void> {
@@ -79,11 +100,11 @@ export class ArtifactStore {
   }
 
   /** Removes temporary folders and artifacts no version refers to (left by a killed process). */
-  sweep(keep: ReadonlySet<string>): string[] {
+  async sweep(keep: ReadonlySet<string>): Promise<string[]> {
     const removed: string[] = [];
-    for (const entry of readdirSync(this._root)) {
+    for (const entry of await readdir(this._root)) {
       if (entry.startsWith('.tmp-') || !keep.has(entry)) {
-        rmSync(path.join(this._root, entry), { recursive: true, force: true });
+        await rm(path.join(this._root, entry), { recursive: true, force: true });
         removed.push(entry);
       }
     }

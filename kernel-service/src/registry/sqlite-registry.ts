@@ -188,8 +188,10 @@ export class SqliteRegistry implements Registry {
   // Changes run as IMMEDIATE transactions: the monitoring worker writes to the same file from
   // its own connection, and a deferred transaction that reads and then writes fails at once
   // (SQLITE_BUSY, not waiting busy_timeout) when that connection committed in between.
+  // Each method does its work synchronously (better-sqlite3) and answers a promise, as the
+  // interface asks; the private `_` methods are the synchronous reads the changes build on.
 
-  registerVersion(input: NewVersion, actor: Actor): { version: VersionRecord; created: boolean } {
+  async registerVersion(input: NewVersion, actor: Actor): Promise<{ version: VersionRecord; created: boolean }> {
     return this._db.transaction(() => {
       const existing = this._db
         .prepare<[string, string], VersionRow>(`SELECT ${VERSION_COLUMNS} FROM versions WHERE model = ? AND sha256 = ?`)
@@ -226,43 +228,31 @@ export class SqliteRegistry implements Registry {
           JSON.stringify(input.profile ?? {})
         );
       this._audit(actor, 'register', input.model, next, { sha256: input.sha256, stage: input.stage ?? 'none' });
-      return { version: this.getVersion(input.model, next)!, created: true };
+      return { version: this._getVersion(input.model, next)!, created: true };
     }).immediate();
   }
 
-  listModels(): ModelSummary[] {
+  async listModels(): Promise<ModelSummary[]> {
     const names = this._db.prepare<[], { name: string }>('SELECT name FROM models ORDER BY name').all();
-    return names.map(({ name }) => this.getModel(name)!);
+    return names.map(({ name }) => this._getModel(name)!);
   }
 
-  getModel(name: string): ModelSummary | undefined {
-    const model = this._db
-      .prepare<[string], { name: string; created_at: string }>('SELECT name, created_at FROM models WHERE name = ?')
-      .get(name);
-    if (!model) return undefined;
-    const versions = this._db
-      .prepare<[string], VersionRow>(`SELECT ${VERSION_COLUMNS} FROM versions WHERE model = ? ORDER BY version`)
-      .all(name)
-      .map((row) => this._withValidation(toVersion(row)));
-    const row = this._db.prepare<[string], DeploymentRow>('SELECT * FROM deployments WHERE model = ?').get(name)!;
-    return { name, createdAt: model.created_at, deployment: toDeployment(row), versions };
+  async getModel(name: string): Promise<ModelSummary | undefined> {
+    return this._getModel(name);
   }
 
-  getVersion(model: string, version: number): VersionRecord | undefined {
-    const row = this._db
-      .prepare<[string, number], VersionRow>(`SELECT ${VERSION_COLUMNS} FROM versions WHERE model = ? AND version = ?`)
-      .get(model, version);
-    return row ? this._withValidation(toVersion(row)) : undefined;
+  async getVersion(model: string, version: number): Promise<VersionRecord | undefined> {
+    return this._getVersion(model, version);
   }
 
-  getProfile(model: string, version: number): Record<string, unknown> | undefined {
+  async getProfile(model: string, version: number): Promise<Record<string, unknown> | undefined> {
     const row = this._db
       .prepare<[string, number], { profile: string }>('SELECT profile FROM versions WHERE model = ? AND version = ?')
       .get(model, version);
     return row ? (JSON.parse(row.profile) as Record<string, unknown>) : undefined;
   }
 
-  changeDeployment(model: string, change: DeploymentChange, actor: Actor, details: Record<string, unknown> = {}): ModelSummary {
+  async changeDeployment(model: string, change: DeploymentChange, actor: Actor, details: Record<string, unknown> = {}): Promise<ModelSummary> {
     return this._db.transaction(() => {
       const summary = this._summaryOrThrow(model);
       const d = summary.deployment;
@@ -315,7 +305,7 @@ export class SqliteRegistry implements Registry {
           break;
         }
         case 'rollback': {
-          const target = this.rollbackTarget(model);
+          const target = this._rollbackTarget(model);
           if (target === undefined) {
             throw conflict(`"${model}" has no earlier production version to roll back to`);
           }
@@ -351,70 +341,59 @@ export class SqliteRegistry implements Registry {
           break;
       }
       this._audit(actor, change.kind, model, auditVersion, { ...changeDetails(change), ...details });
-      return this.getModel(model)!;
+      return this._getModel(model)!;
     }).immediate();
   }
 
-  artifactKeys(): Set<string> {
+  async rollbackTarget(model: string): Promise<number | undefined> {
+    return this._rollbackTarget(model);
+  }
+
+  async artifactKeys(): Promise<Set<string>> {
     return new Set(this._db.prepare<[], { artifact: string }>('SELECT DISTINCT artifact FROM versions').all().map((r) => r.artifact));
   }
 
-  addValidation(model: string, version: number, passed: boolean, report: Record<string, unknown>, actor: Actor): ValidationRecord {
+  async addValidation(model: string, version: number, passed: boolean, report: Record<string, unknown>, actor: Actor): Promise<ValidationRecord> {
     return this._db.transaction(() => {
       this._requireVersion(this._summaryOrThrow(model), version);
       const { lastInsertRowid } = this._db
         .prepare('INSERT INTO validations (model, version, passed, report, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?)')
         .run(model, version, passed ? 1 : 0, JSON.stringify(report), now(), actor.user);
       this._audit(actor, 'validate', model, version, { validation_id: Number(lastInsertRowid), passed });
-      return this.latestValidation(model, version)!;
+      return this._latestValidation(model, version)!;
     }).immediate();
   }
 
-  latestValidation(model: string, version: number): ValidationRecord | undefined {
-    const row = this._db
-      .prepare<[string, number], ValidationRow>('SELECT * FROM validations WHERE model = ? AND version = ? ORDER BY id DESC LIMIT 1')
-      .get(model, version);
-    return row ? toValidation(row) : undefined;
+  async latestValidation(model: string, version: number): Promise<ValidationRecord | undefined> {
+    return this._latestValidation(model, version);
   }
 
-  getValidation(id: number): ValidationRecord | undefined {
+  async getValidation(id: number): Promise<ValidationRecord | undefined> {
     const row = this._db.prepare<[number], ValidationRow>('SELECT * FROM validations WHERE id = ?').get(id);
     return row ? toValidation(row) : undefined;
   }
 
-  addReview(model: string, version: number, decision: ReviewDecision, comment: string, actor: Actor): ReviewRecord {
+  async addReview(model: string, version: number, decision: ReviewDecision, comment: string, actor: Actor): Promise<ReviewRecord> {
     return this._db.transaction(() => {
       this._requireVersion(this._summaryOrThrow(model), version);
-      const validation = this.latestValidation(model, version);
+      const validation = this._latestValidation(model, version);
       if (!validation) {
         throw conflict(`version ${version} of "${model}" has no validation report to review; validate it first`);
       }
-      this._refuseOwnWork(this.getVersion(model, version)!, actor);
+      this._refuseOwnWork(this._getVersion(model, version)!, actor);
       const { lastInsertRowid } = this._db
         .prepare('INSERT INTO reviews (model, version, validation_id, decision, comment, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?)')
         .run(model, version, validation.id, decision, comment, now(), actor.user);
       this._audit(actor, 'review', model, version, { validation_id: validation.id, decision, comment });
-      return this.reviews(model, version).find((r) => r.id === Number(lastInsertRowid))!;
+      return this._reviews(model, version).find((r) => r.id === Number(lastInsertRowid))!;
     }).immediate();
   }
 
-  reviews(model: string, version: number): ReviewRecord[] {
-    return this._db
-      .prepare<[string, number], ReviewRow>('SELECT * FROM reviews WHERE model = ? AND version = ? ORDER BY id')
-      .all(model, version)
-      .map((r) => ({
-        id: r.id,
-        model: r.model,
-        version: r.version,
-        validationId: r.validation_id,
-        decision: r.decision,
-        comment: r.comment,
-        createdAt: r.created_at,
-        createdBy: r.created_by
-      }));
+  async reviews(model: string, version: number): Promise<ReviewRecord[]> {
+    return this._reviews(model, version);
   }
 
-  recordFeedback(records: readonly FeedbackRecord[], actor: Actor): number {
+  async recordFeedback(records: readonly FeedbackRecord[], actor: Actor): Promise<number> {
     return this._db.transaction(() => {
       const insert = this._db.prepare(
         `INSERT INTO feedback (request_id, model, ground_truth, at) VALUES (?, ?, ?, ?)
@@ -432,26 +411,81 @@ export class SqliteRegistry implements Registry {
     }).immediate();
   }
 
-  audit(filter: { model?: string; limit?: number }): AuditEntry[] {
+  async audit(filter: { model?: string; limit?: number }): Promise<AuditEntry[]> {
     return this._auditLog.entries(filter);
   }
 
-  appendAudit(actor: Actor, action: string, model: string | null, version: number | null, details: Record<string, unknown>): void {
+  async appendAudit(actor: Actor, action: string, model: string | null, version: number | null, details: Record<string, unknown>): Promise<void> {
     this._audit(actor, action, model, version, details);
   }
 
-  close(): void {
+  async close(): Promise<void> {
     if (this._owned) this._db.close();
   }
 
+
+
+  private _getModel(name: string): ModelSummary | undefined {
+    const model = this._db
+      .prepare<[string], { name: string; created_at: string }>('SELECT name, created_at FROM models WHERE name = ?')
+      .get(name);
+    if (!model) return undefined;
+    const versions = this._db
+      .prepare<[string], VersionRow>(`SELECT ${VERSION_COLUMNS} FROM versions WHERE model = ? ORDER BY version`)
+      .all(name)
+      .map((row) => this._withValidation(toVersion(row)));
+    const row = this._db.prepare<[string], DeploymentRow>('SELECT * FROM deployments WHERE model = ?').get(name)!;
+    return { name, createdAt: model.created_at, deployment: toDeployment(row), versions };
+  }
+
+  private _getVersion(model: string, version: number): VersionRecord | undefined {
+    const row = this._db
+      .prepare<[string, number], VersionRow>(`SELECT ${VERSION_COLUMNS} FROM versions WHERE model = ? AND version = ?`)
+      .get(model, version);
+    return row ? this._withValidation(toVersion(row)) : undefined;
+  }
+
+
+
+
+
+  private _latestValidation(model: string, version: number): ValidationRecord | undefined {
+    const row = this._db
+      .prepare<[string, number], ValidationRow>('SELECT * FROM validations WHERE model = ? AND version = ? ORDER BY id DESC LIMIT 1')
+      .get(model, version);
+    return row ? toValidation(row) : undefined;
+  }
+
+
+
+  private _reviews(model: string, version: number): ReviewRecord[] {
+    return this._db
+      .prepare<[string, number], ReviewRow>('SELECT * FROM reviews WHERE model = ? AND version = ? ORDER BY id')
+      .all(model, version)
+      .map((r) => ({
+        id: r.id,
+        model: r.model,
+        version: r.version,
+        validationId: r.validation_id,
+        decision: r.decision,
+        comment: r.comment,
+        createdAt: r.created_at,
+        createdBy: r.created_by
+      }));
+  }
+
+
+
+
+
   private _withValidation(version: VersionRecord): VersionRecord {
-    const validation = this.latestValidation(version.model, version.version);
+    const validation = this._latestValidation(version.model, version.version);
     if (!validation) return version;
     const validatedBy = this._db
       .prepare<[string, number], { created_by: string }>('SELECT DISTINCT created_by FROM validations WHERE model = ? AND version = ? ORDER BY created_by')
       .all(version.model, version.version)
       .map((r) => r.created_by);
-    const reviews = this.reviews(version.model, version.version).filter((r) => r.validationId === validation.id);
+    const reviews = this._reviews(version.model, version.version).filter((r) => r.validationId === validation.id);
     const review = reviews.at(-1);
     const latestByPerson = new Map(reviews.map((r) => [r.createdBy, r.decision]));
     const approvedBy = [...latestByPerson].filter(([, decision]) => decision === 'approve').map(([by]) => by);
@@ -476,7 +510,7 @@ export class SqliteRegistry implements Registry {
   }
 
   private _summaryOrThrow(model: string): ModelSummary {
-    const summary = this.getModel(model);
+    const summary = this._getModel(model);
     if (!summary) throw new ServiceError('NBD_ERR_MODEL_NOT_FOUND', { model });
     return summary;
   }
@@ -500,8 +534,8 @@ export class SqliteRegistry implements Registry {
       .run(d.serving ? 1 : 0, d.production, d.canary?.version ?? null, d.canary?.percent ?? 0, JSON.stringify(d.shadows), now(), d.model);
   }
 
-  rollbackTarget(model: string): number | undefined {
-    const current = this.getModel(model)?.deployment.production ?? null;
+  private _rollbackTarget(model: string): number | undefined {
+    const current = this._getModel(model)?.deployment.production ?? null;
     if (current === null) return undefined;
     const row = this._db
       .prepare<[string, number], { version: number }>(

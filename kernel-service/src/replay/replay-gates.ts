@@ -8,11 +8,11 @@ import { ServiceError } from '../errors.js';
 import { type GateResult, evaluateGates } from '../validation/gates.js';
 import type { ReplayStore } from './replay-store.js';
 
-export function checkReplayGates(store: ReplayStore | undefined, model: string, version: number, gates: Readonly<Record<string, string>>): GateResult[] {
+export async function checkReplayGates(store: ReplayStore | undefined, model: string, version: number, gates: Readonly<Record<string, string>>): Promise<GateResult[]> {
   const refuse = (reason: string): never => {
     throw new ServiceError('NBD_ERR_REPLAY_GATE', { model, version, reason });
   };
-  const replay = store?.latest(model, version);
+  const replay = await store?.latest(model, version);
   if (!replay) return refuse('it has not been replayed on captured traffic (nd.replay)');
   const metrics: Record<string, number | null> = { replay_agreement: replay.agreement };
   for (const [name, delta] of Object.entries(replay.metrics?.delta ?? {})) metrics[`${name}_delta`] = delta;

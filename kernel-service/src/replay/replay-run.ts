@@ -58,10 +58,10 @@ const IN_FLIGHT = 4;
 
 export async function runReplay(ctx: ReplayContext, q: ReplayQuery, progress: (done: number, total: number) => void): Promise<ReplayResult> {
   const { registry, dataPlane, monitor } = ctx;
-  if (!registry.getModel(q.model)) throw new ServiceError('NBD_ERR_MODEL_NOT_FOUND', { model: q.model });
-  if (!registry.getVersion(q.model, q.version)) throw new ServiceError('NBD_ERR_VERSION_NOT_FOUND', { model: q.model, version: q.version });
+  if (!(await registry.getModel(q.model))) throw new ServiceError('NBD_ERR_MODEL_NOT_FOUND', { model: q.model });
+  if (!(await registry.getVersion(q.model, q.version))) throw new ServiceError('NBD_ERR_VERSION_NOT_FOUND', { model: q.model, version: q.version });
   const plans = new VersionPlans(registry);
-  const candidatePlan = plans.get(q.model, q.version)!;
+  const candidatePlan = (await plans.load(q.model, q.version))!;
   const { requests: captured, truth } = await monitor.capturedRequests({ model: q.model, from: q.from, to: q.to, shadow: false, maxRows: q.maxRows + 1 });
   let rowsSeen = 0;
   const requests = captured.filter((r) => (rowsSeen += r.rows) <= q.maxRows);
@@ -102,6 +102,7 @@ export async function runReplay(ctx: ReplayContext, q: ReplayQuery, progress: (d
     await Promise.all(Array.from({ length: IN_FLIGHT }, lane));
   }
 
+  for (const version of new Set(requests.map((r) => r.version))) await plans.load(q.model, version);
   const table = capturedTable(requests, plans);
   const featureAt = table.inputs.map((c) => [c, table.columns.indexOf(c)] as const);
   const rows: ReplayedRow[] = [];

@@ -25,9 +25,9 @@ export interface StoredReplay {
 }
 
 export interface ReplayStore {
-  save(replay: Omit<StoredReplay, 'id' | 'createdAt'>): StoredReplay;
+  save(replay: Omit<StoredReplay, 'id' | 'createdAt'>): Promise<StoredReplay>;
   /** The version's latest replay, if any. */
-  latest(model: string, version: number): StoredReplay | undefined;
+  latest(model: string, version: number): Promise<StoredReplay | undefined>;
 }
 
 const MIGRATIONS: Migration[] = [
@@ -49,14 +49,14 @@ export class SqliteReplayStore implements ReplayStore {
     this._latest = db.prepare('SELECT id, summary, created_at, created_by FROM replays WHERE model = ? AND version = ? ORDER BY id DESC LIMIT 1');
   }
 
-  save(replay: Omit<StoredReplay, 'id' | 'createdAt'>): StoredReplay {
+  async save(replay: Omit<StoredReplay, 'id' | 'createdAt'>): Promise<StoredReplay> {
     const createdAt = new Date().toISOString();
     const { createdBy, ...summary } = replay;
     const id = Number(this._insert.run(replay.model, replay.version, JSON.stringify(summary), createdAt, createdBy).lastInsertRowid);
     return { ...replay, id, createdAt };
   }
 
-  latest(model: string, version: number): StoredReplay | undefined {
+  async latest(model: string, version: number): Promise<StoredReplay | undefined> {
     const row = this._latest.get(model, version) as { id: number; summary: string; created_at: string; created_by: string } | undefined;
     if (!row) return undefined;
     return { ...(JSON.parse(row.summary) as Omit<StoredReplay, 'id' | 'createdAt' | 'createdBy'>), id: row.id, createdAt: row.created_at, createdBy: row.created_by };

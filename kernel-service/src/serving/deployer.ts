@@ -9,7 +9,7 @@
 import { EventEmitter } from 'node:events';
 import { ServiceError } from '../errors.js';
 import type { IntegrityPolicy } from '../protocol/integrity.js';
-import { ArtifactStore, MODEL_FILE } from '../registry/artifact-store.js';
+import { type ArtifactStore, MODEL_FILE } from '../registry/artifact-store.js';
 import { checkReplayGates } from '../replay/replay-gates.js';
 import type { ReplayStore } from '../replay/replay-store.js';
 import { type Actor, type BatchingConfig, type CaptureSettings, DEFAULT_BATCHING, type DeploymentChange, type ModelSummary, type Registry, type Stage, type VersionRecord } from '../registry/registry.js';
@@ -88,7 +88,7 @@ export class Deployer extends EventEmitter<DeploymentEvents> {
       await probe.release();
       await this._store.commit(staged);
       return await this._queued(model, async () => {
-        const result = this._registry.registerVersion(
+        const result = await this._registry.registerVersion(
           {
             model,
             sha256: staged.sha256,
@@ -121,9 +121,9 @@ export class Deployer extends EventEmitter<DeploymentEvents> {
       throw new ServiceError('NBD_ERR_BAD_REQUEST', { issues: 'a canary or shadow version is not in production: leave out stage, or use stage "staging"' });
     }
     return this._serialized(model, async () => {
-      const record = this._requireVersion(model, version);
+      const record = await this._requireVersion(model, version);
       // Checked first: a held version changes nothing, its batching included.
-      const gated = options.gates && Object.keys(options.gates).length > 0 ? { replay_gates: checkReplayGates(this._replays, model, version, options.gates) } : {};
+      const gated = options.gates && Object.keys(options.gates).length > 0 ? { replay_gates: await checkReplayGates(this._replays, model, version, options.gates) } : {};
       if (batching) {
         const next = { ...record.batching, ...batching };
         // New instances load before the change is written, as a new version would.
@@ -139,7 +139,7 @@ export class Deployer extends EventEmitter<DeploymentEvents> {
       if (stage === 'staging') {
         return this._change(model, { kind: 'stage', version, stage: 'staging' }, actor, gated);
       }
-      this._checkValidation(model, version, options.override);
+      await this._checkValidation(model, version, options.override);
       const details = options.override !== undefined ? { override: options.override, ...gated } : gated;
       return this._change(model, { kind: 'promote', version }, actor, details);
     });
@@ -166,8 +166,8 @@ export class Deployer extends EventEmitter<DeploymentEvents> {
 
   /** Changes what the model's data integrity checks refuse or serve (kinds left out keep theirs). */
   setIntegrityPolicy(model: string, changes: Partial<IntegrityPolicy>, actor: Actor): Promise<ModelSummary> {
-    return this._serialized(model, () => {
-      const current = this._registry.getModel(model);
+    return this._serialized(model, async () => {
+      const current = await this._registry.getModel(model);
       if (!current) throw new ServiceError('NBD_ERR_MODEL_NOT_FOUND', { model });
       if (changes.null_spike === 'refuse') {
         throw new ServiceError('NBD_ERR_BAD_REQUEST', { issues: 'null_spike is decided per window, after requests are answered: it can only be "serve"' });
@@ -178,51 +178,52 @@ export class Deployer extends EventEmitter<DeploymentEvents> {
 
   /** Keeps a share of the model's served requests (inputs and answers) for `retentionDays`; null stops keeping them. */
   setCapture(model: string, capture: CaptureSettings | null, actor: Actor): Promise<ModelSummary> {
-    return this._serialized(model, () => {
-      if (!this._registry.getModel(model)) throw new ServiceError('NBD_ERR_MODEL_NOT_FOUND', { model });
+    return this._serialized(model, async () => {
+      if (!(await this._registry.getModel(model))) throw new ServiceError('NBD_ERR_MODEL_NOT_FOUND', { model });
       return this._change(model, { kind: 'capture', capture }, actor);
     });
   }
 
   /** Tells subscribers that something about the model changed outside a deployment (a validation, a review). */
-  announce(model: string, action: string): void {
-    const summary = this._registry.getModel(model);
+  async announce(model: string, action: string): Promise<void> {
+    const summary = await this._registry.getModel(model);
     if (summary) this.emit('change', summary, action);
   }
 
   private async _change(model: string, change: DeploymentChange, actor: Actor, details?: Record<string, unknown>): Promise<ModelSummary> {
-    const current = this._registry.getModel(model);
+    const current = await this._registry.getModel(model);
     if (!current) throw new ServiceError('NBD_ERR_MODEL_NOT_FOUND', { model });
-    return this._apply(model, change, actor, change.kind, details);
+    return this._apply(model, change, actor, change.kind, details, current);
   }
 
-  /** Steps 1–3 above. */
-  private async _apply(model: string, change: DeploymentChange | null, actor: Actor, action: string, details?: Record<string, unknown>): Promise<ModelSummary> {
-    const current = this._registry.getModel(model)!;
-    const projected = change ? projectChange(current, change, this._registry.rollbackTarget(model)) : current;
+  /** Steps 1–3 above (`current`: the model as read just before, within this model's queue). */
+  private async _apply(model: string, change: DeploymentChange | null, actor: Actor, action: string, details?: Record<string, unknown>, current?: ModelSummary): Promise<ModelSummary> {
+    current ??= (await this._registry.getModel(model))!;
+    const projected = change ? projectChange(current, change, await this._registry.rollbackTarget(model)) : current;
     for (const v of ModelServer.neededVersions(projected)) {
       await this._server.ensureLoaded(projected.versions.find((r) => r.version === v)!);
     }
-    const summary = change ? this._registry.changeDeployment(model, change, actor, details) : current;
+    const summary = change ? await this._registry.changeDeployment(model, change, actor, details) : current;
+    // The routes are rebuilt from the written summary and swapped in one assignment.
     await this._server.refresh(summary);
     this.emit('change', summary, action);
     return summary;
   }
 
   /** Production's gate (production-gate.ts); an override reason (the admin's) skips it and is audited. */
-  private _checkValidation(model: string, version: number, override: string | undefined): void {
+  private async _checkValidation(model: string, version: number, override: string | undefined): Promise<void> {
     if (override !== undefined && !override.trim()) {
       throw new ServiceError('NBD_ERR_BAD_REQUEST', { issues: 'override needs a reason, e.g. override="hotfix approved by the on-call lead"' });
     }
     if (override !== undefined) return;
-    const gate = productionGate(this._requireVersion(model, version), this.gate);
+    const gate = productionGate(await this._requireVersion(model, version), this.gate);
     if (!gate.open) throw new ServiceError('NBD_ERR_VALIDATION_REQUIRED', { model, version, reason: gate.reason! });
   }
 
-  private _requireVersion(model: string, version: number): VersionRecord {
-    const record = this._registry.getVersion(model, version);
+  private async _requireVersion(model: string, version: number): Promise<VersionRecord> {
+    const record = await this._registry.getVersion(model, version);
     if (record) return record;
-    if (!this._registry.getModel(model)) throw new ServiceError('NBD_ERR_MODEL_NOT_FOUND', { model });
+    if (!(await this._registry.getModel(model))) throw new ServiceError('NBD_ERR_MODEL_NOT_FOUND', { model });
     throw new ServiceError('NBD_ERR_VERSION_NOT_FOUND', { model, version });
   }
 

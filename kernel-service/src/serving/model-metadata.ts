@@ -41,8 +41,8 @@ export function parseVersion(model: string, raw: string | undefined): number | u
 }
 
 /** A version's metadata; without a version, the production version's (else the newest served). */
-export function modelMetadata(registry: Registry, model: string, version: number | undefined): ModelMetadata {
-  const summary = registry.getModel(model);
+export async function modelMetadata(registry: Registry, model: string, version: number | undefined): Promise<ModelMetadata> {
+  const summary = await registry.getModel(model);
   if (!summary) throw new ServiceError('NBD_ERR_MODEL_NOT_FOUND', { model });
   const record =
     version !== undefined
@@ -61,7 +61,7 @@ export function modelMetadata(registry: Registry, model: string, version: number
 }
 
 /** Whether the model (or that version) answers requests now; an unknown model is not found. */
-export function isModelReady(registry: Registry, server: ModelServer, model: string, version: number | undefined): boolean {
-  if (!registry.getModel(model)) throw new ServiceError('NBD_ERR_MODEL_NOT_FOUND', { model });
+export async function isModelReady(registry: Registry, server: ModelServer, model: string, version: number | undefined): Promise<boolean> {
+  if (!(await registry.getModel(model))) throw new ServiceError('NBD_ERR_MODEL_NOT_FOUND', { model });
   return server.isReady(model, version);
 }

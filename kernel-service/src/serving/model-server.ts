@@ -7,7 +7,8 @@
  */
 import { ServiceError } from '../errors.js';
 import type { ServiceMetrics } from '../metrics.js';
-import type { ArtifactStore } from '../registry/artifact-store.js';
+import path from 'node:path';
+import { type ArtifactStore, MODEL_FILE } from '../registry/artifact-store.js';
 import type { CaptureSettings, ModelSummary, Registry, VersionRecord } from '../registry/registry.js';
 import type { RuntimeOptions } from '../runtime/onnx-model.js';
 import { DEFAULT_INTEGRITY_POLICY, type IntegrityPolicy } from '../protocol/integrity.js';
@@ -50,7 +51,7 @@ export class ModelServer {
 
   /** Loads what the registry says is served; a model that fails to load is logged and skipped. */
   async start(): Promise<void> {
-    for (const summary of this._registry.listModels()) {
+    for (const summary of await this._registry.listModels()) {
       try {
         await this.refresh(summary);
       } catch (error) {
@@ -77,9 +78,8 @@ export class ModelServer {
     const k = key(record.model, record.version);
     let loading = this._loading.get(k);
     if (!loading) {
-      loading = LoadedVersion.load(record, this._store.modelPath(record.artifact), this._runtime, this._metrics, this._log).then(
+      loading = this._load(record).then(
         (loaded) => {
-          loaded.integrity = new IntegrityPlan(record.model, loaded.signature, this._registry.getProfile(record.model, record.version));
           this._ready.set(k, loaded);
           this._metrics.loadedVersions.set(this._ready.size);
           return loaded;
@@ -144,10 +144,7 @@ export class ModelServer {
    */
   route(model: string, version: number | undefined, evaluation = false): Route | Promise<Route> {
     const routes = this._routes.get(model);
-    if (!routes) {
-      if (!this._registry.getModel(model)) throw new ServiceError('NBD_ERR_MODEL_NOT_FOUND', { model });
-      throw new ServiceError('NBD_ERR_MODEL_UNAVAILABLE', { model });
-    }
+    if (!routes) return this._notRouted(model);
     if (!routes.serving) throw new ServiceError('NBD_ERR_MODEL_UNAVAILABLE', { model });
     if (version !== undefined) {
       if (!evaluation && routes.archived.has(version)) throw new ServiceError('NBD_ERR_VERSION_ARCHIVED', { model, version });
@@ -176,9 +173,23 @@ export class ModelServer {
     await Promise.all([...this._ready.keys()].map((k) => this._retire(k)));
   }
 
+  /** Loads a version from its artifact's files, with the integrity plan of its training profile. */
+  private async _load(record: VersionRecord): Promise<LoadedVersion> {
+    const [folder, profile] = await Promise.all([this._store.localFolder(record.artifact), this._registry.getProfile(record.model, record.version)]);
+    const loaded = await LoadedVersion.load(record, path.join(folder, MODEL_FILE), this._runtime, this._metrics, this._log);
+    loaded.integrity = new IntegrityPlan(record.model, loaded.signature, profile);
+    return loaded;
+  }
+
+  /** A model without routes: unknown to the registry, or not loaded (yet). */
+  private async _notRouted(model: string): Promise<never> {
+    if (!(await this._registry.getModel(model))) throw new ServiceError('NBD_ERR_MODEL_NOT_FOUND', { model });
+    throw new ServiceError('NBD_ERR_MODEL_UNAVAILABLE', { model });
+  }
+
   /** Versions that are registered but not routed (a candidate under validation, an archived version validated again) load on demand. */
   private async _loadOnRequest(model: string, version: number): Promise<LoadedVersion> {
-    const record = this._registry.getVersion(model, version);
+    const record = await this._registry.getVersion(model, version);
     if (!record) throw new ServiceError('NBD_ERR_VERSION_NOT_FOUND', { model, version });
     return this.ensureLoaded(record);
   }

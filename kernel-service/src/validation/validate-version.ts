@@ -86,7 +86,7 @@ export class VersionValidation {
   /** Computes the report, stores it under `actor`, and returns the stored record. */
   async validate(request: ValidationRequest, actor: Actor): Promise<ValidationRecord> {
     const { model, version } = request;
-    const record = this._version(model, version);
+    const record = await this._version(model, version);
     const meta = nbdeployOf(record);
     const signature = meta.signature;
     if (!signature?.task || (signature.task === 'classification' && !signature.classes?.length)) {
@@ -124,9 +124,9 @@ export class VersionValidation {
 
     let baseline: Metrics | null = null;
     let baselineVersion: number | null = null;
-    const production = this._registry.getModel(model)?.deployment.production ?? null;
+    const production = (await this._registry.getModel(model))?.deployment.production ?? null;
     if (request.baseline !== false && production !== null && production !== version) {
-      const productionRecord = this._version(model, production);
+      const productionRecord = await this._version(model, production);
       const productionSignature = { ...signature, ...(nbdeployOf(productionRecord).signature ?? {}) };
       const basePred = await this._answers(model, production, inputs, productionSignature, rows);
       baseline = scorer(productionSignature, y, basePred, model, production)(null);
@@ -135,7 +135,7 @@ export class VersionValidation {
     const training = meta.training_metrics ?? {};
     const gates = evaluateGates(request.gates ?? {}, metrics, baseline, training);
     const slices = sliced.map(([slice, idx]) => ({ slice, rows: idx.length, metrics: idx.length >= SLICE_MIN_ROWS ? score(idx) : null }));
-    const drift = featureDrift(columns, this._registry.getProfile(model, version) ?? null);
+    const drift = featureDrift(columns, (await this._registry.getProfile(model, version)) ?? null);
     const inputNames = [...(signature.inputs ?? []).map((i) => i.name), ...(signature.feature_names ?? [])];
     const checklist = governanceChecklist(meta.card ?? {}, request.card, inputNames, meta.parity ?? null);
     const passed = gates.every((g) => g.status !== 'fail') && checklist.every((c) => c.status !== 'fail');
@@ -169,10 +169,10 @@ export class VersionValidation {
     return this._registry.addValidation(model, version, passed, report as unknown as Record<string, unknown>, actor);
   }
 
-  private _version(model: string, version: number): VersionRecord {
-    const record = this._registry.getVersion(model, version);
+  private async _version(model: string, version: number): Promise<VersionRecord> {
+    const record = await this._registry.getVersion(model, version);
     if (record) return record;
-    throw new ServiceError(this._registry.getModel(model) ? 'NBD_ERR_VERSION_NOT_FOUND' : 'NBD_ERR_MODEL_NOT_FOUND', { model, version });
+    throw new ServiceError((await this._registry.getModel(model)) ? 'NBD_ERR_VERSION_NOT_FOUND' : 'NBD_ERR_MODEL_NOT_FOUND', { model, version });
   }
 
   /** The version's answers to the rows, as evaluation traffic (not monitored). */

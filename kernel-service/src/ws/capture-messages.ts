@@ -34,8 +34,8 @@ export function setCapture(msg: SetCaptureMessage, deployer: Deployer, monitor: 
 }
 
 export async function capturedReply(msg: CapturedMessage, registry: Registry, monitor: Monitor | undefined): Promise<Record<string, unknown>> {
-  if (!registry.getModel(msg.model)) throw new ServiceError('NBD_ERR_MODEL_NOT_FOUND', { model: msg.model });
-  if (msg.version !== undefined && !registry.getVersion(msg.model, msg.version)) {
+  if (!(await registry.getModel(msg.model))) throw new ServiceError('NBD_ERR_MODEL_NOT_FOUND', { model: msg.model });
+  if (msg.version !== undefined && !(await registry.getVersion(msg.model, msg.version))) {
     throw new ServiceError('NBD_ERR_VERSION_NOT_FOUND', { model: msg.model, version: msg.version });
   }
   const { from, to } = spanOf(msg, DEFAULT_LAST_SECONDS);

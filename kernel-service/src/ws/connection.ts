@@ -56,7 +56,7 @@ export interface ConnectionContext {
   deployer: Deployer;
   live: LiveEvents;
   /** Who sends: the connection's token looked up again for every message (a revoked user is refused at once). */
-  principal: () => Principal;
+  principal: () => Promise<Principal>;
   /** Production's gate (the validation gate, four eyes), shown per version. */
   gate: GatePolicy;
   /** Send-buffer bytes past which the connection stops reading requests. */
@@ -91,7 +91,7 @@ export class Connection {
       this._replyError(null, new ServiceError('NBD_ERR_BAD_FRAME', { reason: `not JSON: ${(error as Error).message}` }));
       return;
     }
-    const principal = this._sender(raw);
+    const principal = await this._sender(raw);
     if (!principal) return;
     const parsed = TextMessage.safeParse(raw);
     if (!parsed.success) {
@@ -107,9 +107,9 @@ export class Connection {
   }
 
   /** The sender, if allowed; else the refusal is the reply, and null. */
-  private _sender(raw: unknown): Principal | null {
+  private async _sender(raw: unknown): Promise<Principal | null> {
     try {
-      return this._authorize(raw);
+      return await this._authorize(raw);
     } catch (error) {
       this._replyError(idOf(raw), error);
       return null;
@@ -120,10 +120,10 @@ export class Connection {
    * The sender, if the permission table lets them send this message (before its schema is
    * checked: a refused sender learns nothing about the message). A revoked token ends the connection.
    */
-  private _authorize(raw: unknown): Principal {
+  private async _authorize(raw: unknown): Promise<Principal> {
     let principal: Principal;
     try {
-      principal = this._ctx.principal();
+      principal = await this._ctx.principal();
     } catch (error) {
       const failure = asServiceError(error);
       setImmediate(() => this._socket.close(failure.closeCode, failure.message.slice(0, 120)));
@@ -148,7 +148,7 @@ export class Connection {
       this._replyError(null, new ServiceError('NBD_ERR_BAD_FRAME', { reason: (error as Error).message }));
       return;
     }
-    const principal = this._sender(header);
+    const principal = await this._sender(header);
     if (!principal) return;
     const parsed = BinaryMessage.safeParse(header);
     if (!parsed.success) {
@@ -171,9 +171,9 @@ export class Connection {
     const view = (summary: ModelSummary) => modelView(summary, gate);
     switch (msg.type) {
       case 'list':
-        return this._reply({ type: 'models', id: msg.id, models: registry.listModels().map(view) });
+        return this._reply({ type: 'models', id: msg.id, models: (await registry.listModels()).map(view) });
       case 'get_model': {
-        const summary = registry.getModel(msg.model);
+        const summary = await registry.getModel(msg.model);
         if (!summary) throw new ServiceError('NBD_ERR_MODEL_NOT_FOUND', { model: msg.model });
         return this._reply({ type: 'model', id: msg.id, model: view(summary) });
       }
@@ -204,44 +204,40 @@ export class Connection {
       case 'validate':
         return this._validate(msg, msg.inputs.map((i) => decodeJsonInput(i.name, i.datatype, i.shape, i.data)), principal);
       case 'get_validation': {
-        const validation = registry.latestValidation(msg.model, msg.version);
-        if (!validation && !registry.getVersion(msg.model, msg.version)) {
-          throw new ServiceError(registry.getModel(msg.model) ? 'NBD_ERR_VERSION_NOT_FOUND' : 'NBD_ERR_MODEL_NOT_FOUND', { model: msg.model, version: msg.version });
-        }
-        const view = validation ? validationView(validation, registry.reviews(msg.model, msg.version)) : null;
+        const validation = await registry.latestValidation(msg.model, msg.version);
+        if (!validation) await this._requireVersion(msg.model, msg.version);
+        const view = validation ? validationView(validation, await registry.reviews(msg.model, msg.version)) : null;
         return this._reply({ type: 'validation', id: msg.id, validation: view });
       }
       case 'validation_page': {
         const validation =
-          msg.validation_id === undefined ? registry.latestValidation(msg.model, msg.version) : registry.getValidation(msg.validation_id);
+          msg.validation_id === undefined ? await registry.latestValidation(msg.model, msg.version) : await registry.getValidation(msg.validation_id);
         if (!validation || validation.model !== msg.model || validation.version !== msg.version) {
-          if (!registry.getVersion(msg.model, msg.version)) {
-            throw new ServiceError(registry.getModel(msg.model) ? 'NBD_ERR_VERSION_NOT_FOUND' : 'NBD_ERR_MODEL_NOT_FOUND', { model: msg.model, version: msg.version });
-          }
+          await this._requireVersion(msg.model, msg.version);
           const which = msg.validation_id === undefined ? '' : ` #${msg.validation_id}`;
           throw new ServiceError('NBD_ERR_VALIDATION_NOT_FOUND', { model: msg.model, version: msg.version, which });
         }
-        const html = await validationPage(validation, registry.reviews(msg.model, msg.version));
+        const html = await validationPage(validation, await registry.reviews(msg.model, msg.version));
         return this._reply({ type: 'validation_page', id: msg.id, validation_id: validation.id, html });
       }
       case 'get_profile': {
-        const profile = registry.getProfile(msg.model, msg.version);
+        const profile = await registry.getProfile(msg.model, msg.version);
         if (!profile) {
-          throw new ServiceError(registry.getModel(msg.model) ? 'NBD_ERR_VERSION_NOT_FOUND' : 'NBD_ERR_MODEL_NOT_FOUND', { model: msg.model, version: msg.version });
+          throw new ServiceError((await registry.getModel(msg.model)) ? 'NBD_ERR_VERSION_NOT_FOUND' : 'NBD_ERR_MODEL_NOT_FOUND', { model: msg.model, version: msg.version });
         }
         return this._reply({ type: 'profile', id: msg.id, model: msg.model, version: msg.version, profile });
       }
       case 'review': {
-        const review = registry.addReview(msg.model, msg.version, msg.decision, msg.comment ?? '', actor);
-        this._ctx.deployer.announce(msg.model, 'review');
+        const review = await registry.addReview(msg.model, msg.version, msg.decision, msg.comment ?? '', actor);
+        await this._ctx.deployer.announce(msg.model, 'review');
         return this._reply({ type: 'review_recorded', id: msg.id, review: { id: review.id, decision: review.decision, comment: review.comment, by: review.createdBy, at: review.createdAt } });
       }
       case 'subscribe': {
         if (msg.model === ALL_MODELS) {
           live.subscribe(this._socket, ALL_MODELS);
-          return this._reply({ type: 'subscribed', id: msg.id, model: ALL_MODELS, models: registry.listModels().map(view) });
+          return this._reply({ type: 'subscribed', id: msg.id, model: ALL_MODELS, models: (await registry.listModels()).map(view) });
         }
-        const summary = registry.getModel(msg.model);
+        const summary = await registry.getModel(msg.model);
         if (!summary) throw new ServiceError('NBD_ERR_MODEL_NOT_FOUND', { model: msg.model });
         live.subscribe(this._socket, msg.model);
         return this._reply({ type: 'subscribed', id: msg.id, model: view(summary) });
@@ -250,51 +246,46 @@ export class Connection {
         live.unsubscribe(this._socket, msg.model);
         return this._reply({ type: 'unsubscribed', id: msg.id, model: msg.model });
       case 'audit':
-        return this._reply({ type: 'audit', id: msg.id, entries: registry.audit({ model: msg.model, limit: msg.limit }).map(auditView) });
+        return this._reply({ type: 'audit', id: msg.id, entries: (await registry.audit({ model: msg.model, limit: msg.limit })).map(auditView) });
       case 'status': {
-        if (!registry.getModel(msg.model)) throw new ServiceError('NBD_ERR_MODEL_NOT_FOUND', { model: msg.model });
-        if (msg.version !== undefined && !registry.getVersion(msg.model, msg.version)) {
-          throw new ServiceError('NBD_ERR_VERSION_NOT_FOUND', { model: msg.model, version: msg.version });
-        }
+        await this._requireModel(msg.model, msg.version);
         if (!this._ctx.monitor) throw new ServiceError('NBD_ERR_BAD_REQUEST', { issues: 'this service runs without monitoring' });
         const status = await this._ctx.monitor.status(msg.model, msg.last_seconds ?? 900, msg.version, {
           driftMethod: msg.drift_method,
           driftThresholds: msg.drift_thresholds
         });
-        const alerts = this._ctx.alerts?.alerts({ model: msg.model, since: Date.parse(status.from) }) ?? [];
+        const alerts = (await this._ctx.alerts?.alerts({ model: msg.model, since: Date.parse(status.from) })) ?? [];
         return this._reply({ type: 'status', id: msg.id, ...status, alerts });
       }
       case 'get_alert_rules':
-        return this._alertRules(msg.id, this._alertsOf(msg.model), msg.model);
+        return this._alertRules(msg.id, await this._alertsOf(msg.model), msg.model);
       case 'set_alert_rules': {
-        const alerts = this._alertsOf(msg.model);
+        const alerts = await this._alertsOf(msg.model);
+        let saved;
         try {
-          alerts.setRules(msg.model, msg.rules);
+          saved = await alerts.setRules(msg.model, msg.rules);
         } catch (error) {
           if (error instanceof RangeError) throw new ServiceError('NBD_ERR_BAD_REQUEST', { issues: error.message });
           throw error;
         }
-        registry.appendAudit(actor, 'alert_rules', msg.model, null, msg.rules === null ? { rules: 'defaults' } : { rules: alerts.rules(msg.model).rules });
+        await registry.appendAudit(actor, 'alert_rules', msg.model, null, msg.rules === null ? { rules: 'defaults' } : { rules: saved.rules });
         return this._alertRules(msg.id, alerts, msg.model);
       }
       case 'set_alert_webhooks': {
-        const alerts = this._alertsOf(msg.model);
-        alerts.setWebhooks(msg.model, msg.webhooks);
+        const alerts = await this._alertsOf(msg.model);
+        await alerts.setWebhooks(msg.model, msg.webhooks);
         // Webhook paths are often secrets (Slack's are): the audit log keeps the hosts.
-        registry.appendAudit(actor, 'alert_webhooks', msg.model, null, { webhooks: msg.webhooks.map(redact) });
+        await registry.appendAudit(actor, 'alert_webhooks', msg.model, null, { webhooks: msg.webhooks.map(redact) });
         return this._alertRules(msg.id, alerts, msg.model);
       }
       case 'list_alerts': {
-        if (msg.model !== undefined && !registry.getModel(msg.model)) throw new ServiceError('NBD_ERR_MODEL_NOT_FOUND', { model: msg.model });
+        if (msg.model !== undefined && !(await registry.getModel(msg.model))) throw new ServiceError('NBD_ERR_MODEL_NOT_FOUND', { model: msg.model });
         if (!this._ctx.alerts) throw new ServiceError('NBD_ERR_BAD_REQUEST', { issues: 'this service runs without monitoring, so without alerts' });
         const since = msg.last_seconds === undefined ? undefined : Date.now() - msg.last_seconds * 1000;
-        return this._reply({ type: 'alerts', id: msg.id, alerts: this._ctx.alerts.alerts({ model: msg.model, state: msg.state, since, limit: msg.limit }) });
+        return this._reply({ type: 'alerts', id: msg.id, alerts: await this._ctx.alerts.alerts({ model: msg.model, state: msg.state, since, limit: msg.limit }) });
       }
       case 'monitor': {
-        if (!registry.getModel(msg.model)) throw new ServiceError('NBD_ERR_MODEL_NOT_FOUND', { model: msg.model });
-        if (msg.version !== undefined && !registry.getVersion(msg.model, msg.version)) {
-          throw new ServiceError('NBD_ERR_VERSION_NOT_FOUND', { model: msg.model, version: msg.version });
-        }
+        await this._requireModel(msg.model, msg.version);
         if (!this._ctx.monitor) throw new ServiceError('NBD_ERR_BAD_REQUEST', { issues: 'this service runs without monitoring' });
         const alerts = this._ctx.alerts;
         const output = await monitorOutput(
@@ -308,16 +299,30 @@ export class Connection {
     }
   }
 
+  /** Refuses a model (or a version of it) the registry does not know. */
+  private async _requireModel(model: string, version: number | undefined): Promise<void> {
+    if (!(await this._ctx.registry.getModel(model))) throw new ServiceError('NBD_ERR_MODEL_NOT_FOUND', { model });
+    if (version !== undefined && !(await this._ctx.registry.getVersion(model, version))) {
+      throw new ServiceError('NBD_ERR_VERSION_NOT_FOUND', { model, version });
+    }
+  }
+
+  /** Refuses a version the registry does not know, naming the model when that is what is unknown. */
+  private async _requireVersion(model: string, version: number): Promise<void> {
+    if (await this._ctx.registry.getVersion(model, version)) return;
+    throw new ServiceError((await this._ctx.registry.getModel(model)) ? 'NBD_ERR_VERSION_NOT_FOUND' : 'NBD_ERR_MODEL_NOT_FOUND', { model, version });
+  }
+
   /** The alert engine, for a model that exists. */
-  private _alertsOf(model: string): AlertEngine {
-    if (!this._ctx.registry.getModel(model)) throw new ServiceError('NBD_ERR_MODEL_NOT_FOUND', { model });
+  private async _alertsOf(model: string): Promise<AlertEngine> {
+    await this._requireModel(model, undefined);
     if (!this._ctx.alerts) throw new ServiceError('NBD_ERR_BAD_REQUEST', { issues: 'this service runs without monitoring, so without alerts' });
     return this._ctx.alerts;
   }
 
-  private _alertRules(id: RequestId, alerts: AlertEngine, model: string): void {
-    const { rules, custom } = alerts.rules(model);
-    this._reply({ type: 'alert_rules', id, model, rules, custom, webhooks: alerts.webhooks(model), service_webhooks: this._ctx.serviceWebhooks ?? 0 });
+  private async _alertRules(id: RequestId, alerts: AlertEngine, model: string): Promise<void> {
+    const { rules, custom } = await alerts.rules(model);
+    this._reply({ type: 'alert_rules', id, model, rules, custom, webhooks: await alerts.webhooks(model), service_webhooks: this._ctx.serviceWebhooks ?? 0 });
   }
 
   private async _register(msg: RegisterMessage, payload: Buffer, principal: Principal): Promise<void> {
@@ -347,7 +352,7 @@ export class Connection {
   private async _validate(msg: Omit<ValidateMessage, 'inputs'>, inputs: RequestTensor[], principal: Principal): Promise<void> {
     const { registry, dataPlane } = this._ctx;
     const validation = await new VersionValidation(registry, dataPlane).validate({ ...msg, inputs }, actorOf(principal, msg.context));
-    this._ctx.deployer.announce(msg.model, 'validate');
+    await this._ctx.deployer.announce(msg.model, 'validate');
     this._reply({ type: 'validation_recorded', id: msg.id, validation: validationView(validation, []) });
   }
 
@@ -375,9 +380,9 @@ export class Connection {
         issues: `ground_truth has ${msg.ground_truth.length} values for ${msg.request_ids.length} request ids; give one per id`
       });
     }
-    if (!this._ctx.registry.getModel(msg.model)) throw new ServiceError('NBD_ERR_MODEL_NOT_FOUND', { model: msg.model });
+    if (!(await this._ctx.registry.getModel(msg.model))) throw new ServiceError('NBD_ERR_MODEL_NOT_FOUND', { model: msg.model });
     const records = msg.request_ids.map((requestId, i) => ({ requestId, model: msg.model, groundTruth: msg.ground_truth[i] }));
-    const count = this._ctx.registry.recordFeedback(records, actor);
+    const count = await this._ctx.registry.recordFeedback(records, actor);
     // Performance of the windows the predictions belong to (stored feedback stays the record).
     // A failing join must not make the stored feedback look refused; the ground truth is kept.
     // The join runs in the monitoring worker after every prediction served before it.

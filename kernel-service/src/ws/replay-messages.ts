@@ -37,7 +37,7 @@ export async function replayReply(
     }
   );
   // Kept (without its rows) for deploys gated on it.
-  const stored = ctx.replays?.save({
+  const stored = await ctx.replays?.save({
     model: result.model,
     version: result.version,
     source: result.source,

@@ -17,7 +17,8 @@ export const WS_PATH = '/ws';
 
 interface Session {
   principal: Principal;
-  current: () => Principal;
+  /** The token's principal looked up again (refused once the user is revoked). */
+  current: () => Promise<Principal>;
 }
 
 export interface NotebookSocketsOptions {
@@ -39,6 +40,18 @@ export class NotebookSockets {
   /** Handles an HTTP upgrade; refuses other paths, a bad token (401) and a foreign Origin (403). */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy());
+    void this._upgrade(req, socket, head);
+  }
+
+  /** Stops accepting and closes every connection (after the data plane has drained). */
+  close(code = 1001, reason = 'the service is shutting down'): void {
+    this._closing = true;
+    clearInterval(this._heartbeat);
+    for (const ws of this._wss.clients) ws.close(code, reason);
+    this._wss.close();
+  }
+
+  private async _upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const path = (req.url ?? '').split('?')[0];
     let session: Session;
     try {
@@ -48,7 +61,9 @@ export class NotebookSockets {
         return;
       }
       this._options.access.checkOrigin(req);
-      session = this._options.access.session(req);
+      session = await this._options.access.session(req);
+      // Shutdown may have begun while the token was looked up.
+      if (this._closing) throw new ServiceError('NBD_ERR_SHUTTING_DOWN');
     } catch (error) {
       const failure = asServiceError(error);
       refuse(socket, failure.status, failure.message);
@@ -56,14 +71,6 @@ export class NotebookSockets {
     }
     const accepted = session;
     this._wss.handleUpgrade(req, socket, head, (ws) => this._accept(ws, req, accepted));
-  }
-
-  /** Stops accepting and closes every connection (after the data plane has drained). */
-  close(code = 1001, reason = 'the service is shutting down'): void {
-    this._closing = true;
-    clearInterval(this._heartbeat);
-    for (const ws of this._wss.clients) ws.close(code, reason);
-    this._wss.close();
   }
 
   private _accept(ws: WebSocket, req: IncomingMessage, session: Session): void {
@@ -88,16 +95,16 @@ export class NotebookSockets {
         ws.terminate();
         continue;
       }
-      // A revoked user's connection ends here at the latest (its requests are refused at once).
-      try {
-        this._sessions.get(ws)?.current();
-      } catch (error) {
-        const failure = asServiceError(error);
-        ws.close(failure.closeCode, failure.message.slice(0, 120));
-        continue;
-      }
       this._alive.set(ws, false);
       ws.ping();
+      // A revoked user's connection ends here at the latest (its requests are refused at once).
+      this._sessions
+        .get(ws)
+        ?.current()
+        .catch((error: unknown) => {
+          const failure = asServiceError(error);
+          ws.close(failure.closeCode, failure.message.slice(0, 120));
+        });
     }
   }
 
