@@ -9,7 +9,7 @@ import { migrate, openDatabase } from '../src/storage/sqlite-database.js';
 const tempFile = () => path.join(mkdtempSync(path.join(os.tmpdir(), 'nbd-audit-')), 'registry.sqlite');
 
 describe('the audit log hash chain', () => {
-  it('should chain the entries an older build wrote when the database is migrated', () => {
+  it('should chain the entries an older build wrote when the database is migrated', async () => {
     const db = openDatabase(tempFile());
     // The registry's schema before the chain (its first four migrations), with entries in it.
     migrate(db, 'registry', REGISTRY_MIGRATIONS.slice(0, 4));
@@ -17,7 +17,7 @@ describe('the audit log hash chain', () => {
     insert.run('2026-01-01T00:00:00.000Z', 'ana', 'a.ipynb', 'register', 'churn', 1, '{"sha256":"x"}');
     insert.run('2026-01-02T00:00:00.000Z', 'api', null, 'promote', 'churn', 1, '{"override":"hotfix"}');
     const registry = new SqliteRegistry(db);
-    registry.appendAudit({ user: 'rui', cell: 'c1' }, 'review', 'churn', 1, { decision: 'approve' });
+    await registry.appendAudit({ user: 'rui', cell: 'c1' }, 'review', 'churn', 1, { decision: 'approve' });
 
     const rows = db.prepare<[], { id: number; actor: string; cell: string | null; prev_hash: string; hash: string }>('SELECT * FROM audit_log ORDER BY id').all();
     expect(rows.map((r) => [r.id, r.actor, r.cell])).toEqual([
@@ -36,7 +36,7 @@ describe('the audit log hash chain', () => {
     db.close();
   });
 
-  it('should call an empty log intact', () => {
+  it('should call an empty log intact', async () => {
     const db = openDatabase(tempFile());
     new SqliteRegistry(db);
     expect(verifyAuditLog(db)).toEqual({ ok: true, entries: 0, head: null });

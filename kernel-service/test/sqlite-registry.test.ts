@@ -30,78 +30,78 @@ describe('SqliteRegistry', () => {
   });
   afterEach(() => registry.close());
 
-  it('should number versions and return the existing one for the same bytes', () => {
-    const a = registry.registerVersion(newVersion('churn', 'aaa'), alice);
-    const b = registry.registerVersion(newVersion('churn', 'bbb'), alice);
-    const again = registry.registerVersion(newVersion('churn', 'aaa'), alice);
+  it('should number versions and return the existing one for the same bytes', async () => {
+    const a = await registry.registerVersion(newVersion('churn', 'aaa'), alice);
+    const b = await registry.registerVersion(newVersion('churn', 'bbb'), alice);
+    const again = await registry.registerVersion(newVersion('churn', 'aaa'), alice);
     expect([a.version.version, b.version.version]).toEqual([1, 2]);
     expect(again).toMatchObject({ created: false, version: { version: 1 } });
-    expect(registry.getModel('churn')!.versions.map((v) => v.stage)).toEqual(['none', 'none']);
+    expect((await registry.getModel('churn'))!.versions.map((v) => v.stage)).toEqual(['none', 'none']);
   });
 
-  it('should keep an integrity policy with the deployment, audited, defaults for kinds never set', () => {
-    registry.registerVersion(newVersion('churn', 'aaa'), alice);
-    expect(registry.getModel('churn')!.deployment.integrityPolicy).toEqual(DEFAULT_INTEGRITY_POLICY);
+  it('should keep an integrity policy with the deployment, audited, defaults for kinds never set', async () => {
+    await registry.registerVersion(newVersion('churn', 'aaa'), alice);
+    expect((await registry.getModel('churn'))!.deployment.integrityPolicy).toEqual(DEFAULT_INTEGRITY_POLICY);
     const policy = { ...DEFAULT_INTEGRITY_POLICY, out_of_range: 'refuse' as const };
-    registry.changeDeployment('churn', { kind: 'integrity_policy', policy }, alice, { changed: { out_of_range: 'refuse' } });
-    registry.close();
+    await registry.changeDeployment('churn', { kind: 'integrity_policy', policy }, alice, { changed: { out_of_range: 'refuse' } });
+    await registry.close();
     registry = new SqliteRegistry(file);
-    expect(registry.getModel('churn')!.deployment.integrityPolicy).toEqual(policy);
-    expect(registry.audit({ model: 'churn', limit: 1 })[0]).toMatchObject({ action: 'integrity_policy', notebook: 'churn.ipynb', details: { changed: { out_of_range: 'refuse' } } });
+    expect((await registry.getModel('churn'))!.deployment.integrityPolicy).toEqual(policy);
+    expect((await registry.audit({ model: 'churn', limit: 1 }))[0]).toMatchObject({ action: 'integrity_policy', notebook: 'churn.ipynb', details: { changed: { out_of_range: 'refuse' } } });
   });
 
-  it('should archive the previous production version on promote', () => {
-    registry.registerVersion(newVersion('churn', 'aaa'), alice);
-    registry.registerVersion(newVersion('churn', 'bbb'), alice);
-    registry.changeDeployment('churn', { kind: 'promote', version: 1 }, alice);
-    const after = registry.changeDeployment('churn', { kind: 'promote', version: 2 }, alice);
+  it('should archive the previous production version on promote', async () => {
+    await registry.registerVersion(newVersion('churn', 'aaa'), alice);
+    await registry.registerVersion(newVersion('churn', 'bbb'), alice);
+    await registry.changeDeployment('churn', { kind: 'promote', version: 1 }, alice);
+    const after = await registry.changeDeployment('churn', { kind: 'promote', version: 2 }, alice);
     expect(after.deployment.production).toBe(2);
     expect(after.versions.map((v) => v.stage)).toEqual(['archived', 'production']);
   });
 
-  it('should roll back through earlier production versions, then refuse', () => {
-    for (const sha of ['a', 'b', 'c']) registry.registerVersion(newVersion('m', sha), alice);
-    for (const v of [1, 2, 3]) registry.changeDeployment('m', { kind: 'promote', version: v }, alice);
-    expect(registry.changeDeployment('m', { kind: 'rollback' }, alice).deployment.production).toBe(2);
-    expect(registry.changeDeployment('m', { kind: 'rollback' }, alice).deployment.production).toBe(1);
-    expect(() => registry.changeDeployment('m', { kind: 'rollback' }, alice)).toThrowError(/no earlier production version/);
+  it('should roll back through earlier production versions, then refuse', async () => {
+    for (const sha of ['a', 'b', 'c']) await registry.registerVersion(newVersion('m', sha), alice);
+    for (const v of [1, 2, 3]) await registry.changeDeployment('m', { kind: 'promote', version: v }, alice);
+    expect((await registry.changeDeployment('m', { kind: 'rollback' }, alice)).deployment.production).toBe(2);
+    expect((await registry.changeDeployment('m', { kind: 'rollback' }, alice)).deployment.production).toBe(1);
+    await expect(registry.changeDeployment('m', { kind: 'rollback' }, alice)).rejects.toThrowError(/no earlier production version/);
     // promoting again makes the version a rollback target once more
-    registry.changeDeployment('m', { kind: 'promote', version: 3 }, alice);
-    expect(registry.changeDeployment('m', { kind: 'rollback' }, alice).deployment.production).toBe(1);
+    await registry.changeDeployment('m', { kind: 'promote', version: 3 }, alice);
+    expect((await registry.changeDeployment('m', { kind: 'rollback' }, alice)).deployment.production).toBe(1);
   });
 
-  it('should need a production version before a canary, and clear the canary when it is promoted', () => {
-    registry.registerVersion(newVersion('m', 'a'), alice);
-    registry.registerVersion(newVersion('m', 'b'), alice);
-    expect(() => registry.changeDeployment('m', { kind: 'canary', version: 2, percent: 10 }, alice)).toThrowError(/no production version/);
-    registry.changeDeployment('m', { kind: 'promote', version: 1 }, alice);
-    const split = registry.changeDeployment('m', { kind: 'canary', version: 2, percent: 10 }, alice);
+  it('should need a production version before a canary, and clear the canary when it is promoted', async () => {
+    await registry.registerVersion(newVersion('m', 'a'), alice);
+    await registry.registerVersion(newVersion('m', 'b'), alice);
+    await expect(registry.changeDeployment('m', { kind: 'canary', version: 2, percent: 10 }, alice)).rejects.toThrowError(/no production version/);
+    await registry.changeDeployment('m', { kind: 'promote', version: 1 }, alice);
+    const split = await registry.changeDeployment('m', { kind: 'canary', version: 2, percent: 10 }, alice);
     expect(split.deployment.canary).toEqual({ version: 2, percent: 10 });
     expect(split.versions[1]!.stage).toBe('staging');
-    expect(registry.changeDeployment('m', { kind: 'promote', version: 2 }, alice).deployment.canary).toBeNull();
+    expect((await registry.changeDeployment('m', { kind: 'promote', version: 2 }, alice)).deployment.canary).toBeNull();
   });
 
-  it('should refuse to archive the production version', () => {
-    registry.registerVersion(newVersion('m', 'a'), alice);
-    registry.changeDeployment('m', { kind: 'promote', version: 1 }, alice);
-    expect(() => registry.changeDeployment('m', { kind: 'stage', version: 1, stage: 'archived' }, alice)).toThrowError(/is in production/);
+  it('should refuse to archive the production version', async () => {
+    await registry.registerVersion(newVersion('m', 'a'), alice);
+    await registry.changeDeployment('m', { kind: 'promote', version: 1 }, alice);
+    await expect(registry.changeDeployment('m', { kind: 'stage', version: 1, stage: 'archived' }, alice)).rejects.toThrowError(/is in production/);
   });
 
-  it('should name a missing model or version', () => {
-    expect(() => registry.changeDeployment('nope', { kind: 'rollback' }, alice)).toThrowError('model "nope" is not registered');
-    registry.registerVersion(newVersion('m', 'a'), alice);
-    expect(() => registry.changeDeployment('m', { kind: 'promote', version: 9 }, alice)).toThrowError('model "m" has no version 9');
+  it('should name a missing model or version', async () => {
+    await expect(registry.changeDeployment('nope', { kind: 'rollback' }, alice)).rejects.toThrowError('model "nope" is not registered');
+    await registry.registerVersion(newVersion('m', 'a'), alice);
+    await expect(registry.changeDeployment('m', { kind: 'promote', version: 9 }, alice)).rejects.toThrowError('model "m" has no version 9');
   });
 
-  it('should record who changed what, from which notebook, and keep the log append-only', () => {
-    registry.registerVersion(newVersion('m', 'a'), alice);
-    registry.changeDeployment('m', { kind: 'promote', version: 1 }, { user: 'bob', notebook: null });
-    const entries = registry.audit({ model: 'm' });
+  it('should record who changed what, from which notebook, and keep the log append-only', async () => {
+    await registry.registerVersion(newVersion('m', 'a'), alice);
+    await registry.changeDeployment('m', { kind: 'promote', version: 1 }, { user: 'bob', notebook: null });
+    const entries = await registry.audit({ model: 'm' });
     expect(entries.map((e) => [e.action, e.actor, e.notebook])).toEqual([
       ['promote', 'bob', null],
       ['register', 'alice', 'churn.ipynb']
     ]);
-    registry.close();
+    await registry.close();
     const db = new Database(file);
     expect(() => db.prepare("UPDATE audit_log SET actor = 'mallory'").run()).toThrowError(/append-only/);
     expect(() => db.prepare('DELETE FROM audit_log').run()).toThrowError(/append-only/);
@@ -109,36 +109,36 @@ describe('SqliteRegistry', () => {
     registry = new SqliteRegistry(file);
   });
 
-  it('should leave no trace of a change that fails half-way', () => {
-    registry.registerVersion(newVersion('m', 'a'), alice);
-    const before = registry.audit({}).length;
-    expect(() => registry.changeDeployment('m', { kind: 'rollback' }, alice)).toThrow();
-    expect(registry.audit({}).length).toBe(before);
-    expect(registry.getModel('m')!.deployment.production).toBeNull();
+  it('should leave no trace of a change that fails half-way', async () => {
+    await registry.registerVersion(newVersion('m', 'a'), alice);
+    const before = (await registry.audit({})).length;
+    await expect(registry.changeDeployment('m', { kind: 'rollback' }, alice)).rejects.toThrow();
+    expect((await registry.audit({})).length).toBe(before);
+    expect((await registry.getModel('m'))!.deployment.production).toBeNull();
   });
 
-  it('should keep validation reports with their version and the reviews of the latest one', () => {
-    registry.registerVersion(newVersion('m', 'a'), alice);
-    expect(() => registry.addReview('m', 1, 'approve', '', alice)).toThrowError(/no validation report to review/);
-    registry.addValidation('m', 1, false, { metrics: { f1: 0.7 } }, alice);
-    const second = registry.addValidation('m', 1, true, { metrics: { f1: 0.93 } }, alice);
-    registry.addReview('m', 1, 'request_changes', 'slice "age<25" is weak', { user: 'rita' });
-    expect(registry.latestValidation('m', 1)).toMatchObject({ id: second.id, passed: true, report: { metrics: { f1: 0.93 } } });
-    expect(registry.getVersion('m', 1)!.validation).toMatchObject({
+  it('should keep validation reports with their version and the reviews of the latest one', async () => {
+    await registry.registerVersion(newVersion('m', 'a'), alice);
+    await expect(registry.addReview('m', 1, 'approve', '', alice)).rejects.toThrowError(/no validation report to review/);
+    await registry.addValidation('m', 1, false, { metrics: { f1: 0.7 } }, alice);
+    const second = await registry.addValidation('m', 1, true, { metrics: { f1: 0.93 } }, alice);
+    await registry.addReview('m', 1, 'request_changes', 'slice "age<25" is weak', { user: 'rita' });
+    expect(await registry.latestValidation('m', 1)).toMatchObject({ id: second.id, passed: true, report: { metrics: { f1: 0.93 } } });
+    expect((await registry.getVersion('m', 1))!.validation).toMatchObject({
       id: second.id,
       passed: true,
       review: { decision: 'request_changes', by: 'rita', comment: 'slice "age<25" is weak' }
     });
-    expect(registry.audit({ model: 'm' }).map((e) => e.action)).toEqual(['review', 'validate', 'validate', 'register']);
-    expect(() => registry.addValidation('m', 7, true, {}, alice)).toThrowError('model "m" has no version 7');
+    expect((await registry.audit({ model: 'm' })).map((e) => e.action)).toEqual(['review', 'validate', 'validate', 'register']);
+    await expect(registry.addValidation('m', 7, true, {}, alice)).rejects.toThrowError('model "m" has no version 7');
   });
 
-  it('should keep its data across reopening', () => {
-    registry.registerVersion(newVersion('m', 'a'), alice);
-    registry.recordFeedback([{ requestId: 'r1', model: 'm', groundTruth: 1 }], alice);
-    registry.close();
+  it('should keep its data across reopening', async () => {
+    await registry.registerVersion(newVersion('m', 'a'), alice);
+    await registry.recordFeedback([{ requestId: 'r1', model: 'm', groundTruth: 1 }], alice);
+    await registry.close();
     registry = new SqliteRegistry(file);
-    expect(registry.getVersion('m', 1)?.sha256).toBe('a');
-    expect(registry.artifactKeys()).toEqual(new Set(['a']));
+    expect((await registry.getVersion('m', 1))?.sha256).toBe('a');
+    expect(await registry.artifactKeys()).toEqual(new Set(['a']));
   });
 });

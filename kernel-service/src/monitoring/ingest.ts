@@ -157,17 +157,18 @@ export class Ingest {
     if (closed.length > 0) this._stored(closed);
   }
 
-  /** Closes windows nobody sends traffic to any more, tells listeners, prunes once a window. */
-  tick(): void {
+  /** Closes windows nobody sends traffic to any more, tells listeners, prunes once a window (resolved once pruned; never rejected). */
+  tick(): Promise<void> {
     const now = this.options.now();
     for (const [key, w] of this._open) if (now >= w.end) this._close(key, w);
     this._publishUpdates();
     if (now - this._lastPrune >= this.options.windowSeconds * 1000) {
       this._lastPrune = now;
-      this._prune(now).catch(() => {
+      return this._prune(now).catch(() => {
         // A busy or failing database must not stop the service; the next prune retries.
       });
     }
+    return Promise.resolve();
   }
 
   /** Persists everything, open windows included; takes no more events. */

@@ -43,7 +43,7 @@ export class MonitorState {
     this.ingest = new Ingest(this._plans, _store, options, (windows) => this._settled.stored(windows), this._capture);
     this.options = this.ingest.options;
     // Closes windows nobody sends traffic to any more, tells listeners, prunes: about once a second.
-    this._timer = setInterval(() => this.ingest.tick(), Math.min(1000, this.options.windowSeconds * 1000));
+    this._timer = setInterval(() => void this.ingest.tick(), Math.min(1000, this.options.windowSeconds * 1000));
     this._timer.unref();
   }
 

@@ -59,8 +59,8 @@ function status(s: Shape): StatusView {
 
 function fakeRegistry(validated: Record<string, unknown> | null): Registry {
   return {
-    getModel: (name: string) => (name === 'm' ? { name: 'm' } : undefined),
-    latestValidation: () => (validated ? { report: { metrics: validated } } : undefined)
+    getModel: async (name: string) => (name === 'm' ? { name: 'm' } : undefined),
+    latestValidation: async () => (validated ? { report: { metrics: validated } } : undefined)
   } as unknown as Registry;
 }
 
@@ -114,7 +114,9 @@ describe('AlertEngine', () => {
       return current;
     };
     const e = new AlertEngine(fakeRegistry(validated), store, source, { monitorWindowSeconds: 60, now: () => clock, slowRulesEveryMs });
-    e.onAlert((a) => told.push(a));
+    e.onAlert((a) => {
+      told.push(a);
+    });
     return e;
   };
 
@@ -142,7 +144,7 @@ describe('AlertEngine', () => {
     const [resolved] = await e.evaluate([]); // a firing model is evaluated even without new traffic
     expect(resolved).toMatchObject({ id: fired!.id, state: 'resolved', resolved_value: 0.01, resolved_at: new Date(clock).toISOString() });
     expect(told.map((a) => a.state)).toEqual(['firing', 'resolved']);
-    expect(e.alerts({ model: 'm' })).toEqual([resolved]);
+    expect(await e.alerts({ model: 'm' })).toEqual([resolved]);
   });
 
   it('should not fire below the minimum count, and resolve when the span has no data', async () => {
@@ -160,7 +162,7 @@ describe('AlertEngine', () => {
 
   it('should stay quiet for the cool-down after an alert resolves', async () => {
     const e = engine();
-    e.setRules('m', [{ name: 'p99', metric: 'latency_p99_ms', condition: '>', threshold: 100, cooldown_seconds: 60, min_count: 1 }]);
+    await e.setRules('m', [{ name: 'p99', metric: 'latency_p99_ms', condition: '>', threshold: 100, cooldown_seconds: 60, min_count: 1 }]);
     const slow = status({ requests: 50, p99: 250 });
     const fast = status({ requests: 50, p99: 20 });
     current = slow;
@@ -210,14 +212,14 @@ describe('AlertEngine', () => {
     let e = engine();
     current = status({ requests: 100, errors: 50 });
     await e.evaluate(['m']);
-    e = engine(); // a restart: the firing alert is read back
-    expect(e.firingModels).toEqual(new Set(['m']));
+    e = engine(); // a restart: the firing alert is read back, so it does not fire again
     expect(await e.evaluate(['m'])).toEqual([]);
-    const after = e.setRules('m', [{ name: 'drift', metric: 'drift_share', condition: '>', threshold: 0.9 }]);
+    expect(e.firingModels).toEqual(new Set(['m']));
+    const after = await e.setRules('m', [{ name: 'drift', metric: 'drift_share', condition: '>', threshold: 0.9 }]);
     expect(after.custom).toBe(true);
     expect(told.at(-1)).toMatchObject({ rule: 'error_rate', state: 'resolved' });
     expect(told.at(-1)!.message).toContain('its rule was removed or disabled');
-    expect(e.setRules('m', null)).toEqual({ rules: DEFAULT_RULES.map((r) => ({ ...r })), custom: false });
+    expect(await e.setRules('m', null)).toEqual({ rules: DEFAULT_RULES.map((r) => ({ ...r })), custom: false });
   });
 
   it('should evaluate rules on operations every time, and the costly ones at most every 10 s', async () => {

@@ -22,9 +22,9 @@ function registry(personal: string[]): Registry {
     metadata: { nbdeploy: { card: { personal_data: personal } } }
   };
   return {
-    getVersion: (_m: string, v: number) => (v === 1 ? version : undefined),
-    getProfile: () => undefined,
-    getModel: () => ({ name: 'm', deployment: { production: 1, canary: null, shadows: [] }, versions: [version] })
+    getVersion: async (_m: string, v: number) => (v === 1 ? version : undefined),
+    getProfile: async () => undefined,
+    getModel: async () => ({ name: 'm', deployment: { production: 1, canary: null, shadows: [] }, versions: [version] })
   } as unknown as Registry;
 }
 
@@ -61,38 +61,38 @@ describe('capture in the monitoring worker', () => {
     store = new SqliteMonitoringStore(db, merge);
     clock = 1_700_000_000_000;
   });
-  afterEach(() => {
+  afterEach(async () => {
     db.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('should keep only sampled requests, and drop each when its retention ends', () => {
+  it('should keep only sampled requests, and drop each when its retention ends', async () => {
     const m = new MonitorState(registry([]), store, { windowSeconds: 60, now: () => clock }, new SqliteCaptureStore(db));
     m.observe(event('kept-1-day', [[1, 2, 3]], clock, 1));
     m.observe(event('not-sampled', [[4, 5, 6]], clock, 0));
     m.observe(event('kept-3-days', [[7, 8, 9]], clock, 3));
-    expect(m.captured(query).rows.map((r) => r[1])).toEqual(['kept-1-day', 'kept-3-days']);
-    expect(m.captured(query).columns).toEqual(['at', 'request_id', 'version', 'x[0]', 'x[1]', 'x[2]', 'y']);
+    expect((await m.captured(query)).rows.map((r) => r[1])).toEqual(['kept-1-day', 'kept-3-days']);
+    expect((await m.captured(query)).columns).toEqual(['at', 'request_id', 'version', 'x[0]', 'x[1]', 'x[2]', 'y']);
     clock += 2 * DAY;
-    m.ingest.tick();
-    expect(m.captured(query).rows.map((r) => r[1])).toEqual(['kept-3-days']);
+    await m.ingest.tick();
+    expect((await m.captured(query)).rows.map((r) => r[1])).toEqual(['kept-3-days']);
     clock += 2 * DAY;
-    m.ingest.tick();
-    expect(m.captured(query).rows).toEqual([]);
-    m.close();
+    await m.ingest.tick();
+    expect((await m.captured(query)).rows).toEqual([]);
+    await m.close();
   });
 
-  it('should hash a flagged feature it cannot locate in the input (no training profile) with the rest of the input', () => {
+  it('should hash a flagged feature it cannot locate in the input (no training profile) with the rest of the input', async () => {
     const m = new MonitorState(registry(['email']), store, { windowSeconds: 60, now: () => clock }, new SqliteCaptureStore(db));
     m.observe(event('r', [[1, 2, 3]], clock, 1));
-    const table = m.captured(query);
+    const table = await m.captured(query);
     expect(table.hashed).toEqual(['x[0]', 'x[1]', 'x[2]']);
     const row = table.rows[0]!;
     for (const value of row.slice(3, 6)) expect(value).toMatch(/^[0-9a-f]{32}$/);
     expect(row[6]).toBe(1); // answers are not hashed
     const stored = db.prepare('SELECT inputs FROM captured_requests').get() as { inputs: string };
     expect(JSON.parse(stored.inputs)[0].data.every((v: unknown) => typeof v === 'string')).toBe(true);
-    m.close();
+    await m.close();
   });
 
   it('should hand a captured request over whole, however wide, and its retention with it', () => {

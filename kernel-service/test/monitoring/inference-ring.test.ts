@@ -92,7 +92,7 @@ describe('InferenceRing', () => {
     expect(readBatch(later, names)[0]).toMatchObject({ model: 'm', requestId: 'r2' });
   });
 
-  it('should give the monitor the same windows, log and status as the inferences themselves', () => {
+  it('should give the monitor the same windows, log and status as the inferences themselves', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'nbdeploy-ring-'));
     const version = {
       model: 'm',
@@ -102,9 +102,9 @@ describe('InferenceRing', () => {
     };
     const profile = { features: { a: { kind: 'numeric', sample: [0, 1, 2, 3] }, b: { kind: 'numeric', sample: [0, 1, 2, 3] } } };
     const registry = {
-      getVersion: () => version,
-      getProfile: () => profile,
-      getModel: () => ({ name: 'm', deployment: { production: 1, canary: null, shadows: [] }, versions: [version] })
+      getVersion: async () => version,
+      getProfile: async () => profile,
+      getModel: async () => ({ name: 'm', deployment: { production: 1, canary: null, shadows: [] }, versions: [version] })
     } as unknown as Registry;
     const clock = 1_700_000_000_000;
     const events = Array.from({ length: 30 }, (_, i) => served(`r${i}`, clock, [[i, i + 1], [i + 2, i + 3]], [i % 2, 1]));
@@ -126,16 +126,16 @@ describe('InferenceRing', () => {
       }
       for (const read of readBatch(ring.take()!, names)) viaRing.observe(read);
       const feedback = events.flatMap((e, i) => [{ requestId: `${e.requestId}#0`, groundTruth: i % 2 }, { requestId: `${e.requestId}#1`, groundTruth: 0 }]);
-      expect(viaRing.feedback('m', feedback)).toBe(direct.feedback('m', feedback));
-      const a = direct.status('m', 900);
-      const b = viaRing.status('m', 900);
+      expect(await viaRing.feedback('m', feedback)).toBe(await direct.feedback('m', feedback));
+      const a = await direct.status('m', 900);
+      const b = await viaRing.status('m', 900);
       expect(b).toEqual(a);
       expect(b.ops).toMatchObject({ requests: 30, rows: 60 });
       expect(b.performance.labelled).toBe(60);
-      direct.close();
-      viaRing.close();
+      await direct.close();
+      await viaRing.close();
     } finally {
-      for (const s of stores) s.close();
+      for (const s of stores) await s.close();
       rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -59,7 +59,7 @@ describe('MonitorWindow integrity', () => {
 });
 
 describe('MonitorState status integrity', () => {
-  it('should report counts per kind and per feature over the span, closed windows and refused requests included', () => {
+  it('should report counts per kind and per feature over the span, closed windows and refused requests included', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'nbdeploy-integrity-'));
     const merge = (a: WindowState, b: WindowState): WindowState => {
       const w = MonitorWindow.fromJSON(a);
@@ -70,9 +70,9 @@ describe('MonitorState status integrity', () => {
     let clock = 1_700_000_000_000;
     const version = { model: 'churn', version: 1, signature: SIGNATURE, metadata: {} };
     const registry = {
-      getVersion: (_m: string, v: number) => (v === 1 ? version : undefined),
-      getProfile: () => PROFILE,
-      getModel: () => ({ name: 'churn', deployment: { production: 1, canary: null, shadows: [] }, versions: [version] })
+      getVersion: async (_m: string, v: number) => (v === 1 ? version : undefined),
+      getProfile: async () => PROFILE,
+      getModel: async () => ({ name: 'churn', deployment: { production: 1, canary: null, shadows: [] }, versions: [version] })
     } as unknown as Registry;
     const monitor = new MonitorState(registry, store, { windowSeconds: 60, now: () => clock });
     try {
@@ -96,18 +96,18 @@ describe('MonitorState status integrity', () => {
       clock += 61_000; // the first window closes and is stored
       observe([json('age', 'FP32', ['40,5']), city(['paris']), visits([1])]);
       observe([age([200]), city(['paris']), visits([1])], {}, true); // shadow traffic is not counted
-      const s = monitor.status('churn', 900);
+      const s = await monitor.status('churn', 900);
       expect(s.integrity).toEqual({ missing_feature: 1, unexpected_feature: 0, type_mismatch: 1, new_category: 1, out_of_range: 1, null_spike: 0 });
       expect(s.ops.errors_by_code).toEqual({ NBD_ERR_INTEGRITY_REFUSED: 1 });
       expect(s.integrity_features.age).toMatchObject({ counts: { out_of_range: 1, missing_feature: 1, type_mismatch: 1 }, null_share: 0 });
       expect(s.integrity_features.age!.detail).toBe('comma decimals ("40,5" read as 40.5); served: coerced to FP32');
       expect(s.versions[0]!.integrity.out_of_range).toBe(1);
       // A span that covers only the second window.
-      expect(monitor.status('churn', 5).integrity.type_mismatch).toBe(1);
-      expect(monitor.status('churn', 5).integrity.out_of_range).toBe(0);
+      expect((await monitor.status('churn', 5)).integrity.type_mismatch).toBe(1);
+      expect((await monitor.status('churn', 5)).integrity.out_of_range).toBe(0);
     } finally {
-      monitor.close();
-      store.close();
+      await monitor.close();
+      await store.close();
       rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -132,9 +132,9 @@ function fakeRegistry(task: 'classification' | 'regression'): Registry {
   const prof = profile(3);
   if (task === 'regression') prof.prediction = undefined;
   return {
-    getVersion: (_m: string, v: number) => (v === 1 ? version : undefined),
-    getProfile: (_m: string, v: number) => (v === 1 ? prof : undefined),
-    getModel: () => ({ name: 'm', deployment: { production: 1, canary: null, shadows: [] }, versions: [version] })
+    getVersion: async (_m: string, v: number) => (v === 1 ? version : undefined),
+    getProfile: async (_m: string, v: number) => (v === 1 ? prof : undefined),
+    getModel: async () => ({ name: 'm', deployment: { production: 1, canary: null, shadows: [] }, versions: [version] })
   } as unknown as Registry;
 }
 
@@ -174,68 +174,68 @@ describe('MonitorState', () => {
     store = new SqliteMonitoringStore(path.join(dir, 'db.sqlite'), merge);
     clock = 1_700_000_000_000;
   });
-  afterEach(() => {
-    store.close();
+  afterEach(async () => {
+    await store.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
   const monitor = (task: 'classification' | 'regression' = 'classification'): MonitorState =>
     new MonitorState(fakeRegistry(task), store, { windowSeconds: 60, now: () => clock });
 
-  it('should count operations at once, and merge closed windows from the store with the open one', () => {
+  it('should count operations at once, and merge closed windows from the store with the open one', async () => {
     const m = monitor();
     const g = gaussian(11);
     m.observe(event('r1', [[g(), g()], [g(), g()]], clock));
     m.observe({ ...event('r2', [[0, 0]], clock), outputs: null, error: { code: 'NBD_ERR_INFERENCE_FAILED' } });
-    let s = m.status('m', 900);
+    let s = await m.status('m', 900);
     expect(s.ops).toMatchObject({ requests: 2, errors: 1, rows: 3, error_rate: 0.5, errors_by_code: { NBD_ERR_INFERENCE_FAILED: 1 } });
     expect(s.ops.latency_ms.p50).toBeCloseTo(2, 1);
     clock += 61_000; // the next window: the first is closed and stored
     m.observe(event('r3', [[g(), g()]], clock));
     expect(m.openWindows).toBe(1);
-    s = m.status('m', 900);
+    s = await m.status('m', 900);
     expect(s.ops.requests).toBe(3);
     expect(s.ops.rows).toBe(4);
-    expect(store.loadWindows('m', 0, clock + 1).length).toBe(1);
+    expect((await store.loadWindows('m', 0, clock + 1)).length).toBe(1);
     expect(s.versions).toEqual([expect.objectContaining({ version: 1, role: 'production' })]);
     // A span that leaves the first window out (spans take whole windows).
-    expect(m.status('m', 5).ops.requests).toBe(1);
-    m.close();
-    expect(store.loadWindows('m', 0, clock + 1).length).toBe(2);
+    expect((await m.status('m', 5)).ops.requests).toBe(1);
+    await m.close();
+    expect((await store.loadWindows('m', 0, clock + 1)).length).toBe(2);
   });
 
-  it('should find no drift on data like the profile, and drift on shifted data', () => {
+  it('should find no drift on data like the profile, and drift on shifted data', async () => {
     const m = monitor();
     const g = gaussian(5);
     for (let r = 0; r < 20; r++) m.observe(event(`ok${r}`, Array.from({ length: 25 }, () => [g(), g()]), clock));
-    let s = m.status('m', 900);
+    let s = await m.status('m', 900);
     expect(Object.keys(s.drift).sort()).toEqual(['a', 'b']);
     expect(s.drift.a).toMatchObject({ method: 'ks', drifted: false });
     expect(s.drift_share).toBe(0);
     expect(s.prediction_drift).toMatchObject({ method: 'chisquare', drifted: true }); // all predictions are 1
     clock += 60_000;
     for (let r = 0; r < 40; r++) m.observe(event(`shift${r}`, Array.from({ length: 25 }, () => [g() + 2, g()]), clock));
-    s = m.status('m', 5); // only the shifted window
+    s = await m.status('m', 5); // only the shifted window
     expect(s.drift.a).toMatchObject({ method: 'ks', drifted: true });
     expect(s.drift.a!.p_value).toBeLessThan(1e-10);
     expect(s.drift.b!.drifted).toBe(false);
     expect(s.drift_share).toBe(0.5);
-    m.close();
+    await m.close();
   });
 
-  it('should keep memory bounded: one open window, reservoirs of at most 1,000 values', () => {
+  it('should keep memory bounded: one open window, reservoirs of at most 1,000 values', async () => {
     const m = monitor();
     for (let r = 0; r < 200; r++) m.observe(event(`big${r}`, Array.from({ length: 500 }, (_, i) => [i, -i]), clock + r));
-    const s = m.status('m', 900);
+    const s = await m.status('m', 900);
     expect(s.ops.rows).toBe(100_000);
     const open = m.ingest.openWindowsOf('m');
     expect(open).toHaveLength(1);
     const acc = open[0]!.features.get('a')!;
     expect(acc.kind === 'numeric' && acc.reservoir.values.length).toBe(1000);
-    m.close();
+    await m.close();
   });
 
-  it('should join late feedback, in any order, to the window of the prediction', () => {
+  it('should join late feedback, in any order, to the window of the prediction', async () => {
     const m = monitor();
     // Window 1: four rows in one request; window 2: a single-row request.
     m.observe(event('req', [[0, 0], [0, 0], [0, 0], [0, 0]], clock, [1, 1, 0, 0], [0.9, 0.7, 0.4, 0.2]));
@@ -243,14 +243,14 @@ describe('MonitorState', () => {
     clock += 60_000;
     m.observe(event('single', [[0, 0]], clock, [1], [0.8]));
     clock += 120_000; // both windows closed, feedback much later
-    expect(m.feedback('m', [
+    expect(await m.feedback('m', [
       { requestId: 'req#3', groundTruth: 1 },
       { requestId: 'single#0', groundTruth: 0 },
       { requestId: 'req#0', groundTruth: 1 },
       { requestId: 'unknown', groundTruth: 1 }
     ])).toBe(3);
-    expect(m.feedback('m', [{ requestId: 'req#0', groundTruth: 1 }, { requestId: 'req#1', groundTruth: 0 }])).toBe(1); // req#0 counts once
-    const s = m.status('m', 3600);
+    expect(await m.feedback('m', [{ requestId: 'req#0', groundTruth: 1 }, { requestId: 'req#1', groundTruth: 0 }])).toBe(1); // req#0 counts once
+    const s = await m.status('m', 3600);
     expect(s.performance.labelled).toBe(4);
     expect(s.performance.labelled_share).toBeCloseTo(4 / 5, 12);
     // truth/predicted: req#0 1/1, req#1 0/1, req#3 1/0, single 0/1
@@ -260,33 +260,33 @@ describe('MonitorState', () => {
     expect(s.performance.roc_auc).toBeCloseTo(2 / 4, 12); // positives 0.9, 0.2 vs negatives 0.7, 0.8
     expect(s.concept_drift).toMatchObject({ detector: 'ADWIN', detected: false });
     // The first window's performance belongs to the first window.
-    expect(store.loadPerformance('m', 1, 0, first + 1)[0]!.labelled).toBe(3);
-    m.close();
+    expect((await store.loadPerformance('m', 1, 0, first + 1))[0]!.labelled).toBe(3);
+    await m.close();
   });
 
-  it('should compute MAE and RMSE for a regressor', () => {
+  it('should compute MAE and RMSE for a regressor', async () => {
     const m = new MonitorState(fakeRegistry('regression'), store, { windowSeconds: 60, now: () => clock });
     m.observe({
       ...event('r', [[0, 0], [0, 0]], clock),
       outputs: [{ name: 'value', datatype: 'FP32', shape: [2, 1], data: Float32Array.from([1, 5]) }]
     });
-    m.feedback('m', [
+    await m.feedback('m', [
       { requestId: 'r#0', groundTruth: 2 },
       { requestId: 'r#1', groundTruth: [2] }
     ]);
-    const s = m.status('m', 900);
+    const s = await m.status('m', 900);
     expect(s.performance.mae).toBeCloseTo(2, 12);
     expect(s.performance.rmse).toBeCloseTo(Math.sqrt(5), 12);
     expect(s.concept_drift!.detector).toBe('PageHinkley');
-    m.close();
+    await m.close();
   });
 
-  it('should drop what is past retention', () => {
+  it('should drop what is past retention', async () => {
     const m = monitor();
     m.observe(event('old', [[0, 0]], clock));
-    m.close();
-    store.prune(clock + 61_000, 1_000_000);
-    expect(store.loadWindows('m', 0, clock + 120_000)).toEqual([]);
-    expect(store.claimPredictions('m', ['old'])).toEqual([]);
+    await m.close();
+    await store.prune(clock + 61_000, 1_000_000);
+    expect(await store.loadWindows('m', 0, clock + 120_000)).toEqual([]);
+    expect(await store.claimPredictions('m', ['old'])).toEqual([]);
   });
 });

@@ -59,7 +59,7 @@ export interface MonitoredHour {
   output(request: { lastSeconds: number; since?: number; svg?: boolean }): Promise<MonitorOutput>;
   /** Moves the clock on and serves `requests` more requests of 20 rows (like the hour's normal traffic). */
   serve(ms: number, requests?: number): Promise<void>;
-  close(): void;
+  close(): Promise<void>;
 }
 
 export async function monitoredHour(): Promise<MonitoredHour> {
@@ -75,13 +75,13 @@ export async function monitoredHour(): Promise<MonitoredHour> {
   const registry = new SqliteRegistry(file);
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   const actor = { user: 'test' };
-  const { version } = registry.registerVersion(
+  const { version } = await registry.registerVersion(
     { model: MODEL, sha256, artifact: sha256, signature: onnx.signature, metadata: { nbdeploy: { signature } }, batching: { maxBatchSize: 0, maxQueueDelayMicros: 0 }, profile },
     actor
   );
   // The accuracy rule compares with the validation report's accuracy.
-  registry.addValidation(MODEL, version.version, true, { metrics: { accuracy: 0.96 } }, actor);
-  registry.changeDeployment(MODEL, { kind: 'promote', version: version.version }, actor);
+  await registry.addValidation(MODEL, version.version, true, { metrics: { accuracy: 0.96 } }, actor);
+  await registry.changeDeployment(MODEL, { kind: 'promote', version: version.version }, actor);
 
   let clock = HOUR_START;
   const now = (): number => clock;
@@ -154,7 +154,7 @@ export async function monitoredHour(): Promise<MonitoredHour> {
     }
     if (minute === 50) {
       const items = served.flatMap((s) => s.rows.map((i, k) => ({ requestId: `${s.id}#${k}`, groundTruth: truthOf[i] })));
-      monitor.feedback(MODEL, items);
+      await monitor.feedback(MODEL, items);
     }
     clock = HOUR_START + (minute + 1) * MINUTE - 1;
     await alerts.evaluate([MODEL]);
@@ -178,11 +178,11 @@ export async function monitoredHour(): Promise<MonitoredHour> {
       }
       clock = start + ms;
     },
-    close() {
-      monitor.close();
-      store.close();
-      alertStore.close();
-      registry.close();
+    async close() {
+      await monitor.close();
+      await store.close();
+      await alertStore.close();
+      await registry.close();
       void onnx.release();
       rmSync(dir, { recursive: true, force: true });
     }

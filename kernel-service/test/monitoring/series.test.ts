@@ -55,9 +55,9 @@ describe('bucketSeconds', () => {
 });
 
 describe('buildSeries', () => {
-  it('should give one point per bucket over the span, traffic per version, and errors by code', () => {
+  it('should give one point per bucket over the span, traffic per version, and errors by code', async () => {
     const windows = [window(1, T0 - 600_000, 10, { errors: 2 }), window(2, T0 - 600_000, 5), window(1, T0 - 120_000, 30, { latency: 20 })];
-    const s = buildSeries(input(windows));
+    const s = await buildSeries(input(windows));
     expect(s.bucket_seconds).toBe(60);
     expect(s.settled_until).toBe(T0 - 600_000); // nothing stored for good: no bucket settled
     expect(s.feature_names).toEqual(['a']);
@@ -78,51 +78,51 @@ describe('buildSeries', () => {
     expect(s.alerts).toEqual([]);
   });
 
-  it('should rate a partial current bucket over the time elapsed', () => {
+  it('should rate a partial current bucket over the time elapsed', async () => {
     const to = T0 + 30_000; // 30 s into the current window
-    const s = buildSeries(input([window(1, T0, 60)], { from: to - 600_000, to }));
+    const s = await buildSeries(input([window(1, T0, 60)], { from: to - 600_000, to }));
     expect(s.ops.at(-1)).toMatchObject({ t: T0, requests: 60, throughput_per_s: 2 });
   });
 
-  it('should keep settled buckets, and load and test only the open ones again', () => {
+  it('should keep settled buckets, and load and test only the open ones again', async () => {
     const windows = [window(1, T0 - 600_000, 100), window(1, T0 - 300_000, 100, { shift: 0.5 }), window(1, T0 - 60_000, 10)];
     const loads: number[] = [];
     const load = loader(windows);
     const cache = new SeriesCache();
     const run = () =>
       buildSeries(input(windows, { cache, cacheKey: 'm', settledBefore: T0 - 60_000, loadWindows: (a, b) => (loads.push(a), load(a, b)) }));
-    const first = run();
+    const first = await run();
     expect(loads).toEqual([T0 - 600_000]);
     expect(cache.size).toBe(9); // every bucket but the last, still open
     expect(first.settled_until).toBe(T0 - 60_000);
-    const again = run();
+    const again = await run();
     expect(loads).toEqual([T0 - 600_000, T0 - 60_000]);
     expect(again).toEqual(first);
     // Another version described: other entries.
-    buildSeries(input(windows, { cache, cacheKey: 'm', settledBefore: T0 - 60_000, version: 2 }));
+    await buildSeries(input(windows, { cache, cacheKey: 'm', settledBefore: T0 - 60_000, version: 2 }));
     expect(cache.size).toBe(18);
     // A bounded cache keeps the most recent buckets only.
     const small = new SeriesCache(5);
-    buildSeries(input(windows, { cache: small, cacheKey: 'm', settledBefore: T0 - 60_000 }));
+    await buildSeries(input(windows, { cache: small, cacheKey: 'm', settledBefore: T0 - 60_000 }));
     expect(small.size).toBe(5);
   });
 
-  it('should merge windows into buckets over long spans', () => {
+  it('should merge windows into buckets over long spans', async () => {
     const windows = Array.from({ length: 12 }, (_, i) => window(1, T0 - 3_600_000 * 6 + i * 60_000, 2));
-    const s = buildSeries(input(windows, { from: T0 - 6 * 3_600_000 }));
+    const s = await buildSeries(input(windows, { from: T0 - 6 * 3_600_000 }));
     expect(s.bucket_seconds).toBe(360);
     expect(s.ops.length).toBe(60);
     expect(s.ops.slice(0, 2).map((p) => p.requests)).toEqual([12, 12]);
     expect(s.ops.reduce((n, p) => n + p.requests, 0)).toBe(24);
   });
 
-  it('should test drift per feature and bucket against the profile, for the described version only', () => {
+  it('should test drift per feature and bucket against the profile, for the described version only', async () => {
     const windows = [
       window(1, T0 - 600_000, 200),
       window(1, T0 - 300_000, 200, { shift: 0.5 }),
       window(2, T0 - 300_000, 200, { shift: 5 }) // another version: not the described one
     ];
-    const s = buildSeries(input(windows));
+    const s = await buildSeries(input(windows));
     expect(s.drift.map((d) => [d.t, d.feature, d.method, d.drifted])).toEqual([
       [T0 - 600_000, 'a', 'ks', false],
       [T0 - 300_000, 'a', 'ks', true]
@@ -135,10 +135,10 @@ describe('buildSeries', () => {
     ]);
     expect(s.drift_features).toEqual(['a']);
     // No profile sample, no drift.
-    expect(buildSeries(input(windows, { features: [{ name: 'a', kind: 'numeric', reference: undefined }] })).drift).toEqual([]);
+    expect((await buildSeries(input(windows, { features: [{ name: 'a', kind: 'numeric', reference: undefined }] }))).drift).toEqual([]);
   });
 
-  it('should keep the most drifted features when the profile has many', () => {
+  it('should keep the most drifted features when the profile has many', async () => {
     const w = new MonitorWindow('m', 1, T0 - 60_000, 60);
     const random = mulberry32(3);
     const features = Array.from({ length: MAX_CHART_FEATURES + 5 }, (_, i) => `f${String(i).padStart(2, '0')}`);
@@ -147,7 +147,7 @@ describe('buildSeries', () => {
       // the last five features shifted
       for (let r = 0; r < 200; r++) if (acc.kind === 'numeric') acc.reservoir.add(random() + (i >= MAX_CHART_FEATURES ? 2 : 0));
     }
-    const s = buildSeries(input([w.toJSON()], { features: features.map((name) => ({ name, kind: 'numeric', reference })) }));
+    const s = await buildSeries(input([w.toJSON()], { features: features.map((name) => ({ name, kind: 'numeric', reference })) }));
     expect(s.drift_features_total).toBe(MAX_CHART_FEATURES + 5);
     expect(s.drift_features.length).toBe(MAX_CHART_FEATURES);
     // The shifted ones are kept (a feature or two more may drift by chance at p ≤ 0.05); the ones left out did not drift.
@@ -161,7 +161,7 @@ describe('buildSeries', () => {
     expect(drifted.size).toBeLessThan(10);
   });
 
-  it('should compute performance per bucket from the labels joined to its windows', () => {
+  it('should compute performance per bucket from the labels joined to its windows', async () => {
     const byStart = new Map<number, PerformanceState>();
     const classified = emptyPerformance();
     addClassification(classified, '1', '1', 0.9);
@@ -170,7 +170,7 @@ describe('buildSeries', () => {
     addClassification(classified, '1', '1', 0.7);
     byStart.set(T0 - 600_000, classified);
     const windows = [window(1, T0 - 600_000, 8), window(1, T0 - 540_000, 8)];
-    const s = buildSeries(
+    const s = await buildSeries(
       input(windows, { positive: '1', performance: (a, b) => [...byStart].filter(([t]) => t >= a && t < b).map(([, p]) => p) })
     );
     expect(s.performance.map((p) => p.metric)).toEqual(['accuracy', 'f1', 'roc_auc']);
@@ -181,32 +181,32 @@ describe('buildSeries', () => {
     const regression = emptyPerformance();
     addRegression(regression, 2, 1);
     addRegression(regression, 1, 4);
-    const r = buildSeries(input(windows, { performance: (a) => (a === T0 - 540_000 ? [regression] : []) }));
+    const r = await buildSeries(input(windows, { performance: (a) => (a === T0 - 540_000 ? [regression] : []) }));
     expect(r.performance).toEqual([
       { t: T0 - 540_000, metric: 'mae', value: 2, labelled: 2, labelled_share: 0.25 },
       { t: T0 - 540_000, metric: 'rmse', value: Math.sqrt(5), labelled: 2, labelled_share: 0.25 }
     ]);
   });
 
-  it('should sum integrity violations by kind when windows count them', () => {
+  it('should sum integrity violations by kind when windows count them', async () => {
     const a = { ...window(1, T0 - 600_000, 3), integrity: { missing: 2, out_of_range: 1 } };
     const b = { ...window(2, T0 - 600_000, 3), integrity: { missing: 1 } };
     const c = window(1, T0 - 60_000, 3);
-    const s = buildSeries(input([a, b, c] as WindowState[]));
+    const s = await buildSeries(input([a, b, c] as WindowState[]));
     expect(s.integrity).toEqual([
       { t: T0 - 600_000, kind: 'missing', count: 3 },
       { t: T0 - 600_000, kind: 'out_of_range', count: 1 }
     ]);
   });
 
-  it('should keep the alerts of the span, with times for the chart', () => {
+  it('should keep the alerts of the span, with times for the chart', async () => {
     const iso = (ms: number) => new Date(ms).toISOString();
     const alerts = [
       { rule: 'old', state: 'resolved' as const, fired_at: iso(T0 - 900_000), resolved_at: iso(T0 - 700_000) },
       { rule: 'latency', severity: 'critical', state: 'resolved' as const, fired_at: iso(T0 - 800_000), resolved_at: iso(T0 - 500_000) },
       { rule: 'drift', severity: 'warning', state: 'firing' as const, fired_at: iso(T0 - 100_000), resolved_at: null, value: 0.6, threshold: 0.5 }
     ];
-    const s = buildSeries(input([], { alerts }));
+    const s = await buildSeries(input([], { alerts }));
     expect(s.alerts).toEqual([
       { ...alerts[1], t: T0 - 800_000, t_end: T0 - 500_000 },
       { ...alerts[2], t: T0 - 100_000, t_end: null }
@@ -228,13 +228,13 @@ describe('monitorChartSpec', () => {
     );
   };
 
-  it('should show the panels a series has data for', () => {
-    expect(chartPanels(full())).toEqual(['traffic', 'latency', 'drift', 'integrity', 'performance', 'alerts']);
-    expect(chartPanels(buildSeries(input([], { features: [] })))).toEqual(['traffic', 'latency']);
+  it('should show the panels a series has data for', async () => {
+    expect(chartPanels(await full())).toEqual(['traffic', 'latency', 'drift', 'integrity', 'performance', 'alerts']);
+    expect(chartPanels(await buildSeries(input([], { features: [] })))).toEqual(['traffic', 'latency']);
   });
 
-  it('should compile to Vega without warnings, its data by name and its span as parameters', () => {
-    const series = full();
+  it('should compile to Vega without warnings, its data by name and its span as parameters', async () => {
+    const series = await full();
     const spec = monitorChartSpec({ panels: chartPanels(series), from: T0 - 600_000, to: T0, bucketSeconds: 60, featureCount: 1 });
     const warnings: unknown[] = [];
     const logger = { level: () => logger, warn: (...m: unknown[]) => (warnings.push(m), logger), info: () => logger, debug: () => logger, error: (...m: unknown[]) => (warnings.push(m), logger) };
@@ -253,7 +253,7 @@ describe('monitorChartSpec', () => {
   });
 
   it('should render to SVG with a mark per panel', async () => {
-    const series = full();
+    const series = await full();
     const spec = monitorChartSpec({ panels: chartPanels(series), from: T0 - 600_000, to: T0, bucketSeconds: 60, featureCount: 1 });
     const svg = await renderSvg(withData(spec, chartSeries(series)));
     expect(svg.startsWith('<svg')).toBe(true);
@@ -305,8 +305,8 @@ describe('chartSeries', () => {
   // Feature b has no values (the windows fill only a): its cells stay empty.
   const series = () => buildSeries(input(windows, { features, settledBefore: T0 - 60_000 }));
 
-  it('should round what the chart draws, and leave times whole', () => {
-    const s = series();
+  it('should round what the chart draws, and leave times whole', async () => {
+    const s = await series();
     const c = chartSeries(s);
     expect(c.ops[0]).toEqual({ t: T0 - 600_000, requests: 30, errors: 1, error_rate: chartNumber(1 / 30), rows: 30, throughput_per_s: 0.5, p50: chartNumber(s.ops[0]!.p50), p95: chartNumber(s.ops[0]!.p95), p99: chartNumber(s.ops[0]!.p99) });
     expect(c.ops[0]!.error_rate).toBe(0.03333);
@@ -314,8 +314,8 @@ describe('chartSeries', () => {
     expect(c.settled_until).toBe(T0 - 60_000);
   });
 
-  it('should give one drift row per bucket, its cells in the order of the features', () => {
-    const s = series();
+  it('should give one drift row per bucket, its cells in the order of the features', async () => {
+    const s = await series();
     const c = chartSeries(s);
     expect(c.features).toEqual([{ f: 0, feature: 'a', rank: 0, method: 'ks', threshold: 0.05 }]);
     const a = s.drift.filter((d) => d.feature === 'a');
@@ -325,16 +325,16 @@ describe('chartSeries', () => {
     expect(c.drift.map((d) => d.drifted[0])).toEqual([0, 1, 0]);
   });
 
-  it('should put the metrics of a bucket in one row', () => {
+  it('should put the metrics of a bucket in one row', async () => {
     const performance = emptyPerformance();
     for (const [truth, predicted, score] of [['1', '1', 0.9], ['0', '1', 0.4], ['0', '0', 0.2]] as const) addClassification(performance, truth, predicted, score);
-    const s = buildSeries(input(windows, { positive: '1', performance: (a) => (a === T0 - 600_000 ? [performance] : []) }));
+    const s = await buildSeries(input(windows, { positive: '1', performance: (a) => (a === T0 - 600_000 ? [performance] : []) }));
     const c = chartSeries(s);
     expect(c.performance).toEqual([{ t: T0 - 600_000, labelled: 3, labelled_share: 0.1, accuracy: 0.6667, f1: 0.6667, roc_auc: 1 }]);
   });
 
-  it('should give a live view only the buckets from a time on, the rest whole', () => {
-    const c = chartSeries(series());
+  it('should give a live view only the buckets from a time on, the rest whole', async () => {
+    const c = chartSeries(await series());
     const part = seriesSince(c, T0 - 540_000);
     expect(part.since).toBe(T0 - 540_000);
     expect(part.ops.map((o) => o.t)).toEqual(c.ops.filter((o) => o.t >= T0 - 540_000).map((o) => o.t));

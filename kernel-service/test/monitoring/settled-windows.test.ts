@@ -37,20 +37,20 @@ describe('hour blocks', () => {
     dir = mkdtempSync(path.join(tmpdir(), 'nbdeploy-blocks-'));
     store = new SqliteMonitoringStore(path.join(dir, 'db.sqlite'), mergeWindowStates);
   });
-  afterEach(() => {
-    store.close();
+  afterEach(async () => {
+    await store.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('should keep per hour and version the merge of its windows, a window saved again included', () => {
+  it('should keep per hour and version the merge of its windows, a window saved again included', async () => {
     const windows = day();
-    store.saveWindows(windows.slice(0, 25));
-    store.saveWindows(windows.slice(25));
-    store.saveWindows([window(T0 + HOUR + 600_000, 5)]); // the same window again (a restart within it): adds up
-    const blocks = store.loadBlocks('m', T0, T0 + 5 * HOUR);
+    await store.saveWindows(windows.slice(0, 25));
+    await store.saveWindows(windows.slice(25));
+    await store.saveWindows([window(T0 + HOUR + 600_000, 5)]); // the same window again (a restart within it): adds up
+    const blocks = await store.loadBlocks('m', T0, T0 + 5 * HOUR);
     expect(blocks.map((b) => [b.block, b.state.modelVersion])).toEqual([0, 1, 2, 3, 4].flatMap((h) => [[T0 + h * HOUR, 1], [T0 + h * HOUR, 2]]));
     for (const { block, state } of blocks) {
-      const stored = store.loadWindows('m', block, block + HOUR).filter((w) => w.modelVersion === state.modelVersion);
+      const stored = (await store.loadWindows('m', block, block + HOUR)).filter((w) => w.modelVersion === state.modelVersion);
       expect(stored).toHaveLength(6);
       expect(state.start).toBe(stored[0]!.start);
       expect(state.served.requests).toBe(stored.reduce((n, w) => n + w.served.requests, 0));
@@ -60,11 +60,11 @@ describe('hour blocks', () => {
       expect(a.kind === 'numeric' && a.reservoir.seen).toBe(stored.reduce((n, w) => n + (w.features.a!.kind === 'numeric' ? w.features.a!.reservoir.seen : 0), 0));
     }
     // Only hours that lie within the span.
-    expect(store.loadBlocks('m', T0 + 1, T0 + 3 * HOUR).map((b) => b.block)).toEqual([T0 + HOUR, T0 + HOUR, T0 + 2 * HOUR, T0 + 2 * HOUR]);
+    expect((await store.loadBlocks('m', T0 + 1, T0 + 3 * HOUR)).map((b) => b.block)).toEqual([T0 + HOUR, T0 + HOUR, T0 + 2 * HOUR, T0 + 2 * HOUR]);
   });
 
-  it('should give a span as blocks for its whole settled hours and windows for the rest, adding up to the windows', () => {
-    store.saveWindows(day());
+  it('should give a span as blocks for its whole settled hours and windows for the rest, adding up to the windows', async () => {
+    await store.saveWindows(day());
     const settled = new SettledWindows(store);
     const total = (states: readonly WindowState[]): number[] => [
       states.reduce((n, s) => n + s.served.requests, 0),
@@ -73,48 +73,48 @@ describe('hour blocks', () => {
     ];
     const from = T0 + 25 * 60_000; // inside the first hour's third window
     const to = T0 + 4 * HOUR + 15 * 60_000;
-    const span = settled.span('m', from, to, T0 + 5 * HOUR);
+    const span = await settled.span('m', from, to, T0 + 5 * HOUR);
     const blocks = span.filter((s) => s.seconds === BLOCK_SECONDS);
     expect(blocks.map((b) => blockStart(b.start))).toEqual([1, 1, 2, 2, 3, 3].map((h) => T0 + h * HOUR));
     expect(span).toHaveLength(6 + 2 * (4 + 2)); // the blocks, 4 windows before the first whole hour and 2 after, per version
-    expect(total(span)).toEqual(total(store.loadWindows('m', from, to)));
+    expect(total(span)).toEqual(total(await store.loadWindows('m', from, to)));
     // An hour not settled yet (a window of it may still be open) is read window by window.
-    expect(settled.span('m', from, to, T0 + 3 * HOUR + 1).filter((s) => s.seconds === BLOCK_SECONDS)).toHaveLength(4);
+    expect((await settled.span('m', from, to, T0 + 3 * HOUR + 1)).filter((s) => s.seconds === BLOCK_SECONDS)).toHaveLength(4);
     // Asked again: the same states, from the cache.
-    expect(settled.span('m', from, to, T0 + 5 * HOUR)).toEqual(span);
+    expect(await settled.span('m', from, to, T0 + 5 * HOUR)).toEqual(span);
   });
 
-  it('should read a window and its block again once this process writes that window again', () => {
-    store.saveWindows(day());
+  it('should read a window and its block again once this process writes that window again', async () => {
+    await store.saveWindows(day());
     const settled = new SettledWindows(store);
-    const requests = (): number => settled.span('m', T0, T0 + 2 * HOUR, T0 + 5 * HOUR).reduce((n, s) => n + s.served.requests, 0);
-    const before = requests();
+    const requests = async (): Promise<number> => (await settled.span('m', T0, T0 + 2 * HOUR, T0 + 5 * HOUR)).reduce((n, s) => n + s.served.requests, 0);
+    const before = await requests();
     const again = [window(T0 + HOUR, 4)];
-    store.saveWindows(again);
+    await store.saveWindows(again);
     settled.stored(again);
-    expect(requests()).toBe(before + 4);
+    expect(await requests()).toBe(before + 4);
   });
 
-  it('should drop the blocks of hours the retention cuts into, and still count their remaining windows', () => {
-    store.saveWindows(day());
-    store.prune(T0 + HOUR + 30 * 60_000, 1_000_000);
-    expect(store.loadBlocks('m', T0, T0 + 5 * HOUR).map((b) => b.block)[0]).toBe(T0 + 2 * HOUR);
-    const span = new SettledWindows(store).span('m', T0, T0 + 5 * HOUR, T0 + 5 * HOUR);
-    expect(span.reduce((n, s) => n + s.served.requests, 0)).toBe(store.loadWindows('m', T0, T0 + 5 * HOUR).reduce((n, w) => n + w.served.requests, 0));
+  it('should drop the blocks of hours the retention cuts into, and still count their remaining windows', async () => {
+    await store.saveWindows(day());
+    await store.prune(T0 + HOUR + 30 * 60_000, 1_000_000);
+    expect((await store.loadBlocks('m', T0, T0 + 5 * HOUR)).map((b) => b.block)[0]).toBe(T0 + 2 * HOUR);
+    const span = await new SettledWindows(store).span('m', T0, T0 + 5 * HOUR, T0 + 5 * HOUR);
+    expect(span.reduce((n, s) => n + s.served.requests, 0)).toBe((await store.loadWindows('m', T0, T0 + 5 * HOUR)).reduce((n, w) => n + w.served.requests, 0));
   });
 
-  it('should answer status over the blocks as over the windows one by one', () => {
-    store.saveWindows(day());
+  it('should answer status over the blocks as over the windows one by one', async () => {
+    await store.saveWindows(day());
     const version = { model: 'm', version: 1, signature: { inputs: [], outputs: [], batchable: true }, metadata: {} };
     const registry = {
-      getVersion: () => version,
-      getProfile: () => ({ features: { a: { kind: 'numeric', sample: Array.from({ length: 200 }, mulberry32(9)) } } }),
-      getModel: () => ({ name: 'm', deployment: { production: 1, canary: null, shadows: [] }, versions: [version] })
+      getVersion: async () => version,
+      getProfile: async () => ({ features: { a: { kind: 'numeric', sample: Array.from({ length: 200 }, mulberry32(9)) } } }),
+      getModel: async () => ({ name: 'm', deployment: { production: 1, canary: null, shadows: [] }, versions: [version] })
     } as unknown as Registry;
     const state = new MonitorState(registry, store, { windowSeconds: 600, now: () => T0 + 5 * HOUR + 10_000 });
     try {
-      const s = state.status('m', 5 * HOUR);
-      const windows = store.loadWindows('m', T0, T0 + 5 * HOUR + 10_000);
+      const s = await state.status('m', 5 * HOUR);
+      const windows = await store.loadWindows('m', T0, T0 + 5 * HOUR + 10_000);
       const of = (v: number) => windows.filter((w) => w.modelVersion === v);
       expect(s.ops.requests).toBe(windows.reduce((n, w) => n + w.served.requests, 0));
       expect(s.ops.errors_by_code).toEqual({ NBD_ERR_INPUT_SHAPE: windows.length });
@@ -124,11 +124,11 @@ describe('hour blocks', () => {
       expect(Object.keys(s.drift)).toEqual(['a']);
       expect(s.drift.a).toMatchObject({ method: 'ks', drifted: false });
     } finally {
-      state.close();
+      await state.close();
     }
   });
 
-  it('should build the blocks of windows an older build stored', () => {
+  it('should build the blocks of windows an older build stored', async () => {
     const file = path.join(dir, 'old.sqlite');
     const old = new Database(file);
     // What the previous build left: its own schema table at version 1, windows, no blocks.
@@ -141,10 +141,10 @@ describe('hour blocks', () => {
       CREATE TABLE monitor_detectors (model TEXT NOT NULL, version INTEGER NOT NULL, state TEXT NOT NULL, detected_at INTEGER, PRIMARY KEY (model, version));`);
     const put = old.prepare('INSERT INTO monitor_windows VALUES (?, ?, ?, ?, ?)');
     for (const w of day()) put.run(w.model, w.modelVersion, w.start, w.seconds, JSON.stringify(w));
-    old.close();
+    await old.close();
     const upgraded = new SqliteMonitoringStore(file, mergeWindowStates);
     try {
-      const blocks = upgraded.loadBlocks('m', T0, T0 + 5 * HOUR);
+      const blocks = await upgraded.loadBlocks('m', T0, T0 + 5 * HOUR);
       expect(blocks).toHaveLength(10);
       expect(blocks.reduce((n, b) => n + b.state.served.requests, 0)).toBe(day().reduce((n, w) => n + w.served.requests, 0));
       const raw = new Database(file, { readonly: true });
@@ -152,13 +152,13 @@ describe('hour blocks', () => {
       expect(raw.prepare("SELECT version FROM schema_versions WHERE component = 'monitoring'").get()).toEqual({ version: 3 });
       raw.close();
     } finally {
-      upgraded.close();
+      await upgraded.close();
     }
   });
 });
 
 describe('migrate', () => {
-  it('should run what a component has not seen once, record its version, and adopt where an older build kept it', () => {
+  it('should run what a component has not seen once, record its version, and adopt where an older build kept it', async () => {
     const db = openDatabase(':memory:');
     db.exec('CREATE TABLE legacy_schema (version INTEGER NOT NULL); INSERT INTO legacy_schema VALUES (1)');
     const ran: string[] = [];

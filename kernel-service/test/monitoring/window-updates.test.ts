@@ -16,7 +16,7 @@ const merge = (a: WindowState, b: WindowState): WindowState => {
 };
 
 /** A registry that knows no versions: the monitor keeps operations only. */
-const registry = { getVersion: () => undefined, getProfile: () => undefined, getModel: () => undefined } as unknown as Registry;
+const registry = { getVersion: async () => undefined, getProfile: async () => undefined, getModel: async () => undefined } as unknown as Registry;
 
 describe('MonitorState updates', () => {
   let dir: string;
@@ -38,9 +38,10 @@ describe('MonitorState updates', () => {
       at: clock,
       ...overrides
     });
-  const tick = (): WindowUpdate[] => {
+  /** A second later: the events given before are observed first (their plans read from the registry). */
+  const tick = async (): Promise<WindowUpdate[]> => {
     clock += 1000;
-    vi.advanceTimersByTime(1000);
+    await vi.advanceTimersByTimeAsync(1000);
     return updates.at(-1)!;
   };
 
@@ -54,18 +55,18 @@ describe('MonitorState updates', () => {
     monitor.onUpdate((u) => updates.push([...u]));
   });
 
-  afterEach(() => {
-    monitor.close();
-    store.close();
+  afterEach(async () => {
+    await monitor.close();
+    await store.close();
     vi.useRealTimers();
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('should report once a second the traffic added since the last report, per version', () => {
+  it('should report once a second the traffic added since the last report, per version', async () => {
     observe(1);
     observe(1, { error: { code: 'NBD_ERR_INPUT_SHAPE' } });
     observe(2, { shadow: true, latencyMs: 10 });
-    const first = tick();
+    const first = await tick();
     expect(first).toHaveLength(1);
     const [u] = first;
     expect(u!.model).toBe('m');
@@ -75,19 +76,19 @@ describe('MonitorState updates', () => {
     ]);
     expect(u!.windows.map((w) => w.version).sort()).toEqual([1, 2]);
     // Nothing new: an empty update (listeners still hear the tick).
-    expect(tick()).toEqual([]);
+    expect(await tick()).toEqual([]);
     observe(1);
-    expect(tick()[0]!.versions.map((v) => v.added.requests)).toEqual([1]);
+    expect((await tick())[0]!.versions.map((v) => v.added.requests)).toEqual([1]);
   });
 
-  it('should carry the last moments of a window that closed into the next report', () => {
+  it('should carry the last moments of a window that closed into the next report', async () => {
     observe(1);
-    tick(); // reported: 1 request
+    await tick(); // reported: 1 request
     observe(1);
     observe(1);
     clock += 9_500; // 610.5 s, past the window's end: the next request opens a new window
     observe(1);
-    const [u] = tick();
+    const [u] = await tick();
     expect(u!.versions).toHaveLength(1);
     expect(u!.versions[0]!.added.requests).toBe(3); // 2 from the closed window, 1 from the new one
     expect(u!.versions[0]!.window.start).toBe(610_000); // the newest window
