@@ -71,13 +71,13 @@ export async function writeHistory({ file, model, version = 1, features = 30, ro
       windows++;
       // An hour per transaction: its block is merged once.
       if (batch.length === 60) {
-        store.saveWindows(batch);
+        await store.saveWindows(batch);
         batch = [];
       }
     }
-    if (batch.length > 0) store.saveWindows(batch);
+    if (batch.length > 0) await store.saveWindows(batch);
   } finally {
-    store.close();
+    await store.close();
   }
   return { windows, first, last, seconds: (performance.now() - started) / 1000 };
 }

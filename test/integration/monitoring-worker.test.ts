@@ -128,8 +128,8 @@ describe('the monitoring worker', () => {
     const { SqliteRegistry } = await lib('registry/sqlite-registry.js');
     const { mergeWindowStates } = await lib('monitoring/window.js');
     const file = path.join(makeTempDir(), 'registry.sqlite');
-    new SqliteRegistry(file).close();
-    new SqliteMonitoringStore(file, mergeWindowStates).close();
+    await new SqliteRegistry(file).close();
+    await new SqliteMonitoringStore(file, mergeWindowStates).close();
     const logged: string[] = [];
     const monitor = new Monitor(file, { windowSeconds: 1, log: (m: string) => logged.push(m) });
     const observe = (requestId: string) =>
