@@ -1,8 +1,9 @@
 /**
  * Where alerting keeps what outlives the process: each deployment's rules and webhooks (when
- * they are not the defaults) and the alert history. An interface, like the monitoring store,
- * so that PostgreSQL can follow; the SQLite implementation shares the service's SQLite
- * database, in its own tables with its own schema version (component `alerts`).
+ * they are not the defaults) and the alert history. An interface (every method answers a
+ * promise), like the monitoring store, so that PostgreSQL can follow; the SQLite
+ * implementation shares the service's SQLite database, in its own tables with its own schema
+ * version (component `alerts`).
  */
 import { type Migration, type SqliteDatabase, migrate, openDatabase, versionInTable } from '../storage/sqlite-database.js';
 import type { AlertCondition, AlertMetric, AlertRule, AlertSeverity } from './alert-rules.js';

@@ -2,8 +2,9 @@
  * Where captured requests are kept: a sample of served requests (a deployment's `capture`),
  * each with its inputs and answers as tensors, until its retention ends. Features flagged as
  * personal data arrive here already hashed (capture.ts) with the secret salt this store keeps.
- * An interface, so that a PostgreSQL implementation can follow the embedded SQLite one, which
- * shares the service's database (its own tables, schema component `capture`).
+ * An interface (its methods answer promises), so that a PostgreSQL implementation can follow
+ * the embedded SQLite one, which shares the service's database (its own tables, schema
+ * component `capture`).
  */
 import { randomBytes } from 'node:crypto';
 import type Database from 'better-sqlite3';

@@ -2,9 +2,10 @@
  * Where monitoring keeps what outlives memory: closed windows (JSON, sketches and samples
  * included, so they merge later), the hour blocks (every window of an hour merged, kept as
  * windows are saved, so that a long span merges a block per hour), the predictions log that
- * delayed ground truth joins, performance per window, and the concept-drift detectors'
- * states. An interface, so that a PostgreSQL implementation can follow the embedded SQLite
- * one, which shares the service's database (its own tables, schema component `monitoring`).
+ * delayed ground truth joins, performance per window, and the concept-drift detectors' states.
+ * An interface (its methods answer promises), so that a PostgreSQL implementation can follow
+ * the embedded SQLite one, which shares the service's database (its own tables, schema
+ * component `monitoring`).
  */
 import type Database from 'better-sqlite3';
 import { type Migration, type SqliteDatabase, migrate, openDatabase, versionInTable } from '../storage/sqlite-database.js';

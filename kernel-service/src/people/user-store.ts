@@ -1,6 +1,7 @@
 /**
  * People who may use the service and their tokens: an interface, so that the PostgreSQL
- * backend can follow the SQLite one (sqlite-user-store.ts) without touching its callers.
+ * backend can follow the SQLite one (sqlite-user-store.ts) without touching its callers
+ * (every method answers a promise).
  * Tokens are kept only as their sha256: a token is 32 random bytes, so a fast hash is enough.
  */
 import type { Actor } from '../registry/registry.js';

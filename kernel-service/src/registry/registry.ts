@@ -1,7 +1,7 @@
 /**
  * The registry: what exists (models, immutable versions, stages, deployments) and who
  * changed it (the append-only audit log). An interface, so that a PostgreSQL backend can
- * follow the embedded SQLite one without touching its callers.
+ * follow the embedded SQLite one without touching its callers: every method answers a promise.
  */
 import type { IntegrityPolicy } from '../protocol/integrity.js';
 import type { Signature } from '../runtime/signature.js';

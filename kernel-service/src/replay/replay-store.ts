@@ -1,7 +1,8 @@
 /**
  * Where replays are kept: what each found (not its rows), with who asked and when, so that a
  * deploy can be gated on the version's latest replay (replay-gates.ts). An interface, so that
- * a PostgreSQL implementation can follow the embedded SQLite one (schema component `replay`).
+ * a PostgreSQL implementation can follow the embedded SQLite one (schema component `replay`);
+ * its methods answer promises.
  */
 import type Database from 'better-sqlite3';
 import type { ReplayMetrics } from './replay-report.js';
