@@ -2,9 +2,10 @@
 // a promise nobody awaits or handles, a promise where a value or a void callback is
 // expected (`if (store.getX())`, an async listener), and `await` on what is not a promise.
 // Only these three rules, over kernel-service/src, with type information.
+import { defineConfig } from 'eslint/config';
 import tseslint from 'typescript-eslint';
 
-export default tseslint.config({
+export default defineConfig({
   files: ['kernel-service/src/**/*.ts'],
   languageOptions: {
     parser: tseslint.parser,
