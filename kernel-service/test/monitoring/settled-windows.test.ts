@@ -141,7 +141,7 @@ describe('hour blocks', () => {
       CREATE TABLE monitor_detectors (model TEXT NOT NULL, version INTEGER NOT NULL, state TEXT NOT NULL, detected_at INTEGER, PRIMARY KEY (model, version));`);
     const put = old.prepare('INSERT INTO monitor_windows VALUES (?, ?, ?, ?, ?)');
     for (const w of day()) put.run(w.model, w.modelVersion, w.start, w.seconds, JSON.stringify(w));
-    await old.close();
+    old.close();
     const upgraded = new SqliteMonitoringStore(file, mergeWindowStates);
     try {
       const blocks = await upgraded.loadBlocks('m', T0, T0 + 5 * HOUR);
