@@ -31,15 +31,15 @@ export interface NewUser {
 
 export interface UserStore {
   /** Adds a user; refused when the name is taken (revoked users keep their name). */
-  addUser(user: NewUser, actor: Actor): User;
+  addUser(user: NewUser, actor: Actor): Promise<User>;
   /** The user of that name (whatever its role), or a new one as given. */
-  ensureUser(user: NewUser, actor: Actor): User;
-  getUser(name: string): User | undefined;
-  listUsers(): User[];
+  ensureUser(user: NewUser, actor: Actor): Promise<User>;
+  getUser(name: string): Promise<User | undefined>;
+  listUsers(): Promise<User[]>;
   /** A new token for an existing, unrevoked user; returned once, kept hashed. */
-  issueToken(name: string, label: string, actor: Actor): string;
+  issueToken(name: string, label: string, actor: Actor): Promise<string>;
   /** The user's tokens stop working at once. */
-  revokeUser(name: string, actor: Actor): User;
+  revokeUser(name: string, actor: Actor): Promise<User>;
   /** The unrevoked user holding the token, or undefined. */
-  userOfToken(token: string): User | undefined;
+  userOfToken(token: string): Promise<User | undefined>;
 }

@@ -20,7 +20,15 @@ export interface StagedArtifact {
   folder: string;
 }
 
-export class ArtifactStore {
+export interface ArtifactStore {
+  stage(files: ReadonlyMap<string, Uint8Array>): Promise<StagedArtifact>;
+  commit(staged: StagedArtifact): Promise<string>;
+  discard(staged: StagedArtifact): Promise<void>;
+  sweep(keep: ReadonlySet<string>): Promise<string[]>;
+  localFolder(key: string): Promise<string>;
+}
+
+export class FolderArtifactStore implements ArtifactStore {
   constructor(private readonly _root: string) {
     mkdirSync(_root, { recursive: true });
   }
@@ -78,8 +86,13 @@ export class ArtifactStore {
     await rm(staged.folder, { recursive: true, force: true });
   }
 
+  /** The artifact's folder: it is local already. */
+  async localFolder(key: string): Promise<string> {
+    return this.folderOf(key);
+  }
+
   /** Removes temporary folders and artifacts no version refers to (left by a killed process). */
-  sweep(keep: ReadonlySet<string>): string[] {
+  async sweep(keep: ReadonlySet<string>): Promise<string[]> {
     const removed: string[] = [];
     for (const entry of readdirSync(this._root)) {
       if (entry.startsWith('.tmp-') || !keep.has(entry)) {
@@ -90,6 +103,9 @@ export class ArtifactStore {
     return removed;
   }
 }
+
+/** Until the callers move to FolderArtifactStore (the async-storage branch): `new ArtifactStore(root)` keeps working. */
+export const ArtifactStore = FolderArtifactStore;
 
 function digest(parts: readonly Uint8Array[]): string {
   const hash = createHash('sha256');

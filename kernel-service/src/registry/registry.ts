@@ -161,28 +161,28 @@ export interface FeedbackRecord {
 
 export interface Registry {
   /** Registers a version; the same ONNX bytes registered again return the existing version. */
-  registerVersion(input: NewVersion, actor: Actor): { version: VersionRecord; created: boolean };
-  listModels(): ModelSummary[];
-  getModel(name: string): ModelSummary | undefined;
-  getVersion(model: string, version: number): VersionRecord | undefined;
-  getProfile(model: string, version: number): Record<string, unknown> | undefined;
+  registerVersion(input: NewVersion, actor: Actor): Promise<{ version: VersionRecord; created: boolean }>;
+  listModels(): Promise<ModelSummary[]>;
+  getModel(name: string): Promise<ModelSummary | undefined>;
+  getVersion(model: string, version: number): Promise<VersionRecord | undefined>;
+  getProfile(model: string, version: number): Promise<Record<string, unknown> | undefined>;
   /** Applies a change atomically with its audit entry; returns the new summary. */
-  changeDeployment(model: string, change: DeploymentChange, actor: Actor, details?: Record<string, unknown>): ModelSummary;
+  changeDeployment(model: string, change: DeploymentChange, actor: Actor, details?: Record<string, unknown>): Promise<ModelSummary>;
   /** The version a rollback would return to: the latest earlier production version not itself rolled back from. */
-  rollbackTarget(model: string): number | undefined;
+  rollbackTarget(model: string): Promise<number | undefined>;
   /** Artifact keys that versions refer to (the artifact store keeps only these). */
-  artifactKeys(): Set<string>;
+  artifactKeys(): Promise<Set<string>>;
   /** Stores a validation report with its version (the latest one counts for deploy). */
-  addValidation(model: string, version: number, passed: boolean, report: Record<string, unknown>, actor: Actor): ValidationRecord;
-  latestValidation(model: string, version: number): ValidationRecord | undefined;
+  addValidation(model: string, version: number, passed: boolean, report: Record<string, unknown>, actor: Actor): Promise<ValidationRecord>;
+  latestValidation(model: string, version: number): Promise<ValidationRecord | undefined>;
   /** A stored report by its id. */
-  getValidation(id: number): ValidationRecord | undefined;
+  getValidation(id: number): Promise<ValidationRecord | undefined>;
   /** Records a reviewer's decision on the version's latest validation report. */
-  addReview(model: string, version: number, decision: ReviewDecision, comment: string, actor: Actor): ReviewRecord;
-  reviews(model: string, version: number): ReviewRecord[];
-  recordFeedback(records: readonly FeedbackRecord[], actor: Actor): number;
-  audit(filter: { model?: string; limit?: number }): AuditEntry[];
+  addReview(model: string, version: number, decision: ReviewDecision, comment: string, actor: Actor): Promise<ReviewRecord>;
+  reviews(model: string, version: number): Promise<ReviewRecord[]>;
+  recordFeedback(records: readonly FeedbackRecord[], actor: Actor): Promise<number>;
+  audit(filter: { model?: string; limit?: number }): Promise<AuditEntry[]>;
   /** Appends an entry for something that is not a registry change (an alert, new alert rules). */
-  appendAudit(actor: Actor, action: string, model: string | null, version: number | null, details: Record<string, unknown>): void;
-  close(): void;
+  appendAudit(actor: Actor, action: string, model: string | null, version: number | null, details: Record<string, unknown>): Promise<void>;
+  close(): Promise<void>;
 }
