@@ -11,6 +11,8 @@ import pg from 'pg';
 
 export type PostgresPool = pg.Pool;
 export type PostgresClient = pg.PoolClient;
+/** Where a read runs: the pool, or a transaction's client (which sees the transaction's own writes). */
+export type PostgresQueryable = PostgresPool | PostgresClient;
 
 /** A migration: SQL, or a function for what SQL cannot do alone; it runs inside the migration's transaction. */
 export type PostgresMigration = string | ((client: PostgresClient) => Promise<void>);
