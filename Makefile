@@ -21,9 +21,9 @@ PORT ?= 8765
 LAB_PORT ?= 8888
 
 
-.PHONY: setup build labextension tslab start serve test lint test-ts test-python test-ui bench clean chromium
+.PHONY: setup build labextension tslab start serve test lint test-ts test-python test-ui bench clean chromium postgresql
 
-setup: $(NODE_STAMP) $(VENV_STAMP) build labextension tslab
+setup: $(NODE_STAMP) $(VENV_STAMP) build labextension tslab postgresql
 
 # npm packages (better-sqlite3 compiles on install; onnxruntime-node's GPU download is
 # skipped by .npmrc).
@@ -84,6 +84,14 @@ node_modules/nbdeploy: | $(NODE_STAMP)
 # Debian's Chromium for the browser tests (Playwright's own browser download cannot work here).
 chromium:
 	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
+
+# Debian's PostgreSQL for the storage suites that run on both backends: each test file starts a
+# throwaway server of its own (test/support/postgres.ts), so the packaged cluster is not used.
+# Installed only when missing, and only as root; others are told what to run.
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq postgresql; \
+	  else echo "PostgreSQL is missing (the storage tests need it): run 'sudo apt-get install postgresql'" >&2; fi; }
 
 # The service and JupyterLab together, opening a working copy of examples/quickstart.ipynb
 # (in my-notebooks/, ignored by git).

@@ -55,6 +55,16 @@ export class FolderArtifactStore implements ArtifactStore {
     return path.join(this._root, key);
   }
 
+  /** A new temporary folder's path (not created): commit renames it under its key, sweep removes it when left behind. */
+  temporaryFolder(): string {
+    return path.join(this._root, `.tmp-${randomBytes(8).toString('hex')}`);
+  }
+
+  /** Whether the artifact is here. */
+  has(key: string): Promise<boolean> {
+    return exists(this._folderOf(key));
+  }
+
   /** Writes the files (model.onnx first) to a temporary folder, flushed to disk. */
   async stage(files: ReadonlyMap<string, Uint8Array>): Promise<StagedArtifact> {
     const model = files.get(MODEL_FILE);
@@ -62,7 +72,7 @@ export class FolderArtifactStore implements ArtifactStore {
     const sha256 = digest([model]);
     const names = [...files.keys()].sort();
     const key = files.size === 1 ? sha256 : digest(names.flatMap((n) => [Buffer.from(`${n}\0${files.get(n)!.length}\0`), files.get(n)!]));
-    const folder = path.join(this._root, `.tmp-${randomBytes(8).toString('hex')}`);
+    const folder = this.temporaryFolder();
     await mkdir(folder);
     for (const name of names) {
       const target = path.join(folder, name);

@@ -7,21 +7,11 @@
  * was changed or is missing. Appends run in an immediate transaction: the service and the
  * `nbdeploy users` command may append to the same file at once.
  */
-import { createHash } from 'node:crypto';
 import type { SqliteDatabase } from '../storage/sqlite-database.js';
+import { AuditChainCheck, type AuditRow, type AuditVerdict, GENESIS_HASH, entryHash } from './audit-chain.js';
 import type { Actor, AuditEntry } from './registry.js';
 
-/** The `prev_hash` of the first entry. */
-export const GENESIS_HASH = '0'.repeat(64);
-
-/** An audit_log row as stored (details as its JSON text). */
-export type AuditRow = Omit<AuditEntry, 'details'> & { details: string; prev_hash: string | null; hash: string | null };
-
-/** sha256 over the previous hash and the entry's fields in a fixed order (details as stored). */
-export function entryHash(row: Omit<AuditRow, 'prev_hash' | 'hash'>, prevHash: string): string {
-  const fields = [row.id, row.at, row.actor, row.notebook, row.cell, row.action, row.model, row.version, row.details];
-  return createHash('sha256').update(prevHash).update('\n').update(JSON.stringify(fields)).digest('hex');
-}
+export { GENESIS_HASH, entryHash, type AuditRow, type AuditVerdict } from './audit-chain.js';
 
 /** The migration that adds the chain: new columns, existing entries chained in id order, the head. */
 export function chainAuditLog(db: SqliteDatabase): void {
@@ -98,38 +88,12 @@ export class SqliteAuditLog {
   }
 }
 
-/** What `audit verify` found: the chain intact, or the first entry changed or missing. */
-export type AuditVerdict =
-  | { ok: true; entries: number; head: string | null }
-  | { ok: false; entries: number; problem: 'changed' | 'missing'; entry: number; reason: string };
-
 /** Walks the chain from the first entry; stops at the first break. */
 export function verifyAuditLog(db: SqliteDatabase): AuditVerdict {
-  let prev = GENESIS_HASH;
-  let prevId = 0;
-  let count = 0;
-  const broken = (problem: 'changed' | 'missing', entry: number, reason: string): AuditVerdict => ({ ok: false, entries: count, problem, entry, reason });
+  const check = new AuditChainCheck();
   for (const row of db.prepare<[], AuditRow>('SELECT * FROM audit_log ORDER BY id').iterate()) {
-    if (row.prev_hash !== prev) {
-      // A link that does not match: entries before this one were removed, or the link itself was edited.
-      if (row.id > prevId + 1) {
-        return broken('missing', prevId + 1, `entry ${prevId + 1} is missing: entry ${row.id} follows entry ${prevId || 'none'} but was chained to another entry`);
-      }
-      return broken('changed', row.id, `entry ${row.id} was changed: its link to entry ${prevId} does not match that entry's hash`);
-    }
-    if (row.hash !== entryHash(row, prev)) {
-      return broken('changed', row.id, `entry ${row.id} was changed: its fields do not match its hash`);
-    }
-    prev = row.hash;
-    prevId = row.id;
-    count++;
+    const broken = check.add(row);
+    if (broken) return broken;
   }
-  const head = db.prepare<[], { id: number; hash: string }>('SELECT id, hash FROM audit_head').get();
-  if (head && head.id > prevId) {
-    return broken('missing', prevId + 1, `entry ${prevId + 1} is missing: the log ended at entry ${head.id}, and the last entry left is ${prevId || 'none'}`);
-  }
-  if (head && head.hash !== prev) {
-    return broken('changed', head.id, `entry ${head.id} was changed: the log's recorded last hash does not match it`);
-  }
-  return { ok: true, entries: count, head: count > 0 ? prev : null };
+  return check.end(db.prepare<[], { id: number; hash: string }>('SELECT id, hash FROM audit_head').get());
 }
