@@ -12,13 +12,18 @@ import { type FeedbackItem, joinFeedback } from './feedback.js';
 import { Ingest, type IngestOptions, type ObservedInference } from './ingest.js';
 import { monitoringSeries } from './monitor-series.js';
 import { type ChartAlert, type MonitorSeries, SeriesCache } from './series.js';
+import { ReplicaWindows, type ReplicaWindowsOptions } from './replica-windows.js';
 import { SettledWindows } from './settled-windows.js';
 import { monitoringStatus } from './status.js';
 import type { MonitoringStore } from './store.js';
 import type { StatusOptions, StatusView, WindowUpdateListener } from './views.js';
 import { VersionPlans } from './version-plan.js';
+import type { MonitorWindow } from './window.js';
 
-export type MonitorStateOptions = IngestOptions;
+export interface MonitorStateOptions extends IngestOptions {
+  /** How this replica shares its open windows with the service's other replicas. */
+  replicas?: Partial<ReplicaWindowsOptions>;
+}
 
 export class MonitorState {
   readonly ingest: Ingest;
@@ -34,9 +39,10 @@ export class MonitorState {
     this._settled = new SettledWindows(_store);
     this._capture = captureStore ? new Capture(captureStore) : null;
     this.ingest = new Ingest(this._plans, _store, options, (windows) => this._settled.stored(windows), this._capture);
-    this.options = this.ingest.options;
-    // Closes windows nobody sends traffic to any more, tells listeners, prunes: about once a second.
-    this._timer = setInterval(() => this.ingest.tick(), Math.min(1000, this.options.windowSeconds * 1000));
+    this.options = { ...this.ingest.options, replicas: options.replicas };
+    this._replicas = new ReplicaWindows(_store, this._settled, options.replicas);
+    // Closes windows nobody sends traffic to any more, tells listeners, prunes, shares the open windows with the other replicas: about once a second.
+    this._timer = setInterval(() => this.tick(), Math.min(1000, this.options.windowSeconds * 1000));
     this._timer.unref();
   }
 
@@ -57,10 +63,21 @@ export class MonitorState {
     return joined;
   }
 
-  /** The model's monitoring over the last `lastSeconds`, merged from settled and open windows. */
+  /** What the timer does about once a second (tests call it in place of waiting). */
+  tick(): void {
+    this.ingest.tick();
+    try {
+      // Windows closed just now are written first, so that they leave the partials as they reach the store.
+      this.ingest.flush();
+      this._replicas.tick(this.ingest.openWindowList, this.ingest.takeTouched(), this.options.now());
+    } catch (error) {
+      this.options.log(`monitoring could not share its open windows with the other replicas: ${(error as Error).message}`);
+    }
+  }
+
+  /** The model's monitoring over the last `lastSeconds`, merged from settled and open windows (every replica's). */
   status(model: string, lastSeconds = 900, requestedVersion?: number, options: StatusOptions = {}): StatusView {
-    this.ingest.flush();
-    const settledBefore = this.ingest.settledBefore(model);
+    const { open, settledBefore } = this._windowsNow(model);
     return monitoringStatus(
       {
         registry: this._registry,
@@ -69,7 +86,7 @@ export class MonitorState {
         windowSeconds: this.options.windowSeconds,
         now: this.options.now(),
         settled: (from, to) => this._settled.span(model, from, to, settledBefore),
-        open: this.ingest.openWindowsOf(model)
+        open
       },
       model,
       lastSeconds,
@@ -83,15 +100,15 @@ export class MonitorState {
    * every version, and drift and performance of the version the view describes.
    */
   series(model: string, view: Pick<StatusView, 'from' | 'to' | 'version'>, alerts?: readonly ChartAlert[]): MonitorSeries {
-    this.ingest.flush();
+    const { open, settledBefore } = this._windowsNow(model);
     return monitoringSeries(
       {
         store: this._store,
         plans: this._plans,
         windowSeconds: this.options.windowSeconds,
         stored: (from, to) => this._settled.windows(model, from, to),
-        open: this.ingest.openWindowsOf(model),
-        settledBefore: this.ingest.settledBefore(model),
+        open,
+        settledBefore,
         cache: this._seriesCache
       },
       model,
@@ -114,6 +131,31 @@ export class MonitorState {
     const requests = this._capture.read(query);
     const keys = requests.flatMap((r) => (r.rows === 1 ? [r.requestId, `${r.requestId}#0`] : Array.from({ length: r.rows }, (_, i) => `${r.requestId}#${i}`)));
     return { requests, truth: Object.fromEntries(this._capture.truthOf(query.model, keys)) };
+  }
+
+  /** Models whose windows other replicas published in the last few seconds. */
+  modelsElsewhere(): string[] {
+    try {
+      return this._store.partialModels(this.options.now() - 3000);
+    } catch {
+      return [];
+    }
+  }
+
+  /**
+   * The model's open windows — this replica's and those the others published — and where its
+   * settled windows end: at the oldest window still open anywhere. Caches first forget the
+   * windows the other replicas wrote.
+   */
+  private _windowsNow(model: string): { open: MonitorWindow[]; settledBefore: number } {
+    this.ingest.flush();
+    const now = this.options.now();
+    this._replicas.refresh(now);
+    const others = this._replicas.others(model, 0, Number.MAX_SAFE_INTEGER);
+    return {
+      open: [...this.ingest.openWindowsOf(model), ...others],
+      settledBefore: Math.min(this.ingest.settledBefore(model), this._replicas.openSince(others))
+    };
   }
 
   /** Writes the buffered predictions and the windows closed since the last flush. */
@@ -140,6 +182,7 @@ export class MonitorState {
   private readonly _plans: VersionPlans;
   private readonly _capture: Capture | null;
   private readonly _settled: SettledWindows;
+  private readonly _replicas: ReplicaWindows;
   private readonly _seriesCache = new SeriesCache();
   private readonly _timer: NodeJS.Timeout;
   private _closed = false;

@@ -436,6 +436,10 @@ export class SqliteRegistry implements Registry {
     return this._auditLog.entries(filter);
   }
 
+  changeMark(): number {
+    return this._auditLog.head();
+  }
+
   appendAudit(actor: Actor, action: string, model: string | null, version: number | null, details: Record<string, unknown>): void {
     this._audit(actor, action, model, version, details);
   }
