@@ -9,8 +9,9 @@
 // BENCH_NBDEPLOY_NODE_ARGS (extra node flags for the nbdeploy service, for profiling),
 // BENCH_NBDEPLOY_BIN (another build's bin/nbdeploy.js, to compare two builds).
 // `npm run bench -- memory` runs only the memory scenario (bench/memory.js: 10M requests, minutes);
-// `npm run bench -- overload` only the overload scenario (bench/overload.js: 10× capacity for 60 s).
-import { spawn, execFileSync } from 'node:child_process';
+// `npm run bench -- overload` only the overload scenario (bench/overload.js: 10× capacity for 60 s);
+// `npm run bench -- replicas` only the replicas scenarios (bench/replicas.js: --workers 2, merged status).
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -23,6 +24,8 @@ import { runIsolation } from './isolation.js';
 import { runMemory } from './memory.js';
 import { historyProfile, writeHistory } from './monitoring-history.js';
 import { runOverload } from './overload.js';
+import { runReplicas } from './replicas.js';
+import { killAll, startServer, stopServer } from './processes.js';
 import { askRepeatedly, irisProfile, registerBinary, runWsLoad, subscribe, wsRequest } from './ws-load.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -59,7 +62,6 @@ const INFER_BODY = JSON.stringify({ inputs: [{ name: INPUT, shape: [1, ROW.lengt
 
 // ---------------------------------------------------------------- child processes
 
-const children = new Set();
 const CLK_TCK = (() => {
   try {
     return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
@@ -67,67 +69,6 @@ const CLK_TCK = (() => {
     return 100;
   }
 })();
-
-/** Starts a server; resolves once it prints "listening on URL" on stdout. */
-function startServer(name, command, args) {
-  const child = spawn(command, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
-  const server = { name, child, url: null, info: null, stderr: '' };
-  child.stderr.on('data', (chunk) => {
-    server.stderr = (server.stderr + chunk).slice(-8000);
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => fail(new Error(`${name} did not start within 60 s`)), 60_000);
-    const fail = (error) => {
-      clearTimeout(timer);
-      stopServer(server);
-      reject(new Error(`${error.message}\n${server.stderr}`));
-    };
-    child.on('exit', (code, signal) => {
-      children.delete(child);
-      if (!server.url) fail(new Error(`${name} exited (${signal ?? code}) before listening`));
-    });
-    child.stdout.on('data', (chunk) => {
-      out += chunk;
-      for (const line of out.split('\n')) {
-        if (line.startsWith('info ')) server.info = JSON.parse(line.slice(5));
-        const m = /^listening on (http:\/\/\S+)/.exec(line);
-        if (m && !server.url) {
-          server.url = m[1];
-          // nbdeploy with --grpc-port: "listening on URL (gRPC on HOST:PORT)"
-          server.grpcAddress = /\(gRPC on (\S+)\)/.exec(line)?.[1] ?? null;
-          clearTimeout(timer);
-          resolve(server);
-        }
-      }
-    });
-  });
-}
-
-/** Stops a server by its pid (SIGTERM, then SIGKILL after 5 s). */
-async function stopServer(server) {
-  const { child } = server;
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-  await exited;
-  clearTimeout(timer);
-}
-
-function killAll() {
-  for (const child of children) {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  }
-}
-process.on('exit', killAll);
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.on(signal, () => {
-    killAll();
-    process.exit(130);
-  });
-}
 
 /** CPU seconds a process and its descendants (worker processes) have used so far, all threads, from /proc. */
 function cpuSecondsOf(pid) {
@@ -864,7 +805,7 @@ async function main() {
   if (rows.some((r) => r.error) || isolation?.error) process.exitCode = 1;
 }
 
-const entry = process.argv.includes('memory') ? runMemory : process.argv.includes('overload') ? runOverload : main;
+const entry = process.argv.includes('memory') ? runMemory : process.argv.includes('overload') ? runOverload : process.argv.includes('replicas') ? runReplicas : main;
 entry().catch((error) => {
   console.error(error);
   killAll();
