@@ -5,12 +5,13 @@
 // BENCH_WARMUP_SECONDS (default 2), BENCH_CONNECTIONS (default 64),
 // BENCH_WS_DEPTH (requests in flight per WebSocket client, default 8),
 // BENCH_GRPC_DEPTH (calls in flight per gRPC client, default 8),
-// BENCH_ONLY (comma-separated scenario keys: inproc,bare,fastapi,http,ws,grpc,ws-nobatch,monitoring,status,capture,isolation),
+// BENCH_ONLY (comma-separated scenario keys: inproc,bare,fastapi,http,ws,grpc,ws-nobatch,monitoring,status,capture,http-workers,isolation),
 // BENCH_NBDEPLOY_NODE_ARGS (extra node flags for the nbdeploy service, for profiling),
 // BENCH_NBDEPLOY_BIN (another build's bin/nbdeploy.js, to compare two builds).
 // `npm run bench -- memory` runs only the memory scenario (bench/memory.js: 10M requests, minutes);
-// `npm run bench -- overload` only the overload scenario (bench/overload.js: 10× capacity for 60 s).
-import { spawn, execFileSync } from 'node:child_process';
+// `npm run bench -- overload` only the overload scenario (bench/overload.js: 10× capacity for 60 s);
+// `npm run bench -- replicas` only the replicas scenarios (bench/replicas.js: --workers 2, merged status).
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -23,6 +24,8 @@ import { runIsolation } from './isolation.js';
 import { runMemory } from './memory.js';
 import { historyProfile, writeHistory } from './monitoring-history.js';
 import { runOverload } from './overload.js';
+import { runReplicas } from './replicas.js';
+import { killAll, startServer, stopServer } from './processes.js';
 import { askRepeatedly, irisProfile, registerBinary, runWsLoad, subscribe, wsRequest } from './ws-load.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -59,7 +62,6 @@ const INFER_BODY = JSON.stringify({ inputs: [{ name: INPUT, shape: [1, ROW.lengt
 
 // ---------------------------------------------------------------- child processes
 
-const children = new Set();
 const CLK_TCK = (() => {
   try {
     return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
@@ -67,67 +69,6 @@ const CLK_TCK = (() => {
     return 100;
   }
 })();
-
-/** Starts a server; resolves once it prints "listening on URL" on stdout. */
-function startServer(name, command, args) {
-  const child = spawn(command, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
-  const server = { name, child, url: null, info: null, stderr: '' };
-  child.stderr.on('data', (chunk) => {
-    server.stderr = (server.stderr + chunk).slice(-8000);
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => fail(new Error(`${name} did not start within 60 s`)), 60_000);
-    const fail = (error) => {
-      clearTimeout(timer);
-      stopServer(server);
-      reject(new Error(`${error.message}\n${server.stderr}`));
-    };
-    child.on('exit', (code, signal) => {
-      children.delete(child);
-      if (!server.url) fail(new Error(`${name} exited (${signal ?? code}) before listening`));
-    });
-    child.stdout.on('data', (chunk) => {
-      out += chunk;
-      for (const line of out.split('\n')) {
-        if (line.startsWith('info ')) server.info = JSON.parse(line.slice(5));
-        const m = /^listening on (http:\/\/\S+)/.exec(line);
-        if (m && !server.url) {
-          server.url = m[1];
-          // nbdeploy with --grpc-port: "listening on URL (gRPC on HOST:PORT)"
-          server.grpcAddress = /\(gRPC on (\S+)\)/.exec(line)?.[1] ?? null;
-          clearTimeout(timer);
-          resolve(server);
-        }
-      }
-    });
-  });
-}
-
-/** Stops a server by its pid (SIGTERM, then SIGKILL after 5 s). */
-async function stopServer(server) {
-  const { child } = server;
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-  await exited;
-  clearTimeout(timer);
-}
-
-function killAll() {
-  for (const child of children) {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  }
-}
-process.on('exit', killAll);
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.on(signal, () => {
-    killAll();
-    process.exit(130);
-  });
-}
 
 /** CPU seconds a process and its descendants (worker processes) have used so far, all threads, from /proc. */
 function cpuSecondsOf(pid) {
@@ -231,6 +172,17 @@ function checkPrediction(where, label, probabilities) {
 }
 
 /** One OIP v2 JSON request, checked against the fixture's expected prediction. */
+/** With --workers, each worker adopts the model from the registry: twenty answers in a row, whichever worker takes each. */
+async function untilEveryWorkerServes(nbd) {
+  const until = Date.now() + 30_000;
+  for (let ok = 0; ok < 20; ) {
+    if (Date.now() > until) throw new Error('the model is not served by every worker within 30 s');
+    const res = await fetch(`${nbd.url}/v2/models/${MODEL_NAME}/infer`, { method: 'POST', headers: { authorization: `Bearer ${nbd.token}`, 'content-type': 'application/json' }, body: INFER_BODY });
+    await res.arrayBuffer();
+    ok = res.status === 200 ? ok + 1 : 0;
+  }
+}
+
 async function checkHttp(where, url, headers) {
   const res = await fetch(url, { method: 'POST', headers, body: INFER_BODY });
   const text = await res.text();
@@ -588,7 +540,8 @@ const SCENARIOS = [
   { key: 'status-off', label: '(j) as (h), a day in the database' },
   { key: 'status-on', label: '(k) as (j), 24 h status asked' },
   { key: 'capture-on', label: '(l) as (d), monitored, capture 0.1' },
-  { key: 'capture-off', label: '(m) as (d), monitored, no capture' }
+  { key: 'capture-off', label: '(m) as (d), monitored, no capture' },
+  { key: 'http-workers', label: '(n) as (d), --workers 2' }
 ];
 
 const fmtInt = (n) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '—');
@@ -733,6 +686,22 @@ async function main() {
     : null;
   const statusTimes = statusMeasured?.status ?? null;
 
+  if (wanted('http-workers')) {
+    let nbd;
+    try {
+      nbd = await startNbdeploy(['--workers', '2']);
+      await untilEveryWorkerServes(nbd);
+      await run('http-workers', () => httpLoad(nbd, `/v2/models/${MODEL_NAME}/infer`, { authorization: `Bearer ${nbd.token}` }));
+    } catch (error) {
+      if (!results['http-workers']) results['http-workers'] = { key: 'http-workers', label: SCENARIOS.find((s) => s.key === 'http-workers').label, error: error.message };
+    } finally {
+      if (nbd) {
+        await stopServer(nbd);
+        rmSync(nbd.stateDir, { recursive: true, force: true });
+      }
+    }
+  }
+
   let isolation = null;
   if (wanted('isolation')) {
     process.stdout.write('measuring isolation: the iris model alone, then beside a busy slow model ...');
@@ -757,6 +726,8 @@ async function main() {
   const ratios = {
     httpVsFastapi: rps('http') / rps('fastapi'),
     httpVsBare: rps('http') / rps('bare'),
+    httpWorkersVsFastapi: rps('http-workers') / rps('fastapi'),
+    httpWorkersVsBare: rps('http-workers') / rps('bare'),
     wsPredictionsPerSec: rps('ws'),
     wsVsInProcess: rps('ws') / rps('inproc'),
     wsVsWsNoBatching: rps('ws') / rps('ws-nobatch'),
@@ -779,6 +750,9 @@ async function main() {
     // FastAPI on two uvicorn workers (uvloop, httptools); the bare server does no checks at all.
     httpVsFastapi: { aim: 5, met: ratios.httpVsFastapi >= 5 },
     httpVsBare: { aim: 1.5, met: ratios.httpVsBare >= 1.5 },
+    // The same aims for the service on every core (FastAPI has two workers too).
+    httpWorkersVsFastapi: { aim: 5, met: ratios.httpWorkersVsFastapi >= 5 },
+    httpWorkersVsBare: { aim: 1.5, met: ratios.httpWorkersVsBare >= 1.5 },
     wsPredictionsPerSec: { aim: 200_000, met: ratios.wsPredictionsPerSec >= 200_000 },
     // Under 5 % throughput lost to monitoring.
     monitoringOnVsOff: { aim: 0.95, met: ratios.monitoringOnVsOff >= 0.95 },
@@ -800,6 +774,8 @@ async function main() {
   console.log('rows/run: mean rows per onnxruntime run inside nbdeploy (dynamic batching merges requests)\n');
   console.log(`nbdeploy HTTP / FastAPI       ${fmtRatio(ratios.httpVsFastapi, 1).padStart(8)}   (aim ≥ 5×: ${verdict(targets.httpVsFastapi, ratios.httpVsFastapi)})`);
   console.log(`nbdeploy HTTP / bare server   ${fmtRatio(ratios.httpVsBare, 1).padStart(8)}   (aim ≥ 1.5×: ${verdict(targets.httpVsBare, ratios.httpVsBare)})`);
+  console.log(`HTTP --workers 2 / FastAPI    ${fmtRatio(ratios.httpWorkersVsFastapi, 1).padStart(8)}   (aim ≥ 5×: ${verdict(targets.httpWorkersVsFastapi, ratios.httpWorkersVsFastapi)})`);
+  console.log(`HTTP --workers 2 / bare       ${fmtRatio(ratios.httpWorkersVsBare, 1).padStart(8)}   (aim ≥ 1.5×: ${verdict(targets.httpWorkersVsBare, ratios.httpWorkersVsBare)})`);
   console.log(`nbdeploy WS predictions/s     ${fmtInt(ratios.wsPredictionsPerSec).padStart(8)}   (aim ≥ 200,000: ${verdict(targets.wsPredictionsPerSec, ratios.wsPredictionsPerSec)})`);
   console.log(`nbdeploy WS / in-process      ${fmtRatio(ratios.wsVsInProcess).padStart(8)}`);
   console.log(`nbdeploy WS batching / off    ${fmtRatio(ratios.wsVsWsNoBatching).padStart(8)}`);
@@ -864,7 +840,7 @@ async function main() {
   if (rows.some((r) => r.error) || isolation?.error) process.exitCode = 1;
 }
 
-const entry = process.argv.includes('memory') ? runMemory : process.argv.includes('overload') ? runOverload : main;
+const entry = process.argv.includes('memory') ? runMemory : process.argv.includes('overload') ? runOverload : process.argv.includes('replicas') ? runReplicas : main;
 entry().catch((error) => {
   console.error(error);
   killAll();

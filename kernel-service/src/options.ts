@@ -38,6 +38,13 @@ export interface ServiceOptions {
   monitoring: boolean;
   /** Webhooks every alert of every deployment is POSTed to (Slack-compatible JSON). */
   alertWebhooks: string[];
+  /**
+   * Serve as a replica of the service that holds the state dir (`--join`; the processes of
+   * `--workers N`): no lock on the state dir, no service note, no sweep of its artifacts.
+   */
+  join: boolean;
+  /** How often a replica looks for changes made through the others (ms). */
+  replicaSyncMs: number;
   log: (message: string) => void;
 }
 
@@ -57,6 +64,8 @@ export const DEFAULT_OPTIONS: ServiceOptions = {
   monitorRetentionDays: 7,
   monitoring: true,
   alertWebhooks: [],
+  join: false,
+  replicaSyncMs: 500,
   log: (message) => console.error(`[nbdeploy] ${message}`)
 };
 

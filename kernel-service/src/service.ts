@@ -28,7 +28,9 @@ import { SqliteRegistry } from './registry/sqlite-registry.js';
 import { SqliteUserStore } from './people/sqlite-user-store.js';
 import type { UserStore } from './people/user-store.js';
 import { DATABASE_FILE, type SqliteDatabase, openDatabase } from './storage/sqlite-database.js';
+import { StateLock } from './state-lock.js';
 import { DataPlane } from './serving/data-plane.js';
+import { ReplicaSync } from './serving/replica-sync.js';
 import { Deployer } from './serving/deployer.js';
 import { ModelServer } from './serving/model-server.js';
 import { LiveEvents } from './ws/live-events.js';
@@ -54,66 +56,81 @@ export class Service {
   readonly monitor: Monitor | undefined;
   readonly alerts: AlertEngine | undefined;
   readonly webhooks: WebhookSender | undefined;
+  /** Adopts changes made through the service's other replicas (and notices none when there are none). */
+  readonly replicaSync: ReplicaSync;
 
   constructor(options: Partial<ServiceOptions> = {}) {
     this.options = resolveOptions(options);
     const { stateDir, log } = this.options;
     mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-    this.token = loadOrCreateToken(stateDir, this.options.token);
-    // One connection for the registry and the stores of this thread; the monitoring worker opens its own.
-    const file = path.join(stateDir, DATABASE_FILE);
-    this._db = openDatabase(file);
-    this.registry = new SqliteRegistry(this._db);
-    this.users = new SqliteUserStore(this._db);
-    this.store = new FolderArtifactStore(path.join(stateDir, ARTIFACTS_DIR));
-    const runtime = { intraOpThreads: this.options.intraOpThreads };
-    this.server = new ModelServer(this.registry, this.store, runtime, this.metrics, log);
-    this.dataPlane = new DataPlane(this.server);
-    this.replays = new SqliteReplayStore(this._db);
-    const gate = { validationGate: this.options.validationGate, fourEyes: this.options.fourEyes };
-    this.deployer = new Deployer(this.registry, this.store, this.server, runtime, gate, this.replays);
-    this.live = new LiveEvents(this.options.slowSubscriberBytes, gate);
-    if (this.options.monitoring) {
-      // Monitoring's tables are migrated here, before its worker opens its own connection to them.
-      new SqliteMonitoringStore(this._db, mergeWindowStates);
-      new SqliteCaptureStore(this._db);
-      // The worker writes most and checkpoints the WAL; commits here never wait for a checkpoint.
-      this._db.pragma('wal_autocheckpoint = 0');
-      const monitor = new Monitor(file, {
-        windowSeconds: this.options.monitorWindowSeconds,
-        retentionMs: this.options.monitorRetentionDays * 24 * 3600 * 1000,
-        log
+    this._lock = this.options.join ? null : StateLock.acquire(stateDir);
+    try {
+      this.token = loadOrCreateToken(stateDir, this.options.token);
+      // One connection for the registry and the stores of this thread; the monitoring worker opens its own.
+      const file = path.join(stateDir, DATABASE_FILE);
+      this._db = openDatabase(file);
+      this.registry = new SqliteRegistry(this._db);
+      this.users = new SqliteUserStore(this._db);
+      this.store = new FolderArtifactStore(path.join(stateDir, ARTIFACTS_DIR));
+      const runtime = { intraOpThreads: this.options.intraOpThreads };
+      this.server = new ModelServer(this.registry, this.store, runtime, this.metrics, log);
+      this.dataPlane = new DataPlane(this.server);
+      this.replays = new SqliteReplayStore(this._db);
+      const gate = { validationGate: this.options.validationGate, fourEyes: this.options.fourEyes };
+      this.deployer = new Deployer(this.registry, this.store, this.server, runtime, gate, this.replays);
+      this.live = new LiveEvents(this.options.slowSubscriberBytes, gate);
+      if (this.options.monitoring) {
+        // Monitoring's tables are migrated here, before its worker opens its own connection to them.
+        new SqliteMonitoringStore(this._db, mergeWindowStates);
+        new SqliteCaptureStore(this._db);
+        // The worker writes most and checkpoints the WAL; commits here never wait for a checkpoint.
+        this._db.pragma('wal_autocheckpoint = 0');
+        const monitor = new Monitor(file, {
+          windowSeconds: this.options.monitorWindowSeconds,
+          retentionMs: this.options.monitorRetentionDays * 24 * 3600 * 1000,
+          log
+        });
+        this.monitor = monitor;
+        this.dataPlane.observe((event) => {
+          if (event.monitored) monitor.observe(event);
+        });
+        this._alertStore = new SqliteAlertStore(this._db);
+        const alerts = new AlertEngine(this.registry, this._alertStore, (model, seconds, options) => monitor.status(model, seconds, undefined, options), {
+          monitorWindowSeconds: this.options.monitorWindowSeconds,
+          retentionMs: this.options.monitorRetentionDays * 24 * 3600 * 1000
+        });
+        this.alerts = alerts;
+        const countIntegrity = registerMonitoringMetrics(this.metrics, { registry: this.registry, monitor, alerts, log });
+        this.dataPlane.observe((event) => {
+          if (event.monitored) countIntegrity(event);
+        });
+        const webhooks = new WebhookSender({ log });
+        this.webhooks = webhooks;
+        // Each alert in turn: the evaluation waits for its audit entry before telling the next.
+        alerts.onAlert(async (alert) => {
+          this.live.alert(alert);
+          const action = alert.state === 'firing' ? 'alert_fired' : 'alert_resolved';
+          await this.registry.appendAudit({ user: 'nbdeploy' }, action, alert.model, alert.version, { ...alert });
+          webhooks.send([...this.options.alertWebhooks, ...(await alerts.webhooks(alert.model))], alert);
+        });
+        // Another replica leads: its alerts still reach the notebooks connected here.
+        alerts.onAlertElsewhere((alert) => this.live.alert(alert));
+        // Once a second, off the inference path: the live window stream, then the alert rules.
+        monitor.onUpdate((updates, elsewhere) => {
+          this.live.windowsUpdated(updates);
+          alerts.evaluate([...updates.map((u) => u.model), ...elsewhere]).catch((error: Error) => log(`alert evaluation failed: ${error.message}`));
+        });
+      }
+      this.deployer.on('change', (summary, action) => this.live.deploymentChanged(summary, action));
+      this.replicaSync = new ReplicaSync(this.registry, this.deployer, {
+        intervalMs: this.options.replicaSyncMs,
+        log,
+        onAdopted: () => this.alerts?.forgetRules()
       });
-      this.monitor = monitor;
-      this.dataPlane.observe((event) => {
-        if (event.monitored) monitor.observe(event);
-      });
-      this._alertStore = new SqliteAlertStore(this._db);
-      const alerts = new AlertEngine(this.registry, this._alertStore, (model, seconds, options) => monitor.status(model, seconds, undefined, options), {
-        monitorWindowSeconds: this.options.monitorWindowSeconds,
-        retentionMs: this.options.monitorRetentionDays * 24 * 3600 * 1000
-      });
-      this.alerts = alerts;
-      const countIntegrity = registerMonitoringMetrics(this.metrics, { registry: this.registry, monitor, alerts, log });
-      this.dataPlane.observe((event) => {
-        if (event.monitored) countIntegrity(event);
-      });
-      const webhooks = new WebhookSender({ log });
-      this.webhooks = webhooks;
-      // Each alert in turn: the evaluation waits for its audit entry before telling the next.
-      alerts.onAlert(async (alert) => {
-        this.live.alert(alert);
-        const action = alert.state === 'firing' ? 'alert_fired' : 'alert_resolved';
-        await this.registry.appendAudit({ user: 'nbdeploy' }, action, alert.model, alert.version, { ...alert });
-        webhooks.send([...this.options.alertWebhooks, ...(await alerts.webhooks(alert.model))], alert);
-      });
-      // Once a second, off the inference path: the live window stream, then the alert rules.
-      monitor.onUpdate((updates) => {
-        this.live.windowsUpdated(updates);
-        alerts.evaluate(updates.map((u) => u.model)).catch((error: Error) => log(`alert evaluation failed: ${error.message}`));
-      });
+    } catch (error) {
+      this._lock?.release();
+      throw error;
     }
-    this.deployer.on('change', (summary, action) => this.live.deploymentChanged(summary, action));
   }
 
   /** The URL the service listens on (after start). */
@@ -132,9 +149,23 @@ export class Service {
   }
 
   async start(): Promise<this> {
-    const removed = await this.store.sweep(await this.registry.artifactKeys());
-    if (removed.length > 0) this.options.log(`removed ${removed.length} unfinished or unreferenced artifact folder(s)`);
+    try {
+      return await this._start();
+    } catch (error) {
+      // Nothing serves the state dir: another service may take it.
+      this._lock?.release();
+      throw error;
+    }
+  }
+
+  private async _start(): Promise<this> {
+    if (!this.options.join) {
+      // Replicas leave this to the process that holds the state dir: another may be writing an artifact now.
+      const removed = await this.store.sweep(await this.registry.artifactKeys());
+      if (removed.length > 0) this.options.log(`removed ${removed.length} unfinished or unreferenced artifact folder(s)`);
+    }
     await this.server.start();
+    await this.replicaSync.start();
     const access = new Access(this.token, this.options.allowOrigins, this.users);
     this._sockets = new NotebookSockets({
       access,
@@ -197,7 +228,7 @@ export class Service {
         throw error;
       }
     }
-    writeServiceNote(this.options.stateDir, this.url, this.token);
+    if (!this.options.join) writeServiceNote(this.options.stateDir, this.url, this.token);
     return this;
   }
 
@@ -208,7 +239,8 @@ export class Service {
   async stop(): Promise<void> {
     if (this._stopped) return this._stopped;
     this._stopping = true;
-    removeServiceNote(this.options.stateDir);
+    if (!this.options.join) removeServiceNote(this.options.stateDir);
+    this.replicaSync.stop();
     this._stopped = (async () => {
       const http = this._http;
       const closed = http ? new Promise<void>((resolve) => http.close(() => resolve())) : Promise.resolve();
@@ -229,14 +261,17 @@ export class Service {
       this.webhooks?.close();
       // The ring and the open windows are written before the worker exits.
       await this.monitor?.close();
+      await this.alerts?.stop();
       await this._alertStore?.close();
       await this.registry.close();
       this._db.close();
+      this._lock?.release();
     })();
     return this._stopped;
   }
 
   private readonly _db: SqliteDatabase;
+  private readonly _lock: StateLock | null;
   private readonly _alertStore: AlertStore | undefined;
   private _http: Server | null = null;
   private _sockets: NotebookSockets | null = null;

@@ -3,7 +3,9 @@ import path from 'node:path';
 import { TOKEN_FILE } from '../auth.js';
 import { DEFAULT_OPTIONS } from '../options.js';
 import { VERSION } from '../version.js';
-import { type Command, decimal, integer, parseCommandLine } from './command.js';
+import cluster from 'node:cluster';
+import { type Command, UsageError, decimal, integer, parseCommandLine } from './command.js';
+import { type WorkerMessage, isWorkerMessage } from './serve-workers.js';
 
 export const serve: Command = {
   name: 'serve',
@@ -30,6 +32,10 @@ options:
   --monitor-retention-days N  how long monitoring data is kept (default ${DEFAULT_OPTIONS.monitorRetentionDays})
   --alert-webhook URL      POST every alert (firing, resolved) there as Slack-compatible JSON (repeatable)
   --no-monitoring          serve without monitoring, alerts or the live window stream (to measure their cost)
+  --workers N              run N processes of the service on one port, to use every core (default 1;
+                           docs/scale-out.md)
+  --join                   serve as a replica of the service that already runs on --state-dir, on a port
+                           of its own (without it, a second service on one state dir is refused)
   -h, --help               print this and exit
 `,
   run: runServe
@@ -54,10 +60,21 @@ async function runServe(args: string[]): Promise<void> {
       'monitor-window-seconds': { type: 'string' },
       'monitor-retention-days': { type: 'string' },
       'alert-webhook': { type: 'string', multiple: true },
-      'no-monitoring': { type: 'boolean' }
+      'no-monitoring': { type: 'boolean' },
+      workers: { type: 'string' },
+      join: { type: 'boolean' }
     }
   });
   const token = values.token ?? process.env.NBDEPLOY_TOKEN;
+  const workers = integer('workers', values.workers) ?? 1;
+  if (workers < 1 || workers > 256) throw new UsageError(`--workers must be 1–256, got ${workers}`);
+  if (workers > 1) {
+    if (values.join) throw new UsageError('--workers and --join do not go together: the workers of one service join it themselves');
+    const { runWorkers } = await import('./serve-workers.js');
+    const rest = args.filter((a, i) => a !== '--workers' && !a.startsWith('--workers=') && args[i - 1] !== '--workers');
+    return runWorkers({ args: rest, workers, stateDir: values['state-dir'] ?? DEFAULT_OPTIONS.stateDir, token });
+  }
+  const worker = cluster.isWorker;
   // Loaded when used: the service's modules (onnxruntime, SQLite) take a while, and --help needs none of them.
   const { Service } = await import('../service.js');
   const service = new Service({
@@ -75,18 +92,35 @@ async function runServe(args: string[]): Promise<void> {
     monitorWindowSeconds: integer('monitor-window-seconds', values['monitor-window-seconds']),
     monitorRetentionDays: decimal('monitor-retention-days', values['monitor-retention-days']),
     monitoring: values['no-monitoring'] ? false : undefined,
-    alertWebhooks: values['alert-webhook']
+    alertWebhooks: values['alert-webhook'],
+    join: values.join
   });
   await service.start();
+  if (worker) {
+    // A worker of `--workers N`: the primary says when all listen, relays changes, and asks it to stop.
+    service.deployer.on('change', () => process.send?.({ nbdeploy: 'changed' } satisfies WorkerMessage));
+    process.on('message', (message: unknown) => {
+      if (!isWorkerMessage(message)) return;
+      if (message.nbdeploy === 'changed') service.replicaSync.nudge();
+      else if (message.nbdeploy === 'stop') shutdown('stop', true);
+    });
+    // A primary that died (SIGKILL) leaves nobody to restart or stop this worker: it stops too.
+    process.on('disconnect', () => shutdown('the primary is gone', true));
+    process.send?.({ nbdeploy: 'listening', url: service.url, grpc: service.grpcAddress } satisfies WorkerMessage);
+  }
   const tokenNote = values.token
     ? 'the token given with --token'
     : token
       ? 'the token in NBDEPLOY_TOKEN'
       : `token in ${path.join(service.options.stateDir, TOKEN_FILE)}`;
-  console.error(`[nbdeploy] ${VERSION} serving on ${service.url} (state in ${service.options.stateDir}; ${tokenNote})`);
-  console.log(`listening on ${service.url}${service.grpcAddress ? ` (gRPC on ${service.grpcAddress})` : ''}`);
+  if (!worker) {
+    console.error(`[nbdeploy] ${VERSION} serving on ${service.url} (state in ${service.options.stateDir}; ${tokenNote}${values.join ? '; a replica' : ''})`);
+    console.log(`listening on ${service.url}${service.grpcAddress ? ` (gRPC on ${service.grpcAddress})` : ''}`);
+  }
   let signalled = false;
-  const shutdown = (signal: string): void => {
+  /** `quiet`: asked again by the primary (a Ctrl-C reaches the workers too): not a second signal. */
+  function shutdown(signal: string, quiet = false): void {
+    if (signalled && quiet) return;
     if (signalled) {
       console.error(`[nbdeploy] second ${signal}: exiting now`);
       process.exit(1);
@@ -100,7 +134,7 @@ async function runServe(args: string[]): Promise<void> {
         process.exit(1);
       }
     );
-  };
+  }
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
 }

@@ -54,6 +54,14 @@ export interface AlertStore {
   lastResolved(model: string, rule: string): Promise<number | null>;
   /** Drops resolved alerts that resolved before `before` (ms). */
   prune(before: number): Promise<void>;
+  /**
+   * Replicas of one service evaluate alert rules once for all: the one holding the lead. Takes
+   * or renews the lead for `holder` until `now + ttlMs` when it is free, expired or already
+   * the holder's; says whether `holder` leads.
+   */
+  claimLead(holder: string, ttlMs: number, now: number): Promise<boolean>;
+  /** Gives the lead up (a replica stopping), so that another takes it at its next claim. */
+  releaseLead(holder: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -86,7 +94,12 @@ const MIGRATIONS: Migration[] = [
      message TEXT NOT NULL
    );
    CREATE INDEX alerts_by_model ON alerts(model, fired_at);
-   CREATE INDEX alerts_by_state ON alerts(state);`
+   CREATE INDEX alerts_by_state ON alerts(state);`,
+  `CREATE TABLE alert_lead (
+     one INTEGER PRIMARY KEY CHECK (one = 1),
+     holder TEXT NOT NULL,
+     expires_at INTEGER NOT NULL
+   );`
 ];
 
 interface AlertRow {
@@ -116,6 +129,21 @@ export class SqliteAlertStore implements AlertStore {
     this._owned = typeof database === 'string';
     this._db = typeof database === 'string' ? openDatabase(database) : database;
     migrate(this._db, 'alerts', MIGRATIONS, versionInTable('alerts_schema'));
+  }
+
+  async claimLead(holder: string, ttlMs: number, now: number): Promise<boolean> {
+    const claimed = this._db
+      .prepare(
+        `INSERT INTO alert_lead (one, holder, expires_at) VALUES (1, @holder, @expires)
+         ON CONFLICT (one) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+         WHERE alert_lead.holder = excluded.holder OR alert_lead.expires_at < @now`
+      )
+      .run({ holder, expires: now + ttlMs, now });
+    return claimed.changes === 1;
+  }
+
+  async releaseLead(holder: string): Promise<void> {
+    this._db.prepare('DELETE FROM alert_lead WHERE holder = ?').run(holder);
   }
 
   async loadRules(model: string): Promise<AlertRule[] | null> {

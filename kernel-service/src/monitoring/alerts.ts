@@ -53,6 +53,10 @@ export interface AlertEngineOptions {
    */
   slowRulesEveryMs: number;
   now: () => number;
+  /** This replica's name for the alert lead (replicas of one service evaluate the rules once, on the leader). */
+  replica: string;
+  /** How long the lead lasts without being renewed: a leader that dies is replaced within it (ms). */
+  leadTtlMs: number;
 }
 
 /** The monitoring status of a model over the last `seconds` (the monitor's `status`). */
@@ -68,13 +72,42 @@ export class AlertEngine {
     private readonly _status: StatusSource,
     options: Partial<AlertEngineOptions> & Pick<AlertEngineOptions, 'monitorWindowSeconds'>
   ) {
-    this.options = { retentionMs: 7 * 24 * 3600 * 1000, slowRulesEveryMs: 10_000, now: () => Date.now(), ...options };
+    this.options = {
+      retentionMs: 7 * 24 * 3600 * 1000,
+      slowRulesEveryMs: 10_000,
+      now: () => Date.now(),
+      replica: `${process.pid}:${Math.random().toString(36).slice(2, 8)}`,
+      leadTtlMs: 5_000,
+      ...options
+    };
     // The alerts still firing, read once; what changes alerts waits for them.
-    this._loaded = this._store.alerts({ state: 'firing', limit: 10_000 }).then((firing) => {
-      for (const a of firing) this._firing.set(key(a.model, a.rule), a);
-    });
+    this._loaded = this._loadFiring();
     // (A failure is the first change's to report.)
     this._loaded.catch(() => {});
+  }
+
+  /**
+   * Called on a replica that does not lead with every alert the leader fired or resolved (its
+   * live subscribers hear of it; webhooks and the audit log are the leader's to tell).
+   */
+  onAlertElsewhere(listener: AlertListener): void {
+    this._elsewhere.push(listener);
+  }
+
+  /** Whether this replica evaluated the rules last time (the fleet's leader). */
+  get leading(): boolean {
+    return this._leading;
+  }
+
+  /** Rules changed elsewhere (another replica) are read again when next needed. */
+  forgetRules(): void {
+    this._rules.clear();
+  }
+
+  /** Gives the lead up (shutdown): another replica takes it at its next evaluation. */
+  async stop(): Promise<void> {
+    this._stopped = true;
+    await this._store.releaseLead(this.options.replica);
   }
 
   readonly options: AlertEngineOptions;
@@ -101,6 +134,8 @@ export class AlertEngine {
     // Cached as saved: a read of the old rules still under way finds these and leaves them.
     this._rules.set(model, rules ? { rules, custom: true } : { rules: DEFAULT_RULES, custom: false });
     const now = this.options.now();
+    // Only the leader moves alerts (the others' view of what fires may be stale); its next evaluation resolves them otherwise.
+    if (!this._leading) return this.rules(model);
     const active = new Set((rules ?? DEFAULT_RULES).filter((r) => r.enabled).map((r) => r.name));
     for (const [k, a] of [...this._firing]) {
       if (a.model === model && !active.has(a.rule)) await this._resolve(k, a, now, null, 'its rule was removed or disabled');
@@ -152,6 +187,11 @@ export class AlertEngine {
   private async _evaluate(models: readonly string[]): Promise<AlertView[]> {
     await this._loaded;
     const now = this.options.now();
+    if (this._stopped) return [];
+    if (!(await this._lead(now))) {
+      await this._follow();
+      return [];
+    }
     const changed: AlertView[] = [];
     const all = new Set(models);
     for (const m of this.firingModels) all.add(m);
@@ -247,6 +287,43 @@ export class AlertEngine {
     return view;
   }
 
+  /**
+   * Takes or renews the lead. A replica that becomes the leader reads what fires from the store
+   * (the previous leader's alerts) and the rules afresh.
+   */
+  private async _lead(now: number): Promise<boolean> {
+    const leading = await this._store.claimLead(this.options.replica, this.options.leadTtlMs, now);
+    if (leading && !this._leading) {
+      await this._loadFiring();
+      this._resolvedAt.clear();
+      this._rules.clear();
+    }
+    this._leading = leading;
+    return leading;
+  }
+
+  /** Reads what fires as the leader keeps it, and tells of the alerts that fired or resolved since the last look. */
+  private async _follow(): Promise<void> {
+    const before = new Map([...this._firing.values()].map((a) => [a.id, a]));
+    await this._loadFiring();
+    if (this._elsewhere.length === 0) return;
+    const changed: AlertView[] = [];
+    for (const a of this._firing.values()) if (!before.delete(a.id)) changed.push(alertView(a));
+    for (const gone of before.values()) {
+      const resolved = (await this._store.alerts({ model: gone.model, limit: 100 })).find((a) => a.id === gone.id);
+      if (resolved?.state === 'resolved') changed.push(alertView(resolved));
+    }
+    for (const view of changed) {
+      for (const listener of this._elsewhere) await listener(view);
+    }
+  }
+
+  private async _loadFiring(): Promise<void> {
+    const firing = await this._store.alerts({ state: 'firing', limit: 10_000 });
+    this._firing.clear();
+    for (const a of firing) this._firing.set(key(a.model, a.rule), a);
+  }
+
   private async _cooledDown(model: string, r: AlertRule, now: number): Promise<boolean> {
     const k = key(model, r.name);
     let last = this._resolvedAt.get(k);
@@ -279,6 +356,9 @@ export class AlertEngine {
 
   private readonly _loaded: Promise<void>;
   private readonly _listeners: AlertListener[] = [];
+  private readonly _elsewhere: AlertListener[] = [];
+  private _leading = false;
+  private _stopped = false;
   private readonly _firing = new Map<string, AlertRecord>();
   private readonly _resolvedAt = new Map<string, number>();
   private readonly _rules = new Map<string, { rules: readonly AlertRule[]; custom: boolean }>();

@@ -96,6 +96,7 @@ export class Ingest {
 
   observe(event: ObservedInference): void {
     if (this._closed) return;
+    this._touched = true;
     const rows = rowsOf(event.inputs);
     const window = this._window(event.model, event.version, event.at);
     (event.shadow ? window.shadow : window.served).add(rows, event.latencyMs, event.error?.code ?? null);
@@ -122,6 +123,18 @@ export class Ingest {
   /** The open windows of a model (one per version with traffic in the current window). */
   openWindowsOf(model: string): MonitorWindow[] {
     return [...this._open.values()].filter((w) => w.model === model);
+  }
+
+  /** Every open window. */
+  get openWindowList(): MonitorWindow[] {
+    return [...this._open.values()];
+  }
+
+  /** Whether any window took traffic since the last call. */
+  takeTouched(): boolean {
+    const touched = this._touched;
+    this._touched = false;
+    return touched;
   }
 
   /** Open windows (one per model version that had traffic in the current window). */
@@ -237,7 +250,7 @@ export class Ingest {
     const updates = [...byModel.values()];
     for (const listener of this._listeners) {
       try {
-        listener(updates);
+        listener(updates, []);
       } catch (error) {
         this.options.log(`a monitoring update listener failed: ${(error as Error).message}`);
       }
@@ -321,6 +334,7 @@ export class Ingest {
   private _flushTimer: NodeJS.Timeout | null = null;
   private _flushSoon = false;
   private _lastPrune = 0;
+  private _touched = false;
   private _closed = false;
 }
 

@@ -16,13 +16,18 @@ import { type FeedbackItem, joinFeedback } from './feedback.js';
 import { Ingest, type IngestOptions, type ObservedInference } from './ingest.js';
 import { monitoringSeries } from './monitor-series.js';
 import { type ChartAlert, type MonitorSeries, SeriesCache } from './series.js';
+import { ReplicaWindows, type ReplicaWindowsOptions } from './replica-windows.js';
 import { SettledWindows } from './settled-windows.js';
 import { monitoringStatus } from './status.js';
 import type { MonitoringStore } from './store.js';
 import type { StatusOptions, StatusView, WindowUpdateListener } from './views.js';
 import { VersionPlans } from './version-plan.js';
+import type { MonitorWindow } from './window.js';
 
-export type MonitorStateOptions = IngestOptions;
+export interface MonitorStateOptions extends IngestOptions {
+  /** How this replica shares its open windows with the service's other replicas. */
+  replicas?: Partial<ReplicaWindowsOptions>;
+}
 
 export class MonitorState {
   readonly ingest: Ingest;
@@ -41,9 +46,10 @@ export class MonitorState {
     // (A failure is reported by the events that wait for it.)
     this._opening?.catch(() => {});
     this.ingest = new Ingest(this._plans, _store, options, (windows) => this._settled.stored(windows), this._capture);
-    this.options = this.ingest.options;
-    // Closes windows nobody sends traffic to any more, tells listeners, prunes: about once a second.
-    this._timer = setInterval(() => void this.ingest.tick(), Math.min(1000, this.options.windowSeconds * 1000));
+    this.options = { ...this.ingest.options, replicas: options.replicas };
+    this._replicas = new ReplicaWindows(_store, this._settled, options.replicas);
+    // Closes windows nobody sends traffic to any more, tells listeners, prunes, shares the open windows with the other replicas: about once a second.
+    this._timer = setInterval(() => void this.tick(), Math.min(1000, this.options.windowSeconds * 1000));
     this._timer.unref();
   }
 
@@ -92,10 +98,21 @@ export class MonitorState {
     return joined;
   }
 
-  /** The model's monitoring over the last `lastSeconds`, merged from settled and open windows. */
+  /** What the timer does about once a second (tests call it in place of waiting); never rejects. */
+  async tick(): Promise<void> {
+    await this.ingest.tick();
+    try {
+      // Windows closed just now are written first, so that they leave the partials as they reach the store.
+      await this._caughtUp();
+      await this._replicas.tick(this.ingest.openWindowList, this.ingest.takeTouched(), this.options.now());
+    } catch (error) {
+      this.options.log(`monitoring could not share its open windows with the other replicas: ${(error as Error).message}`);
+    }
+  }
+
+  /** The model's monitoring over the last `lastSeconds`, merged from settled and open windows (every replica's). */
   async status(model: string, lastSeconds = 900, requestedVersion?: number, options: StatusOptions = {}): Promise<StatusView> {
-    await this._caughtUp();
-    const settledBefore = this.ingest.settledBefore(model);
+    const { open, settledBefore } = await this._windowsNow(model);
     return monitoringStatus(
       {
         registry: this._registry,
@@ -104,7 +121,7 @@ export class MonitorState {
         windowSeconds: this.options.windowSeconds,
         now: this.options.now(),
         settled: (from, to) => this._settled.span(model, from, to, settledBefore),
-        open: this.ingest.openWindowsOf(model)
+        open
       },
       model,
       lastSeconds,
@@ -118,15 +135,15 @@ export class MonitorState {
    * every version, and drift and performance of the version the view describes.
    */
   async series(model: string, view: Pick<StatusView, 'from' | 'to' | 'version'>, alerts?: readonly ChartAlert[]): Promise<MonitorSeries> {
-    await this._caughtUp();
+    const { open, settledBefore } = await this._windowsNow(model);
     return monitoringSeries(
       {
         store: this._store,
         plans: this._plans,
         windowSeconds: this.options.windowSeconds,
         stored: (from, to) => this._settled.windows(model, from, to),
-        open: this.ingest.openWindowsOf(model),
-        settledBefore: this.ingest.settledBefore(model),
+        open,
+        settledBefore,
         cache: this._seriesCache
       },
       model,
@@ -151,6 +168,31 @@ export class MonitorState {
     const requests = await this._capture.read(query);
     const keys = requests.flatMap((r) => (r.rows === 1 ? [r.requestId, `${r.requestId}#0`] : Array.from({ length: r.rows }, (_, i) => `${r.requestId}#${i}`)));
     return { requests, truth: Object.fromEntries(await this._capture.truthOf(query.model, keys)) };
+  }
+
+  /** Models whose windows other replicas published in the last few seconds. */
+  async modelsElsewhere(): Promise<string[]> {
+    try {
+      return await this._store.partialModels(this.options.now() - 3000);
+    } catch {
+      return [];
+    }
+  }
+
+  /**
+   * The model's open windows — this replica's and those the others published — and where its
+   * settled windows end: at the oldest window still open anywhere. Caches first forget the
+   * windows the other replicas wrote.
+   */
+  private async _windowsNow(model: string): Promise<{ open: MonitorWindow[]; settledBefore: number }> {
+    await this._caughtUp();
+    const now = this.options.now();
+    await this._replicas.refresh(now);
+    const others = await this._replicas.others(model, 0, Number.MAX_SAFE_INTEGER);
+    return {
+      open: [...this.ingest.openWindowsOf(model), ...others],
+      settledBefore: Math.min(this.ingest.settledBefore(model), this._replicas.openSince(others))
+    };
   }
 
   /** Writes the buffered predictions and the windows closed since the last flush (after the events given before). */
@@ -182,6 +224,7 @@ export class MonitorState {
   private _opening: Promise<void> | null;
   private readonly _capture: Capture | null;
   private readonly _settled: SettledWindows;
+  private readonly _replicas: ReplicaWindows;
   private readonly _seriesCache = new SeriesCache();
   private readonly _timer: NodeJS.Timeout;
   private _closed = false;

@@ -52,7 +52,7 @@ export type FromWorker =
   | { type: 'ready' }
   | { type: 'ack'; rows: number; numbers: Float64Array }
   | { type: 'reply'; id: number; result?: unknown; error?: string }
-  | { type: 'updates'; updates: WindowUpdateMessage[] }
+  | { type: 'updates'; updates: WindowUpdateMessage[]; elsewhere: string[] }
   | { type: 'log'; message: string };
 
 function opsOnly(w: MonitorWindow): WindowState {
@@ -80,15 +80,18 @@ if (parentPort) {
     new SqliteCaptureStore(db)
   );
   state.onUpdate((updates) => {
-    post({
+    void state.modelsElsewhere().then((elsewhere) =>
+      post({
       type: 'updates',
       updates: updates.map((u) => ({
         model: u.model,
         windowSeconds: u.windowSeconds,
         versions: u.versions.map((v) => ({ version: v.version, window: opsOnly(v.window), added: v.added })),
         windows: u.windows.map(opsOnly)
-      }))
-    });
+      })),
+      elsewhere
+    })
+    );
   });
   const names = [...data.names];
   const checkpoints = setInterval(() => {

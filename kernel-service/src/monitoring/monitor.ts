@@ -209,7 +209,7 @@ export class Monitor {
         }));
         for (const listener of this._listeners) {
           try {
-            listener(updates);
+            listener(updates, message.elsewhere);
           } catch (error) {
             this.options.log(`a monitoring update listener failed: ${(error as Error).message}`);
           }

@@ -65,6 +65,14 @@ export function registerMonitoringMetrics(metrics: ServiceMetrics, sources: Moni
       }
     }
   });
+  new client.Gauge({
+    name: 'nbdeploy_alert_leader',
+    help: 'Whether this replica evaluates the alert rules of the service (one replica does, for all)',
+    registers,
+    collect() {
+      this.set(sources.alerts.leading ? 1 : 0);
+    }
+  });
   // One status per serving model answers the three gauges above: prom-client asks each
   // gauge's collect at once, and the first one's reading serves all three.
   let scrape: Promise<void> | null = null;

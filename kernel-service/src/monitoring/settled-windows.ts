@@ -2,8 +2,9 @@
  * Settled windows (closed and stored), cached for the long queries: each window parsed once
  * and kept while it is among the most recently used, and the hour blocks of the store parsed
  * once, so that a day's `status` merges about 24 blocks plus the windows at its two edges,
- * and asking again parses nothing new. Only this process writes windows (the monitoring
- * worker), and it tells the cache what it wrote, so cached states are never stale.
+ * and asking again parses nothing new. The monitoring worker tells the cache what it wrote,
+ * and what the service's other replicas wrote (replica-windows.ts), so cached states do not
+ * stay stale.
  */
 import { BLOCK_SECONDS, type MonitoringStore, blockStart } from './store.js';
 import type { WindowState } from './window.js';
@@ -20,9 +21,14 @@ export class SettledWindows {
 
   /** Windows this process has just written: what was cached of them (and of their hours) is read again when asked. */
   stored(windows: readonly WindowState[]): void {
+    this.forget(windows.map((w) => ({ model: w.model, version: w.modelVersion, start: w.start })));
+  }
+
+  /** Windows written elsewhere (another replica of the service): read again when asked. */
+  forget(windows: ReadonlyArray<{ model: string; version: number; start: number }>): void {
     this._generation++;
     for (const w of windows) {
-      this._windows.delete(windowKey(w.model, w.modelVersion, w.start));
+      this._windows.delete(windowKey(w.model, w.version, w.start));
       this._blocks.delete(hourKey(w.model, blockStart(w.start)));
     }
   }

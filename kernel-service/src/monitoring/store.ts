@@ -8,6 +8,8 @@
  * component `monitoring`).
  */
 import type Database from 'better-sqlite3';
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { type Migration, type SqliteDatabase, migrate, openDatabase, versionInTable } from '../storage/sqlite-database.js';
 import { type PerformanceState, emptyPerformance } from './accumulators.js';
 import type { WindowState } from './window.js';
@@ -70,6 +72,24 @@ export interface MonitoringStore {
   loadPerformance(model: string, version: number, from: number, to: number): Promise<PerformanceState[]>;
   loadDetector(model: string, version: number): Promise<DetectorRecord | undefined>;
   saveDetector(model: string, version: number, record: DetectorRecord): Promise<void>;
+  /**
+   * Replicas of one service: this replica's open windows as they stand now (replacing what it
+   * published before), so that the others' `status` and charts count its traffic before the
+   * windows close. A window saved by `saveWindows` leaves the replica's partials in the same
+   * transaction: its traffic is counted in one place at any moment.
+   */
+  savePartials(windows: readonly WindowState[], now: number): Promise<void>;
+  /** The open windows other replicas published for the model that overlap [from, to), with when each was published. */
+  loadPartials(model: string, from: number, to: number): Promise<Array<{ state: WindowState; updatedAt: number }>>;
+  /** Models whose windows other replicas published since `since` (ms). */
+  partialModels(since: number): Promise<string[]>;
+  /**
+   * Windows a replica stopped publishing before `before` (ms; its process died) are saved as
+   * closed windows, once whichever replica asks first: what it served is not lost.
+   */
+  adoptPartials(before: number): Promise<number>;
+  /** Windows other replicas saved after the write `after` (a sequence number; 0 at first), and the newest sequence number. */
+  windowWrites(after: number): Promise<{ writes: Array<{ model: string; version: number; start: number }>; last: number }>;
   /**
    * Runs `fn` in one transaction: the store calls it makes (and awaits) commit together, or
    * none of them when it throws. Transactions run one at a time.
@@ -148,7 +168,25 @@ function migrations(mergeWindows: (stored: WindowState, added: WindowState) => W
     },
     // Every logged row paid for this index; the prune it served runs once a window, in the
     // monitoring worker, where scanning the log (at most 1,000,000 rows) costs no request anything.
-    'DROP INDEX IF EXISTS monitor_predictions_by_at;'
+    'DROP INDEX IF EXISTS monitor_predictions_by_at;',
+    // Replicas of one service: the open windows each publishes, and which windows each saved (caches elsewhere read them again).
+    `CREATE TABLE monitor_partials (
+       model TEXT NOT NULL,
+       version INTEGER NOT NULL,
+       start INTEGER NOT NULL,
+       replica TEXT NOT NULL,
+       state TEXT NOT NULL,
+       updated_at INTEGER NOT NULL,
+       PRIMARY KEY (model, version, start, replica)
+     );
+     CREATE TABLE monitor_window_writes (
+       seq INTEGER PRIMARY KEY AUTOINCREMENT,
+       model TEXT NOT NULL,
+       version INTEGER NOT NULL,
+       start INTEGER NOT NULL,
+       replica TEXT NOT NULL,
+       at INTEGER NOT NULL
+     );`
   ];
 }
 
@@ -159,6 +197,11 @@ function asBlock(w: WindowState): WindowState {
 
 function addToBlock(block: WindowState, w: WindowState, mergeWindows: (stored: WindowState, added: WindowState) => WindowState): WindowState {
   return { ...mergeWindows(block, w), start: Math.min(block.start, w.start), seconds: BLOCK_SECONDS };
+}
+
+/** A name for this process among a service's replicas: host, pid and a random part (pids are reused). */
+export function newReplicaId(): string {
+  return `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
 }
 
 /** Rows per multi-row INSERT into the predictions log (8 parameters each, far below SQLite's limit). */
@@ -182,10 +225,11 @@ export class SqliteMonitoringStore implements MonitoringStore {
   private readonly _db: SqliteDatabase;
   private readonly _owned: boolean;
 
-  /** A database file, or a connection it shares (closed by its owner). */
+  /** A database file, or a connection it shares (closed by its owner); `replica` names this process among the service's replicas. */
   constructor(
     database: string | SqliteDatabase,
-    private readonly _mergeWindows: (stored: WindowState, added: WindowState) => WindowState
+    private readonly _mergeWindows: (stored: WindowState, added: WindowState) => WindowState,
+    readonly replica: string = newReplicaId()
   ) {
     this._owned = typeof database === 'string';
     this._db = typeof database === 'string' ? openDatabase(database) : database;
@@ -206,17 +250,26 @@ export class SqliteMonitoringStore implements MonitoringStore {
       `INSERT INTO monitor_blocks (model, version, start, state) VALUES (?, ?, ?, ?)
        ON CONFLICT (model, start, version) DO UPDATE SET state = excluded.state`
     );
+    this._dropPartial = this._db.prepare('DELETE FROM monitor_partials WHERE model = ? AND version = ? AND start = ? AND replica = ?');
+    this._noteWrite = this._db.prepare('INSERT INTO monitor_window_writes (model, version, start, replica, at) VALUES (?, ?, ?, ?, ?)');
     this._findPrediction = this._db.prepare('SELECT * FROM monitor_predictions WHERE model = ? AND key = ? AND labelled = 0 ORDER BY seq DESC LIMIT 1');
     this._markLabelled = this._db.prepare('UPDATE monitor_predictions SET labelled = 1 WHERE seq = ?');
   }
 
   async saveWindows(windows: readonly WindowState[]): Promise<void> {
+    this._saveWindows(windows, this.replica);
+  }
+
+  /** Saves windows that `replica` served (this one's, or those of a replica that died). */
+  private _saveWindows(windows: readonly WindowState[], replica: string): void {
     this._inTransaction(() => {
       const blocks = new Map<string, WindowState>();
       for (const w of windows) {
         const stored = this._getWindow.get(w.model, w.start, w.modelVersion) as { state: string } | undefined;
         const state = stored ? this._mergeWindows(JSON.parse(stored.state) as WindowState, w) : w;
         this._putWindow.run(w.model, w.modelVersion, w.start, w.seconds, JSON.stringify(state));
+        this._dropPartial.run(w.model, w.modelVersion, w.start, replica);
+        this._noteWrite.run(w.model, w.modelVersion, w.start, replica, Date.now());
         // What the window adds (not its merged state) goes into the block, which already has the rest.
         const key = `${w.model}\u0000${w.modelVersion}\u0000${blockStart(w.start)}`;
         const block = blocks.get(key);
@@ -341,6 +394,52 @@ export class SqliteMonitoringStore implements MonitoringStore {
       .run(model, version, JSON.stringify(record.state), record.detectedAt);
   }
 
+  async savePartials(windows: readonly WindowState[], now: number): Promise<void> {
+    this._inTransaction(() => {
+      this._db.prepare('DELETE FROM monitor_partials WHERE replica = ?').run(this.replica);
+      const put = this._db.prepare('INSERT INTO monitor_partials (model, version, start, replica, state, updated_at) VALUES (?, ?, ?, ?, ?, ?)');
+      for (const w of windows) put.run(w.model, w.modelVersion, w.start, this.replica, JSON.stringify(w), now);
+    });
+  }
+
+  async loadPartials(model: string, from: number, to: number): Promise<Array<{ state: WindowState; updatedAt: number }>> {
+    return this._db
+      .prepare<[string, string, number], { state: string; updated_at: number }>(
+        'SELECT state, updated_at FROM monitor_partials WHERE model = ? AND replica != ? AND start < ? ORDER BY start, version'
+      )
+      .all(model, this.replica, to)
+      .map((r) => ({ state: JSON.parse(r.state) as WindowState, updatedAt: r.updated_at }))
+      .filter((p) => p.state.start + p.state.seconds * 1000 > from);
+  }
+
+  async partialModels(since: number): Promise<string[]> {
+    return this._db
+      .prepare<[string, number], { model: string }>('SELECT DISTINCT model FROM monitor_partials WHERE replica != ? AND updated_at >= ?')
+      .all(this.replica, since)
+      .map((r) => r.model);
+  }
+
+  async adoptPartials(before: number): Promise<number> {
+    return this._inTransaction(() => {
+      const stale = this._db
+        .prepare<[number], { state: string; replica: string }>('DELETE FROM monitor_partials WHERE updated_at < ? RETURNING state, replica')
+        .all(before);
+      // Saved under the dead replica's name, so that every live one (this one too) reads them again.
+      for (const r of stale) this._saveWindows([JSON.parse(r.state) as WindowState], r.replica);
+      return stale.length;
+    });
+  }
+
+  async windowWrites(after: number): Promise<{ writes: Array<{ model: string; version: number; start: number }>; last: number }> {
+    const writes = this._db
+      .prepare<[number, string], { seq: number; model: string; version: number; start: number }>(
+        'SELECT seq, model, version, start FROM monitor_window_writes WHERE seq > ? AND replica != ? ORDER BY seq'
+      )
+      .all(after, this.replica);
+    const last = this._db.prepare<[], { seq: number | null }>('SELECT MAX(seq) AS seq FROM monitor_window_writes').get()?.seq ?? 0;
+    return { writes: writes.map(({ model, version, start }) => ({ model, version, start })), last };
+  }
+
   async transaction<T>(fn: () => Promise<T>): Promise<T> {
     // One at a time: a second BEGIN on this connection would fail while the first is open.
     const run = this._transactions.then(() => this._runTransaction(fn));
@@ -379,6 +478,9 @@ export class SqliteMonitoringStore implements MonitoringStore {
       // A block that began before the cut no longer describes its hour: its remaining windows are read one by one.
       this._db.prepare('DELETE FROM monitor_blocks WHERE start < ?').run(before);
       this._db.prepare('DELETE FROM monitor_performance WHERE window_start < ?').run(before);
+      this._db.prepare('DELETE FROM monitor_partials WHERE start < ?').run(before);
+      // Replicas read the writes log every few seconds: an hour of it is plenty.
+      this._db.prepare('DELETE FROM monitor_window_writes WHERE at < ?').run(Date.now() - 3600_000);
       this._db.prepare('DELETE FROM monitor_predictions WHERE at < ?').run(before);
       const newest = this._db.prepare<[], { seq: number | null }>('SELECT MAX(seq) AS seq FROM monitor_predictions').get()?.seq;
       if (newest != null) this._db.prepare('DELETE FROM monitor_predictions WHERE seq <= ?').run(newest - maxPredictions);
@@ -401,6 +503,8 @@ export class SqliteMonitoringStore implements MonitoringStore {
   private readonly _putBlock: Statement;
   private readonly _insertPrediction: Statement;
   private readonly _insertPredictions: Statement;
+  private readonly _dropPartial: Statement;
+  private readonly _noteWrite: Statement;
   private readonly _findPrediction: Statement;
   private readonly _markLabelled: Statement;
 }

@@ -113,7 +113,8 @@ export interface WindowUpdate {
   windows: MonitorWindow[];
 }
 
-export type WindowUpdateListener = (updates: readonly WindowUpdate[]) => void;
+/** `elsewhere`: models whose traffic other replicas of the service served since the last call (what alert rules also look at). */
+export type WindowUpdateListener = (updates: readonly WindowUpdate[], elsewhere: readonly string[]) => void;
 
 /** A window's operations as `status` and the live window stream show them, rates over `seconds`. */
 export function opsView(ops: Ops, seconds: number): OpsView {

@@ -67,6 +67,11 @@ export class SqliteAuditLog {
     }).immediate();
   }
 
+  /** The newest entry's id (0 for none): it moves with every change, whichever process made it. */
+  head(): number {
+    return this._db.prepare<[], { id: number }>('SELECT id FROM audit_head').get()?.id ?? 0;
+  }
+
   /** Newest first, of one model or all. */
   entries(filter: { model?: string; limit?: number }): AuditEntry[] {
     const limit = Math.min(Math.max(filter.limit ?? 100, 1), 10_000);

@@ -120,6 +120,11 @@ export class PostgresRegistry implements Registry {
     private readonly _auditLog: PostgresAuditLog
   ) {}
 
+  async changeMark(): Promise<number> {
+    const { rows } = await this._pool.query<{ id: number }>('SELECT id FROM audit_head');
+    return rows[0]?.id ?? 0;
+  }
+
   /** The registry on the service's pool (closed by its owner), its tables and the audit log's migrated. */
   static async open(pool: PostgresPool): Promise<PostgresRegistry> {
     const auditLog = await PostgresAuditLog.open(pool);

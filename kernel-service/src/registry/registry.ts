@@ -184,5 +184,10 @@ export interface Registry {
   audit(filter: { model?: string; limit?: number }): Promise<AuditEntry[]>;
   /** Appends an entry for something that is not a registry change (an alert, new alert rules). */
   appendAudit(actor: Actor, action: string, model: string | null, version: number | null, details: Record<string, unknown>): Promise<void>;
+  /**
+   * A number that moves with every change, whichever replica made it (the newest audit
+   * entry's id): replicas read it to notice changes made through the others.
+   */
+  changeMark(): Promise<number>;
   close(): Promise<void>;
 }

@@ -415,6 +415,10 @@ export class SqliteRegistry implements Registry {
     return this._auditLog.entries(filter);
   }
 
+  async changeMark(): Promise<number> {
+    return this._auditLog.head();
+  }
+
   async appendAudit(actor: Actor, action: string, model: string | null, version: number | null, details: Record<string, unknown>): Promise<void> {
     this._audit(actor, action, model, version, details);
   }

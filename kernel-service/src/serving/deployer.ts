@@ -184,6 +184,23 @@ export class Deployer extends EventEmitter<DeploymentEvents> {
     });
   }
 
+  /**
+   * Serves what the registry now says of a model that another replica changed (replica-sync.ts):
+   * the versions it needs load and warm first, then the routes swap in one step, as for a change
+   * made here. Nothing happens when this process already serves that state.
+   */
+  adopt(model: string): Promise<void> {
+    return this._serialized(model, async () => {
+      const summary = await this._registry.getModel(model);
+      if (!summary || this._applied.get(model) === servedState(summary)) return;
+      for (const record of summary.versions) await this._server.scale(record, record.batching.instances);
+      await this._server.refresh(summary);
+      this._applied.set(model, servedState(summary));
+      const [latest] = await this._registry.audit({ model, limit: 1 });
+      this.emit('change', summary, latest?.action ?? 'sync');
+    });
+  }
+
   /** Tells subscribers that something about the model changed outside a deployment (a validation, a review). */
   async announce(model: string, action: string): Promise<void> {
     const summary = await this._registry.getModel(model);
@@ -206,6 +223,7 @@ export class Deployer extends EventEmitter<DeploymentEvents> {
     const summary = change ? await this._registry.changeDeployment(model, change, actor, details) : current;
     // The routes are rebuilt from the written summary and swapped in one assignment.
     await this._server.refresh(summary);
+    this._applied.set(model, servedState(summary));
     this.emit('change', summary, action);
     return summary;
   }
@@ -259,8 +277,16 @@ export class Deployer extends EventEmitter<DeploymentEvents> {
   }
 
   private readonly _queues = new Map<string, Promise<void>>();
+  /** What this process serves of each model, as servedState gives it (adopt skips what it already serves). */
+  private readonly _applied = new Map<string, string>();
   private readonly _running = new Set<Promise<unknown>>();
   private _closing = false;
+}
+
+/** What of a model's summary decides how it is served: its deployment, and its versions' stages and batching. */
+function servedState(summary: ModelSummary): string {
+  const { updatedAt: _, ...deployment } = summary.deployment;
+  return JSON.stringify([deployment, summary.versions.map((v) => [v.version, v.stage, v.batching])]);
 }
 
 function checkModelName(model: string): void {

@@ -108,19 +108,24 @@ describe('AlertEngine', () => {
   let validated: Record<string, unknown> | null;
   let asked: Array<{ seconds: number; drift: boolean | undefined }>;
 
-  const engine = (slowRulesEveryMs = 0): AlertEngine => {
+  /** A new engine on the store; the one before stops (a restart: it gives the lead up). */
+  let last: AlertEngine | null = null;
+  const engine = (slowRulesEveryMs = 0, replica?: string): AlertEngine => {
+    last?.stop();
     const source = (_model: string, seconds: number, options: { drift?: boolean }): StatusView => {
       asked.push({ seconds, drift: options.drift });
       return current;
     };
-    const e = new AlertEngine(fakeRegistry(validated), store, source, { monitorWindowSeconds: 60, now: () => clock, slowRulesEveryMs });
+    const e = new AlertEngine(fakeRegistry(validated), store, source, { monitorWindowSeconds: 60, now: () => clock, slowRulesEveryMs, ...(replica ? { replica } : {}) });
     e.onAlert((a) => {
       told.push(a);
     });
+    last = e;
     return e;
   };
 
   beforeEach(() => {
+    last = null;
     clock = 1_000_000;
     store = new SqliteAlertStore(':memory:');
     told = [];
@@ -238,6 +243,46 @@ describe('AlertEngine', () => {
     expect(asked).toEqual([{ seconds: 300, drift: false }]);
     clock += 9000;
     expect((await e.evaluate(['m'])).map((a) => a.rule)).toEqual(['drift']);
+  });
+
+  it('should evaluate the rules on one replica of a service, and hand over when it stops or goes silent', async () => {
+    const source = (): StatusView => current;
+    const replica = (name: string): { engine: AlertEngine; told: AlertView[]; elsewhere: AlertView[] } => {
+      const engine = new AlertEngine(fakeRegistry(null), store, source, { monitorWindowSeconds: 60, now: () => clock, slowRulesEveryMs: 0, replica: name });
+      const r = { engine, told: [] as AlertView[], elsewhere: [] as AlertView[] };
+      engine.onAlert((a) => r.told.push(a));
+      engine.onAlertElsewhere((a) => r.elsewhere.push(a));
+      return r;
+    };
+    const a = replica('a');
+    const b = replica('b');
+    current = status({ requests: 100, errors: 50 });
+    await a.engine.evaluate(['m']);
+    await b.engine.evaluate(['m']);
+    expect([a.engine.leading, b.engine.leading]).toEqual([true, false]);
+    expect(a.told.map((x) => x.state)).toEqual(['firing']);
+    expect(b.told).toEqual([]);
+    // The follower hears of the leader's alert (for its own subscribers), once.
+    expect(b.elsewhere.map((x) => x.state)).toEqual(['firing']);
+    await b.engine.evaluate(['m']);
+    expect(b.elsewhere).toHaveLength(1);
+    expect(b.engine.firingModels).toEqual(new Set(['m']));
+
+    // The leader goes silent (its process died): after the lead's time-to-live the other takes over, and resolves.
+    clock += 5_001;
+    current = status({ requests: 100, errors: 0 });
+    await b.engine.evaluate(['m']);
+    expect(b.engine.leading).toBe(true);
+    expect(b.told.map((x) => x.state)).toEqual(['resolved']);
+    await a.engine.evaluate(['m']);
+    expect(a.engine.leading).toBe(false);
+    expect(a.told.map((x) => x.state)).toEqual(['firing']);
+
+    // A leader that stops gives the lead up at once.
+    b.engine.stop();
+    await a.engine.evaluate(['m']);
+    expect(a.engine.leading).toBe(true);
+    a.engine.stop();
   });
 
   it('should ignore models that are not registered', async () => {

@@ -149,7 +149,7 @@ describe('hour blocks', () => {
       expect(blocks.reduce((n, b) => n + b.state.served.requests, 0)).toBe(day().reduce((n, w) => n + w.served.requests, 0));
       const raw = new Database(file, { readonly: true });
       expect(raw.prepare("SELECT name FROM sqlite_master WHERE name = 'monitor_predictions_by_at'").all()).toEqual([]);
-      expect(raw.prepare("SELECT version FROM schema_versions WHERE component = 'monitoring'").get()).toEqual({ version: 3 });
+      expect(raw.prepare("SELECT version FROM schema_versions WHERE component = 'monitoring'").get()).toEqual({ version: 4 });
       raw.close();
     } finally {
       await upgraded.close();
