@@ -85,7 +85,7 @@ export class Service {
         new SqliteCaptureStore(this._db);
         // The worker writes most and checkpoints the WAL; commits here never wait for a checkpoint.
         this._db.pragma('wal_autocheckpoint = 0');
-        const monitor = new Monitor(file, {
+        const monitor = new Monitor({ kind: 'sqlite', file }, {
           windowSeconds: this.options.monitorWindowSeconds,
           retentionMs: this.options.monitorRetentionDays * 24 * 3600 * 1000,
           log

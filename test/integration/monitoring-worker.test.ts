@@ -131,7 +131,7 @@ describe('the monitoring worker', () => {
     await new SqliteRegistry(file).close();
     await new SqliteMonitoringStore(file, mergeWindowStates).close();
     const logged: string[] = [];
-    const monitor = new Monitor(file, { windowSeconds: 1, log: (m: string) => logged.push(m) });
+    const monitor = new Monitor({ kind: 'sqlite', file }, { windowSeconds: 1, log: (m: string) => logged.push(m) });
     const observe = (requestId: string) =>
       monitor.observe({
         model: 'm',

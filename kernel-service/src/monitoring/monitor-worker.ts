@@ -12,6 +12,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { SqliteRegistry } from '../registry/sqlite-registry.js';
+import { type DatabaseLocation, describeLocation } from '../storage/database-location.js';
 import { openDatabase } from '../storage/sqlite-database.js';
 import { type RingBatch, readBatch } from './inference-ring.js';
 import { MonitorState } from './monitor-state.js';
@@ -22,7 +23,7 @@ import { type MonitorWindow, type WindowState, mergeWindowStates } from './windo
 
 /** What the main thread starts the worker with. */
 export interface MonitorWorkerData {
-  file: string;
+  database: DatabaseLocation;
   windowSeconds: number;
   retentionMs: number;
   maxPredictions?: number;
@@ -64,7 +65,8 @@ if (parentPort) {
   const port = parentPort;
   const data = workerData as MonitorWorkerData;
   const post = (message: FromWorker, transfer?: ArrayBuffer[]): void => port.postMessage(message, transfer ?? []);
-  const db = openDatabase(data.file);
+  if (data.database.kind !== 'sqlite') throw new Error(`the monitoring worker cannot open ${describeLocation(data.database)} yet`);
+  const db = openDatabase(data.database.file);
   // Checkpoints run here, on a timer, rather than inside whichever commit crosses the threshold.
   db.pragma('wal_autocheckpoint = 0');
   const store = new SqliteMonitoringStore(db, mergeWindowStates);

@@ -9,6 +9,7 @@
  * and has the worker write its open windows before it exits.
  */
 import { Worker } from 'node:worker_threads';
+import type { DatabaseLocation } from '../storage/database-location.js';
 import type { CaptureQuery, CapturedRequest } from './capture-store.js';
 import type { CapturedTable } from './captured-table.js';
 import type { FeedbackItem } from './feedback.js';
@@ -52,9 +53,9 @@ export class Monitor {
   /** Rows of inferences left out because the worker was too far behind. */
   droppedPredictions = 0;
 
-  /** `file`: the service's SQLite database, already migrated (the worker opens its own connection to it). */
+  /** `database`: the service's database, already migrated (the worker opens its own connection to it). */
   constructor(
-    private readonly _file: string,
+    private readonly _database: DatabaseLocation,
     options: Partial<MonitorOptions> = {}
   ) {
     this.options = { ...DEFAULT_MONITOR_OPTIONS, ...options };
@@ -151,7 +152,7 @@ export class Monitor {
     let queuedNames = 0;
     for (const q of this._queued) if (q.message.type === 'batch') queuedNames += q.message.batch.names.length;
     const data: MonitorWorkerData = {
-      file: this._file,
+      database: this._database,
       windowSeconds: this.options.windowSeconds,
       retentionMs: this.options.retentionMs,
       names: handed.slice(0, handed.length - queuedNames),
