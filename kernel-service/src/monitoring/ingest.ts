@@ -15,6 +15,7 @@ import type { ServiceError } from '../errors.js';
 import type { Tensor } from '../protocol/datatypes.js';
 import type { IntegrityReport } from '../protocol/integrity.js';
 import type { MonitoringStore, PredictionRecord } from './store.js';
+import { add, countsOf, subtract } from './traffic-counts.js';
 import type { TrafficCounts, WindowUpdate, WindowUpdateListener } from './views.js';
 import { type VersionPlan, type VersionPlans, alignDown, categoryOf, inputColumns } from './version-plan.js';
 import { MonitorWindow, type WindowState } from './window.js';
@@ -359,40 +360,6 @@ function accumulateInputs(window: MonitorWindow, plan: VersionPlan, inputs: read
       }
     }
   }
-}
-
-function countsOf(w: MonitorWindow): TrafficCounts {
-  return {
-    requests: w.served.requests,
-    shadowRequests: w.shadow.requests,
-    errors: w.served.errors + w.shadow.errors,
-    rows: w.served.rows + w.shadow.rows,
-    latencyCount: w.served.latency.count + w.shadow.latency.count,
-    latencySum: w.served.latency.sum + w.shadow.latency.sum
-  };
-}
-
-function subtract(a: TrafficCounts, b: TrafficCounts | undefined): TrafficCounts {
-  if (!b) return a;
-  return {
-    requests: a.requests - b.requests,
-    shadowRequests: a.shadowRequests - b.shadowRequests,
-    errors: a.errors - b.errors,
-    rows: a.rows - b.rows,
-    latencyCount: a.latencyCount - b.latencyCount,
-    latencySum: a.latencySum - b.latencySum
-  };
-}
-
-function add(a: TrafficCounts, b: TrafficCounts): TrafficCounts {
-  return {
-    requests: a.requests + b.requests,
-    shadowRequests: a.shadowRequests + b.shadowRequests,
-    errors: a.errors + b.errors,
-    rows: a.rows + b.rows,
-    latencyCount: a.latencyCount + b.latencyCount,
-    latencySum: a.latencySum + b.latencySum
-  };
 }
 
 function rowsOf(inputs: readonly Tensor[]): number {
