@@ -21,9 +21,9 @@ PORT ?= 8765
 LAB_PORT ?= 8888
 
 
-.PHONY: setup build labextension tslab start serve test test-ts test-python test-ui bench clean chromium
+.PHONY: setup build labextension tslab start serve test test-ts test-python test-ui bench clean chromium nginx
 
-setup: $(NODE_STAMP) $(VENV_STAMP) build labextension tslab
+setup: $(NODE_STAMP) $(VENV_STAMP) build labextension tslab nginx
 
 # npm packages (better-sqlite3 compiles on install; onnxruntime-node's GPU download is
 # skipped by .npmrc).
@@ -84,6 +84,14 @@ node_modules/nbdeploy: | $(NODE_STAMP)
 # Debian's Chromium for the browser tests (Playwright's own browser download cannot work here).
 chromium:
 	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
+
+# Debian's nginx for the test of the load balancer in docs/scale-out.md (test/support/nginx.ts
+# starts one of its own in a temp dir, so the packaged site is not used). Installed only when
+# missing, and only as root; others are told what to run.
+nginx:
+	@test -x /usr/sbin/nginx || command -v nginx >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq nginx; \
+	  else echo "nginx is missing (test/integration/nginx.test.ts needs it): run 'sudo apt-get install nginx'" >&2; fi; }
 
 # The service and JupyterLab together, opening a working copy of examples/quickstart.ipynb
 # (in my-notebooks/, ignored by git).
