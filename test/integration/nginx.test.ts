@@ -8,6 +8,7 @@
  * it — with no failed request. nginx missing is a failure that says how to install it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../support/eventually.js';
 import { request } from '../support/http.js';
 import { IRIS_METADATA, fixture, fp32 } from '../support/models.js';
 import { NginxProcess } from '../support/nginx.js';
@@ -47,15 +48,6 @@ async function httpInferences(replica: ServiceProcess): Promise<number> {
   return total;
 }
 
-/** Polls until `check` holds, or fails naming `what`. */
-async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error(`${what} did not happen within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 describe('replicas behind nginx (the config of docs/scale-out.md)', () => {
   it("should carry a notebook's /ws session: register (binary frame), validate, deploy, live events, infer", async () => {
     expect(nginx.config).toContain(`server 127.0.0.1:${replicas[1]!.port} max_fails=1`);
@@ -89,7 +81,7 @@ describe('replicas behind nginx (the config of docs/scale-out.md)', () => {
   it('should pass OIP v2 HTTP traffic to both replicas with no failed request', async () => {
     // The replica that did not take the deploy adopts it (within its 500 ms look and a load).
     for (const replica of replicas) {
-      await eventually(`iris ready on ${replica.url}`, async () => (await request(replica.url, '/v2/models/iris/ready', { token: replica.token })).status === 200);
+      await eventually(`iris ready on ${replica.url}`, async () => ((await request(replica.url, '/v2/models/iris/ready', { token: replica.token })).status === 200 ? true : undefined));
     }
     const before = await Promise.all(replicas.map(httpInferences));
     const token = replicas[0]!.token;
