@@ -6,14 +6,17 @@
  * Inference Protocol v2 HTTP traffic (health, metadata, infer, a body past nginx's default
  * 1 MiB limit) that reaches both replicas — each replica's own /metrics counts part of
  * it — with no failed request. nginx missing is a failure that says how to install it.
+ * And the guide's Prometheus setup on the same replicas: a viewer token made with
+ * `nbdeploy users add` scrapes each replica's /metrics, and exactly one replica leads alerting.
  */
+import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../support/eventually.js';
 import { request } from '../support/http.js';
 import { IRIS_METADATA, fixture, fp32 } from '../support/models.js';
 import { NginxProcess } from '../support/nginx.js';
 import { NotebookClient, tryConnect } from '../support/notebook-client.js';
-import { type ServiceProcess, cleanup, startService } from '../support/service.js';
+import { BIN, ROOT, type ServiceProcess, cleanup, startService } from '../support/service.js';
 
 const IRIS = fixture('iris_classifier.onnx');
 const ROW = [5.1, 3.5, 1.4, 0.2];
@@ -125,5 +128,24 @@ describe('replicas behind nginx (the config of docs/scale-out.md)', () => {
     expect(response.status, response.text.slice(0, 500)).toBe(200);
     const label = response.json().outputs.find((o: { name: string }) => o.name === 'label');
     expect(label.shape).toEqual([100_000]);
+  });
+});
+
+describe('docs/scale-out.md: Prometheus on every replica', () => {
+  it("should scrape each replica's /metrics with a viewer token, one replica leading alerting", async () => {
+    const added = spawnSync(process.execPath, [BIN, 'users', 'add', 'prometheus', '--role', 'viewer', '--state-dir', replicas[0]!.stateDir], { cwd: ROOT, encoding: 'utf8' });
+    expect(added.status, added.stderr).toBe(0);
+    const token = added.stdout.trim();
+    const leaders = await eventually('one alert leader among the replicas', async () => {
+      const flags = await Promise.all(
+        replicas.map(async (replica) => {
+          const response = await request(replica.url, '/metrics', { token });
+          expect(response.status, response.text).toBe(200);
+          return Number(/^nbdeploy_alert_leader (\d+)$/m.exec(response.text)?.[1]);
+        })
+      );
+      return flags.reduce((a, b) => a + b, 0) === 1 ? flags : undefined;
+    });
+    expect([...leaders].sort()).toEqual([0, 1]);
   });
 });
