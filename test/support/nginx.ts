@@ -153,12 +153,20 @@ export class NginxProcess {
     throw new Error(`nginx did not start with the config of docs/scale-out.md:\n${lastLog}`);
   }
 
+  /** Sends a signal to this nginx's master process (by pid), unless it has exited. */
+  signal(signal: NodeJS.Signals): void {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    try {
+      process.kill(this.child.pid!, signal);
+    } catch {
+      // (it exited between the check and the signal)
+    }
+  }
+
   /** Stops nginx by its pid (SIGTERM: a fast shutdown), SIGKILL if it has not exited within `graceMs`. */
   async stop(graceMs = 10_000): Promise<void> {
-    if (this.child.exitCode === null && this.child.signalCode === null) process.kill(this.child.pid!, 'SIGTERM');
-    const timer = setTimeout(() => {
-      if (this.child.exitCode === null && this.child.signalCode === null) process.kill(this.child.pid!, 'SIGKILL');
-    }, graceMs);
+    this.signal('SIGTERM');
+    const timer = setTimeout(() => this.signal('SIGKILL'), graceMs);
     await this.exited;
     clearTimeout(timer);
     rmSync(this.prefix, { recursive: true, force: true });
@@ -198,5 +206,5 @@ const running = new Set<NginxProcess>();
 
 // Should the test process itself end abruptly, its nginx must not outlive it.
 process.once('exit', () => {
-  for (const nginx of running) if (nginx.child.exitCode === null) process.kill(nginx.child.pid!, 'SIGTERM');
+  for (const nginx of running) nginx.signal('SIGTERM');
 });
