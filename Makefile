@@ -21,9 +21,9 @@ PORT ?= 8765
 LAB_PORT ?= 8888
 
 
-.PHONY: setup build labextension tslab start serve test lint test-ts test-python test-ui bench clean chromium postgresql
+.PHONY: setup build labextension tslab start serve test lint test-ts test-python test-ui bench clean chromium postgresql nginx
 
-setup: $(NODE_STAMP) $(VENV_STAMP) build labextension tslab postgresql
+setup: $(NODE_STAMP) $(VENV_STAMP) build labextension tslab
 
 # npm packages (better-sqlite3 compiles on install; onnxruntime-node's GPU download is
 # skipped by .npmrc).
@@ -93,6 +93,14 @@ postgresql:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq postgresql; \
 	  else echo "PostgreSQL is missing (the storage tests need it): run 'sudo apt-get install postgresql'" >&2; fi; }
 
+# Debian's nginx for the test of the load balancer in docs/scale-out.md (test/support/nginx.ts
+# starts one of its own in a temp dir, so the packaged site is not used). Installed only when
+# missing, and only as root; others are told what to run.
+nginx:
+	@test -x /usr/sbin/nginx || command -v nginx >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq nginx; \
+	  else echo "nginx is missing (test/integration/nginx.test.ts needs it): run 'sudo apt-get install nginx'" >&2; fi; }
+
 # The service and JupyterLab together, opening a working copy of examples/quickstart.ipynb
 # (in my-notebooks/, ignored by git).
 start: setup
@@ -101,7 +109,7 @@ start: setup
 serve: setup
 	node bin/nbdeploy.js serve --port $(PORT)
 
-test: setup
+test: setup postgresql nginx
 	$(MAKE) lint test-ts test-python test-ui
 
 # typescript-eslint with type information, only for promises nobody awaits or misplaced (eslint.config.js).

@@ -23,12 +23,14 @@ export interface ConnectOptions {
   tokenInQuery?: boolean;
   origin?: string;
   headers?: Record<string, string>;
+  /** Another address of the service's /ws, e.g. through a load balancer (default: the service's own). */
+  wsUrl?: string;
 }
 
 function socketOptions(service: ServiceProcess, options: ConnectOptions): { url: string; init: WebSocket.ClientOptions } {
   const token = options.token === undefined ? service.token : options.token;
   const headers: Record<string, string> = { ...options.headers };
-  let url = service.wsUrl;
+  let url = options.wsUrl ?? service.wsUrl;
   if (token !== null && options.tokenInQuery) url += `?token=${encodeURIComponent(token)}`;
   else if (token !== null) headers.authorization = `Bearer ${token}`;
   const init: WebSocket.ClientOptions = { headers, perMessageDeflate: false };

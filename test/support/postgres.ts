@@ -3,7 +3,7 @@
  * `postgres` on a free loopback port with trust auth on 127.0.0.1 and fsync off, stopped by the
  * pid it started. initdb and postgres refuse to run as root, so as root they run as the
  * `postgres` user (spawned with its uid/gid, as `runuser -u postgres` would, so the pid is the
- * postmaster's own); otherwise as the current user. Nothing is installed here: `make setup`
+ * postmaster's own); otherwise as the current user. Nothing is installed here: `make test` (its `postgresql` step)
  * installs Debian's postgresql, and a missing one fails with a message that says so.
  *
  *   const postgres = usePostgres();          // in a test file: beforeAll starts, afterAll stops
@@ -47,7 +47,7 @@ export function postgresBinDir(): string {
   if (!found) {
     throw new Error(
       'PostgreSQL is not installed (no initdb and postgres under `pg_config --bindir` or /usr/lib/postgresql/*/bin): ' +
-        "run `make setup` as root (it installs Debian's postgresql) or `apt-get install postgresql`"
+        "run `make postgresql` as root (`make test` does; it installs Debian's postgresql) or `apt-get install postgresql`"
     );
   }
   return found;
