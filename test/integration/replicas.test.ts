@@ -146,6 +146,24 @@ describe('replicas of one service', () => {
     expect(status.performance).toMatchObject({ labelled: ids.length, accuracy: 1 });
   });
 
+  it("should stream another replica's traffic to a notebook subscribed on this one", async () => {
+    const watcher = await NotebookClient.connect(replicas[2]!);
+    try {
+      await watcher.call({ type: 'subscribe', model: 'iris' });
+      for (let n = 0; n < 15; n++) expect((await infer(clients[0]!, `live-${n}`)).type).toBe('infer_result');
+      // Served by the first replica only: the third hears of it from the windows the first publishes.
+      let streamed = 0;
+      while (streamed < 15) {
+        const stats = await watcher.nextUnsolicited((m) => m.type === 'event' && m.kind === 'stats', 15_000);
+        streamed += stats.data.versions.reduce((sum: number, v: { requests: number }) => sum + v.requests, 0);
+      }
+      const window = await watcher.nextUnsolicited((m) => m.type === 'event' && m.kind === 'window', 15_000);
+      expect(window.data.ops.requests).toBeGreaterThanOrEqual(15);
+    } finally {
+      await watcher.close();
+    }
+  });
+
   it('should post each alert to the webhook once, and hand alerting over when the leader dies', async () => {
     await clients[0]!.call({
       type: 'set_alert_rules',

@@ -170,15 +170,6 @@ export class MonitorState {
     return { requests, truth: Object.fromEntries(await this._capture.truthOf(query.model, keys)) };
   }
 
-  /** Models whose windows other replicas published in the last few seconds. */
-  async modelsElsewhere(): Promise<string[]> {
-    try {
-      return await this._store.partialModels(this.options.now() - 3000);
-    } catch {
-      return [];
-    }
-  }
-
   /**
    * The model's open windows — this replica's and those the others published — and where its
    * settled windows end: at the oldest window still open anywhere. Caches first forget the

@@ -14,6 +14,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { SqliteRegistry } from '../registry/sqlite-registry.js';
 import { type DatabaseLocation, describeLocation } from '../storage/database-location.js';
 import { openDatabase } from '../storage/sqlite-database.js';
+import { FleetUpdates } from './fleet-updates.js';
 import { type RingBatch, readBatch } from './inference-ring.js';
 import { MonitorState } from './monitor-state.js';
 import { SqliteMonitoringStore } from './store.js';
@@ -81,19 +82,25 @@ if (parentPort) {
     },
     new SqliteCaptureStore(db)
   );
+  // The updates as the whole service's traffic: the other replicas' open windows merged in (in order, one at a time).
+  const fleet = new FleetUpdates(store);
+  let publishing = Promise.resolve();
   state.onUpdate((updates) => {
-    void state.modelsElsewhere().then((elsewhere) =>
-      post({
-      type: 'updates',
-      updates: updates.map((u) => ({
-        model: u.model,
-        windowSeconds: u.windowSeconds,
-        versions: u.versions.map((v) => ({ version: v.version, window: opsOnly(v.window), added: v.added })),
-        windows: u.windows.map(opsOnly)
-      })),
-      elsewhere
-    })
-    );
+    publishing = publishing
+      .then(() => fleet.merge(updates, data.windowSeconds, Date.now()))
+      .then(({ updates: merged, elsewhere }) =>
+        post({
+          type: 'updates',
+          updates: merged.map((u) => ({
+            model: u.model,
+            windowSeconds: u.windowSeconds,
+            versions: u.versions.map((v) => ({ version: v.version, window: opsOnly(v.window), added: v.added })),
+            windows: u.windows.map(opsOnly)
+          })),
+          elsewhere
+        })
+      )
+      .catch((error: Error) => post({ type: 'log', message: `monitoring: the live window stream could not merge the other replicas' windows: ${error.message}` }));
   });
   const names = [...data.names];
   const checkpoints = setInterval(() => {
