@@ -9,6 +9,7 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { hashToken } from './people/tokens.js';
+import { isProcessAlive } from './process-alive.js';
 
 export const SERVICE_NOTE = 'service.json';
 
@@ -41,14 +42,5 @@ export function readServiceNote(stateDir: string): ServiceNote | null {
   } catch {
     return null;
   }
-  return typeof note.pid === 'number' && isAlive(note.pid) ? note : null;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  return typeof note.pid === 'number' && isProcessAlive(note.pid) ? note : null;
 }

@@ -8,6 +8,7 @@
  */
 import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
+import { isProcessAlive } from './process-alive.js';
 
 export const LOCK_FILE = 'service.lock';
 
@@ -35,7 +36,7 @@ export class StateLock {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       }
       const holder = readLock(file);
-      if (holder && isAlive(holder.pid)) {
+      if (holder && (holder.pid === process.pid || isProcessAlive(holder.pid))) {
         throw new Error(
           `the state dir ${stateDir} is in use by another nbdeploy service (pid ${holder.pid}, since ${holder.since}); ` +
             'give each service its own --state-dir, or start this one with --join to serve as a replica of that service'
@@ -59,16 +60,5 @@ function readLock(file: string): LockNote | null {
     return Number.isInteger(note.pid) ? note : null;
   } catch {
     return null;
-  }
-}
-
-function isAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: alive, owned by someone else.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

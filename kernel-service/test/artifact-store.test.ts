@@ -55,4 +55,16 @@ describe('FolderArtifactStore', () => {
     expect(readdirSync(root)).toEqual([kept.key]);
     expect(existsSync(path.join(await store.localFolder(kept.key), MODEL_FILE))).toBe(true);
   });
+
+  it("should leave the temporary folder of another live process (a replica registering now), not a dead one's", async () => {
+    const root = tempRoot();
+    const store = new FolderArtifactStore(root);
+    // The test runner's parent is alive; pid 2^22 + 1 is above Linux's pid_max, so never alive.
+    const live = `.tmp-${process.ppid}-0011223344556677`;
+    const dead = `.tmp-${2 ** 22 + 1}-8899aabbccddeeff`;
+    mkdirSync(path.join(root, live));
+    mkdirSync(path.join(root, dead));
+    expect(await store.sweep(new Set())).toEqual([dead]);
+    expect(readdirSync(root)).toEqual([live]);
+  });
 });

@@ -9,6 +9,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { isProcessAlive } from '../process-alive.js';
 
 export const MODEL_FILE = 'model.onnx';
 
@@ -57,7 +58,8 @@ export class FolderArtifactStore implements ArtifactStore {
 
   /** A new temporary folder's path (not created): commit renames it under its key, sweep removes it when left behind. */
   temporaryFolder(): string {
-    return path.join(this._root, `.tmp-${randomBytes(8).toString('hex')}`);
+    // The writer's pid in the name: a sweep leaves the folders of a live process (another replica registering now).
+    return path.join(this._root, `.tmp-${process.pid}-${randomBytes(8).toString('hex')}`);
   }
 
   /** Whether the artifact is here. */
@@ -113,13 +115,19 @@ export class FolderArtifactStore implements ArtifactStore {
   async sweep(keep: ReadonlySet<string>): Promise<string[]> {
     const removed: string[] = [];
     for (const entry of await readdir(this._root)) {
-      if (entry.startsWith('.tmp-') || !keep.has(entry)) {
+      if (entry.startsWith('.tmp-') ? !isBeingWritten(entry) : !keep.has(entry)) {
         await rm(path.join(this._root, entry), { recursive: true, force: true });
         removed.push(entry);
       }
     }
     return removed;
   }
+}
+
+/** Whether a temporary folder's writer (its pid, in the name) is another process still running. */
+function isBeingWritten(entry: string): boolean {
+  const pid = Number(/^\.tmp-(\d+)-/.exec(entry)?.[1]);
+  return Number.isInteger(pid) && pid !== process.pid && isProcessAlive(pid);
 }
 
 function digest(parts: readonly Uint8Array[]): string {
