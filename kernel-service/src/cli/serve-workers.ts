@@ -89,7 +89,8 @@ export async function runWorkers(options: WorkersOptions): Promise<void> {
         new Promise<void>((resolve) => {
           if (!worker || worker.isDead()) return resolve();
           worker.once('exit', () => resolve());
-          if (worker.isConnected()) worker.send({ nbdeploy: 'stop' } satisfies WorkerMessage);
+          // One still starting (restarted a moment ago) serves nothing yet and listens to no message: SIGTERM ends it.
+          if (listening.has(worker) && worker.isConnected()) worker.send({ nbdeploy: 'stop' } satisfies WorkerMessage);
           else worker.process.kill('SIGTERM');
         })
     );
