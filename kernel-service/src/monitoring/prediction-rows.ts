@@ -3,7 +3,7 @@
  * which logged keys a feedback key finds (`<id>#0` also finds a single-row request logged
  * as `<id>`, and `<id>` one logged as `<id>#0`).
  */
-import type { PredictionRecord } from './store.js';
+import type { PredictionRecord } from './monitoring-store.js';
 
 /** A row of `monitor_predictions`, as either backend reads it. */
 export interface PredictionRow {
