@@ -2,9 +2,9 @@
  * Where captured requests are kept: a sample of served requests (a deployment's `capture`),
  * each with its inputs and answers as tensors, until its retention ends. Features flagged as
  * personal data arrive here already hashed (capture.ts) with the secret salt this store keeps.
- * An interface (its methods answer promises), so that a PostgreSQL implementation can follow
- * the embedded SQLite one, which shares the service's database (its own tables, schema
- * component `capture`).
+ * An interface (its methods answer promises) with two implementations: SQLite (here, in the
+ * service's database file) and PostgreSQL (postgres-capture-store.ts); their own tables, schema
+ * component `capture` on both. The row mapping both read with is here too.
  */
 import { randomBytes } from 'node:crypto';
 import type Database from 'better-sqlite3';
@@ -97,12 +97,13 @@ const MIGRATIONS: Migration[] = [
    );`
 ];
 
-interface Row {
+/** A row of `captured_requests`, as either backend reads it (SQLite's flag is 0/1, PostgreSQL's a boolean). */
+export interface CapturedRow {
   model: string;
   version: number;
   request_id: string;
   at: number;
-  shadow: number;
+  shadow: number | boolean;
   rows: number;
   latency_ms: number;
   expires_at: number;
@@ -137,7 +138,7 @@ export class SqliteCaptureStore implements CaptureStore {
 
   async read(query: CaptureQuery): Promise<CapturedRequest[]> {
     const version = query.version === undefined ? '' : ' AND version = ?';
-    const statement = this._db.prepare<Array<string | number>, Row>(
+    const statement = this._db.prepare<Array<string | number>, CapturedRow>(
       `SELECT model, version, request_id, at, shadow, rows, latency_ms, expires_at, inputs, outputs FROM captured_requests
        WHERE model = ? AND shadow = ? AND at >= ? AND at < ?${version} ORDER BY at, seq`
     );
@@ -148,18 +149,7 @@ export class SqliteCaptureStore implements CaptureStore {
     for (const row of statement.iterate(...params)) {
       if (rows >= query.maxRows) break;
       rows += row.rows;
-      out.push({
-        model: row.model,
-        version: row.version,
-        requestId: row.request_id,
-        at: row.at,
-        shadow: row.shadow === 1,
-        rows: row.rows,
-        latencyMs: row.latency_ms,
-        expiresAt: row.expires_at,
-        inputs: JSON.parse(row.inputs) as CapturedTensor[],
-        outputs: JSON.parse(row.outputs) as CapturedTensor[]
-      });
+      out.push(toCapturedRequest(row));
     }
     return out;
   }
@@ -208,8 +198,23 @@ export class SqliteCaptureStore implements CaptureStore {
   private _salt: Buffer | null = null;
 }
 
+export function toCapturedRequest(row: CapturedRow): CapturedRequest {
+  return {
+    model: row.model,
+    version: row.version,
+    requestId: row.request_id,
+    at: row.at,
+    shadow: row.shadow === 1 || row.shadow === true,
+    rows: row.rows,
+    latencyMs: row.latency_ms,
+    expiresAt: row.expires_at,
+    inputs: JSON.parse(row.inputs) as CapturedTensor[],
+    outputs: JSON.parse(row.outputs) as CapturedTensor[]
+  };
+}
+
 /** The request id of a feedback key: `<id>#<row>` names a row of a request of several rows. */
-function requestIdOf(key: string): string {
+export function requestIdOf(key: string): string {
   const hash = key.lastIndexOf('#');
   return hash > 0 && /^\d+$/.test(key.slice(hash + 1)) ? key.slice(0, hash) : key;
 }

@@ -1,26 +1,25 @@
 /**
  * The monitoring worker thread: everything monitoring does besides the request path's append
  * to the ring (inference-ring.ts). It reads the batches the main thread hands it into the
- * windows, writes the predictions log and the closed windows with its own SQLite connection
- * (WAL, beside the main thread's), runs the WAL checkpoints, answers `status`, the series and
+ * windows, writes the predictions log and the closed windows with its own connection
+ * (monitor-storage.ts: SQLite beside the main thread's, or a small PostgreSQL pool), runs
+ * SQLite's WAL checkpoints, answers `status`, the series and
  * the feedback join from cached settled windows, keeps the captured requests and reads them
  * back, and tells the main thread once a second what the windows took (the live window
  * stream and the alert rules, which stay there).
  *
  * Messages are handled in the order they arrive, so a query or a feedback join sees every
- * inference handed over before it; queries and joins run one at a time.
+ * inference handed over before it; queries and joins run one at a time. Those that arrive
+ * while the storage opens (PostgreSQL's is asynchronous) wait for it, in order.
  */
-import { parentPort, workerData } from 'node:worker_threads';
-import { SqliteRegistry } from '../registry/sqlite-registry.js';
-import { type DatabaseLocation, describeLocation } from '../storage/database-location.js';
-import { openDatabase } from '../storage/sqlite-database.js';
+import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
+import type { DatabaseLocation } from '../storage/database-location.js';
 import { FleetUpdates } from './fleet-updates.js';
 import { type RingBatch, readBatch } from './inference-ring.js';
+import { type MonitorStorage, openMonitorStorage } from './monitor-storage.js';
 import { MonitorState } from './monitor-state.js';
-import { SqliteMonitoringStore } from './store.js';
-import { SqliteCaptureStore } from './capture-store.js';
 import type { WindowUpdate } from './views.js';
-import { type MonitorWindow, type WindowState, mergeWindowStates } from './window.js';
+import type { MonitorWindow, WindowState } from './window.js';
 
 /** What the main thread starts the worker with. */
 export interface MonitorWorkerData {
@@ -66,24 +65,33 @@ if (parentPort) {
   const port = parentPort;
   const data = workerData as MonitorWorkerData;
   const post = (message: FromWorker, transfer?: ArrayBuffer[]): void => port.postMessage(message, transfer ?? []);
-  if (data.database.kind !== 'sqlite') throw new Error(`the monitoring worker cannot open ${describeLocation(data.database)} yet`);
-  const db = openDatabase(data.database.file);
-  // Checkpoints run here, on a timer, rather than inside whichever commit crosses the threshold.
-  db.pragma('wal_autocheckpoint = 0');
-  const store = new SqliteMonitoringStore(db, mergeWindowStates);
+  // Until the storage is open, messages wait here in arrival order.
+  const early: ToWorker[] = [];
+  let handle = (message: ToWorker): void => void early.push(message);
+  port.on('message', (message: ToWorker) => handle(message));
+  // A storage that cannot be opened ends the worker with the error (the main thread logs it and restarts the worker).
+  void openMonitorStorage(data.database).then((storage) => {
+    handle = serve(port, data, storage, post);
+    for (const message of early.splice(0)) handle(message);
+    post({ type: 'ready' });
+  });
+}
+
+/** Runs monitoring on the open storage; returns the handler of the main thread's messages. */
+function serve(port: MessagePort, data: MonitorWorkerData, storage: MonitorStorage, post: (message: FromWorker, transfer?: ArrayBuffer[]) => void): (message: ToWorker) => void {
   const state = new MonitorState(
-    new SqliteRegistry(db),
-    store,
+    storage.registry,
+    storage.store,
     {
       windowSeconds: data.windowSeconds,
       retentionMs: data.retentionMs,
       ...(data.maxPredictions !== undefined ? { maxPredictions: data.maxPredictions } : {}),
       log: (message) => post({ type: 'log', message })
     },
-    new SqliteCaptureStore(db)
+    storage.captures
   );
   // The updates as the whole service's traffic: the other replicas' open windows merged in (in order, one at a time).
-  const fleet = new FleetUpdates(store);
+  const fleet = new FleetUpdates(storage.store);
   let publishing = Promise.resolve();
   state.onUpdate((updates) => {
     publishing = publishing
@@ -103,27 +111,28 @@ if (parentPort) {
       .catch((error: Error) => post({ type: 'log', message: `monitoring: the live window stream could not merge the other replicas' windows: ${error.message}` }));
   });
   const names = [...data.names];
-  const checkpoints = setInterval(() => {
+  const checkpoint = (): void => {
     try {
-      store.checkpoint();
+      storage.checkpoint?.();
     } catch (error) {
       post({ type: 'log', message: `monitoring: WAL checkpoint failed: ${(error as Error).message}` });
     }
-  }, data.checkpointMs);
+  };
+  const checkpoints = storage.checkpoint ? setInterval(checkpoint, data.checkpointMs) : null;
 
   /** Queries, joins and the close, one at a time in arrival order (batches are read at once, in order). */
   let queries: Promise<void> = Promise.resolve();
   const answer = async (message: Exclude<ToWorker, { type: 'batch' }>): Promise<void> => {
     if (message.type === 'close') {
-      clearInterval(checkpoints);
+      if (checkpoints) clearInterval(checkpoints);
       let error: string | undefined;
       try {
         await state.close();
-        store.checkpoint();
+        storage.checkpoint?.();
       } catch (e) {
         error = (e as Error).message;
       }
-      db.close();
+      await storage.close().catch((e: unknown) => (error ??= (e as Error).message));
       post({ type: 'reply', id: message.id, error });
       port.close();
       return;
@@ -145,7 +154,7 @@ if (parentPort) {
     }
   };
 
-  port.on('message', (message: ToWorker) => {
+  return (message: ToWorker) => {
     if (message.type === 'batch') {
       // Observed now, so that a query or join that arrives after it sees it.
       for (const event of readBatch(message.batch, names)) state.observe(event);
@@ -156,6 +165,5 @@ if (parentPort) {
     queries = queries
       .then(() => answer(message))
       .catch((error: unknown) => post({ type: 'log', message: `monitoring: ${message.type} failed: ${(error as Error).message}` }));
-  });
-  post({ type: 'ready' });
+  };
 }

@@ -1,106 +1,21 @@
 /**
- * Where monitoring keeps what outlives memory: closed windows (JSON, sketches and samples
- * included, so they merge later), the hour blocks (every window of an hour merged, kept as
- * windows are saved, so that a long span merges a block per hour), the predictions log that
- * delayed ground truth joins, performance per window, and the concept-drift detectors' states.
- * An interface (its methods answer promises), so that a PostgreSQL implementation can follow
- * the embedded SQLite one, which shares the service's database (its own tables, schema
- * component `monitoring`).
+ * The monitoring store in SQLite (the `MonitoringStore` interface: monitoring-store.ts), in
+ * the service's database file beside the registry (its own tables, schema component
+ * `monitoring`); synchronous inside (better-sqlite3), its methods `async`.
  */
 import type Database from 'better-sqlite3';
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import { type Migration, type SqliteDatabase, migrate, openDatabase, versionInTable } from '../storage/sqlite-database.js';
 import { type PerformanceState, emptyPerformance } from './accumulators.js';
+import { type DetectorRecord, type MonitoringStore, type PredictionRecord, newReplicaId } from './monitoring-store.js';
+import { PREDICTION_COLUMNS, type PredictionRow, loggedKeysOf, predictionValues, toPrediction } from './prediction-rows.js';
+import { BLOCK_SECONDS, type MergeWindows, addToBlock, asBlock, blockAdditions, blockStart, mergedBlock } from './window-blocks.js';
 import type { WindowState } from './window.js';
 
-/** One served row, as the predictions log keeps it. */
-export interface PredictionRecord {
-  model: string;
-  /** `<request_id>#<row>`, or `<request_id>` for a single-row request. */
-  key: string;
-  version: number;
-  /** Start of the window the prediction belongs to (ms since the epoch). */
-  windowStart: number;
-  label: string | null;
-  /** The positive class's score (binary classifiers). */
-  score: number | null;
-  value: number | null;
-  at: number;
-}
+// What the callers of the monitoring store import from here since before the interface had a file of its own.
+export { type DetectorRecord, type MonitoringStore, type PredictionRecord, newReplicaId } from './monitoring-store.js';
+export { BLOCK_SECONDS, blockStart } from './window-blocks.js';
 
-export interface DetectorRecord {
-  state: unknown;
-  /** When it last detected drift (ms), or null. */
-  detectedAt: number | null;
-}
-
-/** Blocks are this long: one per hour of windows. */
-export const BLOCK_SECONDS = 3600;
-
-/** The start of the block a window starting at `start` (ms) belongs to. */
-export function blockStart(start: number): number {
-  return Math.floor(start / (BLOCK_SECONDS * 1000)) * BLOCK_SECONDS * 1000;
-}
-
-export interface MonitoringStore {
-  /**
-   * Saves windows; a window already stored under the same (model, version, start) is merged
-   * with. Each window is also merged into its hour's block.
-   */
-  saveWindows(windows: readonly WindowState[]): Promise<void>;
-  /** Windows of the model that overlap [from, to) (ms). */
-  loadWindows(model: string, from: number, to: number): Promise<WindowState[]>;
-  /** Which windows of the model overlap [from, to), without their states (cheap). */
-  windowKeys(model: string, from: number, to: number): Promise<Array<{ version: number; start: number }>>;
-  loadWindow(model: string, version: number, start: number): Promise<WindowState | undefined>;
-  /**
-   * The hour blocks of the model whose hour lies within [from, to): per version, every window
-   * that started in the hour merged (its `start` is the first window's start). Only hours whose
-   * windows are all stored describe the hour whole.
-   */
-  loadBlocks(model: string, from: number, to: number): Promise<Array<{ block: number; state: WindowState }>>;
-  appendPredictions(rows: readonly PredictionRecord[]): Promise<void>;
-  /**
-   * The logged predictions of these keys not joined to ground truth yet, marked as joined
-   * now (so that feedback repeated for one id counts once). A key `<id>#0` also finds a
-   * single-row request logged as `<id>`, and `<id>` one logged as `<id>#0`.
-   */
-  claimPredictions(model: string, keys: readonly string[]): Promise<Array<{ key: string; prediction: PredictionRecord }>>;
-  /** Adds to the performance state of (model, version, window start). */
-  updatePerformance(model: string, version: number, windowStart: number, update: (state: PerformanceState) => void): Promise<void>;
-  loadPerformance(model: string, version: number, from: number, to: number): Promise<PerformanceState[]>;
-  loadDetector(model: string, version: number): Promise<DetectorRecord | undefined>;
-  saveDetector(model: string, version: number, record: DetectorRecord): Promise<void>;
-  /**
-   * Replicas of one service: this replica's open windows as they stand now (replacing what it
-   * published before), so that the others' `status` and charts count its traffic before the
-   * windows close. A window saved by `saveWindows` leaves the replica's partials in the same
-   * transaction: its traffic is counted in one place at any moment.
-   */
-  savePartials(windows: readonly WindowState[], now: number): Promise<void>;
-  /** The open windows other replicas published for the model that overlap [from, to), with when each was published. */
-  loadPartials(model: string, from: number, to: number): Promise<Array<{ state: WindowState; updatedAt: number }>>;
-  /** Models whose windows other replicas published since `since` (ms). */
-  partialModels(since: number): Promise<string[]>;
-  /**
-   * Windows a replica stopped publishing before `before` (ms; its process died) are saved as
-   * closed windows, once whichever replica asks first: what it served is not lost.
-   */
-  adoptPartials(before: number): Promise<number>;
-  /** Windows other replicas saved after the write `after` (a sequence number; 0 at first), and the newest sequence number. */
-  windowWrites(after: number): Promise<{ writes: Array<{ model: string; version: number; start: number }>; last: number }>;
-  /**
-   * Runs `fn` in one transaction: the store calls it makes (and awaits) commit together, or
-   * none of them when it throws. Transactions run one at a time.
-   */
-  transaction<T>(fn: () => Promise<T>): Promise<T>;
-  /** Drops what is older than `before` (ms), and the oldest predictions past `maxPredictions`. */
-  prune(before: number, maxPredictions: number): Promise<void>;
-  close(): Promise<void>;
-}
-
-function migrations(mergeWindows: (stored: WindowState, added: WindowState) => WindowState): Migration[] {
+function migrations(mergeWindows: MergeWindows): Migration[] {
   return [
     `CREATE TABLE monitor_windows (
        model TEXT NOT NULL,
@@ -190,36 +105,11 @@ function migrations(mergeWindows: (stored: WindowState, added: WindowState) => W
   ];
 }
 
-/** A window as the first of its block. */
-function asBlock(w: WindowState): WindowState {
-  return { ...w, seconds: BLOCK_SECONDS };
-}
-
-function addToBlock(block: WindowState, w: WindowState, mergeWindows: (stored: WindowState, added: WindowState) => WindowState): WindowState {
-  return { ...mergeWindows(block, w), start: Math.min(block.start, w.start), seconds: BLOCK_SECONDS };
-}
-
-/** A name for this process among a service's replicas: host, pid and a random part (pids are reused). */
-export function newReplicaId(): string {
-  return `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
-}
-
 /** Rows per multi-row INSERT into the predictions log (8 parameters each, far below SQLite's limit). */
 const INSERT_ROWS = 50;
 
 type Statement = Database.Statement;
 
-interface PredictionRow {
-  seq: number;
-  model: string;
-  key: string;
-  version: number;
-  window_start: number;
-  label: string | null;
-  score: number | null;
-  value: number | null;
-  at: number;
-}
 
 export class SqliteMonitoringStore implements MonitoringStore {
   private readonly _db: SqliteDatabase;
@@ -228,7 +118,7 @@ export class SqliteMonitoringStore implements MonitoringStore {
   /** A database file, or a connection it shares (closed by its owner); `replica` names this process among the service's replicas. */
   constructor(
     database: string | SqliteDatabase,
-    private readonly _mergeWindows: (stored: WindowState, added: WindowState) => WindowState,
+    private readonly _mergeWindows: MergeWindows,
     readonly replica: string = newReplicaId()
   ) {
     this._owned = typeof database === 'string';
@@ -240,10 +130,10 @@ export class SqliteMonitoringStore implements MonitoringStore {
        ON CONFLICT (model, start, version) DO UPDATE SET state = excluded.state, seconds = excluded.seconds`
     );
     this._insertPrediction = this._db.prepare(
-      'INSERT INTO monitor_predictions (model, key, version, window_start, label, score, value, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'
+      `INSERT INTO monitor_predictions (${PREDICTION_COLUMNS.join(', ')}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
     );
     this._insertPredictions = this._db.prepare(
-      `INSERT INTO monitor_predictions (model, key, version, window_start, label, score, value, at) VALUES ${Array(INSERT_ROWS).fill('(?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`
+      `INSERT INTO monitor_predictions (${PREDICTION_COLUMNS.join(', ')}) VALUES ${Array(INSERT_ROWS).fill('(?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`
     );
     this._getBlock = this._db.prepare('SELECT state FROM monitor_blocks WHERE model = ? AND start = ? AND version = ?');
     this._putBlock = this._db.prepare(
@@ -263,22 +153,17 @@ export class SqliteMonitoringStore implements MonitoringStore {
   /** Saves windows that `replica` served (this one's, or those of a replica that died). */
   private _saveWindows(windows: readonly WindowState[], replica: string): void {
     this._inTransaction(() => {
-      const blocks = new Map<string, WindowState>();
       for (const w of windows) {
         const stored = this._getWindow.get(w.model, w.start, w.modelVersion) as { state: string } | undefined;
         const state = stored ? this._mergeWindows(JSON.parse(stored.state) as WindowState, w) : w;
         this._putWindow.run(w.model, w.modelVersion, w.start, w.seconds, JSON.stringify(state));
         this._dropPartial.run(w.model, w.modelVersion, w.start, replica);
         this._noteWrite.run(w.model, w.modelVersion, w.start, replica, Date.now());
-        // What the window adds (not its merged state) goes into the block, which already has the rest.
-        const key = `${w.model}\u0000${w.modelVersion}\u0000${blockStart(w.start)}`;
-        const block = blocks.get(key);
-        blocks.set(key, block ? addToBlock(block, w, this._mergeWindows) : asBlock(w));
       }
-      for (const added of blocks.values()) {
+      for (const added of blockAdditions(windows, this._mergeWindows)) {
         const start = blockStart(added.start);
         const stored = this._getBlock.get(added.model, start, added.modelVersion) as { state: string } | undefined;
-        const state = stored ? addToBlock(JSON.parse(stored.state) as WindowState, added, this._mergeWindows) : added;
+        const state = mergedBlock(stored && (JSON.parse(stored.state) as WindowState), added, this._mergeWindows);
         this._putBlock.run(added.model, added.modelVersion, start, JSON.stringify(state));
       }
     });
@@ -322,16 +207,10 @@ export class SqliteMonitoringStore implements MonitoringStore {
       const values: Array<string | number | null> = [];
       for (; i + INSERT_ROWS <= rows.length; i += INSERT_ROWS) {
         values.length = 0;
-        for (let j = i; j < i + INSERT_ROWS; j++) {
-          const r = rows[j]!;
-          values.push(r.model, r.key, r.version, r.windowStart, r.label, r.score, r.value, r.at);
-        }
+        for (let j = i; j < i + INSERT_ROWS; j++) values.push(...predictionValues(rows[j]!));
         this._insertPredictions.run(values);
       }
-      for (; i < rows.length; i++) {
-        const r = rows[i]!;
-        this._insertPrediction.run(r.model, r.key, r.version, r.windowStart, r.label, r.score, r.value, r.at);
-      }
+      for (; i < rows.length; i++) this._insertPrediction.run(predictionValues(rows[i]!));
     });
   }
 
@@ -339,15 +218,14 @@ export class SqliteMonitoringStore implements MonitoringStore {
     return this._inTransaction(() => {
       const out: Array<{ key: string; prediction: PredictionRecord }> = [];
       for (const key of keys) {
-        let row = this._findPrediction.get(model, key) as PredictionRow | undefined;
-        if (!row && key.endsWith('#0')) row = this._findPrediction.get(model, key.slice(0, -2)) as PredictionRow | undefined;
-        if (!row && !key.includes('#')) row = this._findPrediction.get(model, `${key}#0`) as PredictionRow | undefined;
+        let row: PredictionRow | undefined;
+        for (const logged of loggedKeysOf(key)) {
+          row = this._findPrediction.get(model, logged) as PredictionRow | undefined;
+          if (row) break;
+        }
         if (!row) continue;
         this._markLabelled.run(row.seq);
-        out.push({
-          key,
-          prediction: { model: row.model, key: row.key, version: row.version, windowStart: row.window_start, label: row.label, score: row.score, value: row.value, at: row.at }
-        });
+        out.push({ key, prediction: toPrediction(row) });
       }
       return out;
     });
