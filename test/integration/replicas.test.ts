@@ -13,12 +13,10 @@ import { type IncomingMessage, type Server, type ServerResponse, createServer } 
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from '../support/http.js';
-import { IRIS_METADATA, fixture, fp32, variant } from '../support/models.js';
-import { NotebookClient, type Reply } from '../support/notebook-client.js';
+import { fp32 } from '../support/models.js';
+import { NotebookClient } from '../support/notebook-client.js';
+import { deployUnderLoad, eventually, infer, killDuringDeploy, loadThroughOne } from '../support/replicas.js';
 import { type ServiceProcess, cleanup, startService } from '../support/service.js';
-
-const IRIS = fixture('iris_classifier.onnx');
-const ROW = [5.1, 3.5, 1.4, 0.2];
 
 /** Records every alert posted to it. */
 class Webhook {
@@ -43,22 +41,6 @@ class Webhook {
   }
 }
 
-/** Polls `check` until it returns a value (not undefined), or fails after `timeoutMs` naming `what`. */
-async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > until) throw new Error(`${what} did not happen within ${timeoutMs} ms${last ? `: ${(last as Error).message}` : ''}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 const webhook = new Webhook();
 let replicas: ServiceProcess[];
 let clients: NotebookClient[];
@@ -78,52 +60,17 @@ afterAll(async () => {
   await webhook.stop();
 });
 
-const infer = (client: NotebookClient, requestId: string, rows: number[][] = [ROW]) =>
-  client.request({ type: 'infer', model: 'iris', request_id: requestId, inputs: [fp32('input', rows)] });
-const productionOf = async (client: NotebookClient): Promise<number | null> => (await client.call({ type: 'get_model', model: 'iris' })).model.deployment.production;
-
 describe('replicas of one service', () => {
   it('should refuse a second service on the state dir unless it joins', async () => {
     await expect(startService({ stateDir: replicas[0]!.stateDir })).rejects.toThrow(/in use by another nbdeploy service \(pid \d+.*--join/s);
   });
 
   it('should serve a model loaded through one replica on every replica', async () => {
-    const registered = await clients[0]!.register('iris', IRIS, { metadata: IRIS_METADATA });
-    await clients[0]!.promote('iris', registered.version);
-    for (const client of clients) {
-      const reply = await eventually('serving on every replica', async () => {
-        const r = await infer(client, 'first');
-        return r.type === 'infer_result' ? r : undefined;
-      });
-      expect(reply.model_version).toBe(registered.version);
-    }
+    await loadThroughOne(clients);
   });
 
   it('should reach every replica with a production deploy made through another, with no failed request under load', async () => {
-    const v2 = await clients[1]!.register('iris', variant(IRIS, 'v2'), { metadata: IRIS_METADATA });
-    let stop = false;
-    const failures: Reply[] = [];
-    let served = 0;
-    const load = clients.map(async (client, i) => {
-      for (let n = 0; !stop; n++) {
-        const reply = await infer(client, `load-${i}-${n}`);
-        if (reply.type === 'infer_result') served++;
-        else failures.push(reply);
-      }
-    });
-    try {
-      await new Promise((r) => setTimeout(r, 300));
-      await clients[1]!.promote('iris', v2.version);
-      for (const client of clients) {
-        await eventually(`version ${v2.version} answering on every replica`, async () => ((await infer(client, 'probe')).model_version === v2.version ? true : undefined), 10_000);
-      }
-    } finally {
-      stop = true;
-      await Promise.all(load);
-    }
-    expect(failures).toEqual([]);
-    expect(served).toBeGreaterThan(0);
-    for (const client of clients) expect(await productionOf(client)).toBe(v2.version);
+    await deployUnderLoad(clients, clients[1]!, 10_000);
   });
 
   it("should count every replica's traffic in the status of any replica", async () => {
@@ -194,20 +141,6 @@ describe('replicas of one service', () => {
 
   it('should leave a consistent registry and the others serving when a replica is killed during a deploy', async () => {
     const [survivor, victim] = replicas.filter((r) => !r.hasExited);
-    const victimClient = clients[replicas.indexOf(victim!)]!;
-    const survivorClient = clients[replicas.indexOf(survivor!)]!;
-    const before = await productionOf(survivorClient);
-    const v3 = await victimClient.register('iris', variant(IRIS, 'v3'), { metadata: IRIS_METADATA });
-    const deploy = victimClient.promote('iris', v3.version).catch(() => null);
-    await new Promise((r) => setTimeout(r, 20));
-    await victim!.kill();
-    await deploy;
-    const production = await productionOf(survivorClient);
-    expect([before, v3.version]).toContain(production);
-    const audit = await survivorClient.call({ type: 'audit', model: 'iris', limit: 5 });
-    expect(audit.entries.length).toBeGreaterThan(0);
-    const verify = await request(survivor!.url, '/v2/health/ready', { token: survivor!.token });
-    expect(verify.status).toBe(200);
-    await eventually(`the survivor serving version ${production}`, async () => ((await infer(survivorClient, 'after-kill')).model_version === production ? true : undefined), 10_000);
+    await killDuringDeploy(victim!, clients[replicas.indexOf(victim!)]!, survivor!, clients[replicas.indexOf(survivor!)]!);
   });
 });

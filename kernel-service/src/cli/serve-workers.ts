@@ -9,7 +9,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { loadOrCreateToken } from '../auth.js';
+import { loadOrCreateToken, replicaToken } from '../auth.js';
 import { removeServiceNote, writeServiceNote } from '../service-note.js';
 import { StateLock } from '../state-lock.js';
 
@@ -29,14 +29,16 @@ export interface WorkersOptions {
   workers: number;
   stateDir: string;
   token: string | undefined;
+  /** `--database`: the workers share PostgreSQL; each sweeps the database's artifacts itself, and the state dir takes no lock. */
+  database: string | undefined;
 }
 
 export async function runWorkers(options: WorkersOptions): Promise<void> {
   const { workers, stateDir } = options;
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-  const lock = StateLock.acquire(stateDir);
-  const token = loadOrCreateToken(stateDir, options.token);
-  await sweepArtifacts(stateDir);
+  const lock = options.database ? null : StateLock.acquire(stateDir);
+  const token = options.database ? replicaToken(stateDir, options.token) : loadOrCreateToken(stateDir, options.token);
+  if (!options.database) await sweepArtifacts(stateDir);
   cluster.setupPrimary({ exec: process.argv[1], args: ['serve', ...options.args, '--join'] });
 
   let stopping = false;
@@ -95,7 +97,7 @@ export async function runWorkers(options: WorkersOptions): Promise<void> {
     );
     await Promise.all(exits);
     removeServiceNote(stateDir);
-    lock.release();
+    lock?.release();
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
@@ -107,7 +109,7 @@ export async function runWorkers(options: WorkersOptions): Promise<void> {
   } catch (error) {
     stopping = true;
     for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
-    lock.release();
+    lock?.release();
     throw error;
   }
   announced = true;
