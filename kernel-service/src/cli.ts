@@ -7,6 +7,7 @@ import { type Command, UsageError } from './cli/command.js';
 import { audit, canary, models, promote, rollback, undeploy } from './cli/control-plane.js';
 import { capture } from './cli/capture.js';
 import { lab } from './cli/lab.js';
+import { migrate } from './cli/migrate.js';
 import { serve } from './cli/serve.js';
 import { token } from './cli/token.js';
 import { users } from './cli/users.js';
@@ -22,7 +23,7 @@ const version: Command = {
   }
 };
 
-const COMMANDS: readonly Command[] = [serve, lab, token, users, models, promote, canary, rollback, undeploy, audit, capture, version];
+const COMMANDS: readonly Command[] = [serve, lab, token, users, models, promote, canary, rollback, undeploy, audit, capture, migrate, version];
 
 const USAGE = `usage: nbdeploy <command> [options]
 
