@@ -3,7 +3,8 @@
  * with a state dir of its own (as on three machines), on one throwaway PostgreSQL server. A
  * model loaded through one is served by all; a production deploy through a second reaches all
  * within a few seconds while load runs, with no failed request; a replica killed during a
- * deploy leaves a consistent registry and the others serving; the audit log refuses UPDATE.
+ * deploy leaves a consistent registry and the others serving; a replica whose listening
+ * connection drops listens again; the audit log refuses UPDATE.
  * Starting fails with what was wrong: a URL that is not one, a server that does not answer, a
  * database that does not exist (never printing the password), no shared admin token.
  *
@@ -15,9 +16,10 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ARTIFACTS_DIR } from '../../kernel-service/src/storage/service-storage.js';
 import { SERVICE_NOTE } from '../../kernel-service/src/service-note.js';
+import { LISTENER_APPLICATION_NAME } from '../../kernel-service/src/storage/postgres-changes.js';
 import { NotebookClient } from '../support/notebook-client.js';
 import { usePostgres } from '../support/postgres.js';
-import { deployUnderLoad, killDuringDeploy, loadThroughOne } from '../support/replicas.js';
+import { deployUnderLoad, eventually, killDuringDeploy, loadThroughOne } from '../support/replicas.js';
 import { type ServiceProcess, cleanup, startService } from '../support/service.js';
 
 const postgres = usePostgres();
@@ -53,7 +55,24 @@ describe('replicas of one service on PostgreSQL', () => {
   });
 
   it('should reach every replica with a production deploy made through another within a few seconds, with no failed request under load', async () => {
-    await deployUnderLoad(clients, clients[1]!, 5_000);
+    await deployUnderLoad(clients, clients[1]!, 10_000);
+  });
+
+  it('should listen again when the connection that hears changes drops, and still reach every replica', async () => {
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    try {
+      const { rows } = await admin.query<{ ended: boolean }>('SELECT pg_terminate_backend(pid) AS ended FROM pg_stat_activity WHERE application_name = $1', [
+        LISTENER_APPLICATION_NAME
+      ]);
+      expect(rows.map((r) => r.ended)).toEqual([true, true, true]);
+    } finally {
+      await admin.end();
+    }
+    for (const replica of replicas) {
+      await eventually('the replica listening again', async () => (replica.log.includes("listening for other replicas' changes again") ? true : undefined));
+    }
+    await deployUnderLoad(clients, clients[0]!, 10_000);
   });
 
   it('should leave a consistent registry and the others serving when a replica is killed during a deploy', async () => {

@@ -109,16 +109,32 @@ export class FolderArtifactStore implements ArtifactStore {
     await rm(staged.folder, { recursive: true, force: true });
   }
 
-  /** Removes temporary folders and artifacts no version refers to (left by a killed process). */
-  async sweep(keep: ReadonlySet<string>): Promise<string[]> {
+  /**
+   * Removes temporary folders and artifacts no version refers to (left by a killed process).
+   * `temporaryGraceMs` leaves temporary folders younger than that: another process on the same
+   * folder (replicas on PostgreSQL sharing a state dir's cache) may be staging into one now.
+   */
+  async sweep(keep: ReadonlySet<string>, options: { temporaryGraceMs?: number } = {}): Promise<string[]> {
     const removed: string[] = [];
+    const youngSince = Date.now() - (options.temporaryGraceMs ?? 0);
     for (const entry of await readdir(this._root)) {
-      if (entry.startsWith('.tmp-') || !keep.has(entry)) {
+      const temporary = entry.startsWith('.tmp-');
+      if (temporary && options.temporaryGraceMs && (await modifiedAt(path.join(this._root, entry))) > youngSince) continue;
+      if (temporary || !keep.has(entry)) {
         await rm(path.join(this._root, entry), { recursive: true, force: true });
         removed.push(entry);
       }
     }
     return removed;
+  }
+}
+
+/** When a file or folder was last modified (ms), or 0 when it is gone. */
+async function modifiedAt(p: string): Promise<number> {
+  try {
+    return (await stat(p)).mtimeMs;
+  } catch {
+    return 0;
   }
 }
 
