@@ -4,7 +4,9 @@
  * lock and service note), sweeps unfinished artifacts once, and starts the workers one after
  * the other — each a replica (`--join`) on the shared database. It relays a worker's "I
  * changed something" to the others so that they adopt it at once, restarts a worker that
- * dies, and on SIGTERM or SIGINT has every worker finish its in-flight requests first.
+ * dies, and on SIGTERM or SIGINT has every worker finish its in-flight requests first. With
+ * `--database` (PostgreSQL) the state dir takes no lock and each worker sweeps the database's
+ * artifacts itself (the store's grace period keeps what another is registering).
  */
 import cluster, { type Worker } from 'node:cluster';
 import { mkdirSync } from 'node:fs';
@@ -12,6 +14,7 @@ import path from 'node:path';
 import { loadOrCreateToken, replicaToken } from '../auth.js';
 import { removeServiceNote, writeServiceNote } from '../service-note.js';
 import { StateLock } from '../state-lock.js';
+import { describeUrl } from '../storage/database-location.js';
 
 /** Messages between the primary and its workers. */
 export type WorkerMessage =
@@ -115,7 +118,8 @@ export async function runWorkers(options: WorkersOptions): Promise<void> {
   announced = true;
   const first = [...listening.values()][0]!;
   writeServiceNote(stateDir, first.url, token);
-  console.error(`[nbdeploy] ${workers} workers serving on ${first.url} (state in ${stateDir})`);
+  const state = options.database ? `state in ${describeUrl(options.database)}, artifacts cached in ${stateDir}` : `state in ${stateDir}`;
+  console.error(`[nbdeploy] ${workers} workers serving on ${first.url} (${state})`);
   console.log(`listening on ${first.url}${first.grpc ? ` (gRPC on ${first.grpc})` : ''}`);
 }
 
