@@ -20,17 +20,35 @@ export const USER_HEADER = 'x-nbdeploy-user';
 
 /** The given token, or the one kept in the state dir, or a new one written there (mode 0600; a state dir it makes, 0700). */
 export function loadOrCreateToken(stateDir: string, given?: string): string {
-  if (given) return given;
+  const found = given || tokenInFile(stateDir);
+  if (found) return found;
   const file = path.join(stateDir, TOKEN_FILE);
-  if (existsSync(file)) {
-    const token = readFileSync(file, 'utf8').trim();
-    if (token) return token;
-  }
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   const token = randomBytes(24).toString('base64url');
   writeFileSync(file, token + '\n', { mode: 0o600 });
   chmodSync(file, 0o600);
   return token;
+}
+
+/**
+ * The admin token of a replica on a shared database (`serve --database`): given, or in the
+ * state dir's token file, never generated, since every replica must accept the same one.
+ */
+export function replicaToken(stateDir: string, given?: string): string {
+  const found = given || tokenInFile(stateDir);
+  if (found) return found;
+  throw new Error(
+    'with --database every replica must accept the same admin token, and none was given: ' +
+      'give it with --token or NBDEPLOY_TOKEN, the same on every replica (make one with `openssl rand -hex 24`), ' +
+      `or put it in ${path.join(stateDir, TOKEN_FILE)}`
+  );
+}
+
+/** The state dir's token file's token, or undefined when there is none (or it is empty). */
+function tokenInFile(stateDir: string): string | undefined {
+  const file = path.join(stateDir, TOKEN_FILE);
+  if (!existsSync(file)) return undefined;
+  return readFileSync(file, 'utf8').trim() || undefined;
 }
 
 export class Access {

@@ -8,6 +8,7 @@ import { audit, canary, models, promote, rollback, undeploy } from './cli/contro
 import { backup } from './cli/backup.js';
 import { capture } from './cli/capture.js';
 import { lab } from './cli/lab.js';
+import { migrate } from './cli/migrate.js';
 import { serve } from './cli/serve.js';
 import { token } from './cli/token.js';
 import { users } from './cli/users.js';
@@ -23,7 +24,7 @@ const version: Command = {
   }
 };
 
-const COMMANDS: readonly Command[] = [serve, lab, token, users, models, promote, canary, rollback, undeploy, audit, capture, backup, version];
+const COMMANDS: readonly Command[] = [serve, lab, token, users, models, promote, canary, rollback, undeploy, audit, capture, backup, migrate, version];
 
 const USAGE = `usage: nbdeploy <command> [options]
 

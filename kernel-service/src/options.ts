@@ -3,6 +3,7 @@
  * so that a contradiction fails at start with an exact message.
  */
 import path from 'node:path';
+import { describeUrl } from './storage/database-location.js';
 
 export interface ServiceOptions {
   host: string;
@@ -10,8 +11,13 @@ export interface ServiceOptions {
   port: number;
   /** OIP v2 gRPC on this port, on the same host; off when absent. 0 picks a free port. */
   grpcPort?: number;
-  /** Holds the SQLite registry, the artifacts and the token file. */
+  /** Holds the SQLite registry, the artifacts and the token file; with `database`, only the artifacts' local cache and the token file. */
   stateDir: string;
+  /**
+   * A PostgreSQL database (`postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE`) that holds
+   * everything the service keeps, shared by its replicas; SQLite in the state dir when absent.
+   */
+  database?: string;
   /** The access token; generated on first start and kept in the state dir when absent. */
   token?: string;
   /** Origins (besides the service's own) allowed to open WebSockets, e.g. JupyterLab's. */
@@ -43,7 +49,10 @@ export interface ServiceOptions {
    * `--workers N`): no lock on the state dir, no service note, no sweep of its artifacts.
    */
   join: boolean;
-  /** How often a replica looks for changes made through the others (ms). */
+  /**
+   * How often a replica looks for changes made through the others (ms): the safety net on
+   * PostgreSQL, where each change is also notified (default 2000 there).
+   */
   replicaSyncMs: number;
   log: (message: string) => void;
 }
@@ -69,9 +78,12 @@ export const DEFAULT_OPTIONS: ServiceOptions = {
   log: (message) => console.error(`[nbdeploy] ${message}`)
 };
 
+/** How often a replica on PostgreSQL looks for changes besides being notified of them (ms). */
+export const POSTGRES_REPLICA_SYNC_MS = 2_000;
+
 export function resolveOptions(given: Partial<ServiceOptions>): ServiceOptions {
   const defined = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined));
-  const options: ServiceOptions = { ...DEFAULT_OPTIONS, ...defined };
+  const options: ServiceOptions = { ...DEFAULT_OPTIONS, ...(given.database ? { replicaSyncMs: POSTGRES_REPLICA_SYNC_MS } : {}), ...defined };
   const fail = (message: string): never => {
     throw new Error(`invalid option: ${message}`);
   };
@@ -81,6 +93,14 @@ export function resolveOptions(given: Partial<ServiceOptions>): ServiceOptions {
     if (options.grpcPort !== 0 && options.grpcPort === options.port) fail(`--grpc-port and --port are both ${options.port}; gRPC needs a port of its own`);
   }
   if (!options.host) fail('--host is empty');
+  if (options.database !== undefined) {
+    try {
+      describeUrl(options.database);
+    } catch (error) {
+      fail(`--database: ${(error as Error).message}`);
+    }
+  }
+  if (!Number.isInteger(options.replicaSyncMs) || options.replicaSyncMs < 10) fail(`the replica sync period must be a whole number of ms, at least 10, got ${options.replicaSyncMs}`);
   if (!(options.maxRequestBytes >= 1024)) fail(`--max-request-bytes must be at least 1024, got ${options.maxRequestBytes}`);
   if (!Number.isInteger(options.intraOpThreads) || options.intraOpThreads < 1) fail(`--intra-op-threads must be a positive integer, got ${options.intraOpThreads}`);
   if (!Number.isInteger(options.monitorWindowSeconds) || options.monitorWindowSeconds < 1 || options.monitorWindowSeconds > 86_400) {

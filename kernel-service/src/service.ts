@@ -2,32 +2,30 @@
  * One nbdeploy service: HTTP and WebSocket on one port, wired to the registry, the
  * artifact store, the model server, the data plane and the deployer. `start` opens it;
  * `stop` shuts it down gracefully: stop accepting, drain in-flight requests, close.
+ *
+ * On SQLite (the state dir's database) `new Service(options)` opens its storage at once; on
+ * PostgreSQL (`database`), whose stores open asynchronously, `await Service.open(options)`
+ * does (it works for both). With a database the state dir holds only local things (the
+ * artifacts' cache, a token file) and takes no lock: replicas on one machine may share it.
  */
 import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
-import { Access, loadOrCreateToken } from './auth.js';
+import { Access, loadOrCreateToken, replicaToken } from './auth.js';
 import { GrpcInferenceServer } from './grpc/grpc-server.js';
 import { removeServiceNote, writeServiceNote } from './service-note.js';
 import { createRouter } from './http/routes.js';
 import { ServiceMetrics } from './metrics.js';
-import { type AlertStore, SqliteAlertStore } from './monitoring/alert-store.js';
 import { AlertEngine } from './monitoring/alerts.js';
 import { Monitor } from './monitoring/monitor.js';
 import { registerMonitoringMetrics } from './monitoring/prometheus.js';
-import { SqliteCaptureStore } from './monitoring/capture-store.js';
-import { type ReplayStore, SqliteReplayStore } from './replay/replay-store.js';
-import { SqliteMonitoringStore } from './monitoring/store.js';
-import { mergeWindowStates } from './monitoring/window.js';
+import type { ReplayStore } from './replay/replay-store.js';
 import { WebhookSender } from './monitoring/webhooks.js';
 import { type ServiceOptions, resolveOptions } from './options.js';
-import { type ArtifactStore, FolderArtifactStore } from './registry/artifact-store.js';
+import type { ArtifactStore } from './registry/artifact-store.js';
 import type { Registry } from './registry/registry.js';
-import { SqliteRegistry } from './registry/sqlite-registry.js';
-import { SqliteUserStore } from './people/sqlite-user-store.js';
 import type { UserStore } from './people/user-store.js';
-import { DATABASE_FILE, type SqliteDatabase, openDatabase } from './storage/sqlite-database.js';
+import { type ServiceStorage, openPostgresStorage, openSqliteStorage } from './storage/service-storage.js';
 import { StateLock } from './state-lock.js';
 import { DataPlane } from './serving/data-plane.js';
 import { ReplicaSync } from './serving/replica-sync.js';
@@ -37,7 +35,7 @@ import { LiveEvents } from './ws/live-events.js';
 import { NotebookSockets } from './ws/ws-server.js';
 
 export { DATABASE_FILE } from './storage/sqlite-database.js';
-export const ARTIFACTS_DIR = 'artifacts';
+export { ARTIFACTS_DIR } from './storage/service-storage.js';
 
 export class Service {
   readonly options: ServiceOptions;
@@ -59,33 +57,32 @@ export class Service {
   /** Adopts changes made through the service's other replicas (and notices none when there are none). */
   readonly replicaSync: ReplicaSync;
 
-  constructor(options: Partial<ServiceOptions> = {}) {
+  /**
+   * A service on SQLite, its storage opened here; a service on a PostgreSQL database is opened
+   * with `Service.open` (which passes the storage it opened).
+   */
+  constructor(options: Partial<ServiceOptions> = {}, storage?: ServiceStorage) {
     this.options = resolveOptions(options);
-    const { stateDir, log } = this.options;
+    const { stateDir, log, database } = this.options;
+    if (database && storage?.location.kind !== 'postgresql') throw new Error('a service on a PostgreSQL database is opened with `await Service.open(options)`');
     mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-    this._lock = this.options.join ? null : StateLock.acquire(stateDir);
+    this._lock = this.options.join || database ? null : StateLock.acquire(stateDir);
     try {
-      this.token = loadOrCreateToken(stateDir, this.options.token);
-      // One connection for the registry and the stores of this thread; the monitoring worker opens its own.
-      const file = path.join(stateDir, DATABASE_FILE);
-      this._db = openDatabase(file);
-      this.registry = new SqliteRegistry(this._db);
-      this.users = new SqliteUserStore(this._db);
-      this.store = new FolderArtifactStore(path.join(stateDir, ARTIFACTS_DIR));
+      this.token = database ? replicaToken(stateDir, this.options.token) : loadOrCreateToken(stateDir, this.options.token);
+      // One connection (SQLite) or pool (PostgreSQL) for the registry and the stores of this thread; the monitoring worker opens its own.
+      this._storage = storage ?? openSqliteStorage(stateDir, { monitoring: this.options.monitoring });
+      this.registry = this._storage.registry;
+      this.users = this._storage.users;
+      this.store = this._storage.artifacts;
       const runtime = { intraOpThreads: this.options.intraOpThreads };
       this.server = new ModelServer(this.registry, this.store, runtime, this.metrics, log);
       this.dataPlane = new DataPlane(this.server);
-      this.replays = new SqliteReplayStore(this._db);
+      this.replays = this._storage.replays;
       const gate = { validationGate: this.options.validationGate, fourEyes: this.options.fourEyes };
       this.deployer = new Deployer(this.registry, this.store, this.server, runtime, gate, this.replays);
       this.live = new LiveEvents(this.options.slowSubscriberBytes, gate);
       if (this.options.monitoring) {
-        // Monitoring's tables are migrated here, before its worker opens its own connection to them.
-        new SqliteMonitoringStore(this._db, mergeWindowStates);
-        new SqliteCaptureStore(this._db);
-        // The worker writes most and checkpoints the WAL; commits here never wait for a checkpoint.
-        this._db.pragma('wal_autocheckpoint = 0');
-        const monitor = new Monitor({ kind: 'sqlite', file }, {
+        const monitor = new Monitor(this._storage.location, {
           windowSeconds: this.options.monitorWindowSeconds,
           retentionMs: this.options.monitorRetentionDays * 24 * 3600 * 1000,
           log
@@ -94,8 +91,7 @@ export class Service {
         this.dataPlane.observe((event) => {
           if (event.monitored) monitor.observe(event);
         });
-        this._alertStore = new SqliteAlertStore(this._db);
-        const alerts = new AlertEngine(this.registry, this._alertStore, (model, seconds, options) => monitor.status(model, seconds, undefined, options), {
+        const alerts = new AlertEngine(this.registry, this._storage.alerts!, (model, seconds, options) => monitor.status(model, seconds, undefined, options), {
           monitorWindowSeconds: this.options.monitorWindowSeconds,
           retentionMs: this.options.monitorRetentionDays * 24 * 3600 * 1000
         });
@@ -133,6 +129,26 @@ export class Service {
     }
   }
 
+  /**
+   * Opens a service on where `options` say its state lives: the state dir's SQLite database,
+   * or the PostgreSQL database of `options.database` (a URL, server or password that does not
+   * work fails here, naming what failed, never the password).
+   */
+  static async open(options: Partial<ServiceOptions> = {}): Promise<Service> {
+    const resolved = resolveOptions(options);
+    if (!resolved.database) return new Service(resolved);
+    // The token first: it needs no server.
+    replicaToken(resolved.stateDir, resolved.token);
+    mkdirSync(resolved.stateDir, { recursive: true, mode: 0o700 });
+    const storage = await openPostgresStorage(resolved.database, resolved.stateDir, { monitoring: resolved.monitoring });
+    try {
+      return new Service(resolved, storage);
+    } catch (error) {
+      await storage.close();
+      throw error;
+    }
+  }
+
   /** The URL the service listens on (after start). */
   get url(): string {
     const address = this._http?.address() as AddressInfo | null;
@@ -159,13 +175,15 @@ export class Service {
   }
 
   private async _start(): Promise<this> {
-    if (!this.options.join) {
-      // Replicas leave this to the process that holds the state dir: another may be writing an artifact now.
+    if (!this.options.join || this.options.database) {
+      // Replicas on one state dir leave this to the process that holds it: another may be writing an artifact now.
+      // On PostgreSQL every replica sweeps: the store leaves what is younger than its grace period.
       const removed = await this.store.sweep(await this.registry.artifactKeys());
       if (removed.length > 0) this.options.log(`removed ${removed.length} unfinished or unreferenced artifact folder(s)`);
     }
     await this.server.start();
     await this.replicaSync.start();
+    this._changes = await this._storage.watchChanges(() => this.replicaSync.nudge(), this.options.log);
     const access = new Access(this.token, this.options.allowOrigins, this.users);
     this._sockets = new NotebookSockets({
       access,
@@ -242,6 +260,7 @@ export class Service {
     if (!this.options.join) removeServiceNote(this.options.stateDir);
     this.replicaSync.stop();
     this._stopped = (async () => {
+      await this._changes?.close();
       const http = this._http;
       const closed = http ? new Promise<void>((resolve) => http.close(() => resolve())) : Promise.resolve();
       http?.closeIdleConnections();
@@ -262,17 +281,15 @@ export class Service {
       // The ring and the open windows are written before the worker exits.
       await this.monitor?.close();
       await this.alerts?.stop();
-      await this._alertStore?.close();
-      await this.registry.close();
-      this._db.close();
+      await this._storage.close();
       this._lock?.release();
     })();
     return this._stopped;
   }
 
-  private readonly _db: SqliteDatabase;
+  private readonly _storage: ServiceStorage;
   private readonly _lock: StateLock | null;
-  private readonly _alertStore: AlertStore | undefined;
+  private _changes: { close(): Promise<void> } | null = null;
   private _http: Server | null = null;
   private _sockets: NotebookSockets | null = null;
   private _grpc: GrpcInferenceServer | null = null;

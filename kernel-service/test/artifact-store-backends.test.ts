@@ -155,4 +155,14 @@ describe('PostgresArtifactStore', () => {
     // Swept from this replica's cache only: the database keeps it within the grace period.
     expect(readFileSync(path.join(await store.localFolder(staged.key), MODEL_FILE), 'utf8')).toBe('just now');
   });
+
+  it('should leave an upload under way to the replica on the same state dir that stages it', async () => {
+    const cache = tempDir();
+    const staging = await PostgresArtifactStore.open(pool, cache);
+    const starting = await PostgresArtifactStore.open(pool, cache);
+    const staged = await staging.stage(new Map([[MODEL_FILE, Buffer.from('under way')]]));
+    expect(await starting.sweep(new Set())).toEqual([]);
+    await staging.commit(staged);
+    expect(readFileSync(path.join(await starting.localFolder(staged.key), MODEL_FILE), 'utf8')).toBe('under way');
+  });
 });

@@ -4,7 +4,6 @@
  * lists), `nbdeploy users`, the Jupyter server extension's token route, who is recorded,
  * four eyes, and the audit log's hash chain.
  */
-import { spawnSync } from 'node:child_process';
 import { copyFileSync } from 'node:fs';
 import path from 'node:path';
 import { status as grpcStatus } from '@grpc/grpc-js';
@@ -19,21 +18,12 @@ import { GrpcClient, PROTO_FILE } from '../support/grpc.js';
 import { request } from '../support/http.js';
 import { IRIS_METADATA, fixture, variant } from '../support/models.js';
 import { NotebookClient } from '../support/notebook-client.js';
-import { BIN, type ServiceProcess, cleanup, makeTempDir, startService } from '../support/service.js';
+import { type CommandRun, type ServiceProcess, cleanup, makeTempDir, runNbdeploy, startService } from '../support/service.js';
 
 const IRIS = fixture('iris_classifier.onnx');
 const IRIS_INPUT = { inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 4], data: [5.1, 3.5, 1.4, 0.2] }] };
 
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function nbdeploy(args: string[]): Run {
-  const run = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '' }, timeout: 60_000 });
-  return { status: run.status, stdout: run.stdout, stderr: run.stderr };
-}
+const nbdeploy = (args: string[]): CommandRun => runNbdeploy(args);
 
 /** `nbdeploy users add` on the service's state dir; the token it printed. */
 function addUser(service: ServiceProcess, name: string, role: Role, models?: string[]): string {
@@ -290,7 +280,7 @@ describe('four eyes and the audit chain', () => {
     const entries = JSON.parse(intact.stdout).entries as number;
     expect(JSON.parse(intact.stdout)).toMatchObject({ ok: true, head: expect.stringMatching(/^[0-9a-f]{64}$/) });
 
-    const tampered = (change: string): Run => {
+    const tampered = (change: string): CommandRun => {
       const dir = makeTempDir();
       copyFileSync(file, path.join(dir, 'registry.sqlite'));
       const db = new Database(path.join(dir, 'registry.sqlite'));

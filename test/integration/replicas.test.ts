@@ -12,14 +12,11 @@
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually } from '../support/eventually.js';
 import { request } from '../support/http.js';
-import { IRIS_METADATA, fixture, fp32, variant } from '../support/models.js';
-import { NotebookClient, type Reply } from '../support/notebook-client.js';
+import { fp32 } from '../support/models.js';
+import { NotebookClient } from '../support/notebook-client.js';
+import { deployUnderLoad, eventually, feedbackJoinsAcrossReplicas, infer, killDuringDeploy, loadThroughOne, statusCountsEveryReplica } from '../support/replicas.js';
 import { type ServiceProcess, cleanup, startService } from '../support/service.js';
-
-const IRIS = fixture('iris_classifier.onnx');
-const ROW = [5.1, 3.5, 1.4, 0.2];
 
 /** Records every alert posted to it. */
 class Webhook {
@@ -63,87 +60,25 @@ afterAll(async () => {
   await webhook.stop();
 });
 
-const infer = (client: NotebookClient, requestId: string, rows: number[][] = [ROW]) =>
-  client.request({ type: 'infer', model: 'iris', request_id: requestId, inputs: [fp32('input', rows)] });
-const productionOf = async (client: NotebookClient): Promise<number | null> => (await client.call({ type: 'get_model', model: 'iris' })).model.deployment.production;
-
 describe('replicas of one service', () => {
   it('should refuse a second service on the state dir unless it joins', async () => {
     await expect(startService({ stateDir: replicas[0]!.stateDir })).rejects.toThrow(/in use by another nbdeploy service \(pid \d+.*--join/s);
   });
 
   it('should serve a model loaded through one replica on every replica', async () => {
-    const registered = await clients[0]!.register('iris', IRIS, { metadata: IRIS_METADATA });
-    await clients[0]!.promote('iris', registered.version);
-    for (const client of clients) {
-      const reply = await eventually('serving on every replica', async () => {
-        const r = await infer(client, 'first');
-        return r.type === 'infer_result' ? r : undefined;
-      });
-      expect(reply.model_version).toBe(registered.version);
-    }
+    await loadThroughOne(clients);
   });
 
   it('should reach every replica with a production deploy made through another, with no failed request under load', async () => {
-    const v2 = await clients[1]!.register('iris', variant(IRIS, 'v2'), { metadata: IRIS_METADATA });
-    let stop = false;
-    const failures: Reply[] = [];
-    let served = 0;
-    const load = clients.map(async (client, i) => {
-      for (let n = 0; !stop; n++) {
-        const reply = await infer(client, `load-${i}-${n}`);
-        if (reply.type === 'infer_result') served++;
-        else failures.push(reply);
-      }
-    });
-    try {
-      await new Promise((r) => setTimeout(r, 300));
-      await clients[1]!.promote('iris', v2.version);
-      for (const client of clients) {
-        await eventually(`version ${v2.version} answering on every replica`, async () => ((await infer(client, 'probe')).model_version === v2.version ? true : undefined), 10_000);
-      }
-    } finally {
-      stop = true;
-      await Promise.all(load);
-    }
-    expect(failures).toEqual([]);
-    expect(served).toBeGreaterThan(0);
-    for (const client of clients) expect(await productionOf(client)).toBe(v2.version);
+    await deployUnderLoad(clients, clients[1]!, 10_000);
   });
 
   it("should count every replica's traffic in the status of any replica", async () => {
-    const count = async (client: NotebookClient): Promise<number> => (await client.call({ type: 'status', model: 'iris', last_seconds: 3600 })).ops.requests;
-    // The traffic so far, once every replica agrees on it (each publishes its open windows about once a second).
-    const before = await eventually('the replicas agreeing on the traffic so far', async () => {
-      const counts = await Promise.all(clients.map(count));
-      return counts.every((c) => c === counts[0]) ? counts[0] : undefined;
-    });
-    const sent = [3, 5, 7];
-    for (const [i, client] of clients.entries()) {
-      for (let n = 0; n < sent[i]!; n++) expect((await infer(client, `count-${i}-${n}`)).type).toBe('infer_result');
-    }
-    const expected = before + sent.reduce((a, b) => a + b, 0);
-    for (const client of clients) {
-      let seen = 0;
-      await eventually(`status counting ${expected} requests`, async () => ((seen = await count(client)) === expected ? true : undefined)).catch((error: Error) => {
-        throw new Error(`${error.message} (it counts ${seen})`);
-      });
-    }
+    await statusCountsEveryReplica(clients);
   });
 
   it('should join ground truth sent to one replica with predictions served by another', async () => {
-    const ids = Array.from({ length: 6 }, (_, n) => `truth-${n}`);
-    const labels: number[] = [];
-    for (const id of ids) {
-      const reply = await infer(clients[0]!, id);
-      labels.push((reply.outputs.find((o: { name: string }) => o.name === 'label').data as number[])[0]!);
-    }
-    // A status on the replica that served them has it write its predictions log first.
-    await clients[0]!.call({ type: 'status', model: 'iris', last_seconds: 60 });
-    const recorded = await clients[2]!.call({ type: 'feedback', model: 'iris', request_ids: ids, ground_truth: labels });
-    expect(recorded.count).toBe(ids.length);
-    const status = await clients[1]!.call({ type: 'status', model: 'iris', last_seconds: 3600 });
-    expect(status.performance).toMatchObject({ labelled: ids.length, accuracy: 1 });
+    await feedbackJoinsAcrossReplicas(clients);
   });
 
   it("should stream another replica's traffic to a notebook subscribed on this one", async () => {
@@ -198,20 +133,6 @@ describe('replicas of one service', () => {
 
   it('should leave a consistent registry and the others serving when a replica is killed during a deploy', async () => {
     const [survivor, victim] = replicas.filter((r) => !r.hasExited);
-    const victimClient = clients[replicas.indexOf(victim!)]!;
-    const survivorClient = clients[replicas.indexOf(survivor!)]!;
-    const before = await productionOf(survivorClient);
-    const v3 = await victimClient.register('iris', variant(IRIS, 'v3'), { metadata: IRIS_METADATA });
-    const deploy = victimClient.promote('iris', v3.version).catch(() => null);
-    await new Promise((r) => setTimeout(r, 20));
-    await victim!.kill();
-    await deploy;
-    const production = await productionOf(survivorClient);
-    expect([before, v3.version]).toContain(production);
-    const audit = await survivorClient.call({ type: 'audit', model: 'iris', limit: 5 });
-    expect(audit.entries.length).toBeGreaterThan(0);
-    const verify = await request(survivor!.url, '/v2/health/ready', { token: survivor!.token });
-    expect(verify.status).toBe(200);
-    await eventually(`the survivor serving version ${production}`, async () => ((await infer(survivorClient, 'after-kill')).model_version === production ? true : undefined), 10_000);
+    await killDuringDeploy(victim!, clients[replicas.indexOf(victim!)]!, survivor!, clients[replicas.indexOf(survivor!)]!);
   });
 });

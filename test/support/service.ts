@@ -2,7 +2,7 @@
  * Real `nbdeploy serve` child processes for integration tests: started on 127.0.0.1 port 0
  * with a fresh temporary state dir, and stopped by their own pid (never by name).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -154,4 +154,17 @@ export async function cleanup(): Promise<void> {
   await Promise.all([...running].map((s) => s.stop()));
   for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
   tempDirs.clear();
+}
+
+/** What a finished `nbdeploy` command said. */
+export interface CommandRun {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `nbdeploy ARGS` to its end, with nothing of the test's environment but PATH (and `env`). */
+export function runNbdeploy(args: string[], env: Record<string, string> = {}): CommandRun {
+  const run = spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: 'utf8', env: { PATH: process.env.PATH ?? '', ...env }, timeout: 60_000 });
+  return { status: run.status, stdout: run.stdout, stderr: run.stderr };
 }

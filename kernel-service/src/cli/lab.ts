@@ -39,7 +39,7 @@ async function runLabCommand(args: string[]): Promise<void> {
   });
   // Loaded when used: the service's modules (onnxruntime, SQLite) take a while, and --help needs none of them.
   const { Service } = await import('../service.js');
-  const service = new Service({
+  const service = await Service.open({
     port: integer('service-port', values['service-port']),
     stateDir: values['state-dir'],
     token: process.env.NBDEPLOY_TOKEN

@@ -4,14 +4,17 @@
  * lock and service note), sweeps unfinished artifacts once, and starts the workers one after
  * the other — each a replica (`--join`) on the shared database. It relays a worker's "I
  * changed something" to the others so that they adopt it at once, restarts a worker that
- * dies, and on SIGTERM or SIGINT has every worker finish its in-flight requests first.
+ * dies, and on SIGTERM or SIGINT has every worker finish its in-flight requests first. With
+ * `--database` (PostgreSQL) the state dir takes no lock and each worker sweeps the database's
+ * artifacts itself (the store's grace period keeps what another is registering).
  */
 import cluster, { type Worker } from 'node:cluster';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { loadOrCreateToken } from '../auth.js';
+import { loadOrCreateToken, replicaToken } from '../auth.js';
 import { removeServiceNote, writeServiceNote } from '../service-note.js';
 import { StateLock } from '../state-lock.js';
+import { describeUrl } from '../storage/database-location.js';
 
 /** Messages between the primary and its workers. */
 export type WorkerMessage =
@@ -29,14 +32,16 @@ export interface WorkersOptions {
   workers: number;
   stateDir: string;
   token: string | undefined;
+  /** `--database`: the workers share PostgreSQL; each sweeps the database's artifacts itself, and the state dir takes no lock. */
+  database: string | undefined;
 }
 
 export async function runWorkers(options: WorkersOptions): Promise<void> {
   const { workers, stateDir } = options;
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-  const lock = StateLock.acquire(stateDir);
-  const token = loadOrCreateToken(stateDir, options.token);
-  await sweepArtifacts(stateDir);
+  const lock = options.database ? null : StateLock.acquire(stateDir);
+  const token = options.database ? replicaToken(stateDir, options.token) : loadOrCreateToken(stateDir, options.token);
+  if (!options.database) await sweepArtifacts(stateDir);
   cluster.setupPrimary({ exec: process.argv[1], args: ['serve', ...options.args, '--join'] });
 
   let stopping = false;
@@ -96,7 +101,7 @@ export async function runWorkers(options: WorkersOptions): Promise<void> {
     );
     await Promise.all(exits);
     removeServiceNote(stateDir);
-    lock.release();
+    lock?.release();
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
@@ -108,13 +113,14 @@ export async function runWorkers(options: WorkersOptions): Promise<void> {
   } catch (error) {
     stopping = true;
     for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
-    lock.release();
+    lock?.release();
     throw error;
   }
   announced = true;
   const first = [...listening.values()][0]!;
   writeServiceNote(stateDir, first.url, token);
-  console.error(`[nbdeploy] ${workers} workers serving on ${first.url} (state in ${stateDir})`);
+  const state = options.database ? `state in ${describeUrl(options.database)}, artifacts cached in ${stateDir}` : `state in ${stateDir}`;
+  console.error(`[nbdeploy] ${workers} workers serving on ${first.url} (${state})`);
   console.log(`listening on ${first.url}${first.grpc ? ` (gRPC on ${first.grpc})` : ''}`);
 }
 

@@ -2,6 +2,7 @@
 import path from 'node:path';
 import { TOKEN_FILE } from '../auth.js';
 import { DEFAULT_OPTIONS } from '../options.js';
+import { describeUrl } from '../storage/database-location.js';
 import { VERSION } from '../version.js';
 import cluster from 'node:cluster';
 import { type Command, UsageError, decimal, integer, parseCommandLine } from './command.js';
@@ -18,7 +19,11 @@ options:
   --host HOST              address to listen on (default ${DEFAULT_OPTIONS.host})
   --port PORT              port (default ${DEFAULT_OPTIONS.port}; 0 picks a free one)
   --grpc-port PORT         also serve OIP v2 gRPC on this port (off unless given; 0 picks a free one)
-  --state-dir DIR          registry, artifacts and token (default ${DEFAULT_OPTIONS.stateDir})
+  --state-dir DIR          registry, artifacts and token (default ${DEFAULT_OPTIONS.stateDir}); with --database only the
+                           artifacts' local cache and the token file
+  --database URL           keep everything in PostgreSQL (postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE; default:
+                           NBDEPLOY_DATABASE_URL, else SQLite in DIR): every service on one database is a replica
+                           of one service; each needs the same admin token (--token, NBDEPLOY_TOKEN or DIR/${TOKEN_FILE})
   --token TOKEN            the admin's access token (default: NBDEPLOY_TOKEN, else generated once and kept
                            in DIR/${TOKEN_FILE}); other people get theirs with "nbdeploy users add"
   --allow-origin URL       an origin allowed to open WebSockets (repeatable)
@@ -50,6 +55,7 @@ async function runServe(args: string[]): Promise<void> {
       port: { type: 'string' },
       'grpc-port': { type: 'string' },
       'state-dir': { type: 'string' },
+      database: { type: 'string' },
       token: { type: 'string' },
       'allow-origin': { type: 'string', multiple: true },
       'max-request-bytes': { type: 'string' },
@@ -66,22 +72,24 @@ async function runServe(args: string[]): Promise<void> {
     }
   });
   const token = values.token ?? process.env.NBDEPLOY_TOKEN;
+  const database = values.database ?? (process.env.NBDEPLOY_DATABASE_URL || undefined);
   const workers = integer('workers', values.workers) ?? 1;
   if (workers < 1 || workers > 256) throw new UsageError(`--workers must be 1–256, got ${workers}`);
   if (workers > 1) {
     if (values.join) throw new UsageError('--workers and --join do not go together: the workers of one service join it themselves');
     const { runWorkers } = await import('./serve-workers.js');
     const rest = args.filter((a, i) => a !== '--workers' && !a.startsWith('--workers=') && args[i - 1] !== '--workers');
-    return runWorkers({ args: rest, workers, stateDir: values['state-dir'] ?? DEFAULT_OPTIONS.stateDir, token });
+    return runWorkers({ args: rest, workers, stateDir: values['state-dir'] ?? DEFAULT_OPTIONS.stateDir, token, database });
   }
   const worker = cluster.isWorker;
   // Loaded when used: the service's modules (onnxruntime, SQLite) take a while, and --help needs none of them.
   const { Service } = await import('../service.js');
-  const service = new Service({
+  const service = await Service.open({
     host: values.host,
     port: integer('port', values.port),
     grpcPort: integer('grpc-port', values['grpc-port']),
     stateDir: values['state-dir'],
+    database,
     token,
     allowOrigins: values['allow-origin'],
     maxRequestBytes: integer('max-request-bytes', values['max-request-bytes']),
@@ -114,7 +122,8 @@ async function runServe(args: string[]): Promise<void> {
       ? 'the token in NBDEPLOY_TOKEN'
       : `token in ${path.join(service.options.stateDir, TOKEN_FILE)}`;
   if (!worker) {
-    console.error(`[nbdeploy] ${VERSION} serving on ${service.url} (state in ${service.options.stateDir}; ${tokenNote}${values.join ? '; a replica' : ''})`);
+    const state = database ? `state in ${describeUrl(database)}, artifacts cached in ${service.options.stateDir}` : `state in ${service.options.stateDir}`;
+    console.error(`[nbdeploy] ${VERSION} serving on ${service.url} (${state}; ${tokenNote}${values.join ? '; a replica' : ''})`);
     console.log(`listening on ${service.url}${service.grpcAddress ? ` (gRPC on ${service.grpcAddress})` : ''}`);
   }
   let signalled = false;

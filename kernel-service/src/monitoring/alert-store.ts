@@ -102,7 +102,8 @@ const MIGRATIONS: Migration[] = [
    );`
 ];
 
-interface AlertRow {
+/** A row of `alerts`, times in ms (both backends' tables). */
+export interface AlertRow {
   id: number;
   model: string;
   version: number | null;
@@ -239,7 +240,7 @@ export class SqliteAlertStore implements AlertStore {
   }
 }
 
-function toRecord(r: AlertRow): AlertRecord {
+export function toRecord(r: AlertRow): AlertRecord {
   return {
     id: r.id,
     model: r.model,

@@ -111,11 +111,19 @@ export class FolderArtifactStore implements ArtifactStore {
     await rm(staged.folder, { recursive: true, force: true });
   }
 
-  /** Removes temporary folders and artifacts no version refers to (left by a killed process). */
-  async sweep(keep: ReadonlySet<string>): Promise<string[]> {
+  /**
+   * Removes temporary folders and artifacts no version refers to (left by a killed process).
+   * `temporaryGraceMs` leaves temporary folders younger than that: another process on the same
+   * folder (replicas on PostgreSQL sharing a state dir's cache) may be staging into one now.
+   */
+  async sweep(keep: ReadonlySet<string>, options: { temporaryGraceMs?: number } = {}): Promise<string[]> {
     const removed: string[] = [];
+    const youngSince = Date.now() - (options.temporaryGraceMs ?? 0);
     for (const entry of await readdir(this._root)) {
-      if (entry.startsWith('.tmp-') ? !isBeingWritten(entry) : !keep.has(entry)) {
+      const temporary = entry.startsWith('.tmp-');
+      // A folder still being written: its writer (the pid in its name) runs, or it is younger than the grace given.
+      if (temporary && (isBeingWritten(entry) || (options.temporaryGraceMs && (await modifiedAt(path.join(this._root, entry))) > youngSince))) continue;
+      if (temporary || !keep.has(entry)) {
         await rm(path.join(this._root, entry), { recursive: true, force: true });
         removed.push(entry);
       }
@@ -128,6 +136,15 @@ export class FolderArtifactStore implements ArtifactStore {
 function isBeingWritten(entry: string): boolean {
   const pid = Number(/^\.tmp-(\d+)-/.exec(entry)?.[1]);
   return Number.isInteger(pid) && pid !== process.pid && isProcessAlive(pid);
+}
+
+/** When a file or folder was last modified (ms), or 0 when it is gone. */
+async function modifiedAt(p: string): Promise<number> {
+  try {
+    return (await stat(p)).mtimeMs;
+  } catch {
+    return 0;
+  }
 }
 
 function digest(parts: readonly Uint8Array[]): string {

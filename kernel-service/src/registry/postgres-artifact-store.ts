@@ -134,7 +134,8 @@ export class PostgresArtifactStore implements ArtifactStore {
       const artifacts = await client.query<{ key: string }>('DELETE FROM artifacts WHERE created_at <= $1 AND NOT (key = ANY($2)) RETURNING key', [before, [...keep]]);
       return [...uploads.rows.map((r) => r.id), ...artifacts.rows.map((r) => r.key)];
     });
-    const local = await this._cache.sweep(keep);
+    // An upload another replica on this state dir is staging now keeps its temporary folder, as its database rows.
+    const local = await this._cache.sweep(keep, { temporaryGraceMs: this._options.sweepGraceMs });
     return [...new Set([...removed, ...local])];
   }
 

@@ -3,9 +3,11 @@
  * migration component ("audit") because the registry and the user store both append to it.
  * Append-only in the database itself: a trigger refuses UPDATE, DELETE and TRUNCATE. Appends
  * run inside the caller's write transaction (postgres-database.ts), which holds the one write
- * lock of all replicas, so two replicas never chain onto the same head.
+ * lock of all replicas, so two replicas never chain onto the same head. Each append notifies
+ * the other replicas of the change (postgres-changes.ts), delivered when it commits.
  */
 import { type PostgresClient, type PostgresMigration, type PostgresPool, migratePostgres } from '../storage/postgres-database.js';
+import { CHANGES_CHANNEL } from '../storage/postgres-changes.js';
 import { AuditChainCheck, type AuditRow, type AuditVerdict, chainedEntry } from './audit-chain.js';
 import type { Actor, AuditEntry } from './registry.js';
 
@@ -57,6 +59,8 @@ export class PostgresAuditLog {
       'INSERT INTO audit_head (one, id, hash) VALUES (1, $1, $2) ON CONFLICT (one) DO UPDATE SET id = excluded.id, hash = excluded.hash',
       [row.id, row.hash]
     );
+    // Replicas listening hear of the change when this transaction commits (postgres-changes.ts).
+    await client.query('SELECT pg_notify($1, $2)', [CHANGES_CHANNEL, String(row.id)]);
   }
 
   /** Newest first, of one model or all. */

@@ -1,8 +1,8 @@
 /**
  * Where replays are kept: what each found (not its rows), with who asked and when, so that a
  * deploy can be gated on the version's latest replay (replay-gates.ts). An interface, so that
- * a PostgreSQL implementation can follow the embedded SQLite one (schema component `replay`);
- * its methods answer promises.
+ * the embedded SQLite one here and the PostgreSQL one (postgres-replay-store.ts) share the
+ * callers (schema component `replay`); its methods answer promises.
  */
 import type Database from 'better-sqlite3';
 import type { ReplayMetrics } from './replay-report.js';
@@ -31,6 +31,24 @@ export interface ReplayStore {
   latest(model: string, version: number): Promise<StoredReplay | undefined>;
 }
 
+/** A row of `replays` (both backends' tables): the summary as JSON. */
+export interface ReplayRow {
+  id: number;
+  summary: string;
+  created_at: string;
+  created_by: string;
+}
+
+export function fromReplayRow(row: ReplayRow): StoredReplay {
+  return { ...(JSON.parse(row.summary) as Omit<StoredReplay, 'id' | 'createdAt' | 'createdBy'>), id: row.id, createdAt: row.created_at, createdBy: row.created_by };
+}
+
+/** What a new replay's row holds besides its id. */
+export function replayRow(replay: Omit<StoredReplay, 'id' | 'createdAt'>): Omit<ReplayRow, 'id'> {
+  const { createdBy, ...summary } = replay;
+  return { summary: JSON.stringify(summary), created_at: new Date().toISOString(), created_by: createdBy };
+}
+
 const MIGRATIONS: Migration[] = [
   `CREATE TABLE replays (
      id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -51,16 +69,14 @@ export class SqliteReplayStore implements ReplayStore {
   }
 
   async save(replay: Omit<StoredReplay, 'id' | 'createdAt'>): Promise<StoredReplay> {
-    const createdAt = new Date().toISOString();
-    const { createdBy, ...summary } = replay;
-    const id = Number(this._insert.run(replay.model, replay.version, JSON.stringify(summary), createdAt, createdBy).lastInsertRowid);
-    return { ...replay, id, createdAt };
+    const row = replayRow(replay);
+    const id = Number(this._insert.run(replay.model, replay.version, row.summary, row.created_at, row.created_by).lastInsertRowid);
+    return { ...replay, id, createdAt: row.created_at };
   }
 
   async latest(model: string, version: number): Promise<StoredReplay | undefined> {
-    const row = this._latest.get(model, version) as { id: number; summary: string; created_at: string; created_by: string } | undefined;
-    if (!row) return undefined;
-    return { ...(JSON.parse(row.summary) as Omit<StoredReplay, 'id' | 'createdAt' | 'createdBy'>), id: row.id, createdAt: row.created_at, createdBy: row.created_by };
+    const row = this._latest.get(model, version) as ReplayRow | undefined;
+    return row ? fromReplayRow(row) : undefined;
   }
 
   private readonly _insert: Database.Statement;

@@ -16,3 +16,26 @@ export function describeLocation(location: DatabaseLocation): string {
     return 'postgresql://…';
   }
 }
+
+/** A database URL the service was given was not usable: what failed, with the password left out. */
+export class DatabaseUrlError extends Error {
+  override name = 'DatabaseUrlError';
+}
+
+/** The URL without its password, checked to be a postgresql:// URL with a host and a database. */
+export function describeUrl(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new DatabaseUrlError('the database URL is not a URL: expected postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE');
+  }
+  if (parsed.protocol !== 'postgresql:' && parsed.protocol !== 'postgres:') {
+    throw new DatabaseUrlError(`the database URL must start with postgresql:// (it starts with ${parsed.protocol}//)`);
+  }
+  if (parsed.password) parsed.password = '***';
+  const shown = parsed.toString();
+  if (!parsed.hostname) throw new DatabaseUrlError(`the database URL ${shown} names no host`);
+  if (parsed.pathname.length <= 1) throw new DatabaseUrlError(`the database URL ${shown} names no database (…/DATABASE at its end)`);
+  return shown;
+}

@@ -8,6 +8,9 @@
  * needs one writer at a time, as SQLite's immediate transactions give the embedded backend.
  */
 import pg from 'pg';
+import { DatabaseUrlError, describeUrl } from './database-location.js';
+
+export { DatabaseUrlError, describeUrl } from './database-location.js';
 
 export type PostgresPool = pg.Pool;
 export type PostgresClient = pg.PoolClient;
@@ -20,11 +23,6 @@ export type PostgresMigration = string | ((client: PostgresClient) => Promise<vo
 // Advisory lock keys (any bigint; these spell "nbdmigr" and "nbdwrit" so that they are recognisable in pg_locks).
 const MIGRATION_LOCK = 0x6e62646d696772n;
 const WRITE_LOCK = 0x6e626477726974n;
-
-/** A database URL the service was given was not usable: what failed, with the password left out. */
-export class DatabaseUrlError extends Error {
-  override name = 'DatabaseUrlError';
-}
 
 /**
  * Opens a pool on the URL and checks one connection, so that a wrong URL fails at start with
@@ -44,24 +42,6 @@ export async function openPostgres(url: string, options: { max?: number } = {}):
     throw new DatabaseUrlError(`cannot open PostgreSQL database ${where}: ${connectionProblem(error)}`);
   }
   return pool;
-}
-
-/** The URL without its password, checked to be a postgresql:// URL with a host and a database. */
-export function describeUrl(url: string): string {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new DatabaseUrlError('the database URL is not a URL: expected postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE');
-  }
-  if (parsed.protocol !== 'postgresql:' && parsed.protocol !== 'postgres:') {
-    throw new DatabaseUrlError(`the database URL must start with postgresql:// (it starts with ${parsed.protocol}//)`);
-  }
-  if (parsed.password) parsed.password = '***';
-  const shown = parsed.toString();
-  if (!parsed.hostname) throw new DatabaseUrlError(`the database URL ${shown} names no host`);
-  if (parsed.pathname.length <= 1) throw new DatabaseUrlError(`the database URL ${shown} names no database (…/DATABASE at its end)`);
-  return shown;
 }
 
 function connectionProblem(error: unknown): string {
