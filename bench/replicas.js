@@ -1,7 +1,9 @@
 // `npm run bench -- replicas`: what replicas of one service buy and cost, on this machine.
 //
 // 1. Throughput of `nbdeploy serve --workers 2` against one process, for a compute-bound model
-//    (bench/slow-model.js, 8 rows per request, one instance per process): a closed loop of
+//    (bench/slow-model.js with a 16-wide input and a 1-wide output around its eight 1024×1024
+//    layers, so that JSON costs little beside the compute; 256 rows per request, one instance
+//    per process): a closed loop of
 //    BENCH_REPLICAS_CLIENTS (default 8) HTTP clients for BENCH_SECONDS (default 8) after
 //    BENCH_WARMUP_SECONDS (default 2), one process first, then two workers, measured in the
 //    same run. Aim: ≥ 1.5× on 2 cores.
@@ -16,7 +18,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { startServer, stopServer } from './processes.js';
-import { SLOW_INPUT, SLOW_WIDTH, slowModel } from './slow-model.js';
+import { SLOW_INPUT, slowModel } from './slow-model.js';
 import { askRepeatedly, irisProfile, registerBinary } from './ws-load.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -26,7 +28,8 @@ const RESULTS = path.join(ROOT, 'bench/results/replicas.json');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const WARMUP = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
 const CLIENTS = Number(process.env.BENCH_REPLICAS_CLIENTS ?? 8);
-const SLOW_ROWS = 8;
+const SLOW_ROWS = 256;
+const NARROW = { inputWidth: 16, outputWidth: 1 };
 const STATUS_CALLS = 30;
 const PROBES = 20;
 const IRIS_ROW = [5.1, 3.5, 1.4, 0.2];
@@ -49,13 +52,13 @@ export async function runReplicas() {
   };
   const results = { machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model ?? 'unknown' }, seconds: SECONDS, clients: CLIENTS };
   try {
-    process.stdout.write(`throughput of a compute-bound model (${SLOW_ROWS} rows through eight 1024×1024 MatMuls), ${CLIENTS} clients, ${SECONDS} s each\n`);
+    process.stdout.write(`throughput of a compute-bound model (${SLOW_ROWS} rows of 16 through eight 1024×1024 MatMuls to 1), ${CLIENTS} clients, ${SECONDS} s each\n`);
     for (const [key, args] of [
       ['one', []],
       ['workers2', ['--workers', '2']]
     ]) {
       const server = await serve(args);
-      await load(server, 'slow', slowModel());
+      await load(server, 'slow', slowModel(NARROW));
       // Every worker serves the model before the clock starts (each adopts it from the registry).
       await untilServedEverywhere(server, 'slow', slowBody());
       results[key] = await closedLoop(server, 'slow', slowBody());
@@ -97,7 +100,7 @@ export async function runReplicas() {
   process.stdout.write(`results: ${path.relative(ROOT, RESULTS)}\n`);
 }
 
-const slowBody = () => JSON.stringify({ inputs: [{ name: SLOW_INPUT, shape: [SLOW_ROWS, SLOW_WIDTH], datatype: 'FP32', data: new Array(SLOW_ROWS * SLOW_WIDTH).fill(0.5) }] });
+const slowBody = () => JSON.stringify({ inputs: [{ name: SLOW_INPUT, shape: [SLOW_ROWS, NARROW.inputWidth], datatype: 'FP32', data: new Array(SLOW_ROWS * NARROW.inputWidth).fill(0.5) }] });
 const irisBody = () => JSON.stringify({ inputs: [{ name: 'input', shape: [1, 4], datatype: 'FP32', data: [IRIS_ROW] }] });
 
 /**
