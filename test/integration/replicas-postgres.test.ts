@@ -10,16 +10,19 @@
  * Monitoring is merged across them: `status` on any replica counts the traffic of all, and
  * ground truth sent to one joins predictions another served.
  */
+import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
+import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ARTIFACTS_DIR } from '../../kernel-service/src/storage/service-storage.js';
 import { SERVICE_NOTE } from '../../kernel-service/src/service-note.js';
 import { LISTENER_APPLICATION_NAME } from '../../kernel-service/src/storage/postgres-changes.js';
 import { NotebookClient } from '../support/notebook-client.js';
-import { usePostgres } from '../support/postgres.js';
+import { postgresBinDir, usePostgres } from '../support/postgres.js';
 import { deployUnderLoad, eventually, feedbackJoinsAcrossReplicas, killDuringDeploy, loadThroughOne, statusCountsEveryReplica } from '../support/replicas.js';
-import { type ServiceProcess, cleanup, startService } from '../support/service.js';
+import { request } from '../support/http.js';
+import { type ServiceProcess, cleanup, makeTempDir, runNbdeploy, startService } from '../support/service.js';
 
 const postgres = usePostgres();
 const TOKEN = 'replicas-postgres-admin-token';
@@ -65,6 +68,16 @@ describe('replicas of one service on PostgreSQL', () => {
     await feedbackJoinsAcrossReplicas(clients);
   });
 
+  it('should give a user added to the database access on every replica, and take it from all at revoke', async () => {
+    const added = runNbdeploy(['users', 'add', 'scraper', '--role', 'viewer', '--database', url]);
+    expect(added.status, added.stderr).toBe(0);
+    const token = added.stdout.trim();
+    for (const replica of replicas.filter((r) => !r.hasExited)) expect((await request(replica.url, '/metrics', { token })).status).toBe(200);
+    const revoked = runNbdeploy(['users', 'revoke', 'scraper', '--database', url]);
+    expect(revoked.status, revoked.stderr).toBe(0);
+    for (const replica of replicas.filter((r) => !r.hasExited)) expect((await request(replica.url, '/metrics', { token })).status).toBe(401);
+  });
+
   it('should listen again when the connection that hears changes drops, and still reach every replica', async () => {
     const admin = new pg.Client({ connectionString: url });
     await admin.connect();
@@ -99,6 +112,29 @@ describe('replicas of one service on PostgreSQL', () => {
       await expect(client.query('DELETE FROM audit_log')).rejects.toThrow('the audit log is append-only');
     } finally {
       await client.end();
+    }
+  });
+
+  it('should serve from a database restored from pg_dump, as docs/scale-out.md backs it up', async () => {
+    const dump = path.join(makeTempDir('nbdeploy-dump-'), 'nbdeploy.dump');
+    const bin = postgresBinDir();
+    const dumped = spawnSync(path.join(bin, 'pg_dump'), ['--format=custom', `--file=${dump}`, url], { encoding: 'utf8' });
+    expect(dumped.status, dumped.stderr).toBe(0);
+    const restoredUrl = await postgres().freshDatabase();
+    const restored = spawnSync(path.join(bin, 'pg_restore'), ['--no-owner', `--dbname=${restoredUrl}`, dump], { encoding: 'utf8' });
+    expect(restored.status, restored.stderr).toBe(0);
+    const verified = runNbdeploy(['audit', 'verify', '--database', restoredUrl]);
+    expect(verified.status, verified.stderr + verified.stdout).toBe(0);
+    const live = clients[replicas.findIndex((r) => !r.hasExited)]!;
+    const production = (await live.call({ type: 'get_model', model: 'iris' })).model.deployment.production;
+    const replica = await startService({ args: ['--database', restoredUrl, '--token', TOKEN] });
+    const client = await NotebookClient.connect(replica);
+    try {
+      const reply = await client.call({ type: 'infer', model: 'iris', inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 4], data: [[5.1, 3.5, 1.4, 0.2]] }] });
+      expect(reply.model_version).toBe(production);
+    } finally {
+      await client.close();
+      await replica.stop();
     }
   });
 });
