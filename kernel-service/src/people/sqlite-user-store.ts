@@ -9,9 +9,10 @@ import { ServiceError } from '../errors.js';
 import { SqliteAuditLog } from '../registry/audit-log.js';
 import type { Actor } from '../registry/registry.js';
 import { type Migration, type SqliteDatabase, migrate } from '../storage/sqlite-database.js';
-import { type Role, ROLES } from './roles.js';
+import { ROLES } from './roles.js';
 import { hashToken, newToken, sameHash } from './tokens.js';
-import { type NewUser, RESERVED_USERS, SERVICE_USER, type User, type UserStore } from './user-store.js';
+import { type NewUser, SERVICE_USER, type User, type UserStore } from './user-store.js';
+import { type UserRow, checkNewUser, checkRevocable, checkTokenHolder, toUser } from './user-rules.js';
 
 const MIGRATIONS: Migration[] = [
   `CREATE TABLE users (
@@ -32,19 +33,6 @@ const MIGRATIONS: Migration[] = [
    -- The service's own token (serve --token) is not stored: the service compares it itself.
    INSERT INTO users (name, role, created_at, created_by) VALUES ('${SERVICE_USER}', 'admin', strftime('%Y-%m-%dT%H:%M:%fZ'), 'nbdeploy');`
 ];
-
-/** A user's name: what a Jupyter server may call its users, within reason. */
-const USER_NAME = /^[^\s\p{Cc}][^\p{Cc}]{0,127}$/u;
-
-interface UserRow {
-  name: string;
-  role: Role;
-  models: string | null;
-  created_at: string;
-  created_by: string;
-  revoked_at: string | null;
-  tokens: number;
-}
 
 /** Tokens kept found at most (past it the memory starts again). */
 const MAX_REMEMBERED_TOKENS = 1024;
@@ -67,13 +55,7 @@ export class SqliteUserStore implements UserStore {
   }
 
   private _addUser(user: NewUser, actor: Actor): User {
-    checkUserName(user.name);
-    if (RESERVED_USERS.includes(user.name)) {
-      throw new ServiceError('NBD_ERR_BAD_REQUEST', { issues: `"${user.name}" is a name the service uses itself; pick another` });
-    }
-    if (user.models && user.role !== 'inference') {
-      throw new ServiceError('NBD_ERR_BAD_REQUEST', { issues: `only inference users are limited to some models; role ${user.role} sees every model` });
-    }
+    checkNewUser(user);
     return this._db.transaction(() => {
       const existing = this._getUser(user.name);
       if (existing) throw new ServiceError('NBD_ERR_USER_EXISTS', { user: user.name, role: existing.role });
@@ -105,12 +87,7 @@ export class SqliteUserStore implements UserStore {
 
   async issueToken(name: string, label: string, actor: Actor): Promise<string> {
     return this._db.transaction(() => {
-      const user = this._getUser(name);
-      if (!user) throw new ServiceError('NBD_ERR_USER_NOT_FOUND', { user: name });
-      if (user.revokedAt) throw new ServiceError('NBD_ERR_USER_REVOKED', { user: name, at: user.revokedAt });
-      if (name === SERVICE_USER) {
-        throw new ServiceError('NBD_ERR_BAD_REQUEST', { issues: `"${SERVICE_USER}" holds the service's own token (serve --token); add a user of your own instead` });
-      }
+      checkTokenHolder(name, this._getUser(name));
       const token = newToken();
       this._db.prepare('INSERT INTO tokens (hash, user, label, created_at) VALUES (?, ?, ?, ?)').run(hashToken(token), name, label, new Date().toISOString());
       this._audit.append(actor, 'token_issue', null, null, { user: name, label });
@@ -119,9 +96,7 @@ export class SqliteUserStore implements UserStore {
   }
 
   async revokeUser(name: string, actor: Actor): Promise<User> {
-    if (name === SERVICE_USER) {
-      throw new ServiceError('NBD_ERR_BAD_REQUEST', { issues: `"${SERVICE_USER}" is the service's own token; change it with serve --token` });
-    }
+    checkRevocable(name);
     return this._db.transaction(() => {
       const user = this._getUser(name);
       if (!user) throw new ServiceError('NBD_ERR_USER_NOT_FOUND', { user: name });
@@ -162,22 +137,4 @@ export class SqliteUserStore implements UserStore {
   private _seenVersion: number | undefined;
   private readonly _found = new Map<string, { hash: Buffer; user: User }>();
   private readonly _byToken: Statement<[Buffer], UserRow & { hash: Buffer }>;
-}
-
-export function checkUserName(name: string): void {
-  if (!USER_NAME.test(name) || name !== name.trim()) {
-    throw new ServiceError('NBD_ERR_BAD_REQUEST', { issues: `user name "${name}" must be 1–128 characters, without control characters or surrounding spaces` });
-  }
-}
-
-function toUser(row: UserRow): User {
-  return {
-    name: row.name,
-    role: row.role,
-    models: row.models === null ? null : (JSON.parse(row.models) as string[]),
-    createdAt: row.created_at,
-    createdBy: row.created_by,
-    revokedAt: row.revoked_at,
-    tokens: row.tokens
-  };
 }

@@ -8,7 +8,7 @@
  * `nbdeploy users` command may append to the same file at once.
  */
 import type { SqliteDatabase } from '../storage/sqlite-database.js';
-import { AuditChainCheck, type AuditRow, type AuditVerdict, GENESIS_HASH, entryHash } from './audit-chain.js';
+import { AuditChainCheck, type AuditRow, type AuditVerdict, GENESIS_HASH, chainedEntry, entryHash } from './audit-chain.js';
 import type { Actor, AuditEntry } from './registry.js';
 
 export { GENESIS_HASH, entryHash, type AuditRow, type AuditVerdict } from './audit-chain.js';
@@ -43,27 +43,14 @@ export class SqliteAuditLog {
     this._db.transaction(() => {
       const head = this._db.prepare<[], { id: number; hash: string }>('SELECT id, hash FROM audit_head').get();
       const newest = this._db.prepare<[], { id: number }>('SELECT MAX(id) AS id FROM audit_log').get();
-      const id = Math.max(head?.id ?? 0, newest?.id ?? 0) + 1;
-      const row = {
-        id,
-        at: new Date().toISOString(),
-        actor: actor.user,
-        notebook: actor.notebook ?? null,
-        cell: actor.cell ?? null,
-        action,
-        model,
-        version,
-        details: JSON.stringify(details)
-      };
-      const prev = head?.hash ?? GENESIS_HASH;
-      const hash = entryHash(row, prev);
+      const entry = chainedEntry({ id: Math.max(head?.id ?? 0, newest?.id ?? 0), hash: head?.hash ?? GENESIS_HASH }, actor, action, model, version, details);
       this._db
         .prepare(
           `INSERT INTO audit_log (id, at, actor, notebook, cell, action, model, version, details, prev_hash, hash)
-           VALUES (@id, @at, @actor, @notebook, @cell, @action, @model, @version, @details, @prev, @hash)`
+           VALUES (@id, @at, @actor, @notebook, @cell, @action, @model, @version, @details, @prev_hash, @hash)`
         )
-        .run({ ...row, prev, hash });
-      this._db.prepare('INSERT INTO audit_head (one, id, hash) VALUES (1, ?, ?) ON CONFLICT (one) DO UPDATE SET id = excluded.id, hash = excluded.hash').run(id, hash);
+        .run(entry);
+      this._db.prepare('INSERT INTO audit_head (one, id, hash) VALUES (1, ?, ?) ON CONFLICT (one) DO UPDATE SET id = excluded.id, hash = excluded.hash').run(entry.id, entry.hash);
     }).immediate();
   }
 

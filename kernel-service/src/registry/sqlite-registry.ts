@@ -5,12 +5,9 @@
  */
 import { ServiceError } from '../errors.js';
 import { type Migration, type SqliteDatabase, migrate, openDatabase } from '../storage/sqlite-database.js';
-import { DEFAULT_INTEGRITY_POLICY, type IntegrityPolicy } from '../protocol/integrity.js';
 import type {
   Actor,
   AuditEntry,
-  BatchingConfig,
-  CaptureSettings,
   Deployment,
   DeploymentChange,
   FeedbackRecord,
@@ -23,8 +20,8 @@ import type {
   ValidationRecord,
   VersionRecord
 } from './registry.js';
-import { DEFAULT_BATCHING } from './registry.js';
 import { SqliteAuditLog, chainAuditLog } from './audit-log.js';
+import { type DeploymentRow, type ReviewRow, VERSION_COLUMNS, type ValidationRow, type VersionRow, toDeployment, toReview, toValidation, toVersion, withValidation } from './registry-rows.js';
 
 /** Exported for the test that migrates a database an older build wrote. */
 export const REGISTRY_MIGRATIONS: Migration[] = [
@@ -117,55 +114,6 @@ export const REGISTRY_MIGRATIONS: Migration[] = [
   // Per-deployment capture of served requests ({rate, retentionDays}); NULL: none kept.
   `ALTER TABLE deployments ADD COLUMN capture TEXT;`
 ];
-
-/** Every column but the profile, which only getProfile reads. */
-const VERSION_COLUMNS = 'model, version, sha256, artifact, signature, metadata, batching, stage, created_at, created_by';
-
-interface VersionRow {
-  model: string;
-  version: number;
-  sha256: string;
-  artifact: string;
-  signature: string;
-  metadata: string;
-  batching: string;
-  stage: Stage;
-  created_at: string;
-  created_by: string;
-}
-
-interface DeploymentRow {
-  model: string;
-  serving: number;
-  production: number | null;
-  canary_version: number | null;
-  canary_percent: number;
-  shadows: string;
-  integrity_policy: string;
-  capture: string | null;
-  updated_at: string;
-}
-
-interface ValidationRow {
-  id: number;
-  model: string;
-  version: number;
-  passed: number;
-  report: string;
-  created_at: string;
-  created_by: string;
-}
-
-interface ReviewRow {
-  id: number;
-  model: string;
-  version: number;
-  validation_id: number;
-  decision: ReviewDecision;
-  comment: string;
-  created_at: string;
-  created_by: string;
-}
 
 const now = (): string => new Date().toISOString();
 
@@ -427,8 +375,6 @@ export class SqliteRegistry implements Registry {
     if (this._owned) this._db.close();
   }
 
-
-
   private _getModel(name: string): ModelSummary | undefined {
     const model = this._db
       .prepare<[string], { name: string; created_at: string }>('SELECT name, created_at FROM models WHERE name = ?')
@@ -449,10 +395,6 @@ export class SqliteRegistry implements Registry {
     return row ? this._withValidation(toVersion(row)) : undefined;
   }
 
-
-
-
-
   private _latestValidation(model: string, version: number): ValidationRecord | undefined {
     const row = this._db
       .prepare<[string, number], ValidationRow>('SELECT * FROM validations WHERE model = ? AND version = ? ORDER BY id DESC LIMIT 1')
@@ -460,51 +402,21 @@ export class SqliteRegistry implements Registry {
     return row ? toValidation(row) : undefined;
   }
 
-
-
   private _reviews(model: string, version: number): ReviewRecord[] {
     return this._db
       .prepare<[string, number], ReviewRow>('SELECT * FROM reviews WHERE model = ? AND version = ? ORDER BY id')
       .all(model, version)
-      .map((r) => ({
-        id: r.id,
-        model: r.model,
-        version: r.version,
-        validationId: r.validation_id,
-        decision: r.decision,
-        comment: r.comment,
-        createdAt: r.created_at,
-        createdBy: r.created_by
-      }));
+      .map(toReview);
   }
 
-
-
-
-
   private _withValidation(version: VersionRecord): VersionRecord {
-    const validation = this._latestValidation(version.model, version.version);
-    if (!validation) return version;
+    const latest = this._latestValidation(version.model, version.version);
+    if (!latest) return version;
     const validatedBy = this._db
       .prepare<[string, number], { created_by: string }>('SELECT DISTINCT created_by FROM validations WHERE model = ? AND version = ? ORDER BY created_by')
       .all(version.model, version.version)
       .map((r) => r.created_by);
-    const reviews = this._reviews(version.model, version.version).filter((r) => r.validationId === validation.id);
-    const review = reviews.at(-1);
-    const latestByPerson = new Map(reviews.map((r) => [r.createdBy, r.decision]));
-    const approvedBy = [...latestByPerson].filter(([, decision]) => decision === 'approve').map(([by]) => by);
-    return {
-      ...version,
-      validatedBy,
-      validation: {
-        approvedBy,
-        id: validation.id,
-        passed: validation.passed,
-        createdAt: validation.createdAt,
-        createdBy: validation.createdBy,
-        review: review ? { decision: review.decision, by: review.createdBy, at: review.createdAt, comment: review.comment } : null
-      }
-    };
+    return withValidation(version, latest, validatedBy, this._reviews(version.model, version.version));
   }
 
   /** Nobody reviews a version they registered or validated (approving it or not). */
@@ -564,44 +476,3 @@ function changeDetails(change: DeploymentChange): Record<string, unknown> {
   return rest;
 }
 
-function toVersion(row: VersionRow): VersionRecord {
-  return {
-    model: row.model,
-    version: row.version,
-    sha256: row.sha256,
-    artifact: row.artifact,
-    signature: JSON.parse(row.signature),
-    metadata: JSON.parse(row.metadata),
-    batching: { ...DEFAULT_BATCHING, ...(JSON.parse(row.batching) as Partial<BatchingConfig>) },
-    stage: row.stage,
-    createdAt: row.created_at,
-    createdBy: row.created_by,
-    validatedBy: [],
-    validation: null
-  };
-}
-
-function toValidation(row: ValidationRow): ValidationRecord {
-  return {
-    id: row.id,
-    model: row.model,
-    version: row.version,
-    passed: row.passed === 1,
-    report: JSON.parse(row.report) as Record<string, unknown>,
-    createdAt: row.created_at,
-    createdBy: row.created_by
-  };
-}
-
-function toDeployment(row: DeploymentRow): Deployment {
-  return {
-    model: row.model,
-    serving: row.serving === 1,
-    production: row.production,
-    canary: row.canary_version === null ? null : { version: row.canary_version, percent: row.canary_percent },
-    shadows: JSON.parse(row.shadows) as number[],
-    integrityPolicy: { ...DEFAULT_INTEGRITY_POLICY, ...(JSON.parse(row.integrity_policy) as Partial<IntegrityPolicy>) },
-    capture: row.capture ? (JSON.parse(row.capture) as CaptureSettings) : null,
-    updatedAt: row.updated_at
-  };
-}
