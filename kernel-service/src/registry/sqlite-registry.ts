@@ -21,6 +21,7 @@ import type {
   VersionRecord
 } from './registry.js';
 import { SqliteAuditLog, chainAuditLog } from './audit-log.js';
+import { planDeploymentChange, requireVersion } from './deployment-plan.js';
 import { type DeploymentRow, type ReviewRow, VERSION_COLUMNS, type ValidationRow, type VersionRow, toDeployment, toReview, toValidation, toVersion, withValidation } from './registry-rows.js';
 
 /** Exported for the test that migrates a database an older build wrote. */
@@ -203,92 +204,26 @@ export class SqliteRegistry implements Registry {
   async changeDeployment(model: string, change: DeploymentChange, actor: Actor, details: Record<string, unknown> = {}): Promise<ModelSummary> {
     return this._db.transaction(() => {
       const summary = this._summaryOrThrow(model);
-      const d = summary.deployment;
-      const version = 'version' in change ? this._requireVersion(summary, change.version) : undefined;
-      let auditVersion = version?.version ?? null;
-      switch (change.kind) {
-        case 'promote': {
-          if (d.production !== null && d.production !== change.version) {
-            this._setStage(model, d.production, 'archived');
-          }
-          this._setStage(model, change.version, 'production');
-          this._db
-            .prepare('INSERT INTO production_history (model, version, at) VALUES (?, ?, ?)')
-            .run(model, change.version, now());
-          const canary = d.canary?.version === change.version ? null : d.canary;
-          const shadows = d.shadows.filter((v) => v !== change.version);
-          this._writeDeployment({ ...d, serving: true, production: change.version, canary, shadows });
-          break;
-        }
-        case 'stage': {
-          if (d.production === change.version) {
-            throw conflict(`version ${change.version} of "${model}" is in production; promote another version or roll back first`);
-          }
-          this._setStage(model, change.version, change.stage);
-          if (change.stage === 'archived') {
-            const canary = d.canary?.version === change.version ? null : d.canary;
-            this._writeDeployment({ ...d, canary, shadows: d.shadows.filter((v) => v !== change.version) });
-          }
-          break;
-        }
-        case 'canary': {
-          if (change.percent > 0 && d.production === null) {
-            throw conflict(`"${model}" has no production version to split traffic with; promote one first`);
-          }
-          if (change.percent > 0 && d.production === change.version) {
-            throw conflict(`version ${change.version} of "${model}" is already in production`);
-          }
-          if (change.percent > 0 && version!.stage !== 'staging') this._setStage(model, change.version, 'staging');
-          const canary = change.percent > 0 ? { version: change.version, percent: change.percent } : d.canary?.version === change.version ? null : d.canary;
-          this._writeDeployment({ ...d, canary });
-          break;
-        }
-        case 'shadow': {
-          if (change.enabled && d.production === change.version) {
-            throw conflict(`version ${change.version} of "${model}" is in production; it cannot also shadow it`);
-          }
-          if (change.enabled && version!.stage !== 'staging') this._setStage(model, change.version, 'staging');
-          const others = d.shadows.filter((v) => v !== change.version);
-          this._writeDeployment({ ...d, shadows: change.enabled ? [...others, change.version] : others });
-          break;
-        }
-        case 'rollback': {
-          const target = this._rollbackTarget(model);
-          if (target === undefined) {
-            throw conflict(`"${model}" has no earlier production version to roll back to`);
-          }
-          this._db
-            .prepare('UPDATE production_history SET rolled_back = 1 WHERE model = ? AND version = ?')
-            .run(model, d.production);
-          this._setStage(model, d.production!, 'archived');
-          this._setStage(model, target, 'production');
-          this._db.prepare('INSERT INTO production_history (model, version, at) VALUES (?, ?, ?)').run(model, target, now());
-          const canary = d.canary?.version === target ? null : d.canary;
-          this._writeDeployment({ ...d, serving: true, production: target, canary, shadows: d.shadows.filter((v) => v !== target) });
-          details = { ...details, from: d.production, to: target };
-          auditVersion = target;
-          break;
-        }
-        case 'serving':
-          this._writeDeployment({ ...d, serving: change.serving });
-          break;
-        case 'batching':
-          this._db
-            .prepare('UPDATE versions SET batching = ? WHERE model = ? AND version = ?')
-            .run(JSON.stringify(change.batching), model, change.version);
-          break;
-        case 'integrity_policy':
-          this._db
-            .prepare('UPDATE deployments SET integrity_policy = ?, updated_at = ? WHERE model = ?')
-            .run(JSON.stringify(change.policy), now(), model);
-          break;
-        case 'capture':
-          this._db
-            .prepare('UPDATE deployments SET capture = ?, updated_at = ? WHERE model = ?')
-            .run(change.capture ? JSON.stringify(change.capture) : null, now(), model);
-          break;
+      const plan = planDeploymentChange(summary, change, change.kind === 'rollback' ? this._rollbackTarget(model) : undefined, details);
+      if (plan.rolledBack !== null) {
+        this._db.prepare('UPDATE production_history SET rolled_back = 1 WHERE model = ? AND version = ?').run(model, plan.rolledBack);
       }
-      this._audit(actor, change.kind, model, auditVersion, { ...changeDetails(change), ...details });
+      for (const { version, stage } of plan.stages) this._setStage(model, version, stage);
+      if (plan.newProduction !== null) {
+        this._db.prepare('INSERT INTO production_history (model, version, at) VALUES (?, ?, ?)').run(model, plan.newProduction, now());
+      }
+      if (plan.routing) this._writeDeployment(plan.routing);
+      if (plan.batching) {
+        this._db.prepare('UPDATE versions SET batching = ? WHERE model = ? AND version = ?').run(JSON.stringify(plan.batching.batching), model, plan.batching.version);
+      }
+      if (plan.integrityPolicy) {
+        this._db.prepare('UPDATE deployments SET integrity_policy = ?, updated_at = ? WHERE model = ?').run(JSON.stringify(plan.integrityPolicy), now(), model);
+      }
+      if (plan.capture) {
+        const settings = plan.capture.settings ? JSON.stringify(plan.capture.settings) : null;
+        this._db.prepare('UPDATE deployments SET capture = ?, updated_at = ? WHERE model = ?').run(settings, now(), model);
+      }
+      this._audit(actor, change.kind, model, plan.auditVersion, plan.details);
       return this._getModel(model)!;
     }).immediate();
   }
@@ -303,7 +238,7 @@ export class SqliteRegistry implements Registry {
 
   async addValidation(model: string, version: number, passed: boolean, report: Record<string, unknown>, actor: Actor): Promise<ValidationRecord> {
     return this._db.transaction(() => {
-      this._requireVersion(this._summaryOrThrow(model), version);
+      requireVersion(this._summaryOrThrow(model), version);
       const { lastInsertRowid } = this._db
         .prepare('INSERT INTO validations (model, version, passed, report, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?)')
         .run(model, version, passed ? 1 : 0, JSON.stringify(report), now(), actor.user);
@@ -323,10 +258,10 @@ export class SqliteRegistry implements Registry {
 
   async addReview(model: string, version: number, decision: ReviewDecision, comment: string, actor: Actor): Promise<ReviewRecord> {
     return this._db.transaction(() => {
-      this._requireVersion(this._summaryOrThrow(model), version);
+      requireVersion(this._summaryOrThrow(model), version);
       const validation = this._latestValidation(model, version);
       if (!validation) {
-        throw conflict(`version ${version} of "${model}" has no validation report to review; validate it first`);
+        throw new ServiceError('NBD_ERR_DEPLOY_CONFLICT', { reason: `version ${version} of "${model}" has no validation report to review; validate it first` });
       }
       this._refuseOwnWork(this._getVersion(model, version)!, actor);
       const { lastInsertRowid } = this._db
@@ -431,12 +366,6 @@ export class SqliteRegistry implements Registry {
     return summary;
   }
 
-  private _requireVersion(summary: ModelSummary, version: number): VersionRecord {
-    const record = summary.versions.find((v) => v.version === version);
-    if (!record) throw new ServiceError('NBD_ERR_VERSION_NOT_FOUND', { model: summary.name, version });
-    return record;
-  }
-
   private _setStage(model: string, version: number, stage: Stage): void {
     this._db.prepare('UPDATE versions SET stage = ? WHERE model = ? AND version = ?').run(stage, model, version);
   }
@@ -465,14 +394,5 @@ export class SqliteRegistry implements Registry {
   private _audit(actor: Actor, action: string, model: string | null, version: number | null, details: Record<string, unknown>): void {
     this._auditLog.append(actor, action, model, version, details);
   }
-}
-
-function conflict(reason: string): ServiceError {
-  return new ServiceError('NBD_ERR_DEPLOY_CONFLICT', { reason });
-}
-
-function changeDetails(change: DeploymentChange): Record<string, unknown> {
-  const { kind: _kind, ...rest } = change;
-  return rest;
 }
 
