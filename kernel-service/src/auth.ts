@@ -5,12 +5,13 @@
  * and compared here in constant time; other tokens are users' (people/), looked up on every
  * request so that a revoke takes effect at once.
  */
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import path from 'node:path';
 import { ServiceError } from './errors.js';
 import type { Principal } from './people/authorize.js';
+import { newToken } from './people/tokens.js';
 import { SERVICE_USER, type UserStore } from './people/user-store.js';
 import type { Actor } from './registry/registry.js';
 
@@ -24,7 +25,7 @@ export function loadOrCreateToken(stateDir: string, given?: string): string {
   if (found) return found;
   const file = path.join(stateDir, TOKEN_FILE);
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-  const token = randomBytes(24).toString('base64url');
+  const token = newToken(24);
   writeFileSync(file, token + '\n', { mode: 0o600 });
   chmodSync(file, 0o600);
   return token;

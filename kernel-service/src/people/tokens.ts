@@ -1,8 +1,15 @@
-/** Tokens: 32 random bytes (base64url), stored and looked up as their sha256. */
+/** Tokens: random bytes (base64url), stored and looked up as their sha256. */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
-export function newToken(): string {
-  return randomBytes(32).toString('base64url');
+/**
+ * `bytes` random bytes as base64url, never starting with "-": a token is given on command
+ * lines (`--token TOKEN`), where a leading dash reads as an option.
+ */
+export function newToken(bytes = 32): string {
+  for (;;) {
+    const token = randomBytes(bytes).toString('base64url');
+    if (!token.startsWith('-')) return token;
+  }
 }
 
 export function hashToken(token: string): Buffer {
