@@ -5,63 +5,16 @@
  * JSON (a webhook that fails twice is retried), and the alert resolves once traffic is
  * normal again. Also the live `window` stream, the rules API, and `--no-monitoring`.
  */
-import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IRIS_METADATA, fixture, fp32 } from '../support/models.js';
 import { NotebookClient, type Reply } from '../support/notebook-client.js';
 import { type ServiceProcess, cleanup, startService } from '../support/service.js';
+import { WebhookReceiver } from '../support/webhook-receiver.js';
 
 const IRIS = fixture('iris_classifier.onnx');
 const ROW = [5.1, 3.5, 1.4, 0.2];
 
-interface Hook {
-  path: string;
-  status: number;
-  body: any;
-  at: number;
-}
-
-/** A webhook receiver: records every POST; `/hook` answers 500 to the first two posts of a firing alert. */
-class WebhookReceiver {
-  readonly received: Hook[] = [];
-  failuresLeft = 2;
-  private _server: Server | null = null;
-
-  async start(): Promise<string> {
-    this._server = createServer((req: IncomingMessage, res: ServerResponse) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-        let status = 200;
-        if (req.url === '/hook' && body.alert?.state === 'firing' && this.failuresLeft > 0) {
-          this.failuresLeft--;
-          status = 500;
-        }
-        this.received.push({ path: req.url ?? '', status, body, at: Date.now() });
-        res.writeHead(status, { 'content-type': 'text/plain' }).end(status === 200 ? 'ok' : 'try again');
-      });
-    });
-    await new Promise<void>((resolve) => this._server!.listen(0, '127.0.0.1', resolve));
-    return `http://127.0.0.1:${(this._server.address() as AddressInfo).port}`;
-  }
-
-  /** Resolves once `match` holds for the received posts (polls; at most `timeoutMs`). */
-  async waitFor(match: (posts: Hook[]) => boolean, timeoutMs = 20_000): Promise<void> {
-    const until = Date.now() + timeoutMs;
-    while (!match(this.received)) {
-      if (Date.now() > until) throw new Error(`webhook posts so far: ${JSON.stringify(this.received).slice(0, 2000)}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-
-  stop(): Promise<void> {
-    return new Promise((resolve) => (this._server ? this._server.close(() => resolve()) : resolve()));
-  }
-}
-
-const hooks = new WebhookReceiver();
+const hooks = new WebhookReceiver(2);
 let hookBase: string;
 let service: ServiceProcess;
 let ws: NotebookClient;

@@ -9,44 +9,20 @@
  * once; the alert leader's death hands alerting over; a replica killed during a deploy leaves
  * a consistent registry and the others serving.
  */
-import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from '../support/http.js';
 import { fp32 } from '../support/models.js';
 import { NotebookClient } from '../support/notebook-client.js';
 import { deployUnderLoad, eventually, feedbackJoinsAcrossReplicas, infer, killDuringDeploy, loadThroughOne, statusCountsEveryReplica } from '../support/replicas.js';
 import { type ServiceProcess, cleanup, startService } from '../support/service.js';
+import { WebhookReceiver } from '../support/webhook-receiver.js';
 
-/** Records every alert posted to it. */
-class Webhook {
-  readonly posts: any[] = [];
-  private _server: Server | null = null;
-
-  async start(): Promise<string> {
-    this._server = createServer((req: IncomingMessage, res: ServerResponse) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        this.posts.push(JSON.parse(Buffer.concat(chunks).toString('utf8')));
-        res.writeHead(200).end('ok');
-      });
-    });
-    await new Promise<void>((resolve) => this._server!.listen(0, '127.0.0.1', resolve));
-    return `http://127.0.0.1:${(this._server.address() as AddressInfo).port}/hook`;
-  }
-
-  stop(): Promise<void> {
-    return new Promise((resolve) => (this._server ? this._server.close(() => resolve()) : resolve()));
-  }
-}
-
-const webhook = new Webhook();
+const webhook = new WebhookReceiver();
 let replicas: ServiceProcess[];
 let clients: NotebookClient[];
 
 beforeAll(async () => {
-  const hook = await webhook.start();
+  const hook = `${await webhook.start()}/hook`;
   const args = ['--monitor-window-seconds', '60', '--alert-webhook', hook];
   const first = await startService({ args });
   replicas = [first];
@@ -106,7 +82,7 @@ describe('replicas of one service', () => {
       rules: [{ name: 'errors', metric: 'error_rate', condition: '>', threshold: 0.2, window_seconds: 5, min_count: 5, cooldown_seconds: 1 }]
     });
     // Bad requests through two replicas (the 60 s window holds the good traffic before them, too): the rule sees the traffic of all.
-    const firing = () => webhook.posts.filter((p) => p.alert?.state === 'firing' && p.alert.rule === 'errors');
+    const firing = () => webhook.received.map((h) => h.body).filter((p) => p.alert?.state === 'firing' && p.alert.rule === 'errors');
     for (let n = 0; firing().length === 0 && n < 5000; n++) {
       await clients[1 + (n % 2)]!.request({ type: 'infer', model: 'iris', inputs: [fp32('input', [[1, 2, 3]])] });
     }
@@ -123,7 +99,7 @@ describe('replicas of one service', () => {
     // The rule removed through a live replica: the new leader (once it holds the lease) resolves
     // the dead one's alert and posts it — once. (Good traffic would take as long as the 60 s
     // window needs to dilute however many bad requests this machine sent before the alert fired.)
-    const resolved = () => webhook.posts.filter((p) => p.alert?.state === 'resolved' && p.alert.rule === 'errors');
+    const resolved = () => webhook.received.map((h) => h.body).filter((p) => p.alert?.state === 'resolved' && p.alert.rule === 'errors');
     await alive[0]!.call({ type: 'set_alert_rules', model: 'iris', rules: [{ name: 'drift', metric: 'drift_share', condition: '>', threshold: 0.9 }] });
     await eventually('the alert resolved by the new leader', async () => (resolved().length > 0 ? true : undefined), 30_000);
     await new Promise((r) => setTimeout(r, 2000));
