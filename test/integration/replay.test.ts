@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RestClient } from '../support/http.js';
 import { NotebookClient } from '../support/notebook-client.js';
 import { type ServiceProcess, cleanup, startService } from '../support/service.js';
+import { threadsAtNice } from '../support/thread-priority.js';
 
 const { onnx } = onnxProto;
 
@@ -75,6 +76,8 @@ describe('replay of captured traffic', () => {
     expect(r.skipped).toEqual({ personal_data: 0, failed: 0, no_answer: 0, first_error: null });
     expect(r.latency_ms.served.p50).toBeGreaterThan(0);
     expect(r.latency_ms.candidate.p50).toBeGreaterThan(0);
+    // The candidate ran on a background instance of its own: one worker thread at low priority (nice 10).
+    expect(threadsAtNice(service.pid, 10)).toBe(1);
   });
 
   it('should count the rows a candidate answers differently, by feature range, with metrics where ground truth arrived', async () => {

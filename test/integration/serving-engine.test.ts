@@ -13,7 +13,8 @@ import { fixture } from '../support/models.js';
 import { NotebookClient } from '../support/notebook-client.js';
 import { backendCase, backendTensors } from '../support/onnx-backend-data.js';
 import { cleanup, startService } from '../support/service.js';
-import { readFileSync, readdirSync } from 'node:fs';
+import { threadNices, threadsAtNice } from '../support/thread-priority.js';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
 afterEach(cleanup);
@@ -52,13 +53,9 @@ describe('the serving engine', () => {
     for (const res of await Promise.all(slow)) expect(res.status).toBe(200);
 
     // The slow model's worker thread, whose runs take far over 20 ms, yielded: nice 10; the event loop did not.
-    const niceOf = (tid: string): number => {
-      const stat = readFileSync(`/proc/${service.pid}/task/${tid}/stat`, 'utf8');
-      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
-    };
-    const nice = new Map(readdirSync(`/proc/${service.pid}/task`).map((tid) => [tid, niceOf(tid)]));
-    expect(nice.get(String(service.pid))).toBe(0);
-    expect([...nice.values()].filter((n) => n === 10)).toHaveLength(1);
+    const nice = threadNices(service.pid);
+    expect(nice.get(service.pid)).toBe(0);
+    expect(threadsAtNice(service.pid, 10)).toBe(1);
   });
 
   it('should refuse requests past a full queue with 503 and Retry-After over HTTP, and serve the rest', async () => {

@@ -2,8 +2,9 @@
  * A replay: the requests a deployment captured over a span, answered by a candidate version
  * inside the service and compared row by row with what was served. With `source: "captured"`
  * the captured inputs run through the candidate as evaluation traffic (answered, counted in
- * the metrics, never monitored), a few requests in flight at a time so that live requests keep
- * their place in the queues; with `source: "shadow"` the candidate's answers are those it gave
+ * the metrics, never monitored) on the candidate's background instance — a worker thread of
+ * its own at low priority, outside the live queues — a few requests in flight at a time,
+ * yielding the event loop between them, so that live requests keep their place; with `source: "shadow"` the candidate's answers are those it gave
  * as a shadow to the same requests, kept by the capture, and nothing runs. Requests whose
  * inputs were captured as hashes (personal data) cannot be run again and are counted apart.
  */
@@ -83,7 +84,7 @@ export async function runReplay(ctx: ReplayContext, q: ReplayQuery, progress: (d
       const inputs = request.inputs.map((t) => decodeJsonInput(t.name, t.datatype, t.shape, t.data as unknown[]));
       const start = performance.now();
       try {
-        const result = await dataPlane.infer(q.model, q.version, { inputs, monitor: false }, 'ws');
+        const result = await dataPlane.infer(q.model, q.version, { inputs, monitor: false, background: true }, 'ws');
         answers.set(request.requestId, { outputs: result.outputs, latencyMs: performance.now() - start });
       } catch (error) {
         skipped.failed++;

@@ -25,7 +25,8 @@ const post = (message: FromWorker, transfer: ArrayBuffer[] = []): void => port.p
  * value, by YIELD_NICE). The service's event loop and the workers of fast models then get the
  * cores first when they need them, so a heavy model cannot hold up liveness or a light model's
  * latency; when the machine has room, the slow model still uses all of it. One way only: an
- * unprivileged process may lower a thread's priority but not raise it again.
+ * unprivileged process may lower a thread's priority but not raise it again. A background
+ * instance (replays) runs at that lower priority from its load on.
  */
 const SLOW_RUN_MS = 20;
 const YIELD_NICE = 10;
@@ -34,7 +35,11 @@ let yielded = false;
 
 function noteRun(ms: number): void {
   meanRunMs = meanRunMs === 0 ? ms : 0.8 * meanRunMs + 0.2 * ms;
-  if (yielded || meanRunMs < SLOW_RUN_MS || process.env.NBDEPLOY_NO_YIELD) return;
+  if (meanRunMs >= SLOW_RUN_MS && !process.env.NBDEPLOY_NO_YIELD) yieldCores();
+}
+
+function yieldCores(): void {
+  if (yielded) return;
   yielded = true;
   try {
     const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
@@ -47,6 +52,7 @@ function noteRun(ms: number): void {
 port.on('message', (message: ToWorker) => {
   switch (message.op) {
     case 'load':
+      if (message.background) yieldCores();
       model = OnnxModel.load(message.file, { intraOpThreads: message.intraOpThreads });
       model.then(
         async (loaded) => {

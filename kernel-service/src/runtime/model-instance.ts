@@ -20,6 +20,8 @@ export interface InstanceOptions extends RuntimeOptions {
   label: string;
   /** One run on zeros after loading, so the first request does not pay for it (default true). */
   warm?: boolean;
+  /** Work that must not slow live traffic (replays): the worker thread runs at a lower scheduling priority (nice +10). */
+  background?: boolean;
   log: (message: string) => void;
   /** Told when a worker thread starts (+1) or ends (-1), for metrics. */
   onWorkers?: (delta: number) => void;
@@ -140,7 +142,7 @@ export class ModelInstance {
         if (!loaded) reject(new ServiceError('NBD_ERR_MODEL_INVALID', { reason: `the inference worker stopped while loading it (${reason})` }));
         if (!this._released) this._died(reason);
       });
-      this._post({ op: 'load', file: this._file, intraOpThreads: this._options.intraOpThreads, warm: this._options.warm ?? true });
+      this._post({ op: 'load', file: this._file, intraOpThreads: this._options.intraOpThreads, warm: this._options.warm ?? true, background: this._options.background ?? false });
     });
   }
 

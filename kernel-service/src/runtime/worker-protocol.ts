@@ -10,7 +10,7 @@ import type { Tensor } from '../protocol/datatypes.js';
 import type { Signature } from './signature.js';
 
 export type ToWorker =
-  | { op: 'load'; file: string; intraOpThreads: number; warm: boolean }
+  | { op: 'load'; file: string; intraOpThreads: number; warm: boolean; background: boolean }
   | { op: 'run'; id: number; inputs: Tensor[]; outputNames: string[] }
   | { op: 'release' };
 

@@ -23,6 +23,8 @@ export interface InferInput {
   outputs?: ReadonlyArray<{ name: string }>;
   /** False for evaluation traffic (a validation run): answered and in metrics, not in monitoring. */
   monitor?: boolean;
+  /** Run on the version's background instance, at low priority (replays; never set from a request). */
+  background?: boolean;
 }
 
 export interface InferResult {
@@ -144,7 +146,7 @@ export class DataPlane {
       if (inspection.refusal) throw inspection.refusal;
       inputs = checkInputs(target.model, target.signature, inputs);
       const outputNames = selectOutputs(target.model, target.signature, request.outputs);
-      const outputs = await target.predict(inputs, outputNames).catch((error: unknown) => {
+      const outputs = await target.predict(inputs, outputNames, request.background === true).catch((error: unknown) => {
         if (error instanceof ServiceError) throw error; // a full queue
         throw new ServiceError('NBD_ERR_INFERENCE_FAILED', {
           model: target.model,

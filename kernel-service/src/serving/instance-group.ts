@@ -3,10 +3,18 @@
  * own onnxruntime session of the same file. A run goes to the instance with the fewest runs
  * outstanding. The count changes without a pause: new instances load before they take
  * runs; instances taken away finish what they hold first.
+ *
+ * Work that must not slow live traffic (a replay of captured requests) runs on a background
+ * instance of its own, started when first asked for: a worker thread at a lower scheduling
+ * priority, so the operating system gives the live instances and the event loop the cores
+ * first. It ends after BACKGROUND_IDLE_MS without work, or with the group.
  */
 import type { Tensor } from '../protocol/datatypes.js';
 import { type InstanceOptions, ModelInstance } from '../runtime/model-instance.js';
 import type { Signature } from '../runtime/signature.js';
+
+/** A background instance with nothing to do for this long ends. */
+const BACKGROUND_IDLE_MS = 30_000;
 
 export class InstanceGroup {
   /** Starts `count` instances side by side; if one cannot load, none is kept and the error is thrown. */
@@ -42,6 +50,32 @@ export class InstanceGroup {
     return best.run(inputs, outputNames);
   }
 
+  /** Runs on the background instance (started on first use; nice +10), outside the live instances' turns. */
+  async runInBackground(inputs: readonly Tensor[], outputNames: readonly string[]): Promise<Tensor[]> {
+    if (this._released) throw new Error(`${this._options.label} was released`);
+    if (this._idleTimer) clearTimeout(this._idleTimer);
+    this._idleTimer = null;
+    this._backgroundRuns++;
+    try {
+      this._background ??= ModelInstance.start(this._file, { ...this._options, warm: false, background: true, label: `${this._options.label} (background)` });
+      const instance = await this._background.catch((error: unknown) => {
+        this._background = null;
+        throw error;
+      });
+      return await instance.run(inputs, outputNames);
+    } finally {
+      if (--this._backgroundRuns === 0 && this._background && !this._released) {
+        this._idleTimer = setTimeout(() => void this._endBackground(), BACKGROUND_IDLE_MS);
+        this._idleTimer.unref();
+      }
+    }
+  }
+
+  /** The background instance, once started (for tests and diagnostics). */
+  get background(): Promise<ModelInstance> | null {
+    return this._background;
+  }
+
   /** Grows (loading the new instances before they take runs) or shrinks (the removed ones drain, then end). */
   async resize(count: number): Promise<void> {
     if (count > this._instances.length) {
@@ -63,9 +97,22 @@ export class InstanceGroup {
   }
 
   async release(): Promise<void> {
+    this._released = true;
     const all = this._instances;
-    await Promise.all(all.map((instance) => instance.release()));
+    await Promise.all([...all.map((instance) => instance.release()), this._endBackground()]);
+  }
+
+  private async _endBackground(): Promise<void> {
+    if (this._idleTimer) clearTimeout(this._idleTimer);
+    this._idleTimer = null;
+    const background = this._background;
+    this._background = null;
+    await background?.then((instance) => instance.release(), () => {});
   }
 
   private _instances: ModelInstance[] = [];
+  private _background: Promise<ModelInstance> | null = null;
+  private _backgroundRuns = 0;
+  private _idleTimer: NodeJS.Timeout | null = null;
+  private _released = false;
 }

@@ -96,14 +96,18 @@ export class LoadedVersion {
     );
   }
 
-  /** Runs checked inputs; returns the named outputs. A full queue refuses with NBD_ERR_OVERLOADED. */
-  async predict(inputs: Tensor[], outputNames: readonly string[]): Promise<Tensor[]> {
+  /**
+   * Runs checked inputs; returns the named outputs. A full queue refuses with NBD_ERR_OVERLOADED.
+   * `background` runs them on the version's background instance (a lower-priority worker
+   * thread, instance-group.ts) instead, outside the queue: replays, which must not slow live traffic.
+   */
+  async predict(inputs: Tensor[], outputNames: readonly string[], background = false): Promise<Tensor[]> {
     if (this._released) {
       throw new Error(`model "${this.model}" version ${this.version} was released`);
     }
     this._inflight++;
     try {
-      const outputs = await this._queue.submit(inputs);
+      const outputs = background ? await this._instances.runInBackground(inputs, this._allOutputs) : await this._queue.submit(inputs);
       return outputNames.length === outputs.length
         ? outputs
         : outputNames.map((n) => outputs[this._allOutputs.indexOf(n)]!);

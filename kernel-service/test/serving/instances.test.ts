@@ -11,6 +11,7 @@ import type { Tensor } from '../../src/protocol/datatypes.js';
 import { type InstanceOptions, ModelInstance } from '../../src/runtime/model-instance.js';
 import { InstanceGroup } from '../../src/serving/instance-group.js';
 import { backendCase, backendTensors } from '../../../test/support/onnx-backend-data.js';
+import { threadsAtNice } from '../../../test/support/thread-priority.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const model = (name: string): string => path.join(ROOT, 'test/fixtures/models', name);
@@ -142,6 +143,23 @@ describe('InstanceGroup', () => {
     expect(outputs.every(([y]) => y!.shape[0] === 8)).toBe(true);
     await shrinking;
     expect(options.workers()).toBe(1);
+  });
+
+  it('should run background work on an instance of its own at low priority, and end it with the group', async () => {
+    const options = recording();
+    const group = await InstanceGroup.start(model('iris_classifier.onnx'), 1, options);
+    started.push(group);
+    const lowBefore = threadsAtNice(process.pid, 10);
+    const [live] = await group.run([iris(2)], ['label']);
+    const [background] = await group.runInBackground([iris(2)], ['label']);
+    expect(Array.from(background!.data as BigInt64Array)).toEqual(Array.from(live!.data as BigInt64Array));
+    expect(options.workers()).toBe(2);
+    expect(threadsAtNice(process.pid, 10)).toBe(lowBefore + 1);
+    expect(group.instances[0]!.pending).toBe(0);
+    await group.release();
+    expect(options.workers()).toBe(0);
+    expect(threadsAtNice(process.pid, 10)).toBe(lowBefore);
+    await expect(group.runInBackground([iris(1)], ['label'])).rejects.toThrow(/released/);
   });
 
   it('should keep none of a resize that cannot load every new instance', async () => {
