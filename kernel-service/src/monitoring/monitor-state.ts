@@ -16,7 +16,7 @@ import { type FeedbackItem, joinFeedback } from './feedback.js';
 import { Ingest, type IngestOptions, type ObservedInference } from './ingest.js';
 import { monitoringSeries } from './monitor-series.js';
 import { type ChartAlert, type MonitorSeries, SeriesCache } from './series.js';
-import { ReplicaWindows, type ReplicaWindowsOptions } from './replica-windows.js';
+import { ReplicaWindows } from './replica-windows.js';
 import { SettledWindows } from './settled-windows.js';
 import { monitoringStatus } from './status.js';
 import type { MonitoringStore } from './store.js';
@@ -24,19 +24,14 @@ import type { StatusOptions, StatusView, WindowUpdateListener } from './views.js
 import { VersionPlans } from './version-plan.js';
 import type { MonitorWindow } from './window.js';
 
-export interface MonitorStateOptions extends IngestOptions {
-  /** How this replica shares its open windows with the service's other replicas. */
-  replicas?: Partial<ReplicaWindowsOptions>;
-}
-
 export class MonitorState {
   readonly ingest: Ingest;
-  readonly options: MonitorStateOptions;
+  readonly options: IngestOptions;
 
   constructor(
     private readonly _registry: Registry,
     private readonly _store: MonitoringStore,
-    options: Partial<MonitorStateOptions> = {},
+    options: Partial<IngestOptions> = {},
     captureStore: CaptureStore | null = null
   ) {
     this._plans = new VersionPlans(_registry);
@@ -46,8 +41,8 @@ export class MonitorState {
     // (A failure is reported by the events that wait for it.)
     this._opening?.catch(() => {});
     this.ingest = new Ingest(this._plans, _store, options, (windows) => this._settled.stored(windows), this._capture);
-    this.options = { ...this.ingest.options, replicas: options.replicas };
-    this._replicas = new ReplicaWindows(_store, this._settled, options.replicas);
+    this.options = this.ingest.options;
+    this._replicas = new ReplicaWindows(_store, this._settled);
     // Closes windows nobody sends traffic to any more, tells listeners, prunes, shares the open windows with the other replicas: about once a second.
     this._timer = setInterval(() => void this.tick(), Math.min(1000, this.options.windowSeconds * 1000));
     this._timer.unref();

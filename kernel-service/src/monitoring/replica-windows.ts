@@ -12,40 +12,31 @@ import type { SettledWindows } from './settled-windows.js';
 import type { MonitoringStore } from './store.js';
 import { MonitorWindow } from './window.js';
 
-export interface ReplicaWindowsOptions {
-  /** Open windows are published at least this often, traffic or not (ms). */
-  heartbeatMs: number;
-  /** A replica silent for this long is gone: its open windows are saved by another (ms). */
-  goneAfterMs: number;
-  /** The other replicas' writes are read at most this often (ms). */
-  writesEveryMs: number;
-}
-
-export const DEFAULT_REPLICA_WINDOWS_OPTIONS: ReplicaWindowsOptions = { heartbeatMs: 5_000, goneAfterMs: 30_000, writesEveryMs: 1_000 };
+/** Open windows are published at least this often, traffic or not (ms). */
+const HEARTBEAT_MS = 5_000;
+/** A replica silent for this long is gone: its open windows are saved by another (ms). */
+const GONE_AFTER_MS = 30_000;
+/** The other replicas' writes are read at most this often (ms). */
+const WRITES_EVERY_MS = 1_000;
 
 export class ReplicaWindows {
-  readonly options: ReplicaWindowsOptions;
-
   constructor(
     private readonly _store: MonitoringStore,
-    private readonly _settled: SettledWindows,
-    options: Partial<ReplicaWindowsOptions> = {}
-  ) {
-    this.options = { ...DEFAULT_REPLICA_WINDOWS_OPTIONS, ...options };
-  }
+    private readonly _settled: SettledWindows
+  ) {}
 
   /** Publishes this replica's open windows when they took traffic (`changed`) or the heartbeat is due; adopts the windows of replicas gone. */
   async tick(open: readonly MonitorWindow[], changed: boolean, now: number): Promise<void> {
-    if (changed || now - this._published >= this.options.heartbeatMs) {
+    if (changed || now - this._published >= HEARTBEAT_MS) {
       await this._store.savePartials(
         open.map((w) => w.toJSON()),
         now
       );
       this._published = now;
     }
-    if (now - this._adopted >= this.options.heartbeatMs) {
+    if (now - this._adopted >= HEARTBEAT_MS) {
       this._adopted = now;
-      await this._store.adoptPartials(now - this.options.goneAfterMs);
+      await this._store.adoptPartials(now - GONE_AFTER_MS);
     }
   }
 
@@ -63,7 +54,7 @@ export class ReplicaWindows {
 
   /** Forgets what the caches hold of windows the other replicas wrote since the last look. */
   async refresh(now: number): Promise<void> {
-    if (now - this._writesReadAt < this.options.writesEveryMs) return;
+    if (now - this._writesReadAt < WRITES_EVERY_MS) return;
     this._writesReadAt = now;
     const { writes, last } = await this._store.windowWrites(this._writesSeen);
     this._writesSeen = last;
