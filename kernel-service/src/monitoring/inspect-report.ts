@@ -171,7 +171,7 @@ export function inspectFindings(input: InspectInput): InspectFindings {
     truncated: input.truncated,
     picked: input.feature === undefined,
     feature,
-    integrity: integrityOf(input.windows, input.from, input.to),
+    integrity: integrityOf(input.windows, input.from, input.to, input.plan.personal),
     moved_together: ranked
       .filter((c) => c.name !== chosen.name)
       .slice(0, MAX_MOVED_TOGETHER)
@@ -388,7 +388,10 @@ function sampleDeviation(values: number[]): number {
   return Math.sqrt(values.reduce((s, v) => s + (v - mean) ** 2, 0) / (values.length - 1));
 }
 
-function integrityOf(windows: readonly WindowState[], from: number, to: number): InspectIntegrity {
+/** Details name values ("e.g. …"): those of personal data are withheld. */
+export const WITHHELD_DETAIL = 'personal data: the values are not shown';
+
+function integrityOf(windows: readonly WindowState[], from: number, to: number, personal: ReadonlySet<string>): InspectIntegrity {
   const merged = new IntegrityCounts();
   const perWindow: InspectIntegrity['windows'] = [];
   for (const w of windows) {
@@ -402,7 +405,11 @@ function integrityOf(windows: readonly WindowState[], from: number, to: number):
   perWindow.sort((a, b) => a.t - b.t || a.kind.localeCompare(b.kind));
   const counts = Object.fromEntries(INTEGRITY_KINDS.filter((k) => merged.counts[k] > 0).map((k) => [k, merged.counts[k]]));
   const features = [...merged.features]
-    .map(([feature, f]) => ({ feature, counts: Object.fromEntries(Object.entries(f.counts).filter(([, n]) => (n ?? 0) > 0)), detail: f.detail }))
+    .map(([feature, f]) => ({
+      feature,
+      counts: Object.fromEntries(Object.entries(f.counts).filter(([, n]) => (n ?? 0) > 0)),
+      detail: personal.has(feature) && f.detail !== null ? WITHHELD_DETAIL : f.detail
+    }))
     .filter((f) => Object.keys(f.counts).length > 0)
     .sort((a, b) => total(b.counts) - total(a.counts) || a.feature.localeCompare(b.feature));
   return { counts, features, windows: mergeWindows(perWindow) };
