@@ -27,7 +27,7 @@ const SAMPLE_BINS = 20;
 /** Categories listed at most (those that moved most). */
 export const MAX_CATEGORIES = 30;
 /** Other features listed at most under "moved together". */
-export const MAX_MOVED_TOGETHER = 20;
+export const MAX_MOVED_TOGETHER = 100;
 
 /** A drift test as the report shows it (status's DriftEntry). */
 export interface InspectTest {
