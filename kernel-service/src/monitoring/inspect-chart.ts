@@ -47,7 +47,9 @@ function histogramChart(feature: InspectFeature): InspectChart {
       encoding: {
         x: { field: 'start', type: 'quantitative', title: feature.name, scale: { zero: false } },
         x2: { field: 'end' },
-        y: { field: 'share', type: 'quantitative', title: 'share of values', axis: { format: '.0%' }, stack: null },
+        y: { field: 'share', type: 'quantitative', title: 'share of values', axis: { format: '.0%' } },
+        // Bars from 0: with x and x2 given, Vega-Lite would otherwise draw thin horizontal bars at y.
+        y2: { datum: 0 },
         color: { field: 'source', type: 'nominal', title: null, scale: COLORS, legend: { orient: 'top' } },
         tooltip: [
           { field: 'source', type: 'nominal' },
