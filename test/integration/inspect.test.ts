@@ -2,13 +2,13 @@
  * `inspect` in a real `nbdeploy serve`: traffic with a known shift in one feature is captured,
  * and the triage of its window finds that feature (picked when none is named), with the
  * Kolmogorov–Smirnov statistic this test computes itself from the captured rows against the
- * profile's sample (in whole numbers: D = max|i·m − j·n| / (n·m), exactly as SciPy snaps it
- * to the lattice of attainable values); the other shifted features rank next, the window's
+ * profile's sample (test/support/ks.ts, in whole numbers); the other shifted features rank next, the window's
  * integrity events are listed, personal data shows only as hashes, and errors say what to do.
  */
 import onnxProto from 'onnx-proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RestClient } from '../support/http.js';
+import { ksStatistic } from '../support/ks.js';
 import { NotebookClient } from '../support/notebook-client.js';
 import { type ServiceProcess, cleanup, startService } from '../support/service.js';
 
@@ -107,24 +107,6 @@ afterAll(async () => {
 });
 
 const inspect = async (name: string, extra: Record<string, unknown> = {}) => (await ws.call({ type: 'inspect', model: name, ...extra })) as Record<string, any>;
-
-/** The two-sample KS statistic as SciPy reports it, from whole numbers: max|i·m − j·n| / g / lcm(n, m). */
-function ksStatistic(x: number[], y: number[]): number {
-  const a = [...x].sort((p, q) => p - q);
-  const b = [...y].sort((p, q) => p - q);
-  const n = a.length;
-  const m = b.length;
-  let most = 0;
-  for (let i = 0, j = 0; i < n || j < m; ) {
-    const v = j >= m || (i < n && a[i]! <= b[j]!) ? a[i]! : b[j]!;
-    while (i < n && a[i]! <= v) i++;
-    while (j < m && b[j]! <= v) j++;
-    most = Math.max(most, Math.abs(i * m - j * n));
-  }
-  const gcd = (p: number, q: number): number => (q === 0 ? p : gcd(q, p % q));
-  const g = gcd(n, m);
-  return most / g / ((n / g) * m);
-}
 
 describe('inspect', () => {
   it('should find the shifted feature when none is named, with the KS statistic of the captured rows against the profile sample', async () => {
