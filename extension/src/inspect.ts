@@ -51,7 +51,7 @@ export class RenderedInspect extends Widget implements IRenderMime.IRenderer {
     }
   }
 
-  dispose(): void {
+  override dispose(): void {
     this._chart?.dispose();
     this._chart = null;
     super.dispose();
