@@ -31,6 +31,13 @@ export const MONITOR_MIME_TYPE = 'application/vnd.nbdeploy.monitor+json';
 export const REPLAY_MIME_TYPE = 'application/vnd.nbdeploy.replay+json';
 
 /**
+ * An inspection: a drifted window's captured rows, one feature against its training profile
+ * (a Vega-Lite chart), the drift test, integrity events and the features that moved together.
+ * Payload: {@link IInspect} (the service's `inspect` reply's `report`; `Inspection` in Python).
+ */
+export const INSPECT_MIME_TYPE = 'application/vnd.nbdeploy.inspect+json';
+
+/**
  * The rank of nbdeploy's renderers: ahead of `text/html` (50), which every nbdeploy
  * output also carries as a fallback for viewers without the extension.
  */

@@ -212,3 +212,51 @@ export interface IMonitorPayload {
   panels: string[];
   spec: Record<string, unknown>;
 }
+
+/** A drift test as an inspection reports it (the monitoring's test on the captured rows). */
+export interface IInspectTest {
+  method: string;
+  /** null when infinite (a chi-square with a category training never had). */
+  statistic: number | null;
+  p_value: number | null;
+  threshold: number;
+  drifted: boolean;
+}
+
+/** The feature inspected against its training profile (docs/protocol.md#inspect). */
+export interface IInspectFeature {
+  name: string;
+  kind: 'numeric' | 'categorical';
+  personal: boolean;
+  values: number;
+  nulls: { captured: number | null; training: number | null };
+  test: IInspectTest | null;
+  note: string | null;
+  histogram?: { edges: number[]; source: string; training: number[]; captured: number[]; below: number; above: number };
+  quantiles?: Array<{ q: number; training: number; captured: number; shift: number; shift_sd: number | null }>;
+  categories?: Array<{ category: string; training: number; captured: number; change: number }>;
+  new_categories?: number;
+}
+
+/** What `nd.inspect` shows (`application/vnd.nbdeploy.inspect+json`): the service's findings and their chart. */
+export interface IInspect {
+  model: string;
+  version: number;
+  from: string;
+  to: string;
+  rows: number;
+  requests: number;
+  truncated: boolean;
+  picked: boolean;
+  feature: IInspectFeature;
+  integrity: {
+    counts: Record<string, number>;
+    features: Array<{ feature: string; counts: Record<string, number>; detail: string | null }>;
+    windows: Array<{ t: number; kind: string; count: number }>;
+  };
+  moved_together: Array<IInspectTest & { feature: string; kind: string }>;
+  tested: number;
+  drifted: number;
+  /** Vega-Lite reading the dataset `bins`; null when the feature has no distribution to draw. */
+  chart: { spec: Record<string, unknown>; datasets: Record<string, unknown[]> } | null;
+}

@@ -10,6 +10,7 @@ import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 
 import { deploymentRendererFactory } from './deployment.js';
 import { monitorRendererFactory } from './monitor.js';
+import { inspectRendererFactory } from './inspect.js';
 import { replayRendererFactory } from './replay.js';
 import type { ServiceClient } from './service-client.js';
 import { IServiceClient } from './tokens.js';
@@ -17,7 +18,7 @@ import { createValidationRendererFactory } from './validation.js';
 
 export const renderersPlugin: JupyterFrontEndPlugin<void> = {
   id: 'nbdeploy:renderers',
-  description: 'Renders nbdeploy validation reports, deployments, monitor charts and replays in notebook outputs.',
+  description: 'Renders nbdeploy validation reports, deployments, monitor charts, replays and inspections in notebook outputs.',
   autoStart: true,
   requires: [IRenderMimeRegistry],
   optional: [IServiceClient],
@@ -28,6 +29,7 @@ function activateRenderers(_app: JupyterFrontEnd, rendermime: IRenderMimeRegistr
   rendermime.addFactory(createValidationRendererFactory(client));
   rendermime.addFactory(deploymentRendererFactory);
   rendermime.addFactory(replayRendererFactory);
+  rendermime.addFactory(inspectRendererFactory);
   // Live with the service connection; the snapshot alone without it.
   rendermime.addFactory(monitorRendererFactory(client));
 }

@@ -79,6 +79,8 @@ export const ERRORS = {
     409,
     'version {version} of "{model}" cannot go to production: {reason}; validate it, or deploy with an override reason (recorded in the audit log)'
   ),
+  NBD_ERR_FEATURE_NOT_FOUND: spec(404, 'version {version} of "{model}" has no feature "{feature}"; its features: {features}'),
+  NBD_ERR_NOTHING_CAPTURED: spec(404, 'no captured rows of "{model}" version {version} from {from} to {to}: {reason}'),
   NBD_ERR_REPLAY_GATE: spec(409, 'version {version} of "{model}" is held by its replay gates: {reason}'),
   NBD_ERR_SHUTTING_DOWN: spec(503, 'the service is shutting down', 1001),
   NBD_ERR_INTERNAL: spec(500, 'internal error: {reason}', 1011)

@@ -15,6 +15,7 @@
     nd.capture("churn", rate=0.1)        # keep a tenth of the served requests (7 days)
     nd.captured("churn", last="1h")      # what was kept, as a DataFrame
     nd.replay("churn", version=4, last="24h")  # what version 4 would have answered on that traffic
+    nd.inspect("churn", feature="age", start="2026-12-03T10:00Z", end="2026-12-03T11:00Z")  # a drifted window, triaged
     nd.models()
     nd.audit("churn")                    # who changed what, when, from which notebook and cell
 """
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from .artifact import ModelArtifact
     from .capture import capture, captured
     from .replay import Replay, replay
+    from .inspect import Inspection, inspect
     from .audit import AuditLog, audit
     from .deploy import Deployment, DeployRefusedError, deploy, rollback
     from .export import ParityError, export
@@ -70,6 +72,8 @@ _LAZY = {
     "captured": "capture",
     "replay": "replay",
     "Replay": "replay",
+    "inspect": "inspect",
+    "Inspection": "inspect",
     "audit": "audit",
     "AuditLog": "audit",
 }
@@ -113,6 +117,7 @@ __all__ = [
     "capture",
     "captured",
     "replay",
+    "inspect",
     "models",
     "audit",
     "ModelArtifact",
@@ -122,6 +127,7 @@ __all__ = [
     "Prediction",
     "MonitorChart",
     "Replay",
+    "Inspection",
     "NbdeployError",
     "ServiceError",
     "ServiceUnreachableError",

@@ -31,29 +31,46 @@ def capture(name: str, rate: float = 0.1, retention_days: float = 7, show: bool 
     return deployment
 
 
-def _iso(moment: str | datetime | pd.Timestamp | None) -> str | None:
+#: a moment: an ISO string, a datetime or pandas Timestamp (naive ones are UTC), or epoch milliseconds
+Moment = str | datetime | pd.Timestamp | int | float
+
+
+def _iso(moment: Moment | None) -> str | None:
     if moment is None:
         return None
-    stamp = pd.Timestamp(moment)
+    if isinstance(moment, bool):
+        raise ValueError(f"a moment is an ISO 8601 string, a datetime, a pandas Timestamp or epoch milliseconds, not {moment!r}")
+    # Numbers are epoch milliseconds, as the monitor chart's times are (pandas would read nanoseconds).
+    stamp = pd.Timestamp(moment, unit="ms") if isinstance(moment, (int, float)) else pd.Timestamp(moment)
     if stamp.tzinfo is None:
         stamp = stamp.tz_localize("UTC")
     return stamp.isoformat()
 
 
-def span_fields(last: str | int | float, start: str | datetime | None, end: str | datetime | None) -> dict[str, Any]:
-    """A span as the service's messages take it: `from`/`to` (naive times are UTC) when given,
-    the `last` span up to `end` (or now) otherwise."""
+def span_fields(last: str | int | float, start: Moment | None, end: Moment | None) -> dict[str, Any]:
+    """A span as the service's messages take it: `from`/`to` (naive times are UTC; numbers are
+    epoch milliseconds) when given, the `last` span up to `end` (or now) otherwise."""
     fields: dict[str, Any] = {"from": _iso(start), "to": _iso(end)}
     if start is None:
         fields["last_seconds"] = parse_span(last)
     return fields
 
 
+def captured_frame(table: dict[str, Any], start: str, end: str) -> pd.DataFrame:
+    """Captured rows as the service sends them (`columns`, `rows`, `hashed`) as a DataFrame:
+    `at` as UTC times, the hashed columns and the span in `attrs`."""
+    frame = pd.DataFrame(table["rows"], columns=table["columns"])
+    frame["at"] = pd.to_datetime(frame["at"], utc=True)
+    frame.attrs["hashed"] = list(table["hashed"])
+    frame.attrs["from"], frame.attrs["to"] = start, end
+    return frame
+
+
 def captured(
     name: str,
     last: str | int | float = "1h",
-    start: str | datetime | None = None,
-    end: str | datetime | None = None,
+    start: Moment | None = None,
+    end: Moment | None = None,
     version: int | None = None,
     shadow: bool = False,
     limit: int = 10_000,
@@ -67,10 +84,7 @@ def captured(
     fields: dict[str, Any] = {"model": name, "version": version, "shadow": shadow, "limit": limit}
     fields.update(span_fields(last, start, end))
     reply = client().call("captured", **fields)
-    frame = pd.DataFrame(reply["rows"], columns=reply["columns"])
-    frame["at"] = pd.to_datetime(frame["at"], utc=True)
-    frame.attrs["hashed"] = list(reply["hashed"])
-    frame.attrs["from"], frame.attrs["to"] = reply["from"], reply["to"]
+    frame = captured_frame(reply, reply["from"], reply["to"])
     if reply["truncated"]:
         warnings.warn(f"more than {limit} rows of {name!r} were kept in this span: the first {limit} are shown (raise limit= or narrow the span)", stacklevel=2)
     return frame

@@ -74,6 +74,11 @@ export class Capture implements CaptureSink {
     this._salt ??= await this._store.salt();
   }
 
+  /** A value as personal data is kept: its salted hash (after `open`). */
+  hashOf(value: string): string {
+    return this._hash(value);
+  }
+
   private _captured(t: Tensor, hashed: number[] | 'all' | null): CapturedTensor {
     const data = Array.from(t.data as ArrayLike<number | string | bigint | boolean>, plain);
     const out: CapturedTensor = { name: t.name, datatype: t.datatype, shape: [...t.shape], data };

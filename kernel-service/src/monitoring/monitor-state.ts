@@ -13,6 +13,7 @@ import { Capture } from './capture.js';
 import type { CaptureQuery, CaptureStore, CapturedRequest } from './capture-store.js';
 import { type CapturedTable, capturedTable } from './captured-table.js';
 import { type FeedbackItem, joinFeedback } from './feedback.js';
+import { type InspectFindings, inspectFindings } from './inspect-report.js';
 import { Ingest, type IngestOptions, type ObservedInference } from './ingest.js';
 import { monitoringSeries } from './monitor-series.js';
 import { type ChartAlert, type MonitorSeries, SeriesCache } from './series.js';
@@ -23,6 +24,17 @@ import type { MonitoringStore } from './store.js';
 import type { StatusOptions, StatusView, WindowUpdateListener } from './views.js';
 import { VersionPlans } from './version-plan.js';
 import type { MonitorWindow } from './window.js';
+
+/** What `inspect` asks of monitoring (ms times). */
+export interface InspectQuery {
+  model: string;
+  version: number;
+  feature?: string;
+  from: number;
+  to: number;
+  /** Rows read at most, the oldest first. */
+  limit: number;
+}
 
 export class MonitorState {
   readonly ingest: Ingest;
@@ -163,6 +175,30 @@ export class MonitorState {
     const requests = await this._capture.read(query);
     const keys = requests.flatMap((r) => (r.rows === 1 ? [r.requestId, `${r.requestId}#0`] : Array.from({ length: r.rows }, (_, i) => `${r.requestId}#${i}`)));
     return { requests, truth: Object.fromEntries(await this._capture.truthOf(query.model, keys)) };
+  }
+
+  /**
+   * What `inspect` reads: the rows `query.version` served and captured in [from, to) (at most
+   * `limit`, the oldest first), and — when there are any — the findings on `query.feature`
+   * (or the most drifted) against the version's profile, with the integrity of the span's windows.
+   */
+  async inspect(query: InspectQuery): Promise<{ findings: InspectFindings | null; table: CapturedTable; truncated: boolean }> {
+    if (!this._capture) throw new Error('this monitor keeps no captured requests');
+    await this._capture.open();
+    await this._caughtUp();
+    const { model, version, from, to, limit } = query;
+    const plan = await this._plans.load(model, version);
+    if (!plan) throw new Error(`model "${model}" has no version ${version}`);
+    const requests = await this._capture.read({ model, from, to, version, shadow: false, maxRows: limit + 1 });
+    const whole = capturedTable(requests, this._plans);
+    const truncated = whole.rows.length > limit;
+    const table = truncated ? { ...whole, rows: whole.rows.slice(0, limit) } : whole;
+    if (table.rows.length === 0) return { findings: null, table, truncated };
+    const { open } = await this._windowsNow(model);
+    const windows = [...(await this._settled.windows(model, from, to)), ...open.filter((w) => w.start < to).map((w) => w.toJSON())];
+    const capture = this._capture;
+    const findings = inspectFindings({ model, version, from, to, table, truncated, plan, feature: query.feature, windows, hashOf: (v) => capture.hashOf(v) });
+    return { findings, table, truncated };
   }
 
   /**

@@ -47,6 +47,7 @@ export type ToWorker =
   | { type: 'feedback'; id: number; args: Parameters<MonitorState['feedback']> }
   | { type: 'captured'; id: number; args: Parameters<MonitorState['captured']> }
   | { type: 'captured_requests'; id: number; args: Parameters<MonitorState['capturedRequests']> }
+  | { type: 'inspect'; id: number; args: Parameters<MonitorState['inspect']> }
   | { type: 'close'; id: number };
 
 export type FromWorker =
@@ -147,7 +148,9 @@ function serve(port: MessagePort, data: MonitorWorkerData, storage: MonitorStora
               ? await state.captured(...message.args)
               : message.type === 'captured_requests'
                 ? await state.capturedRequests(...message.args)
-                : await state.feedback(...message.args);
+                : message.type === 'inspect'
+                  ? await state.inspect(...message.args)
+                  : await state.feedback(...message.args);
       post({ type: 'reply', id: message.id, result });
     } catch (error) {
       post({ type: 'reply', id: message.id, error: (error as Error).message });

@@ -16,6 +16,7 @@ import type { FeedbackItem } from './feedback.js';
 import { InferenceRing } from './inference-ring.js';
 import { DEFAULT_INGEST_OPTIONS, type IngestOptions, type ObservedInference } from './ingest.js';
 import type { FromWorker, MonitorWorkerData, ToWorker } from './monitor-worker.js';
+import type { InspectQuery, MonitorState } from './monitor-state.js';
 import type { ChartAlert, MonitorSeries } from './series.js';
 import type { StatusOptions, StatusView, WindowUpdate, WindowUpdateListener } from './views.js';
 import { MonitorWindow } from './window.js';
@@ -113,6 +114,11 @@ export class Monitor {
   /** Captured requests as kept, with the ground truth received for their rows, for a replay. */
   capturedRequests(query: CaptureQuery): Promise<{ requests: CapturedRequest[]; truth: Record<string, unknown> }> {
     return this._ask('captured_requests', [query]);
+  }
+
+  /** The captured rows a version served in a span, and what `inspect` finds in them (monitor-state.ts). */
+  inspect(query: InspectQuery): Promise<Awaited<ReturnType<MonitorState['inspect']>>> {
+    return this._ask('inspect', [query]);
   }
 
   /** Hands over the ring; the worker writes everything, open windows included, and exits. */
@@ -238,7 +244,7 @@ export class Monitor {
     this._post({ type: 'batch', batch }, [batch.numbers.buffer as ArrayBuffer]);
   }
 
-  private _ask<T>(type: 'status' | 'series' | 'feedback' | 'captured' | 'captured_requests' | 'close', args: unknown): Promise<T> {
+  private _ask<T>(type: 'status' | 'series' | 'feedback' | 'captured' | 'captured_requests' | 'inspect' | 'close', args: unknown): Promise<T> {
     if (this._closing && type !== 'close') return Promise.reject(new Error('the monitor is closed'));
     this._handOver();
     const id = ++this._nextId;

@@ -8,6 +8,7 @@
  *     const out = await nd.predict("churn", rows);          // .labels, .scores / .values, .request_ids
  *     await nd.feedback("churn", out.request_ids, truth);
  *     await nd.monitor("churn");                            // shows the monitoring now
+ *     await nd.inspect("churn", { feature: "age", last: "1h" });  // a drifted window, triaged
  *     await nd.audit("churn");                              // who changed what, from which notebook and cell
  *
  * Reports, deployments and monitoring show as the same MIME bundles as Python's, so the
@@ -23,6 +24,7 @@ import { InputError } from './errors.js';
 import { saveReportPage } from './report-page.js';
 import { type Captured, type CaptureOptions, type CapturedOptions, readCaptured, setCapture } from './capture.js';
 import { type Replay, type ReplayOptions, runReplay } from './replay.js';
+import { type Inspection, type InspectOptions, inspectBundle, runInspect } from './inspect.js';
 import { modelRows } from './model-rows.js';
 import { register as registerModel, type RegisterOptions } from './registration.js';
 import type { MonitorPayload } from '../monitoring/monitor-payload.js';
@@ -42,7 +44,7 @@ export { connect, disconnect, type Connected } from './session.js';
 export type { ConnectOptions } from './connection.js';
 export { NbdeployError, ServiceError, ServiceUnreachableError, DeployRefusedError, InputError } from './errors.js';
 export { setDisplay, type Display } from './display.js';
-export { VALIDATION_MIME, DEPLOYMENT_MIME, MONITOR_MIME, type MimeBundle } from './bundles.js';
+export { VALIDATION_MIME, DEPLOYMENT_MIME, MONITOR_MIME, INSPECT_MIME, type MimeBundle } from './bundles.js';
 export type { Cell, Row, Rows } from './rows.js';
 export type { ClassLabel, ModelSignature, InputSpec, Task } from './signature.js';
 export type { MetricValue, Metrics } from '../validation/metrics.js';
@@ -50,6 +52,8 @@ export type { GateResult, GateStatus } from '../validation/gates.js';
 export type { Profile } from './profile.js';
 export type { Captured, CaptureOptions } from './capture.js';
 export type { Replay, ReplayOptions } from './replay.js';
+export type { Inspection, InspectOptions } from './inspect.js';
+export type { InspectPayload } from '../monitoring/inspect-output.js';
 export type { RegisterOptions, ValidateOptions, DeployOptions, Alert, AlertRuleInput, DriftMethod, IntegrityPolicy };
 
 /** What `alertRules` returns: the rules in force, whether they are the deployment's own, its webhooks, how many service-wide webhooks apply too. */
@@ -248,6 +252,20 @@ export function captured(name: string, options: Omit<CapturedOptions, 'lastSecon
 export function replay(name: string, version: number, options: Omit<ReplayOptions, 'lastSeconds'> & { last?: string | number } = {}): Promise<Replay> {
   const { last, ...rest } = options;
   return runReplay(client(), name, version, { ...rest, ...(last === undefined ? {} : { lastSeconds: parseSpan(last) }) });
+}
+
+/**
+ * Triage of a drifted window (Python's nd.inspect): the rows deployment `name` captured from
+ * `start` to `end` (or over the last `last`, default "1h"), served by `version` (default
+ * production), and `feature` (default the most drifted) against the training profile — its
+ * distribution, the quantiles or categories that moved most, monitoring's drift test on these
+ * rows, the integrity events of the span, the other features ranked by drift. Shows the panel.
+ */
+export async function inspect(name: string, options: Omit<InspectOptions, 'lastSeconds'> & { last?: string | number } & ShowOption = {}): Promise<Inspection> {
+  const { last, display, ...rest } = options;
+  const inspection = await runInspect(client(), name, { ...rest, ...(last === undefined ? {} : { lastSeconds: parseSpan(last) }) });
+  if (display !== false) show(inspectBundle(inspection));
+  return inspection;
 }
 
 /**

@@ -64,6 +64,7 @@ export const WS_PERMISSIONS: Readonly<Record<string, Requirement>> = {
   set_capture: needs('deploy'),
   captured: needs('deploy'),
   replay: needs('deploy'),
+  inspect: needs('deploy'),
   review: needs('review'),
   set_integrity_policy: needs('admin')
 };

@@ -173,6 +173,29 @@ export const ReplayMessage = z.strictObject({
   table_rows: z.number().int().min(0).max(100_000).optional()
 });
 
+/**
+ * Triage of a drifted window: the rows the model captured over [`from`, `to`) or the last
+ * `last_seconds` (default 3,600) served by `version` (default: production, else the newest),
+ * and `feature` (default: the most drifted) against the version's training profile — its
+ * distribution, the quantiles or categories that moved most, the monitoring's drift test on
+ * these rows, the window's integrity events, and the other features ranked by drift. At most
+ * `limit` rows (default 10,000), the oldest first; `table` false leaves the rows out of the
+ * reply; `fallbacks` adds the text and HTML (with an SVG chart) a notebook shows without the extension.
+ */
+export const InspectMessage = z.strictObject({
+  type: z.literal('inspect'),
+  ...base,
+  model: ModelName,
+  feature: z.string().min(1).max(1024).optional(),
+  version: Version.optional(),
+  from: Time.optional(),
+  to: Time.optional(),
+  last_seconds: z.number().positive().max(366 * 24 * 3600).optional(),
+  limit: z.number().int().min(1).max(100_000).optional(),
+  table: z.boolean().optional(),
+  fallbacks: z.boolean().optional()
+});
+
 export const RollbackMessage = z.strictObject({ type: z.literal('rollback'), ...base, model: ModelName });
 export const UndeployMessage = z.strictObject({
   type: z.literal('undeploy'),
@@ -389,6 +412,7 @@ export const TextMessage = z.discriminatedUnion('type', [
   SetCaptureMessage,
   CapturedMessage,
   ReplayMessage,
+  InspectMessage,
   RollbackMessage,
   UndeployMessage,
   InferMessage,
@@ -421,6 +445,7 @@ export type FeedbackMessage = z.infer<typeof FeedbackMessage>;
 export type SetCaptureMessage = z.infer<typeof SetCaptureMessage>;
 export type CapturedMessage = z.infer<typeof CapturedMessage>;
 export type ReplayMessage = z.infer<typeof ReplayMessage>;
+export type InspectMessage = z.infer<typeof InspectMessage>;
 export type ValidateMessage = z.infer<typeof ValidateMessage>;
 export type BinaryValidateMessage = z.infer<typeof BinaryValidateMessage>;
 

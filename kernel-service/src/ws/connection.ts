@@ -38,6 +38,7 @@ import { redact } from '../monitoring/webhooks.js';
 import { validationPage } from '../validation/report-page.js';
 import { capturedReply, setCapture } from './capture-messages.js';
 import { replayReply } from './replay-messages.js';
+import { inspectReply } from './inspect-messages.js';
 import type { ReplayStore } from '../replay/replay-store.js';
 import { VersionValidation } from '../validation/validate-version.js';
 import { ALL_MODELS, type LiveEvents } from './live-events.js';
@@ -191,6 +192,8 @@ export class Connection {
         return this._deployment(msg.id, await setCapture(msg, deployer, this._ctx.monitor, actor));
       case 'captured':
         return this._reply(await capturedReply(msg, registry, this._ctx.monitor));
+      case 'inspect':
+        return this._reply(await inspectReply(msg, registry, this._ctx.monitor));
       case 'replay':
         return this._reply(await replayReply(msg, { registry, dataPlane: this._ctx.dataPlane, monitor: this._ctx.monitor, replays: this._ctx.replays, actor }, (frame) => this._reply(frame)));
       case 'rollback':
