@@ -157,8 +157,9 @@ export class ModelActions {
               ? `Now: ${describeCapture(current)}. Unchecked, nothing more is kept (what is kept stays until its retention ends).`
               : 'Inputs and answers, for nd.inspect and nd.replay. Features the model card flags as personal data are kept as salted hashes.'
           },
-          { name: 'percent', label: 'Share of requests kept (%)', kind: 'number', value: String(current ? Number((current.rate * 100).toFixed(4)) : 10), min: 0, max: 100, step: 1 },
-          { name: 'days', label: 'Kept for (days)', kind: 'number', value: String(current?.retention_days ?? 7), min: 0, step: 1, help: this._recordedAs() }
+          // No min, max or step: the browser would only disable the button; readCaptureForm says what is wrong.
+          { name: 'percent', label: 'Share of requests kept (%)', kind: 'number', value: String(current ? Number((current.rate * 100).toFixed(4)) : 10) },
+          { name: 'days', label: 'Kept for (days)', kind: 'number', value: String(current?.retention_days ?? 7), help: this._recordedAs() }
         ],
         'Set capture'
       );

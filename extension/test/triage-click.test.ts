@@ -12,7 +12,7 @@ import { MONITOR_MIME_TYPE } from '../src/mime.js';
 import { RenderedMonitor, monitorRendererFactory } from '../src/monitor.js';
 import type { IMonitorPayload } from '../src/payloads.js';
 import { type IChartNotebook, type InspectLanguage, inspectCode, inspectLanguage, inspectRequest } from '../src/triage-click.js';
-import { mimeModel } from './helpers.js';
+import { mimeModel, rendererOptions } from './helpers.js';
 import { chartPanels, monitorChartSpecFor } from '../../kernel-service/src/monitoring/monitor-chart.js';
 
 const T = Date.UTC(2026, 11, 3, 10, 15, 0);
@@ -74,13 +74,7 @@ class FakeNotebook implements IChartNotebook {
 const widgets: Widget[] = [];
 
 async function chart(notebook: FakeNotebook | null, model = 'cancer'): Promise<RenderedMonitor> {
-  const widget = monitorRendererFactory(null, {}, notebook ? () => notebook : null).createRenderer({
-    mimeType: MONITOR_MIME_TYPE,
-    sanitizer: { sanitize: (html: string) => html },
-    resolver: null,
-    linkHandler: null,
-    latexTypesetter: null
-  }) as RenderedMonitor;
+  const widget = monitorRendererFactory(null, {}, notebook ? () => notebook : null).createRenderer(rendererOptions(MONITOR_MIME_TYPE)) as RenderedMonitor;
   widgets.push(widget);
   Widget.attach(widget, document.body);
   await widget.renderModel(mimeModel(MONITOR_MIME_TYPE, payload(model)));
