@@ -10,7 +10,8 @@ CELLS = [
     new_markdown_cell(
         "# nbdeploy quickstart\n\n"
         "Train a model, export it to ONNX, validate it on fresh data, deploy it to the nbdeploy "
-        "service, watch it serve live traffic — drift, an alert, ground truth arriving late — and "
+        "service, watch it serve live traffic — drift, an alert, ground truth arriving late — find "
+        "the cause with one click, replay a challenger on the real traffic before its canary, and "
         "roll back, without leaving the notebook.\n\n"
         "Started with `make start` (or `nbdeploy lab`), this notebook already knows where the service is."
     ),
@@ -41,6 +42,13 @@ CELLS = [
     ),
     new_markdown_cell("## Deploy\nProduction needs the passing report above."),
     new_code_cell("dep = nd.deploy(art)\ndep"),
+    new_markdown_cell(
+        "## Capture\n"
+        "The deployment keeps a sample of the requests it serves — inputs and answers — for a week: "
+        "what `nd.inspect` looks at when something drifts, and what a challenger is replayed on. "
+        "(The Models panel's *Capture…* button sets the same.)"
+    ),
+    new_code_cell("nd.capture(\"cancer\", rate=0.2, retention_days=7)"),
     new_markdown_cell(
         "## Live traffic\n"
         "An application calls the model from now on: a background thread sends a few rows every "
@@ -90,6 +98,19 @@ CELLS = [
         "[alert[\"message\"] for alert in nd.alerts(\"cancer\", state=\"firing\")]"
     ),
     new_markdown_cell(
+        "## From the chart to the cause\n"
+        "Click a red cell of the drift heat map in the chart above: nbdeploy inserts and runs "
+        "`nd.inspect(...)` below the chart for that feature and minute — the captured rows of that "
+        "window against the training profile, and the integrity events of the window. A bar of "
+        "the integrity panel does the same for every feature.\n\n"
+        "Reading top to bottom? The next cell inspects the feature that moved most over the last five minutes."
+    ),
+    new_code_cell(
+        "drift = nd.status(\"cancer\", last=\"5m\")[\"drift\"]\n"
+        "moved_most = max(drift, key=lambda feature: drift[feature][\"statistic\"])\n"
+        "nd.inspect(\"cancer\", feature=moved_most, last=\"5m\")"
+    ),
+    new_markdown_cell(
         "## Ground truth arrives\n"
         "The labels of the requests served so far come back; the service joins them to its "
         "predictions by request id and measures the model as it serves — on drifted data."
@@ -101,13 +122,20 @@ CELLS = [
         "{k: v for k, v in nd.status(\"cancer\", last=\"5m\")[\"performance\"].items() if v is not None}"
     ),
     new_code_cell("stop.set()\ntraffic.join()\nnd.status(\"cancer\", last=\"5m\")[\"ops\"]"),
-    new_markdown_cell("## A second version, a canary, and a rollback"),
+    new_markdown_cell("## A second version, a replay, a canary, and a rollback"),
     new_code_cell(
         "challenger = make_pipeline(StandardScaler(), LogisticRegression(C=0.05, max_iter=2000)).fit(X_train, y_train)\n"
         "art2 = nd.export(challenger, X_train, name=\"cancer\", y=y_train, card=art.card)\n"
-        "nd.validate(art2, X_holdout, y_holdout, gates={\"f1\": \">= baseline - 0.02\"})\n"
-        "nd.deploy(art2, canary=20)"
+        "nd.validate(art2, X_holdout, y_holdout, gates={\"f1\": \">= baseline - 0.02\"})"
     ),
+    new_markdown_cell(
+        "Before the challenger takes any traffic: what would it have answered on the real traffic — "
+        "drift included? `nd.replay` runs the requests the deployment captured through the "
+        "challenger's version inside the service and compares its answers with those served: agreement, the "
+        "predictions that changed, the metrics where ground truth arrived, latency side by side."
+    ),
+    new_code_cell("nd.replay(\"cancer\", art2.version, last=\"10m\")"),
+    new_code_cell("nd.deploy(art2, canary=20)"),
     new_code_cell("nd.deploy(art2)  # promote the challenger\nnd.models()"),
     new_code_cell("nd.rollback(\"cancer\")"),
 ]

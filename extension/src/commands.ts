@@ -10,6 +10,8 @@ export namespace CommandIDs {
   export const setCanary = 'nbdeploy:set-canary';
   /** Mirrors traffic to a version, or stops (args: model, version, enabled?). */
   export const setShadow = 'nbdeploy:set-shadow';
+  /** Keeps a share of a model's requests, or stops (args: model, rate? — a share in [0, 1], 0 stops — retention_days?; asks when rate is absent). */
+  export const setCapture = 'nbdeploy:set-capture';
   /** Returns production to the previous production version (args: model). */
   export const rollback = 'nbdeploy:rollback';
   /** Archives a version, or stops serving the model (args: model, version?). */

@@ -1,20 +1,57 @@
 /**
  * The Models sidebar's actions on deployments — promote, canary share, shadow, rollback,
- * undeploy — each confirmed in a dialog, then sent to the service, which records them as
+ * undeploy, capture — each confirmed in a dialog, then sent to the service, which records them as
  * the Jupyter user (the Jupyter server's proxy says who). A refused promotion shows the
  * validation gate's reason and offers to override it with a reason that is recorded too.
  */
 
 import { InputDialog, showErrorMessage } from '@jupyterlab/apputils';
 
+import { describeCapture } from './deployment.js';
 import { h } from './dom.js';
-import { confirm, showForm } from './form-dialog.js';
+import { type FormValues, confirm, showForm } from './form-dialog.js';
 import type { ModelsModel } from './models-model.js';
 import { type IModel, heldReason } from './registry.js';
 import { ServiceRequestError } from './service-client.js';
 
 /** The service's code for a promotion the validation gate refused (docs/errors.md). */
 export const VALIDATION_REQUIRED = 'NBD_ERR_VALIDATION_REQUIRED';
+
+/** What `set_capture` takes: the share of requests kept (0: none) and, when keeping, for how many days. */
+export interface ICaptureChange {
+  rate: number;
+  retention_days?: number;
+}
+
+/** Capture as the service takes it, or why not: `rate` a share in (0, 1] (0 turns capture off), `retention_days` > 0. */
+export function checkCapture(rate: number, retentionDays?: number): ICaptureChange | { error: string } {
+  if (!Number.isFinite(rate) || rate < 0 || rate > 1) {
+    return { error: `The rate is the share of requests kept, from 0 (capture off) to 1 (every request), not ${rate}.` };
+  }
+  if (rate === 0) {
+    return { rate: 0 };
+  }
+  if (retentionDays !== undefined && !(Number.isFinite(retentionDays) && retentionDays > 0)) {
+    return { error: `Captured requests must be kept for more than 0 days, not "${retentionDays}".` };
+  }
+  return retentionDays === undefined ? { rate } : { rate, retention_days: retentionDays };
+}
+
+/** The capture form's values as the service takes them, or why not (the texts as typed). */
+export function readCaptureForm(values: FormValues): ICaptureChange | { error: string } {
+  if (!values.enabled) {
+    return { rate: 0 };
+  }
+  const percent = values.percent.trim() === '' ? NaN : Number(values.percent);
+  if (!(Number.isFinite(percent) && percent > 0 && percent <= 100)) {
+    return { error: `The share of requests kept must be a number more than 0 and at most 100 (%), not "${values.percent}". Uncheck the box to turn capture off.` };
+  }
+  const days = values.days.trim() === '' ? NaN : Number(values.days);
+  if (!(Number.isFinite(days) && days > 0)) {
+    return { error: `The days captured requests are kept must be a number more than 0, not "${values.days}".` };
+  }
+  return { rate: percent / 100, retention_days: days };
+}
 
 export class ModelActions {
   constructor(models: ModelsModel) {
@@ -98,6 +135,46 @@ export class ModelActions {
       return false;
     }
     return this._attempt(`Could not change the shadow of ${model}`, { type: 'set_shadow', model, version, enabled: on });
+  }
+
+  /**
+   * Keeps a share of the model's served requests (inputs and answers, for nd.inspect and
+   * nd.replay) for some days, or stops keeping them (`rate` 0); asks in a form when not given.
+   */
+  async setCapture(model: string, change?: { rate: number; retention_days?: number }): Promise<boolean> {
+    let checked: ICaptureChange | { error: string };
+    if (change === undefined) {
+      const current = this._model(model)?.deployment.capture ?? null;
+      const values = await showForm(
+        `Capture for ${model}`,
+        [
+          {
+            name: 'enabled',
+            label: 'Keep a share of the served requests',
+            kind: 'check',
+            value: 'true',
+            help: current
+              ? `Now: ${describeCapture(current)}. Unchecked, nothing more is kept (what is kept stays until its retention ends).`
+              : 'Inputs and answers, for nd.inspect and nd.replay. Features the model card flags as personal data are kept as salted hashes.'
+          },
+          // No min, max or step: the browser would only disable the button; readCaptureForm says what is wrong.
+          { name: 'percent', label: 'Share of requests kept (%)', kind: 'number', value: String(current ? Number((current.rate * 100).toFixed(4)) : 10) },
+          { name: 'days', label: 'Kept for (days)', kind: 'number', value: String(current?.retention_days ?? 7), help: this._recordedAs() }
+        ],
+        'Set capture'
+      );
+      if (!values) {
+        return false;
+      }
+      checked = readCaptureForm(values);
+    } else {
+      checked = checkCapture(change.rate, change.retention_days);
+    }
+    if ('error' in checked) {
+      await showErrorMessage(`Capture for ${model} was not changed`, checked.error);
+      return false;
+    }
+    return this._attempt(`Could not change the capture of ${model}`, { type: 'set_capture', model, ...checked });
   }
 
   /** Returns production to the previous production version. */

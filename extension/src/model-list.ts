@@ -6,13 +6,14 @@
  * call back with the action, which the panel runs as a command.
  */
 
+import { describeCapture } from './deployment.js';
 import { formatPercent, formatTime, h } from './dom.js';
 import { type ModelHistory, renderHistory } from './model-history.js';
 import type { ModelsModel } from './models-model.js';
 import { type IAlert, type IModel, type IModelVersion, heldReason, trafficOf, validationOf } from './registry.js';
 
 /** What a button in the list asks for. */
-export type ModelAction = 'promote' | 'set-canary' | 'set-shadow' | 'rollback' | 'undeploy';
+export type ModelAction = 'promote' | 'set-canary' | 'set-shadow' | 'rollback' | 'undeploy' | 'set-capture';
 
 export type ActionHandler = (action: ModelAction, model: IModel, version?: IModelVersion) => void;
 
@@ -38,8 +39,10 @@ function renderModel(model: IModel, alerts: readonly IAlert[], history: ModelHis
   const summary = [
     deployment.serving ? (deployment.production !== null ? `production v${deployment.production}` : 'serving its newest version') : 'not served',
     deployment.canary ? `canary v${deployment.canary.version} ${formatPercent(deployment.canary.percent)}` : null,
-    deployment.shadows.length ? `shadow ${deployment.shadows.map(v => `v${v}`).join(', ')}` : null
+    deployment.shadows.length ? `shadow ${deployment.shadows.map(v => `v${v}`).join(', ')}` : null,
+    deployment.capture ? `capture ${formatPercent(deployment.capture.rate * 100)}` : null
   ].filter(Boolean);
+  const capture = deployment.capture ? `Captures: ${describeCapture(deployment.capture)}` : 'Captures nothing';
   const versions = [...model.versions].sort((a, b) => b.version - a.version);
   const historyOpen = history.isOpen(model.name);
   const historyButton = h(
@@ -63,6 +66,7 @@ function renderModel(model: IModel, alerts: readonly IAlert[], history: ModelHis
         'span',
         { className: 'jp-nbdeploy-modelActions' },
         actionButton('Roll back', 'rollback', `Return ${model.name} to its previous production version`, () => onAction('rollback', model), deployment.production === null),
+        actionButton('Capture…', 'set-capture', `${capture}. Keep a share of ${model.name}'s requests for inspection and replay, or stop`, () => onAction('set-capture', model)),
         historyButton
       )
     ),

@@ -60,7 +60,14 @@ function activateModels(
     models,
     notebook: current ?? undefined,
     onAction: (action, model, version) => {
-      const ids = { promote: CommandIDs.promote, 'set-canary': CommandIDs.setCanary, 'set-shadow': CommandIDs.setShadow, rollback: CommandIDs.rollback, undeploy: CommandIDs.undeploy };
+      const ids = {
+        promote: CommandIDs.promote,
+        'set-canary': CommandIDs.setCanary,
+        'set-shadow': CommandIDs.setShadow,
+        rollback: CommandIDs.rollback,
+        undeploy: CommandIDs.undeploy,
+        'set-capture': CommandIDs.setCapture
+      };
       void commands.execute(ids[action], version ? { model: model.name, version: version.version } : { model: model.name });
     },
     execute: (id, args) => void commands.execute(id, args),
@@ -158,6 +165,18 @@ function activateModels(
       return t ? actions.setShadow(t.model, t.version, typeof args.enabled === 'boolean' ? args.enabled : undefined) : false;
     }
   });
+  commands.addCommand(CommandIDs.setCapture, {
+    label: args => (args.model ? `Capture for ${args.model}…` : 'Capture a Model’s Requests…'),
+    caption: 'Keep a share of a model’s served requests for nd.inspect and nd.replay, or stop',
+    execute: async args => {
+      const t = await target(args, false);
+      if (!t) {
+        return false;
+      }
+      const change = typeof args.rate === 'number' ? { rate: args.rate, retention_days: typeof args.retention_days === 'number' ? args.retention_days : undefined } : undefined;
+      return actions.setCapture(t.model, change);
+    }
+  });
   commands.addCommand(CommandIDs.rollback, {
     label: args => (args.model ? `Roll Back ${args.model}` : 'Roll Back a Model…'),
     caption: 'Return production to the previous production version',
@@ -233,6 +252,7 @@ function activateModels(
     CommandIDs.promote,
     CommandIDs.setCanary,
     CommandIDs.setShadow,
+    CommandIDs.setCapture,
     CommandIDs.rollback,
     CommandIDs.undeploy,
     CommandIDs.findExportable,

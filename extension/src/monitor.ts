@@ -5,18 +5,23 @@
  * `monitor` payload with only the buckets not settled yet (`since`), merged into the
  * snapshot and into the drawn chart (vega changesets) — with a time-range selector, and the
  * latest whole snapshot written back into the output now and then, so a saved notebook
- * shows it without the service. Errors show as a status line above the last chart.
+ * shows it without the service. Errors show as a status line above the last chart. In a
+ * notebook with a kernel, a click on a drifted cell or an integrity bar inspects it (triage-click.ts).
  */
 
 import type { IRenderMime } from '@jupyterlab/rendermime-interfaces';
 import type { IDisposable } from '@lumino/disposable';
 import { Widget } from '@lumino/widgets';
 
+/** Lumino's message type (from @lumino/messaging, which the extension does not depend on directly). */
+type Message = Parameters<Widget['processMessage']>[0];
+
 import { formatTime, h } from './dom.js';
 import { MONITOR_MIME_TYPE, RENDERER_RANK } from './mime.js';
 import type { IMonitorPayload } from './payloads.js';
 import { type ConnectionState, type ServiceClient, ServiceRequestError } from './service-client.js';
-import { type IChartData, type IDatasetChange, VegaView } from './vega-view.js';
+import { type ChartNotebookFinder, ChartTriage, INSPECTABLE_PARAM } from './triage-click.js';
+import { type IChartData, type IClickedItem, type IDatasetChange, VegaView } from './vega-view.js';
 
 /** The class of the renderer's node. */
 const RENDERER_CLASS = 'jp-nbdeploy-Monitor';
@@ -134,7 +139,8 @@ function isPayload(value: unknown): value is IMonitorPayload {
 
 /** A monitor chart in a notebook output, live while the service is reachable. */
 export class RenderedMonitor extends Widget implements IRenderMime.IRenderer {
-  constructor(options: IRenderMime.IRendererOptions, client: ServiceClient | null, monitorOptions: IMonitorOptions = {}) {
+  /** `findNotebook` finds the notebook the chart is in, for clicks that inspect (none: clicks do nothing). */
+  constructor(options: IRenderMime.IRendererOptions, client: ServiceClient | null, monitorOptions: IMonitorOptions = {}, findNotebook: ChartNotebookFinder | null = null) {
     super();
     this._mimeType = options.mimeType;
     this._client = client;
@@ -144,7 +150,8 @@ export class RenderedMonitor extends Widget implements IRenderMime.IRenderer {
     this._title = h('span', { className: 'jp-nbdeploy-title' });
     this._ranges = h('span', { className: 'jp-nbdeploy-ranges', title: 'Time range' });
     this._chart = h('div', { className: 'jp-nbdeploy-monitorChart' });
-    this._view = new VegaView(this._chart);
+    this._triage = findNotebook ? new ChartTriage(this.node, findNotebook, () => void this._view.setParam(INSPECTABLE_PARAM, this._inspectable())) : null;
+    this._view = new VegaView(this._chart, this._triage ? { onClick: item => void this._inspect(item) } : {});
     this.node.append(h('header', { className: 'jp-nbdeploy-header' }, this._title, this._ranges, this._status), this._chart);
   }
 
@@ -190,6 +197,7 @@ export class RenderedMonitor extends Widget implements IRenderMime.IRenderer {
     this._subscription?.dispose();
     this._subscription = null;
     this._client?.stateChanged.disconnect(this._onState, this);
+    this._triage?.dispose();
     clearTimeout(this._refreshTimer);
     clearInterval(this._idleTimer);
     this._view.dispose();
@@ -258,6 +266,29 @@ export class RenderedMonitor extends Widget implements IRenderMime.IRenderer {
     }
   }
 
+  protected override onAfterAttach(msg: Message): void {
+    super.onAfterAttach(msg);
+    this._triage?.locate(); // in a notebook now, perhaps
+  }
+
+  /** Whether a click on the chart can inspect now. */
+  private _inspectable(): boolean {
+    return this._triage?.inspectable ?? false;
+  }
+
+  /** A click on the chart: a drifted cell or an integrity bar becomes an inspect cell below this one. */
+  private async _inspect(item: IClickedItem | null): Promise<void> {
+    const payload = this._payload;
+    if (!this._triage || !payload) {
+      return;
+    }
+    try {
+      await this._triage.click(item, payload.model, payload.bucket_seconds * 1000);
+    } catch (error) {
+      this._setStatus('error', `could not insert the inspect cell: ${(error as Error).message}`);
+    }
+  }
+
   private _connect(model: string): void {
     this._subscription?.dispose();
     this._subscription = null;
@@ -311,7 +342,9 @@ export class RenderedMonitor extends Widget implements IRenderMime.IRenderer {
 
   /** Draws the payload: into the chart drawn when only data changed (`changes`: by those rows), else afresh. */
   private async _draw(payload: IMonitorPayload, changes?: Record<string, IDatasetChange>): Promise<void> {
+    this._triage?.locate();
     const data = chartData(payload);
+    data.params[INSPECTABLE_PARAM] = this._inspectable();
     const layout = layoutKey(payload);
     try {
       if (layout === this._chartLayout && this._view.view) {
@@ -384,6 +417,7 @@ export class RenderedMonitor extends Widget implements IRenderMime.IRenderer {
   private readonly _ranges: HTMLElement;
   private readonly _chart: HTMLElement;
   private readonly _view: VegaView;
+  private readonly _triage: ChartTriage | null;
   private _model: IRenderMime.IMimeModel | null = null;
   private _payload: IMonitorPayload | null = null;
   private _span = 900;
@@ -400,12 +434,15 @@ export class RenderedMonitor extends Widget implements IRenderMime.IRenderer {
   private _written: string | null = null;
 }
 
-/** The monitor renderer's factory; `client` is the service connection when the service plugin runs. */
-export function monitorRendererFactory(client: ServiceClient | null, options?: IMonitorOptions): IRenderMime.IRendererFactory {
+/**
+ * The monitor renderer's factory; `client` is the service connection when the service plugin
+ * runs; `findNotebook` finds a chart's notebook when the notebook tracker is there.
+ */
+export function monitorRendererFactory(client: ServiceClient | null, options?: IMonitorOptions, findNotebook: ChartNotebookFinder | null = null): IRenderMime.IRendererFactory {
   return {
     safe: true,
     mimeTypes: [MONITOR_MIME_TYPE],
     defaultRank: RENDERER_RANK,
-    createRenderer: rendererOptions => new RenderedMonitor(rendererOptions, client, options)
+    createRenderer: rendererOptions => new RenderedMonitor(rendererOptions, client, options, findNotebook)
   };
 }

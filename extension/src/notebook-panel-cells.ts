@@ -1,8 +1,13 @@
-/** A JupyterLab notebook as the sidebar's notebook actions see it: cells, insertion, runs through `NotebookActions`. */
+/**
+ * A JupyterLab notebook as nbdeploy's notebook actions see it: for the sidebar, cells,
+ * insertion and runs through `NotebookActions`; for the monitor chart's clicks, the notebook
+ * a chart is in, its kernel's language, and a cell inserted below the chart's and run.
+ */
 
-import { NotebookActions, type NotebookPanel } from '@jupyterlab/notebook';
+import { type INotebookTracker, NotebookActions, type NotebookPanel } from '@jupyterlab/notebook';
 
-import type { ICellOutput, INotebookCells } from './notebook-cells.js';
+import { type ICellOutput, type INotebookCells, insertAndRun } from './notebook-cells.js';
+import { type ChartNotebookFinder, type IChartNotebook, inspectLanguage } from './triage-click.js';
 
 /** A JupyterLab notebook seen as {@link INotebookCells}. */
 export function notebookCells(panel: NotebookPanel): INotebookCells {
@@ -26,3 +31,44 @@ export function notebookCells(panel: NotebookPanel): INotebookCells {
   };
 }
 
+/** A JupyterLab notebook seen as {@link IChartNotebook}. */
+function chartNotebook(panel: NotebookPanel): IChartNotebook {
+  return {
+    get language() {
+      if (!panel.sessionContext.session?.kernel) {
+        return null;
+      }
+      // What the kernel said of itself (JupyterLab writes it once the kernel is ready), else its spec's language.
+      const model = panel.content.model;
+      const info = model?.getMetadata('language_info') as { name?: string } | undefined;
+      const spec = model?.getMetadata('kernelspec') as { language?: string } | undefined;
+      return inspectLanguage(info?.name ?? spec?.language);
+    },
+    kernelChanged: panel.sessionContext.kernelChanged,
+    insertBelowAndRun: async (chart, code) => {
+      const notebook = panel.content;
+      const index = notebook.widgets.findIndex(cell => cell.node.contains(chart));
+      if (index < 0) {
+        return false; // the chart's cell is gone
+      }
+      notebook.activeCellIndex = index;
+      return insertAndRun(notebookCells(panel), code);
+    }
+  };
+}
+
+/** Finds the tracked notebook a chart is in. */
+export function chartNotebookFinder(tracker: INotebookTracker): ChartNotebookFinder {
+  const seen = new WeakMap<NotebookPanel, IChartNotebook>();
+  return node => {
+    const panel = tracker.find(p => p.content.node.contains(node));
+    if (!panel) {
+      return null;
+    }
+    let notebook = seen.get(panel);
+    if (!notebook) {
+      seen.set(panel, (notebook = chartNotebook(panel)));
+    }
+    return notebook;
+  };
+}

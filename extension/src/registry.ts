@@ -35,7 +35,16 @@ export interface IModelDeployment {
   production: number | null;
   canary: { version: number; percent: number } | null;
   shadows: number[];
+  /** The share of requests kept and for how long; null: none kept. Absent from older services. */
+  capture?: ICaptureSettings | null;
   updated_at: string;
+}
+
+/** What a deployment keeps of its served requests (`set_capture`). */
+export interface ICaptureSettings {
+  /** The share of requests kept, in (0, 1]. */
+  rate: number;
+  retention_days: number;
 }
 
 export interface IModel {

@@ -91,9 +91,23 @@ export interface IDatasetChange {
   insert: unknown[];
 }
 
+/** A mark of a drawn chart that was clicked: its vega mark's name and its data row. */
+export interface IClickedItem {
+  mark?: { name?: string };
+  datum?: Record<string, unknown>;
+}
+
+export interface IVegaViewOptions {
+  /** Called on each click on the chart, with the mark clicked (null: none). */
+  onClick?: (item: IClickedItem | null) => void;
+}
+
 /** One chart in `host`: drawn, updated in place, re-drawn on theme changes, finalized on dispose. */
 export class VegaView implements IDisposable {
-  constructor(private readonly _host: HTMLElement) {
+  constructor(
+    private readonly _host: HTMLElement,
+    private readonly _options: IVegaViewOptions = {}
+  ) {
     this._theme = watchTheme(() => {
       if (this._spec && this._data) {
         void this.draw(this._spec, this._data).catch(() => undefined);
@@ -140,6 +154,10 @@ export class VegaView implements IDisposable {
       result.finalize();
       return;
     }
+    const onClick = this._options.onClick;
+    if (onClick) {
+      result.view.addEventListener('click', (_event, item) => onClick((item as IClickedItem | null | undefined) ?? null));
+    }
     this._result?.finalize();
     this._result = result;
     this._host.replaceChildren(target);
@@ -172,6 +190,23 @@ export class VegaView implements IDisposable {
       } catch {
         // a parameter this spec does not declare
       }
+    }
+    await view.runAsync();
+  }
+
+  /** Sets one parameter of the drawn chart (kept for re-draws); a parameter the spec does not declare is left alone. */
+  async setParam(name: string, value: unknown): Promise<void> {
+    if (this._data) {
+      this._data = { ...this._data, params: { ...this._data.params, [name]: value } };
+    }
+    const view = this._result?.view;
+    if (!view) {
+      return;
+    }
+    try {
+      view.signal(name, value);
+    } catch {
+      return; // a chart drawn from a spec without it (an older snapshot)
     }
     await view.runAsync();
   }

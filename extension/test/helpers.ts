@@ -19,3 +19,8 @@ export function rowsOf(table: Element | null): string[] {
     [...row.children].map(cell => (cell.textContent ?? '').replace(/\s+/g, ' ').trim()).join(' | ').trim()
   );
 }
+
+/** The options JupyterLab hands a renderer factory for one MIME type (no sanitizing, links or maths in these tests). */
+export function rendererOptions(mimeType: string): IRenderMime.IRendererOptions {
+  return { mimeType, sanitizer: { sanitize: (html: string) => html }, resolver: null, linkHandler: null, latexTypesetter: null };
+}

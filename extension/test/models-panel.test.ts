@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket as NodeWebSocket } from 'ws';
 
 import { type ModelAction } from '../src/model-list.js';
-import { ModelActions } from '../src/model-actions.js';
+import { ModelActions, checkCapture, readCaptureForm } from '../src/model-actions.js';
 import { ModelsModel } from '../src/models-model.js';
 import { ModelsPanel } from '../src/models-panel.js';
 import { ServiceClient } from '../src/service-client.js';
@@ -51,6 +51,8 @@ function openPanel(url = `${service.wsUrl}?token=${service.token}`) {
         return actions.rollback(model);
       case 'undeploy':
         return actions.undeploy(model, version);
+      case 'set-capture':
+        return actions.setCapture(model);
     }
   };
   const panel = new ModelsPanel({
@@ -244,10 +246,78 @@ describe('ModelsPanel', () => {
     expect(versionNode(panel, 'cancer', 1)?.querySelector('[data-gate]')).toBeNull();
   });
 
+  it('should set the capture of a deployment from its form, turn it off, and say what is wrong with a bad rate or retention', async () => {
+    const { panel, done } = openPanel();
+    await until(() => panel.node.querySelector('[data-model="cancer"]'), 'cancer');
+    const captureButton = () => button(panel, '[data-model="cancer"] [data-action="set-capture"]');
+    expect(captureButton().title).toMatch(/^Captures nothing\./);
+    const fill = async (values: { enabled?: boolean; percent?: string; days?: string }, accept = 'Set capture'): Promise<void> => {
+      captureButton().click();
+      const form = await dialog();
+      const input = (name: string) => form.querySelector<HTMLInputElement>(`input[name="${name}"]`)!;
+      if (values.enabled !== undefined) input('enabled').checked = values.enabled;
+      if (values.percent !== undefined) input('percent').value = values.percent;
+      if (values.days !== undefined) input('days').value = values.days;
+      await pressDialogButton(accept);
+    };
+    // A share past 100 % is refused with the reason, and nothing is sent.
+    captureButton().click();
+    const form = await dialog();
+    expect(form.querySelector<HTMLInputElement>('input[name="enabled"]')!.checked).toBe(true);
+    expect(form.querySelector<HTMLInputElement>('input[name="percent"]')!.value).toBe('10');
+    expect(form.querySelector<HTMLInputElement>('input[name="days"]')!.value).toBe('7');
+    form.querySelector<HTMLInputElement>('input[name="percent"]')!.value = '150';
+    await pressDialogButton('Set capture');
+    expect((await dialog()).textContent).toContain('The share of requests kept must be a number more than 0 and at most 100 (%), not "150".');
+    await pressDialogButton('Close');
+    expect(await done[0]).toBe(false);
+    // 25 % for 3 days: the service keeps it, audited as the user; the sidebar shows it.
+    await fill({ percent: '25', days: '3' });
+    expect(await done[1]).toBe(true);
+    await until(() => panel.node.querySelector('[data-model="cancer"] .jp-nbdeploy-facts')?.textContent?.endsWith('capture 25%'), 'the capture in the summary');
+    expect(captureButton().title).toMatch(/^Captures: keeps 25% of requests for 3 days\./);
+    const stored = await setup.call({ type: 'get_model', model: 'cancer' });
+    expect((stored.model as { deployment: { capture: unknown } }).deployment.capture).toEqual({ rate: 0.25, retention_days: 3 });
+    expect((await audit('cancer')).find(e => e.action === 'capture')?.actor).toBe('api');
+    // The form starts from what is set; unchecked, it turns capture off.
+    captureButton().click();
+    expect((await dialog()).querySelector<HTMLInputElement>('input[name="percent"]')!.value).toBe('25');
+    await pressDialogButton('Cancel');
+    expect(await done[2]).toBe(false);
+    await fill({ enabled: false });
+    expect(await done[3]).toBe(true);
+    await until(() => captureButton().title.startsWith('Captures nothing'), 'capture off');
+    expect(((await setup.call({ type: 'get_model', model: 'cancer' })).model as { deployment: { capture: unknown } }).deployment.capture).toBeNull();
+  });
+
   it('should say why it is not connected', async () => {
     const { panel } = openPanel(`${service.wsUrl}?token=wrong`);
     const line = await until(() => panel.node.querySelector<HTMLElement>('[data-state="disconnected"]'), 'the disconnected state');
     await until(() => line.isConnected && /Reconnecting to the nbdeploy service: .+/.test(panel.node.querySelector('.jp-nbdeploy-connectionText')?.textContent ?? ''), 'the reason');
     expect(panel.node.querySelector('[data-action="reconnect"]')).not.toBeNull();
+  });
+});
+
+describe('capture settings', () => {
+  it('should read the form as the service takes it, a share and days', () => {
+    expect(readCaptureForm({ enabled: 'true', percent: '12.5', days: '0.5' })).toEqual({ rate: 0.125, retention_days: 0.5 });
+    expect(readCaptureForm({ enabled: '', percent: 'anything', days: '' })).toEqual({ rate: 0 });
+  });
+
+  it('should refuse a share outside (0, 100] % and days that are not more than 0, naming the text typed', () => {
+    expect(readCaptureForm({ enabled: 'true', percent: '0', days: '7' })).toEqual({
+      error: 'The share of requests kept must be a number more than 0 and at most 100 (%), not "0". Uncheck the box to turn capture off.'
+    });
+    expect(readCaptureForm({ enabled: 'true', percent: '', days: '7' })).toHaveProperty('error');
+    expect(readCaptureForm({ enabled: 'true', percent: '10', days: '0' })).toEqual({ error: 'The days captured requests are kept must be a number more than 0, not "0".' });
+    expect(readCaptureForm({ enabled: 'true', percent: '10', days: 'a week' })).toHaveProperty('error');
+  });
+
+  it('should check a command’s rate as a share in [0, 1], 0 turning capture off', () => {
+    expect(checkCapture(0.1, 7)).toEqual({ rate: 0.1, retention_days: 7 });
+    expect(checkCapture(1)).toEqual({ rate: 1 });
+    expect(checkCapture(0, -1)).toEqual({ rate: 0 });
+    expect(checkCapture(10)).toEqual({ error: 'The rate is the share of requests kept, from 0 (capture off) to 1 (every request), not 10.' });
+    expect(checkCapture(0.1, 0)).toEqual({ error: 'Captured requests must be kept for more than 0 days, not "0".' });
   });
 });

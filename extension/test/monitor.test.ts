@@ -13,6 +13,7 @@ import { MONITOR_MIME_TYPE } from '../src/mime.js';
 import { RenderedMonitor, mergeMonitorPayload, monitorRendererFactory } from '../src/monitor.js';
 import type { IMonitorPayload } from '../src/payloads.js';
 import { ServiceClient } from '../src/service-client.js';
+import { rendererOptions } from './helpers.js';
 import { IRIS_METADATA, fixture, fp32 } from '../../test/support/models.js';
 import { NotebookClient } from '../../test/support/notebook-client.js';
 import { type ServiceProcess, cleanup, startService } from '../../test/support/service.js';
@@ -66,13 +67,7 @@ function outputModel(payload: unknown, renderer: () => RenderedMonitor): IRender
 }
 
 function create(client: ServiceClient | null, options = {}): RenderedMonitor {
-  const widget = monitorRendererFactory(client, options).createRenderer({
-    mimeType: MONITOR_MIME_TYPE,
-    sanitizer: { sanitize: (html: string) => html },
-    resolver: null,
-    linkHandler: null,
-    latexTypesetter: null
-  }) as RenderedMonitor;
+  const widget = monitorRendererFactory(client, options).createRenderer(rendererOptions(MONITOR_MIME_TYPE)) as RenderedMonitor;
   widgets.push(widget);
   Widget.attach(widget, document.body);
   return widget;

@@ -93,8 +93,12 @@ describe('monitor', () => {
     expect(p.spec.params).toEqual([
       { name: 't_from', value: Date.parse(p.from) },
       { name: 't_to', value: Date.parse(p.to) },
-      { name: 'bucket_ms', value: 1000 }
+      { name: 'bucket_ms', value: 1000 },
+      { name: 'inspectable', value: false } // the extension sets it where a click can inspect
     ]);
+    // The layers a click inspects are named, so the extension knows their marks.
+    const layers = (p.spec.vconcat as Array<{ layer: Array<{ name?: string }> }>).flatMap((panel) => panel.layer.map((l) => l.name)).filter(Boolean);
+    expect(layers).toEqual(['drift_cells']);
     expect(p.spec.datasets).toBeUndefined();
     // The text summary of notebook outputs.
     expect(reply.text.split('\n')).toEqual([

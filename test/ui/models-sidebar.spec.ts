@@ -1,7 +1,8 @@
 /**
  * The Models sidebar and the reviewer's bar in a real JupyterLab: a model set up through
  * the Jupyter proxy's WebSocket (as another notebook would), rolled back from the sidebar
- * after a confirmation; a validation report approved from its output, recorded as the
+ * after a confirmation; its capture set from a form, a bad share refused with the reason,
+ * and turned off; a validation report approved from its output, recorded as the
  * Jupyter user; no console errors.
  */
 import { readFileSync } from 'node:fs';
@@ -94,6 +95,34 @@ test.describe('Models sidebar', () => {
     await dialog.getByRole('button', { name: 'Roll back' }).click();
     await expect(model.locator('[data-version="1"]')).toHaveAttribute('data-stage', 'production');
     await expect(model.locator('[data-version="2"]')).not.toHaveAttribute('data-stage', 'production');
+    expect(problems).toEqual([]);
+  });
+
+  test('set capture from the sidebar, and turn it off', async ({ page }) => {
+    const problems = watchConsole(page);
+    await page.goto();
+    await page.sidebar.openTab('nbdeploy-models' as never);
+    const model = page.locator(`#nbdeploy-models [data-model="${MODEL}"]`);
+    const capture = model.locator('[data-action="set-capture"]');
+    await expect(capture).toHaveAttribute('title', /^Captures nothing/);
+    const dialog = page.locator('.jp-Dialog');
+    const form = async (fields: { percent?: string; days?: string; enabled?: boolean }): Promise<void> => {
+      await capture.click();
+      await expect(dialog).toContainText(`Capture for ${MODEL}`);
+      if (fields.enabled !== undefined) await dialog.locator('input[name="enabled"]').setChecked(fields.enabled);
+      if (fields.percent !== undefined) await dialog.locator('input[name="percent"]').fill(fields.percent);
+      if (fields.days !== undefined) await dialog.locator('input[name="days"]').fill(fields.days);
+      await dialog.getByRole('button', { name: 'Set capture' }).click();
+    };
+    await form({ percent: '150' });
+    await expect(dialog).toContainText('The share of requests kept must be a number more than 0 and at most 100 (%), not "150".');
+    await dialog.getByRole('button', { name: 'Close' }).click();
+    await form({ percent: '25', days: '3' });
+    await expect(model.locator('.jp-nbdeploy-facts')).toContainText('capture 25%');
+    await expect(capture).toHaveAttribute('title', /^Captures: keeps 25% of requests for 3 days/);
+    await form({ enabled: false });
+    await expect(capture).toHaveAttribute('title', /^Captures nothing/);
+    await expect(model.locator('.jp-nbdeploy-facts')).not.toContainText('capture');
     expect(problems).toEqual([]);
   });
 

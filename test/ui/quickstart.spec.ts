@@ -1,7 +1,9 @@
 /**
  * The quickstart in a real JupyterLab: every cell run from the Run menu, nbdeploy's
  * validation and deployment panels drawn by the extension's renderers (not the static
- * HTML fallback), no errors in the browser console, in the light and dark themes. Then the
+ * HTML fallback), no errors in the browser console, in the light and dark themes; one click
+ * on a drifted cell of the monitor chart's heat map inserts and runs `nd.inspect(...)` below
+ * the chart and its panel renders. Then the
  * saved notebook, opened as a colleague would open a shared copy: the panels come from the
  * saved outputs alone, with the nbdeploy service out of reach.
  */
@@ -18,6 +20,10 @@ const DEPLOYMENT_MIME = 'application/vnd.nbdeploy.deployment+json';
 const VALIDATION = '.jp-nbdeploy-Validation';
 const DEPLOYMENT = '.jp-nbdeploy-Deployment';
 const MONITOR = '.jp-nbdeploy-Monitor';
+const MONITOR_MIME = 'application/vnd.nbdeploy.monitor+json';
+const INSPECT = '.jp-nbdeploy-Inspect';
+/** The drift heat map's colour of a drifted cell (kernel-service/src/monitoring/monitor-chart.ts). */
+const DRIFTED_FILL = '#e4572e';
 /** Screenshots for people to look at (git-ignored); Playwright's own output dir is emptied on every run. */
 const SCREENSHOTS = path.resolve(import.meta.dirname, '..', 'output');
 
@@ -53,6 +59,23 @@ test.describe('quickstart', () => {
     const monitor = page.locator(MONITOR).first();
     await expect(monitor.locator('svg').first()).toBeVisible();
     await expect(monitor.locator('svg').first()).toContainText('Drift per feature');
+
+    // One click from a drifted cell to the cause: a red cell of the heat map (vega names the
+    // layer's marks `drift_cells_marks`) inserts `nd.inspect(...)` below the chart's cell and runs it.
+    // (Counted in the model: Galata's getCellCount scrolls the notebook through.)
+    const cellCount = () => page.evaluate(() => (window as any).jupyterapp.shell.currentWidget.content.model.cells.length as number);
+    const cellsBefore = await cellCount();
+    const driftedCell = monitor.locator(`.drift_cells_marks path[fill="${DRIFTED_FILL}"]`).first(); // the earliest: well inside the plot
+    await driftedCell.scrollIntoViewIfNeeded();
+    await driftedCell.click();
+    await expect.poll(cellCount, { timeout: 10_000 }).toBe(cellsBefore + 1);
+    const below = await cellBelowChart(page);
+    expect(below.source).toMatch(/^nd\.inspect\("cancer", feature="[^"]+", start="\d{4}-\d\d-\d\dT[\d:.]+Z", end="\d{4}-\d\d-\d\dT[\d:.]+Z"\)$/);
+    // The cell right below the chart's (the quickstart's own nd.inspect cell, further down, shows one too).
+    const chartCell = page.locator('.jp-Notebook .jp-Cell').filter({ has: page.locator(MONITOR) }).first();
+    const inspectCell = chartCell.locator('xpath=following-sibling::*[contains(concat(" ", normalize-space(@class), " "), " jp-Cell ")][1]');
+    await expect(inspectCell.locator(INSPECT)).toBeVisible({ timeout: 60_000 });
+    expect((await cellBelowChart(page)).errors).toEqual([]);
 
     // The first report passed its gates; the first deployment went to production.
     const report = page.locator(VALIDATION).first();
@@ -113,6 +136,18 @@ test.describe('quickstart', () => {
 
 
 
+
+/** The cell below the (first) monitor chart's cell: its source and error outputs. */
+async function cellBelowChart(page: IJupyterLabPageFixture): Promise<{ source: string; errors: string[] }> {
+  return page.evaluate(mime => {
+    const cells: any[] = (window as any).jupyterapp.shell.currentWidget.context.model.toJSON().cells;
+    const chart = cells.findIndex(cell => cell.outputs?.some((output: any) => output.data?.[mime]));
+    const below = cells[chart + 1];
+    const source = Array.isArray(below.source) ? below.source.join('') : below.source;
+    const errors = (below.outputs ?? []).filter((o: any) => o.output_type === 'error').map((o: any) => `${o.ename}: ${o.evalue}`);
+    return { source, errors };
+  }, MONITOR_MIME);
+}
 
 /** How many outputs of the current notebook carry each nbdeploy MIME type. */
 async function countOutputs(page: IJupyterLabPageFixture): Promise<{ validation: number; deployment: number }> {

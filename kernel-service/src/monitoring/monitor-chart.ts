@@ -166,6 +166,19 @@ const FEATURE_ROW = 11;
 const NEUTRAL = { text: '#888888', domain: '#8888887f', grid: '#88888833' };
 const SEVERITY_COLOURS = { domain: ['critical', 'warning', 'info'], range: ['#d9534f', '#e8a33d', '#5b8fd1'] };
 
+/**
+ * The layers a click can inspect (vega names their marks `<name>_marks`): a drifted cell of
+ * the drift heat map, a bar of the integrity panel. The JupyterLab extension (triage-click.ts)
+ * turns a click on one into an `nd.inspect(...)` cell of that feature and bucket; it sets the
+ * `inspectable` parameter where it can (a notebook with a kernel), which gives those marks a
+ * pointer and their tooltips the heading "click to inspect".
+ */
+export const INSPECTABLE_LAYERS = { drift: 'drift_cells', integrity: 'integrity_bars' } as const;
+/** A tooltip field titled `title` is vega-tooltip's heading; an empty one shows none. */
+const inspectHint = (test: string): Spec[] => [{ calculate: `${test} ? 'click to inspect' : ''`, as: 'inspect_hint' }];
+const INSPECT_HINT_TOOLTIP = { field: 'inspect_hint', title: 'title' };
+const inspectCursor = (test: string) => ({ expr: `${test} ? 'pointer' : 'default'` });
+
 type Spec = Record<string, unknown>;
 
 /** The panels a series has something to show in (traffic and latency always). */
@@ -284,6 +297,7 @@ export function monitorChartSpec(options: {
         'Drift per feature (test against the training profile)',
         [
           {
+            name: INSPECTABLE_LAYERS.drift,
             data: { name: options.still ? 'drift_runs' : 'drift' },
             transform: [
               // One row per bucket and feature, from the bucket rows' parallel arrays (or the runs).
@@ -297,9 +311,10 @@ export function monitorChartSpec(options: {
                   ]),
               { lookup: 'f', from: { data: { name: 'features' }, key: 'f', fields: ['feature', 'rank', 'method', 'threshold'] } },
               { filter: 'isValid(datum.feature)' },
-              { calculate: 'datum.drifted === 1', as: 'drifted' }
+              { calculate: 'datum.drifted === 1', as: 'drifted' },
+              ...inspectHint('inspectable && datum.drifted')
             ],
-            mark: { type: 'rect', stroke: null, opacity: 0.9 },
+            mark: { type: 'rect', stroke: null, opacity: 0.9, cursor: inspectCursor('inspectable && datum.drifted') },
             encoding: {
               x2: { field: 't_end' },
               y: { field: 'feature', type: 'nominal', title: null, sort: { field: 'rank', op: 'min', order: 'ascending' }, axis: { labelLimit: 80 } },
@@ -311,6 +326,7 @@ export function monitorChartSpec(options: {
                 legend: { labelExpr: "datum.label === 'true' ? 'drifted' : 'no drift'" }
               },
               tooltip: [
+                INSPECT_HINT_TOOLTIP,
                 { field: 'feature' },
                 { field: 't', type: 'temporal', title: 'from', format: '%H:%M:%S' },
                 { field: 'method' },
@@ -327,18 +343,26 @@ export function monitorChartSpec(options: {
     integrity: () =>
       panel('Integrity violations', [
         {
+          name: INSPECTABLE_LAYERS.integrity,
           data: { name: 'integrity' },
           transform: [
             { calculate: 'datum.t + bucket_ms * 0.2', as: 'bar_from' },
-            { calculate: 'datum.t + bucket_ms * 0.8', as: 'bar_to' }
+            { calculate: 'datum.t + bucket_ms * 0.8', as: 'bar_to' },
+            ...inspectHint('inspectable')
           ],
-          mark: { type: 'bar' },
+          mark: { type: 'bar', cursor: inspectCursor('inspectable') },
           encoding: {
             x: { ...x, field: 'bar_from' },
             x2: { field: 'bar_to' },
             y: { field: 'count', type: 'quantitative', aggregate: 'sum', stack: true, title: 'rows' },
             color: { field: 'kind', type: 'nominal', title: 'violation', scale: { scheme: 'tableau10' } },
-            tooltip: [{ field: 'kind' }, { field: 'count', type: 'quantitative', aggregate: 'sum', title: 'rows' }]
+            // The bucket's start (`t`) is in the tooltip, so a bar's datum keeps it for a click.
+            tooltip: [
+              INSPECT_HINT_TOOLTIP,
+              { field: 'kind' },
+              { field: 't', type: 'temporal', title: 'from', format: '%H:%M:%S' },
+              { field: 'count', type: 'quantitative', aggregate: 'sum', title: 'rows' }
+            ]
           }
         }
       ]),
@@ -387,7 +411,9 @@ export function monitorChartSpec(options: {
     params: [
       { name: 't_from', value: options.from },
       { name: 't_to', value: options.to },
-      { name: 'bucket_ms', value: options.bucketSeconds * 1000 }
+      { name: 'bucket_ms', value: options.bucketSeconds * 1000 },
+      // Set by the extension where a click can inspect (see INSPECTABLE_LAYERS).
+      { name: 'inspectable', value: false }
     ],
     vconcat: options.panels.map((p) => builders[p]()),
     spacing: 14,
