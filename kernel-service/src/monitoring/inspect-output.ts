@@ -10,8 +10,6 @@ import type { InspectFeature, InspectFindings, InspectTest } from './inspect-rep
 import { renderSvg } from './monitor-svg.js';
 import { compactSvg } from './svg-compact.js';
 
-export const INSPECT_MIME = 'application/vnd.nbdeploy.inspect+json';
-
 /** The panel's payload. */
 export interface InspectPayload extends InspectFindings {
   chart: InspectChart | null;

@@ -11,7 +11,7 @@ import type { Deployment, ValidationReport } from './types.js';
 export const VALIDATION_MIME = 'application/vnd.nbdeploy.validation+json';
 export const DEPLOYMENT_MIME = 'application/vnd.nbdeploy.deployment+json';
 export const MONITOR_MIME = 'application/vnd.nbdeploy.monitor+json';
-export { INSPECT_MIME } from '../monitoring/inspect-output.js';
+export const INSPECT_MIME = 'application/vnd.nbdeploy.inspect+json';
 
 export type MimeBundle = Record<string, unknown>;
 
