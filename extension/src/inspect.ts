@@ -129,7 +129,7 @@ function notes(payload: IInspect): HTMLElement[] {
 function moved(f: IInspectFeature): HTMLElement | null {
   if (f.quantiles?.length) {
     const rows = f.quantiles.slice(0, SHOWN_QUANTILES).map(q => [
-      textCell(`q${q.q}`),
+      textCell(quantileName(q.q)),
       formatNumber(q.training),
       formatNumber(q.captured),
       `${q.shift >= 0 ? '+' : ''}${formatNumber(q.shift)}`,
@@ -187,3 +187,8 @@ export const inspectRendererFactory: IRenderMime.IRendererFactory = {
   defaultRank: RENDERER_RANK,
   createRenderer: options => new RenderedInspect(options)
 };
+
+/** A quantile level as readers name it: min, p5, median, p95, max. */
+function quantileName(q: number): string {
+  return q === 0 ? 'min' : q === 1 ? 'max' : q === 0.5 ? 'median' : `p${Number((q * 100).toPrecision(3))}`;
+}

@@ -120,7 +120,17 @@ function changedRows(replay: IReplay): HTMLElement | null {
     `Changed rows (first ${sample.rows.length})`,
     table(
       sample.columns.map(c => textHeader(c)),
-      sample.rows.map(row => row.map((v, i) => textCell(i === at && typeof v === 'string' ? formatTime(v) : v === null ? '—' : String(v))))
+      sample.rows.map(row =>
+        row.map((v, i) => {
+          if (i === at && typeof v === 'string') {
+            const cell = textCell(formatTime(v));
+            cell.classList.add('jp-nbdeploy-nowrap');
+            return cell;
+          }
+          // Seven significant digits: what the sender's numbers hold (no 12.975200000000001).
+          return textCell(v === null ? '—' : typeof v === 'number' ? String(Number(v.toPrecision(7))) : String(v));
+        })
+      )
     )
   );
 }

@@ -76,7 +76,7 @@ describe('inspect renderer', () => {
     expect(all).toContain('120 captured rows (12 requests) served by version 2 from 2026-12-03 10:00 UTC to 2026-12-03 11:00 UTC — the most drifted of 30 features tested (1 drifted).');
     expect(all).toContain('Quantiles that moved most · 0.0% below and 40.0% above the training range');
     const find = (selector: string) => nodes.map(n => n.querySelector(selector)).find(Boolean) ?? null;
-    expect(rowsOf(find('.jp-nbdeploy-moved'))).toEqual(['q0.5 | 13.4000 | 20.5000 | +7.1000 | +2.02 sd', 'q0.25 | 11.7000 | 18.6000 | +6.9000 | +1.96 sd']);
+    expect(rowsOf(find('.jp-nbdeploy-moved'))).toEqual(['median | 13.4000 | 20.5000 | +7.1000 | +2.02 sd', 'p25 | 11.7000 | 18.6000 | +6.9000 | +1.96 sd']);
     expect(rowsOf(find('.jp-nbdeploy-integrityEvents'))[0]).toContain('mean radius | out of range 48 | 4 value(s) outside');
     expect(rowsOf(find('.jp-nbdeploy-together'))).toEqual([
       'mean perimeter | Kolmogorov–Smirnov | 0.0500 | 0.9700 | ✓ no drift',

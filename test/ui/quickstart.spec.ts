@@ -22,6 +22,7 @@ const DEPLOYMENT = '.jp-nbdeploy-Deployment';
 const MONITOR = '.jp-nbdeploy-Monitor';
 const MONITOR_MIME = 'application/vnd.nbdeploy.monitor+json';
 const INSPECT = '.jp-nbdeploy-Inspect';
+const REPLAY = '.jp-nbdeploy-Replay';
 /** The drift heat map's colour of a drifted cell (kernel-service/src/monitoring/monitor-chart.ts). */
 const DRIFTED_FILL = '#e4572e';
 /** Screenshots for people to look at (git-ignored); Playwright's own output dir is emptied on every run. */
@@ -128,6 +129,10 @@ test.describe('quickstart', () => {
     const monitor = page.locator(MONITOR).first();
     await expect(monitor.locator('svg').first()).toBeVisible();
     await expect(monitor.locator('.jp-nbdeploy-monitorStatus')).toContainText('Snapshot');
+    // The inspection (its chart drawn from the saved payload) and the replay, without the service too.
+    await expect(page.locator(INSPECT).first().locator('svg, canvas').first()).toBeVisible();
+    await expect(page.locator(REPLAY).first().locator('.jp-nbdeploy-title')).toContainText('Replay of');
+    await expect(page.locator(`${INSPECT} .jp-nbdeploy-error, ${REPLAY} .jp-nbdeploy-error`)).toHaveCount(0);
     await screenshots(page, 'shared', ['light']);
     expect(serviceCalls).toEqual([]);
     expect(problems).toEqual([]);
@@ -205,6 +210,8 @@ async function screenshots(page: IJupyterLabPageFixture, name: string, themes: (
     await report.screenshot({ path: path.join(SCREENSHOTS, `ui-${name}-validation-${theme}.png`) });
     await page.locator(DEPLOYMENT).first().screenshot({ path: path.join(SCREENSHOTS, `ui-${name}-deployment-${theme}.png`) });
     await canary(page).screenshot({ path: path.join(SCREENSHOTS, `ui-${name}-canary-${theme}.png`) });
+    await page.locator(INSPECT).first().screenshot({ path: path.join(SCREENSHOTS, `ui-${name}-inspect-${theme}.png`) });
+    await page.locator(REPLAY).first().screenshot({ path: path.join(SCREENSHOTS, `ui-${name}-replay-${theme}.png`) });
   }
 }
 

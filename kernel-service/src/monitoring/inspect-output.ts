@@ -35,7 +35,7 @@ function movedLine(f: InspectFeature): string {
   if (f.quantiles?.length) {
     return f.quantiles
       .slice(0, 3)
-      .map((q) => `q${num(q.q, 3)} ${num(q.training)} → ${num(q.captured)}`)
+      .map((q) => `${quantileName(q.q)} ${num(q.training)} → ${num(q.captured)}`)
       .join(', ');
   }
   if (f.categories?.length) {
@@ -115,4 +115,9 @@ export async function inspectHtml(p: InspectPayload): Promise<string> {
   }
   parts.push('</div>');
   return parts.join('');
+}
+
+/** A quantile level as readers name it: min, p5, median, p95, max. */
+function quantileName(q: number): string {
+  return q === 0 ? 'min' : q === 1 ? 'max' : q === 0.5 ? 'median' : `p${Number((q * 100).toPrecision(3))}`;
 }

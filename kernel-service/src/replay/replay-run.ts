@@ -3,14 +3,14 @@
  * inside the service and compared row by row with what was served. With `source: "captured"`
  * the captured inputs run through the candidate as evaluation traffic (answered, counted in
  * the metrics, never monitored) on the candidate's background instance — a worker thread of
- * its own at low priority, outside the live queues — a few requests in flight at a time,
- * yielding the event loop between them, so that live requests keep their place; with `source: "shadow"` the candidate's answers are those it gave
+ * its own at low priority, outside the live queues — one request at a time, yielding the
+ * event loop between them, so that live requests keep their place; with `source: "shadow"` the candidate's answers are those it gave
  * as a shadow to the same requests, kept by the capture, and nothing runs. Requests whose
  * inputs were captured as hashes (personal data) cannot be run again and are counted apart.
  */
 import { performance } from 'node:perf_hooks';
 import { ServiceError } from '../errors.js';
-import type { CapturedRequest, CapturedTensor } from '../monitoring/capture-store.js';
+import type { CapturedTensor } from '../monitoring/capture-store.js';
 import { capturedTable } from '../monitoring/captured-table.js';
 import type { Monitor } from '../monitoring/monitor.js';
 import { type VersionPlan, VersionPlans, categoryOf } from '../monitoring/version-plan.js';
@@ -54,9 +54,6 @@ export interface ReplayContext {
   monitor: Monitor;
 }
 
-/** Requests of the candidate in flight at once: enough to batch, few enough to leave room for live traffic. */
-const IN_FLIGHT = 4;
-
 export async function runReplay(ctx: ReplayContext, q: ReplayQuery, progress: (done: number, total: number) => void): Promise<ReplayResult> {
   const { registry, dataPlane, monitor } = ctx;
   if (!(await registry.getModel(q.model))) throw new ServiceError('NBD_ERR_MODEL_NOT_FOUND', { model: q.model });
@@ -68,39 +65,34 @@ export async function runReplay(ctx: ReplayContext, q: ReplayQuery, progress: (d
   const requests = captured.filter((r) => (rowsSeen += r.rows) <= q.maxRows);
   const truncated = requests.length < captured.length;
 
-  const answers = new Map<string, { outputs: CapturedTensor[] | Tensor[]; latencyMs: number }>();
+  const answers = new Map<string, { outputs: CapturedTensor[] | Tensor[]; latencyMs: number | null }>();
   const skipped = { personal_data: 0, failed: 0, no_answer: 0, first_error: null as string | null };
   if (q.source === 'shadow') {
     const shadows = await monitor.capturedRequests({ model: q.model, version: q.version, from: q.from, to: q.to, shadow: true, maxRows: Number.MAX_SAFE_INTEGER });
     for (const s of shadows.requests) answers.set(s.requestId, { outputs: s.outputs, latencyMs: s.latencyMs });
   } else {
-    let next = 0;
+    // One request at a time on the candidate's background instance, so that its latency is its
+    // own (never time spent behind the replay's other requests); the event loop serves what
+    // arrived meanwhile between two. The first run also starts the background instance: its
+    // latency is left out of the comparison.
     let done = 0;
-    const runOne = async (request: CapturedRequest): Promise<void> => {
+    for (const request of requests) {
       if (request.inputs.some((t) => t.hashed?.length)) {
         skipped.personal_data++;
-        return;
+      } else {
+        const inputs = request.inputs.map((t) => decodeJsonInput(t.name, t.datatype, t.shape, t.data as unknown[]));
+        const start = performance.now();
+        try {
+          const result = await dataPlane.infer(q.model, q.version, { inputs, monitor: false, background: true }, 'ws');
+          answers.set(request.requestId, { outputs: result.outputs, latencyMs: answers.size === 0 ? null : performance.now() - start });
+        } catch (error) {
+          skipped.failed++;
+          skipped.first_error ??= (error as Error).message;
+        }
       }
-      const inputs = request.inputs.map((t) => decodeJsonInput(t.name, t.datatype, t.shape, t.data as unknown[]));
-      const start = performance.now();
-      try {
-        const result = await dataPlane.infer(q.model, q.version, { inputs, monitor: false, background: true }, 'ws');
-        answers.set(request.requestId, { outputs: result.outputs, latencyMs: performance.now() - start });
-      } catch (error) {
-        skipped.failed++;
-        skipped.first_error ??= (error as Error).message;
-      }
-    };
-    const lane = async (): Promise<void> => {
-      while (next < requests.length) {
-        await runOne(requests[next++]!);
-        done++;
-        progress(done, requests.length);
-        // Let the event loop serve what arrived meanwhile before the next replayed request.
-        await new Promise((resolve) => setImmediate(resolve));
-      }
-    };
-    await Promise.all(Array.from({ length: IN_FLIGHT }, lane));
+      progress(++done, requests.length);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
   }
 
   for (const version of new Set(requests.map((r) => r.version))) await plans.load(q.model, version);
@@ -123,8 +115,10 @@ export async function runReplay(ctx: ReplayContext, q: ReplayQuery, progress: (d
     const servedPlan = plans.get(q.model, request.version);
     if (!servedPlan) continue;
     servedVersions.add(request.version);
-    latency.served.push(request.latencyMs);
-    latency.candidate.push(answer.latencyMs);
+    if (answer.latencyMs !== null) {
+      latency.served.push(request.latencyMs);
+      latency.candidate.push(answer.latencyMs);
+    }
     for (let r = 0; r < request.rows; r++) {
       const values = table.rows[first + r]!;
       const features = Object.fromEntries(featureAt.map(([c, i]) => [c, values[i] ?? null]));

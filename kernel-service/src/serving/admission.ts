@@ -288,7 +288,7 @@ function checkColumn(t: Tensor, rows: number, width: number, j: number, f: Featu
     violations.push({
       kind: 'out_of_range',
       feature: f.name,
-      detail: `${outside} value(s) outside the training range [${f.min}, ${f.max}] widened by ${OUT_OF_RANGE_MARGIN * 100}% (e.g. ${firstOutside})`,
+      detail: `${outside} value(s) outside the training range [${f.min}, ${f.max}] widened by ${OUT_OF_RANGE_MARGIN * 100}% (e.g. ${shown(firstOutside!)})`,
       rows: outside,
       served: 'as sent',
       refused: false
@@ -489,4 +489,12 @@ function finiteOrNull(v: unknown): number | null {
 
 function describeSpecs(specs: readonly TensorSpec[]): string {
   return specs.map((s) => `"${s.name}" (${s.datatype} ${formatShape(s.shape)})`).join(', ');
+}
+
+/**
+ * A value as a reader would write it: 7 significant digits, which is what a 32-bit float holds
+ * (an FP32 14.9 reads back as 14.899999618530273 in double precision).
+ */
+function shown(x: number): number {
+  return Number(x.toPrecision(7));
 }
