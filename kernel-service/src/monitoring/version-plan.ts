@@ -5,6 +5,7 @@
  * plan; `get` answers from the plans read (ingest, which does no I/O, is handed events whose
  * plans were loaded first).
  */
+import { personalDataOf } from '../registry/model-card.js';
 import type { Tensor } from '../protocol/datatypes.js';
 import type { Registry } from '../registry/registry.js';
 
@@ -63,8 +64,7 @@ export class VersionPlans {
       scores_output?: string | null;
       value_output?: string | null;
     } | null;
-    const card = ((record.metadata.nbdeploy as Record<string, unknown> | undefined)?.card ?? {}) as { personal_data?: unknown };
-    const personal = new Set(Array.isArray(card.personal_data) ? card.personal_data.map(String) : []);
+    const personal = personalDataOf(record);
     const outputs = record.signature.outputs;
     let labelOutput = meta?.label_output ?? null;
     let scoresOutput = meta?.scores_output ?? null;

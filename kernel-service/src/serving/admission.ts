@@ -71,6 +71,8 @@ interface FeatureProfile {
   /** Training categories (null when the profile kept only the most frequent ones). */
   categories: Set<string> | null;
   nullRate: number | null;
+  /** Flagged as personal data by the model card. */
+  personal: boolean;
 }
 
 /** How a version's inputs map to profile features; built once per loaded version. */
@@ -81,7 +83,9 @@ export class IntegrityPlan {
   constructor(
     readonly model: string,
     readonly signature: Signature,
-    profile: Record<string, unknown> | undefined
+    profile: Record<string, unknown> | undefined,
+    /** Features the model card flags as personal data: their values never appear in a detail. */
+    readonly personal: ReadonlySet<string> = new Set()
   ) {
     const features = (profile?.features ?? {}) as Record<string, Record<string, unknown>>;
     for (const [name, spec] of Object.entries(features)) {
@@ -104,6 +108,7 @@ export class IntegrityPlan {
         min,
         max,
         categories: cats && cats.length > 0 && !truncated ? new Set(cats) : null,
+        personal: personal.has(name),
         nullRate: finiteOrNull(spec.null_rate)
       });
       this.featureOrder.push(name);
@@ -210,8 +215,9 @@ export function inspectRequest(plan: IntegrityPlan, policy: IntegrityPolicy, giv
       continue;
     }
     const coerced = coerce(t, spec.datatype);
+    const detail = plan.personal.has(spec.name) ? `values that are not ${spec.datatype}${PERSONAL}` : coerced.detail;
     if (coerced.tensor === null) {
-      violations.push({ kind: 'type_mismatch', feature: spec.name, detail: coerced.detail, rows, served: 'cannot be coerced', refused: false });
+      violations.push({ kind: 'type_mismatch', feature: spec.name, detail, rows, served: 'cannot be coerced', refused: false });
       cannotServe(
         isUndecoded(t) && t.datatype === spec.datatype
           ? t.problem
@@ -221,7 +227,7 @@ export function inspectRequest(plan: IntegrityPlan, policy: IntegrityPolicy, giv
       continue;
     }
     if (coerced.rows > 0) {
-      const v: Violation = { kind: 'type_mismatch', feature: spec.name, detail: coerced.detail, rows: coerced.rows, served: `coerced to ${spec.datatype}`, refused: false };
+      const v: Violation = { kind: 'type_mismatch', feature: spec.name, detail, rows: coerced.rows, served: `coerced to ${spec.datatype}`, refused: false };
       violations.push(v);
       refuse(v);
     }
@@ -288,7 +294,7 @@ function checkColumn(t: Tensor, rows: number, width: number, j: number, f: Featu
     violations.push({
       kind: 'out_of_range',
       feature: f.name,
-      detail: `${outside} value(s) outside the training range [${f.min}, ${f.max}] widened by ${OUT_OF_RANGE_MARGIN * 100}% (e.g. ${shown(firstOutside!)})`,
+      detail: `${outside} value(s) outside the training range [${f.min}, ${f.max}] widened by ${OUT_OF_RANGE_MARGIN * 100}%${example(f, shown(firstOutside!))}`,
       rows: outside,
       served: 'as sent',
       refused: false
@@ -298,7 +304,7 @@ function checkColumn(t: Tensor, rows: number, width: number, j: number, f: Featu
     violations.push({
       kind: 'new_category',
       feature: f.name,
-      detail: `${fresh} value(s) in categories not seen in training (e.g. ${quote(firstFresh)})`,
+      detail: `${fresh} value(s) in categories not seen in training${example(f, quote(firstFresh))}`,
       rows: fresh,
       served: 'as sent',
       refused: false
@@ -498,3 +504,11 @@ function describeSpecs(specs: readonly TensorSpec[]): string {
 function shown(x: number): number {
   return Number(x.toPrecision(7));
 }
+
+/** A detail's example value, or none for personal data (the detail reaches status, charts and alerts). */
+function example(f: FeatureProfile, value: string | number): string {
+  return f.personal ? PERSONAL : ` (e.g. ${value})`;
+}
+
+/** What a detail says in place of the values of personal data. */
+const PERSONAL = ' (values not shown: personal data)';

@@ -5,6 +5,7 @@
  * swapped in one assignment. Versions are loaded and warmed before a snapshot refers to
  * them; versions that leave every snapshot are released once their requests finish.
  */
+import { personalDataOf } from '../registry/model-card.js';
 import { ServiceError } from '../errors.js';
 import type { ServiceMetrics } from '../metrics.js';
 import path from 'node:path';
@@ -177,7 +178,7 @@ export class ModelServer {
   private async _load(record: VersionRecord): Promise<LoadedVersion> {
     const [folder, profile] = await Promise.all([this._store.localFolder(record.artifact), this._registry.getProfile(record.model, record.version)]);
     const loaded = await LoadedVersion.load(record, path.join(folder, MODEL_FILE), this._runtime, this._metrics, this._log);
-    loaded.integrity = new IntegrityPlan(record.model, loaded.signature, profile);
+    loaded.integrity = new IntegrityPlan(record.model, loaded.signature, profile, personalDataOf(record));
     return loaded;
   }
 

@@ -3,7 +3,7 @@ import { ServiceError } from '../../src/errors.js';
 import type { Tensor } from '../../src/protocol/datatypes.js';
 import { DEFAULT_INTEGRITY_POLICY } from '../../src/protocol/integrity.js';
 import { IntegrityPlan, type RequestTensor, decodeJsonInput, inspectRequest } from '../../src/serving/admission.js';
-import { SIGNATURE, age, city, inspect, json, kinds, plan, values, visits } from './churn-requests.js';
+import { PROFILE, SIGNATURE, age, city, inspect, json, kinds, plan, values, visits } from './churn-requests.js';
 
 describe('inspectRequest', () => {
   it('should pass a clean request through untouched, counting its nulls', () => {
@@ -204,5 +204,27 @@ describe('inspectRequest', () => {
     const bare = new IntegrityPlan('m', SIGNATURE, undefined);
     const { report } = inspectRequest(bare, DEFAULT_INTEGRITY_POLICY, [json('age', 'FP32', ['3']), city(['berlin']), visits([999])]);
     expect(kinds(report)).toEqual([['type_mismatch', 'age', 1]]);
+  });
+
+  describe('personal data', () => {
+    // The model card flags every feature: no detail may name a value sent for them.
+    const personal = new IntegrityPlan('churn', SIGNATURE, PROFILE, new Set(['age', 'city', 'visits']));
+    const check = (inputs: RequestTensor[]) => inspectRequest(personal, DEFAULT_INTEGRITY_POLICY, inputs).report;
+
+    it('should count out-of-range values, new categories and type mismatches without naming the values', () => {
+      const report = check([json('age', 'FP32', ['14.9', '30']), city(['berlin', 'paris']), visits([1, 2])]);
+      expect(kinds(report)).toEqual([
+        ['type_mismatch', 'age', 2],
+        ['out_of_range', 'age', 1],
+        ['new_category', 'city', 1]
+      ]);
+      const details = report.violations.map((v) => v.detail);
+      expect(details).toEqual([
+        'values that are not FP32 (values not shown: personal data)',
+        '1 value(s) outside the training range [20, 70] widened by 10% (values not shown: personal data)',
+        '1 value(s) in categories not seen in training (values not shown: personal data)'
+      ]);
+      for (const detail of details) for (const sent of ['14.9', 'berlin', '30']) expect(detail).not.toContain(sent);
+    });
   });
 });
