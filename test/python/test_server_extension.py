@@ -150,7 +150,10 @@ print(os.environ["NBDEPLOY_TOKEN"] == {admin!r}, nd.connect().welcome["user"], s
 """
 
 
-def test_a_kernel_started_by_a_user_acts_as_that_user(service, tmp_path):
+def test_a_kernel_started_by_a_user_acts_as_that_user(start_service, tmp_path):
+    # A service of its own: this test revokes its Jupyter user, whose moon name another test's
+    # anonymous user could draw on a shared service.
+    service = start_service()
     lab = JupyterServer(tmp_path, {"NBDEPLOY_URL": service.url, "NBDEPLOY_TOKEN": service.token})
     try:
         me = lab.me()  # Jupyter's anonymous user of this browser (a token-protected server)
@@ -217,15 +220,19 @@ def test_a_typescript_kernel_records_the_cell_too(service, tmp_path):
         lab.stop()
 
 
-def test_proxies_http_and_websocket_for_the_jupyter_user(service, tmp_path):
-    # new Jupyter users get the role configured for them
+def test_proxies_http_and_websocket_for_the_jupyter_user(start_service, tmp_path):
+    # new Jupyter users get the role configured for them. A service of its own: Jupyter names
+    # its anonymous users after a few dozen moons, and the other tests' users (one of them
+    # revoked) would otherwise be this one's now and then.
+    service = start_service()
     lab = JupyterServer(tmp_path, {"NBDEPLOY_URL": service.url, "NBDEPLOY_TOKEN": service.token}, "--Nbdeploy.user_role=viewer")
     try:
         status, body = lab.get("/nbdeploy/v2")
         assert status == 200 and body["name"] == "nbdeploy"
         assert lab.get("/nbdeploy/v2", token=None)[0] in (302, 401, 403)
         assert lab.get("/nbdeploy/v2", token="wrong")[0] in (302, 401, 403)
-        with connect(f"ws://127.0.0.1:{lab.port}/nbdeploy/ws?token={JUPYTER_TOKEN}") as ws:
+        # the same browser (its cookie): the same Jupyter user as the requests above
+        with lab.ws("/nbdeploy/ws") as ws:
             welcome = json.loads(ws.recv(timeout=10))
             # Jupyter's anonymous user of a token-protected server, by name (not its random hex id)
             assert welcome["type"] == "welcome" and welcome["user"].startswith("Anonymous ")
