@@ -83,7 +83,7 @@ function byFeature(rows: readonly ReplayedRow[], changed: readonly boolean[]): R
   for (const feature of names) {
     const values = rows.map((r) => r.features[feature] ?? null);
     const numeric = values.every((v) => v === null || typeof v === 'number');
-    const binOf = numeric ? numericBins(values as Array<number | null>) : categoricalBins(values);
+    const { binOf, order } = numeric ? numericBins(values as Array<number | null>) : categoricalBins(values);
     const bins = new Map<string, FeatureBin>();
     values.forEach((v, i) => {
       const bin = binOf(v);
@@ -92,7 +92,11 @@ function byFeature(rows: readonly ReplayedRow[], changed: readonly boolean[]): R
       b.rows++;
       if (changed[i]) b.changed++;
     });
-    const list = [...bins.values()].map((b) => ({ ...b, changed_share: b.changed / b.rows }));
+    // In the bins' own order (low ranges first; categories most frequent first), not by share.
+    const list = order.flatMap((bin) => {
+      const b = bins.get(bin);
+      return b ? [{ ...b, changed_share: b.changed / b.rows }] : [];
+    });
     const ranked = list.filter((b) => b.rows >= MIN_BIN_ROWS).map((b) => b.changed_share);
     const spread = ranked.length > 1 ? Math.max(...ranked) - Math.min(...ranked) : 0;
     out.push({ feature, kind: numeric ? 'numeric' : 'categorical', bins: list, spread });
@@ -100,32 +104,43 @@ function byFeature(rows: readonly ReplayedRow[], changed: readonly boolean[]): R
   return out.sort((a, b) => b.spread - a.spread).map(({ spread: _spread, ...f }) => f);
 }
 
-/** Quartile ranges of the replayed values ("missing" for nulls). */
-function numericBins(values: ReadonlyArray<number | null>): (v: number | string | null) => string {
+/** How a feature's values fall into bins, and the bins in the order they are shown. */
+interface Binning {
+  binOf: (v: number | string | null) => string;
+  order: string[];
+}
+
+/** Quartile ranges of the replayed values, low to high ("missing" for nulls, last). */
+function numericBins(values: ReadonlyArray<number | null>): Binning {
   const sorted = values.filter((v): v is number => v !== null).sort((a, b) => a - b);
-  if (sorted.length === 0) return () => 'missing';
+  if (sorted.length === 0) return { binOf: () => 'missing', order: ['missing'] };
   const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
   const edges = [...new Set([at(0.25), at(0.5), at(0.75)])];
   const label = (lo: number | null, hi: number | null): string =>
     lo === null ? `≤ ${fmt(hi!)}` : hi === null ? `> ${fmt(lo)}` : `(${fmt(lo)}, ${fmt(hi)}]`;
-  return (v) => {
+  const order = [...edges.map((e, i) => label(i === 0 ? null : edges[i - 1]!, e)), label(edges.at(-1)!, null), 'missing'];
+  const binOf = (v: number | string | null): string => {
     if (v === null || typeof v !== 'number') return 'missing';
     const i = edges.findIndex((e) => v <= e);
     return i < 0 ? label(edges.at(-1)!, null) : label(i === 0 ? null : edges[i - 1]!, edges[i]!);
   };
+  return { binOf, order };
 }
 
-function categoricalBins(values: ReadonlyArray<number | string | null>): (v: number | string | null) => string {
+/** The most frequent categories, most frequent first, then "other" and "missing". */
+function categoricalBins(values: ReadonlyArray<number | string | null>): Binning {
   const counts = new Map<string, number>();
   for (const v of values) {
     const c = categoryOf(v) ?? 'missing';
     counts.set(c, (counts.get(c) ?? 0) + 1);
   }
-  const top = new Set([...counts].sort((a, b) => b[1] - a[1]).slice(0, MAX_CATEGORIES).map(([c]) => c));
-  return (v) => {
+  const ranked = [...counts].sort((a, b) => b[1] - a[1]).slice(0, MAX_CATEGORIES).map(([c]) => c);
+  const top = new Set(ranked);
+  const binOf = (v: number | string | null): string => {
     const c = categoryOf(v) ?? 'missing';
     return top.has(c) ? c : 'other';
   };
+  return { binOf, order: [...new Set([...ranked.filter((c) => c !== 'missing'), 'other', 'missing'])] };
 }
 
 function fmt(x: number): string {
