@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { RenderedInspect, inspectRendererFactory, renderInspect } from '../src/inspect.js';
 import { INSPECT_MIME_TYPE } from '../src/mime.js';
 import type { IInspect } from '../src/payloads.js';
-import { mimeModel, rowsOf } from './helpers.js';
+import { mimeModel, rendererOptions, rowsOf } from './helpers.js';
 
 /** What nd.inspect keeps in the notebook for a window in which "mean radius" moved up. */
 const inspection: IInspect = {
@@ -57,7 +57,6 @@ const inspection: IInspect = {
 };
 
 const text = (nodes: HTMLElement[]): string => nodes.map(n => n.textContent).join('\n');
-const options = { mimeType: INSPECT_MIME_TYPE, sanitizer: { sanitize: (s: string) => s }, resolver: null, linkHandler: null, latexTypesetter: null };
 
 describe('inspect renderer', () => {
   it('should register for the inspect MIME type, ahead of the HTML fallback', () => {
@@ -112,7 +111,7 @@ describe('inspect renderer', () => {
   });
 
   it('should draw the chart from the payload, and say so when the payload cannot be read', async () => {
-    const widget = inspectRendererFactory.createRenderer(options) as RenderedInspect;
+    const widget = inspectRendererFactory.createRenderer(rendererOptions(INSPECT_MIME_TYPE)) as RenderedInspect;
     expect(widget.node.classList.contains('jp-nbdeploy-Inspect')).toBe(true);
     await widget.renderModel(mimeModel(INSPECT_MIME_TYPE, inspection));
     expect(widget.chart!.view!.data('bins')).toHaveLength(2);

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { REPLAY_MIME_TYPE } from '../src/mime.js';
 import type { IReplay } from '../src/payloads.js';
 import { RenderedReplay, renderReplay, replayRendererFactory } from '../src/replay.js';
-import { mimeModel } from './helpers.js';
+import { mimeModel, rendererOptions } from './helpers.js';
 
 /** What nd.replay keeps in the notebook (Replay.payload()) for a challenger that changed 3 of 20 rows. */
 const replay: IReplay = {
@@ -64,7 +64,7 @@ describe('replay renderer', () => {
   });
 
   it('should render from the MIME model, and say so when the payload cannot be read', async () => {
-    const widget = replayRendererFactory.createRenderer({ mimeType: REPLAY_MIME_TYPE, sanitizer: { sanitize: (s: string) => s }, resolver: null, linkHandler: null, latexTypesetter: null }) as RenderedReplay;
+    const widget = replayRendererFactory.createRenderer(rendererOptions(REPLAY_MIME_TYPE)) as RenderedReplay;
     await widget.renderModel(mimeModel(REPLAY_MIME_TYPE, replay));
     expect(widget.node.textContent).toContain('85.0% agreement');
     await widget.renderModel(mimeModel(REPLAY_MIME_TYPE, 'nonsense'));

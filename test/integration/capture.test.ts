@@ -8,38 +8,25 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import onnxProto from 'onnx-proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATABASE_FILE } from '../../kernel-service/src/service.js';
 import { RestClient } from '../support/http.js';
+import { columnModel } from '../support/models.js';
 import { NotebookClient } from '../support/notebook-client.js';
 import { BIN, type ServiceProcess, cleanup, startService } from '../support/service.js';
 
-const { onnx } = onnxProto;
-
 /** Inputs `age` (FP32 [N, 1]) and `email` (BYTES [N, 1]); outputs `age_out` = age × `factor`, and `email_out`. */
 function model(factor: number): Buffer {
-  const column = (name: string, elemType: number): onnxProto.onnx.IValueInfoProto => ({
-    name,
-    type: { tensorType: { elemType, shape: { dim: [{ dimParam: 'N' }, { dimValue: 1 }] } } }
+  return columnModel({
+    name: 'capture',
+    inputs: { age: 'FP32', email: 'BYTES' },
+    outputs: { age_out: 'FP32', email_out: 'BYTES' },
+    nodes: [
+      { opType: 'Mul', input: ['age', 'factor'], output: ['age_out'], name: 'times' },
+      { opType: 'Identity', input: ['email'], output: ['email_out'], name: 'email_id' }
+    ],
+    constants: { factor }
   });
-  const { FLOAT, STRING } = onnx.TensorProto.DataType;
-  const m = onnx.ModelProto.create({
-    irVersion: 8,
-    producerName: 'nbdeploy-integration-tests',
-    opsetImport: [{ domain: '', version: 17 }],
-    graph: {
-      name: 'capture',
-      initializer: [{ name: 'factor', dataType: FLOAT, dims: [], floatData: [factor] }],
-      node: [
-        { opType: 'Mul', input: ['age', 'factor'], output: ['age_out'], name: 'times' },
-        { opType: 'Identity', input: ['email'], output: ['email_out'], name: 'email_id' }
-      ],
-      input: [column('age', FLOAT), column('email', STRING)],
-      output: [column('age_out', FLOAT), column('email_out', STRING)]
-    }
-  });
-  return Buffer.from(onnx.ModelProto.encode(m).finish());
 }
 
 const PROFILE = {

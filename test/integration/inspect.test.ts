@@ -5,38 +5,25 @@
  * profile's sample (test/support/ks.ts, in whole numbers); the other shifted features rank next, the window's
  * integrity events are listed, personal data shows only as hashes, and errors say what to do.
  */
-import onnxProto from 'onnx-proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RestClient } from '../support/http.js';
+import { columnModel } from '../support/models.js';
 import { ksStatistic } from '../support/ks.js';
 import { NotebookClient } from '../support/notebook-client.js';
 import { type ServiceProcess, cleanup, startService } from '../support/service.js';
 
-const { onnx } = onnxProto;
-
 /** Inputs a, b, c (FP32 [N, 1]) and city (BYTES [N, 1]); outputs y = a + b, z = c, city_out = city. */
 function model(): Buffer {
-  const column = (name: string, elemType: number): onnxProto.onnx.IValueInfoProto => ({
-    name,
-    type: { tensorType: { elemType, shape: { dim: [{ dimParam: 'N' }, { dimValue: 1 }] } } }
+  return columnModel({
+    name: 'inspect',
+    inputs: { a: 'FP32', b: 'FP32', c: 'FP32', city: 'BYTES' },
+    outputs: { y: 'FP32', z: 'FP32', city_out: 'BYTES' },
+    nodes: [
+      { opType: 'Add', input: ['a', 'b'], output: ['y'], name: 'sum' },
+      { opType: 'Identity', input: ['c'], output: ['z'], name: 'c_id' },
+      { opType: 'Identity', input: ['city'], output: ['city_out'], name: 'city_id' }
+    ]
   });
-  const { FLOAT, STRING } = onnx.TensorProto.DataType;
-  const m = onnx.ModelProto.create({
-    irVersion: 8,
-    producerName: 'nbdeploy-integration-tests',
-    opsetImport: [{ domain: '', version: 17 }],
-    graph: {
-      name: 'inspect',
-      node: [
-        { opType: 'Add', input: ['a', 'b'], output: ['y'], name: 'sum' },
-        { opType: 'Identity', input: ['c'], output: ['z'], name: 'c_id' },
-        { opType: 'Identity', input: ['city'], output: ['city_out'], name: 'city_id' }
-      ],
-      input: [column('a', FLOAT), column('b', FLOAT), column('c', FLOAT), column('city', STRING)],
-      output: [column('y', FLOAT), column('z', FLOAT), column('city_out', STRING)]
-    }
-  });
-  return Buffer.from(onnx.ModelProto.encode(m).finish());
 }
 
 const N = 200;

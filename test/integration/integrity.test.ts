@@ -5,37 +5,24 @@
  * refuses (a 400 naming the field and kind) or serves (coerced, filled, dropped); refused
  * requests are counted too, and nothing is dropped silently.
  */
-import onnxProto from 'onnx-proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RestClient } from '../support/http.js';
+import { columnModel } from '../support/models.js';
 import { NotebookClient } from '../support/notebook-client.js';
 import { type ServiceProcess, cleanup, startService } from '../support/service.js';
 import { encodeTensor } from '../support/tensors.js';
 
-const { onnx } = onnxProto;
-
 /** Inputs `age` (FP32 [N, 1]) and `city` (BYTES [N, 1]); outputs them back as `age_out`, `city_out`. */
 function dataFrameModel(): Buffer {
-  const column = (name: string, elemType: number): onnxProto.onnx.IValueInfoProto => ({
-    name,
-    type: { tensorType: { elemType, shape: { dim: [{ dimParam: 'N' }, { dimValue: 1 }] } } }
+  return columnModel({
+    name: 'columns',
+    inputs: { age: 'FP32', city: 'BYTES' },
+    outputs: { age_out: 'FP32', city_out: 'BYTES' },
+    nodes: [
+      { opType: 'Identity', input: ['age'], output: ['age_out'], name: 'age_id' },
+      { opType: 'Identity', input: ['city'], output: ['city_out'], name: 'city_id' }
+    ]
   });
-  const { FLOAT, STRING } = onnx.TensorProto.DataType;
-  const model = onnx.ModelProto.create({
-    irVersion: 8,
-    producerName: 'nbdeploy-integration-tests',
-    opsetImport: [{ domain: '', version: 17 }],
-    graph: {
-      name: 'columns',
-      node: [
-        { opType: 'Identity', input: ['age'], output: ['age_out'], name: 'age_id' },
-        { opType: 'Identity', input: ['city'], output: ['city_out'], name: 'city_id' }
-      ],
-      input: [column('age', FLOAT), column('city', STRING)],
-      output: [column('age_out', FLOAT), column('city_out', STRING)]
-    }
-  });
-  return Buffer.from(onnx.ModelProto.encode(model).finish());
 }
 
 const PROFILE = {

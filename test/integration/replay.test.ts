@@ -4,35 +4,23 @@
  * agreement, changed rows and metrics are computed here from the same rows: the models
  * multiply their input by a whole number, so every answer is exact.
  */
-import onnxProto from 'onnx-proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RestClient } from '../support/http.js';
+import { columnModel } from '../support/models.js';
 import { NotebookClient } from '../support/notebook-client.js';
 import { type ServiceProcess, cleanup, startService } from '../support/service.js';
 import { threadsAtNice } from '../support/thread-priority.js';
 
-const { onnx } = onnxProto;
-
 /** x FP32 [N, 1] → y = x × factor, FP32 [N, 1] (a regressor); `tag` makes distinct bytes of the same model. */
 function scaler(factor: number, tag: string): Buffer {
-  const column = (name: string): onnxProto.onnx.IValueInfoProto => ({
-    name,
-    type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim: [{ dimParam: 'N' }, { dimValue: 1 }] } } }
+  return columnModel({
+    name: `scale-${tag}`,
+    inputs: { x: 'FP32' },
+    outputs: { y: 'FP32' },
+    nodes: [{ opType: 'Mul', input: ['x', 'factor'], output: ['y'], name: 'times' }],
+    constants: { factor },
+    tag
   });
-  const m = onnx.ModelProto.create({
-    irVersion: 8,
-    producerName: 'nbdeploy-integration-tests',
-    docString: tag,
-    opsetImport: [{ domain: '', version: 17 }],
-    graph: {
-      name: `scale-${tag}`,
-      initializer: [{ name: 'factor', dataType: onnx.TensorProto.DataType.FLOAT, dims: [], floatData: [factor] }],
-      node: [{ opType: 'Mul', input: ['x', 'factor'], output: ['y'], name: 'times' }],
-      input: [column('x')],
-      output: [column('y')]
-    }
-  });
-  return Buffer.from(onnx.ModelProto.encode(m).finish());
 }
 
 let service: ServiceProcess;

@@ -56,6 +56,44 @@ export function twoInputModel(): Buffer {
   return Buffer.from(onnx.ModelProto.encode(model).finish());
 }
 
+/** A column of a `columnModel`: FP32 or string, [N, 1]. */
+export type ColumnType = 'FP32' | 'BYTES';
+
+/**
+ * A small ONNX graph over [N, 1] columns, written in the test that uses it: the inputs and
+ * outputs by name and type, the nodes, and any FP32 scalar constants. `tag` goes into the
+ * doc string (other bytes, the same model: a new version).
+ */
+export function columnModel(spec: {
+  name: string;
+  inputs: Record<string, ColumnType>;
+  outputs: Record<string, ColumnType>;
+  nodes: onnxProto.onnx.INodeProto[];
+  constants?: Record<string, number>;
+  tag?: string;
+}): Buffer {
+  const { FLOAT, STRING } = onnx.TensorProto.DataType;
+  const columns = (types: Record<string, ColumnType>): onnxProto.onnx.IValueInfoProto[] =>
+    Object.entries(types).map(([name, type]) => ({
+      name,
+      type: { tensorType: { elemType: type === 'FP32' ? FLOAT : STRING, shape: { dim: [{ dimParam: 'N' }, { dimValue: 1 }] } } }
+    }));
+  const model = onnx.ModelProto.create({
+    irVersion: 8,
+    producerName: 'nbdeploy-integration-tests',
+    ...(spec.tag ? { docString: spec.tag } : {}),
+    opsetImport: [{ domain: '', version: 17 }],
+    graph: {
+      name: spec.name,
+      initializer: Object.entries(spec.constants ?? {}).map(([name, value]) => ({ name, dataType: FLOAT, dims: [], floatData: [value] })),
+      node: spec.nodes,
+      input: columns(spec.inputs),
+      output: columns(spec.outputs)
+    }
+  });
+  return Buffer.from(onnx.ModelProto.encode(model).finish());
+}
+
 /** An FP32 tensor in OIP JSON. */
 export function fp32(name: string, rows: number[][]): { name: string; datatype: string; shape: number[]; data: number[] } {
   return { name, datatype: 'FP32', shape: [rows.length, rows[0]?.length ?? 0], data: rows.flat() };
